@@ -1,1 +1,233 @@
+//! The command line: `serve`, `demo`, `migrate`, `config show`,
+//! `snils check`, `name compare`, `bench login`.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::domain::name::{compare, render_comparison, FullName};
+use crate::domain::snils::Snils;
+use crate::i18n::Lang;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "esia-link",
+    version,
+    about = "Log in to a school e-diary via State Services (ESIA) or OIDC and link accounts by full name + SNILS"
+)]
+pub struct Cli {
+    /// A TOML file layered over the built-in default configuration.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Language of command output: ru (default) or en.
+    #[arg(long, global = true, default_value = "ru")]
+    pub lang: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service with the configured database, store and providers.
+    Serve,
+    /// Run the service and an embedded mock IdP on the embedded default,
+    /// seeded with a demo roster in which every link outcome is reachable.
+    Demo {
+        /// Port of the service.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Port of the mock IdP.
+        #[arg(long, default_value_t = 8090)]
+        idp_port: u16,
+        /// SQLite file of the demo (recreated at every start).
+        #[arg(long, default_value = "./data/demo.db")]
+        database: PathBuf,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Check and reformat a SNILS.
+    Snils {
+        #[command(subcommand)]
+        command: SnilsCommand,
+    },
+    /// Compare two full names the way the link decision does.
+    Name {
+        #[command(subcommand)]
+        command: NameCommand,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+    /// The service side of `bench login` (started by it, not by hand).
+    #[command(hide = true)]
+    BenchTarget {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        idp_url: String,
+        #[arg(long)]
+        database: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (all layers) with secrets masked.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnilsCommand {
+    /// Print the canonical form and exit 0, or the exact error and exit 1.
+    Check {
+        /// e.g. "112-233-445 95" or 11223344595
+        value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NameCommand {
+    /// Per-part comparison of "SURNAME GIVEN [PATRONYMIC]" against another.
+    Compare { left: String, right: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Drive complete logins through the real HTTP flow against an embedded
+    /// mock IdP and print logins/s, latency percentiles and CPU per login.
+    Login {
+        #[arg(long, default_value_t = 500)]
+        logins: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Provider to log in through: esia or oidc.
+        #[arg(long, default_value = "esia")]
+        provider: String,
+    },
+}
+
+/// Runs the parsed command line; the exit code says whether it succeeded.
+pub async fn run(cli: Cli) -> ExitCode {
+    let lang = Lang::parse(&cli.lang).unwrap_or_default();
+    match cli.command {
+        Command::Snils {
+            command: SnilsCommand::Check { value },
+        } => snils_check(&value, lang),
+        Command::Name {
+            command: NameCommand::Compare { left, right },
+        } => name_compare(&left, &right, lang),
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => match Config::load(cli.config.as_deref()) {
+            Ok(config) => {
+                print!("{}", config.to_masked_toml());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
+        Command::Serve => with_config(cli.config, crate::startup::serve).await,
+        Command::Demo {
+            port,
+            idp_port,
+            database,
+        } => {
+            let result =
+                crate::ops::demo::run(cli.config.as_deref(), port, idp_port, &database).await;
+            result
+                .map(|_| ExitCode::SUCCESS)
+                .unwrap_or_else(|e| fail(&*e))
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Login {
+                    logins,
+                    concurrency,
+                    provider,
+                },
+        } => crate::ops::bench::login(logins, concurrency, &provider)
+            .await
+            .map(|_| ExitCode::SUCCESS)
+            .unwrap_or_else(|e| fail(&*e)),
+        Command::BenchTarget {
+            port,
+            idp_url,
+            database,
+        } => crate::ops::bench::target(port, &idp_url, &database)
+            .await
+            .map(|_| ExitCode::SUCCESS)
+            .unwrap_or_else(|e| fail(&*e)),
+    }
+}
+
+async fn with_config<F, Fut>(file: Option<PathBuf>, action: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = match Config::load(file.as_deref()) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    crate::logging::init(&config.log);
+    match action(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&*e),
+    }
+}
+
+fn fail(error: &(dyn std::error::Error + 'static)) -> ExitCode {
+    eprintln!("error: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    ExitCode::FAILURE
+}
+
+fn snils_check(value: &str, lang: Lang) -> ExitCode {
+    match Snils::parse(value) {
+        Ok(snils) => {
+            println!("{snils}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn name_compare(left: &str, right: &str, lang: Lang) -> ExitCode {
+    let parsed = FullName::parse(left).and_then(|l| FullName::parse(right).map(|r| (l, r)));
+    match parsed {
+        Ok((left, right)) => {
+            let comparison = compare(&left, &right);
+            print!("{}", render_comparison(&comparison, lang));
+            if !render_comparison(&comparison, lang).ends_with('\n') {
+                println!();
+            }
+            let verdict = if comparison.matches() {
+                lang.pick("итог: совпадают", "result: match")
+            } else {
+                lang.pick("итог: не совпадают", "result: differ")
+            };
+            println!("{verdict}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            ExitCode::FAILURE
+        }
+    }
+}

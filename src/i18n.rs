@@ -80,7 +80,11 @@ mod tests {
             (None, Some("fr"), Lang::Ru),
         ];
         for (explicit, header, expected) in cases {
-            assert_eq!(Lang::negotiate(explicit, header), expected, "{explicit:?} {header:?}");
+            assert_eq!(
+                Lang::negotiate(explicit, header),
+                expected,
+                "{explicit:?} {header:?}"
+            );
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod ephemeral;
 pub mod federation;
 pub mod i18n;
 pub mod logging;
+pub mod login;
 pub mod ops;
 pub mod startup;
 pub mod store;

@@ -249,11 +249,15 @@ impl EsiaCode {
             EsiaCode::E007002 => "Система-клиент не зарегистрирована",
             EsiaCode::E007003 => "Запрос содержит неверное значение параметра",
             EsiaCode::E007004 => "Владелец ресурса отклонил запрос",
-            EsiaCode::E007005 => "Система-клиент не имеет права запрашивать маркер доступа таким методом",
+            EsiaCode::E007005 => {
+                "Система-клиент не имеет права запрашивать маркер доступа таким методом"
+            }
             EsiaCode::E007006 => "Запрошенная область доступа указана неверно",
             EsiaCode::E007007 => "Непредвиденная ошибка сервера авторизации",
             EsiaCode::E007008 => "Сервер авторизации перегружен",
-            EsiaCode::E007011 => "Авторизационный код недействителен, просрочен или уже использован",
+            EsiaCode::E007011 => {
+                "Авторизационный код недействителен, просрочен или уже использован"
+            }
             EsiaCode::E007014 => "Запрос не содержит обязательного параметра",
             EsiaCode::E007015 => "Неверное время запроса",
             EsiaCode::E007023 => "Указанный адрес возврата (redirect_uri) не разрешён",
@@ -271,7 +275,9 @@ impl EsiaCode {
     /// Finds `ESIA-NNNNNN` at the start of an `error_description`.
     pub fn from_description(description: &str) -> Option<EsiaCode> {
         let head = description.trim_start().get(..11)?;
-        EsiaCode::ALL.into_iter().find(|code| code.as_str().eq_ignore_ascii_case(head))
+        EsiaCode::ALL
+            .into_iter()
+            .find(|code| code.as_str().eq_ignore_ascii_case(head))
     }
 }
 

@@ -1,1 +1,44 @@
-//! See lib.rs for the layer map.
+//! Short-lived state behind one trait: login transactions, sessions,
+//! rate-limit counters, one-time tokens. In-process for one node, Redis when
+//! several instances share the work.
+
+mod memory;
+mod redis_store;
+pub mod typed;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use memory::MemoryStore;
+pub use redis_store::RedisStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EphemeralError {
+    #[error("ephemeral store unavailable: {0}")]
+    Unavailable(String),
+    #[error("corrupt value: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait::async_trait]
+pub trait EphemeralStore: Send + Sync + 'static {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), EphemeralError>;
+    /// Stores only if the key is absent; `true` when stored.
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, EphemeralError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError>;
+    /// Gets and deletes atomically: of two concurrent takes, one wins.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError>;
+    async fn delete(&self, key: &str) -> Result<(), EphemeralError>;
+    /// Sets a new time to live; `false` when the key is absent.
+    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, EphemeralError>;
+    /// Increments a counter that lives `window` from its first increment.
+    async fn incr(&self, key: &str, window: Duration) -> Result<u64, EphemeralError>;
+    fn backend_name(&self) -> &'static str;
+}
+
+pub type SharedEphemeral = Arc<dyn EphemeralStore>;

@@ -1,1 +1,260 @@
-//! See lib.rs for the layer map.
+//! Talking to identity providers: the ESIA profile (signed `client_secret`,
+//! `v2/ac` + `v3/te`, person data from `/rs/prns`) and the standard OIDC
+//! profile (discovery, PKCE, nonce, userinfo). Both end in a
+//! [`FederatedPerson`], which the link decision consumes.
+
+pub mod esia;
+pub mod jwt;
+pub mod oidc;
+pub mod signer;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use esia_proto::EsiaCode;
+
+use crate::config::{Config, ProviderConfig, ProviderProfile};
+use crate::domain::tier::Tier;
+
+/// What an IdP told us about a person, before any domain parsing.
+#[derive(Clone)]
+pub struct FederatedPerson {
+    pub provider: String,
+    pub subject: String,
+    pub surname: Option<String>,
+    pub given_name: Option<String>,
+    pub patronymic: Option<String>,
+    pub snils: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub tier: Tier,
+}
+
+impl std::fmt::Debug for FederatedPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederatedPerson")
+            .field("provider", &self.provider)
+            .field("subject", &mask_subject(&self.subject))
+            .field("tier", &self.tier)
+            .field("has_snils", &self.snils.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The start of a login: where to send the browser and what to remember.
+pub struct StartedLogin {
+    pub authorize_url: String,
+    pub state: String,
+    pub nonce: Option<String>,
+    pub pkce_verifier: Option<String>,
+}
+
+/// What the callback needs from the stored login transaction.
+pub struct PendingLogin<'a> {
+    pub state: &'a str,
+    pub nonce: Option<&'a str>,
+    pub pkce_verifier: Option<&'a str>,
+    pub redirect_uri: &'a str,
+}
+
+/// Why an id_token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenProblem {
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    #[error("signing algorithm {0:?} is not allowed")]
+    AlgorithmNotAllowed(String),
+    #[error("signed by an unknown key {0:?}")]
+    UnknownKey(String),
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("wrong issuer {0:?}")]
+    WrongIssuer(String),
+    #[error("audience is not this client")]
+    WrongAudience,
+    #[error("token expired")]
+    Expired,
+    #[error("token issued in the future")]
+    IssuedInFuture,
+    #[error("nonce does not match the login")]
+    NonceMismatch,
+    #[error("key set unavailable: {0}")]
+    JwksUnavailable(String),
+}
+
+impl TokenProblem {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenProblem::Malformed(_) => "token.malformed",
+            TokenProblem::AlgorithmNotAllowed(_) => "token.alg_not_allowed",
+            TokenProblem::UnknownKey(_) => "token.unknown_key",
+            TokenProblem::BadSignature => "token.bad_signature",
+            TokenProblem::WrongIssuer(_) => "token.wrong_issuer",
+            TokenProblem::WrongAudience => "token.wrong_audience",
+            TokenProblem::Expired => "token.expired",
+            TokenProblem::IssuedInFuture => "token.issued_in_future",
+            TokenProblem::NonceMismatch => "token.nonce_mismatch",
+            TokenProblem::JwksUnavailable(_) => "token.jwks_unavailable",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// The IdP answered with an OAuth error (ESIA code when it gave one).
+    #[error("the identity provider refused: {error}: {description}")]
+    Refused {
+        code: Option<EsiaCode>,
+        error: String,
+        description: String,
+    },
+    #[error("the identity provider is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the identity provider answered HTTP {status}")]
+    HttpStatus { status: u16, code: Option<EsiaCode> },
+    #[error("the identity provider's answer is malformed: {0}")]
+    BadResponse(String),
+    #[error("the token did not verify: {0}")]
+    Token(#[from] TokenProblem),
+    #[error("userinfo subject differs from the id_token subject")]
+    SubjectMismatch,
+    #[error("signing the request failed: {0}")]
+    Signer(#[from] signer::SignerError),
+}
+
+impl FederationError {
+    /// A stable machine code for attempt records and operator search.
+    pub fn code(&self) -> String {
+        match self {
+            FederationError::Refused { code: Some(c), .. }
+            | FederationError::HttpStatus { code: Some(c), .. } => c.as_str().to_string(),
+            FederationError::Refused { error, .. } => format!("oauth.{error}"),
+            FederationError::Unreachable(_) => "idp.unreachable".into(),
+            FederationError::HttpStatus { status, .. } => format!("idp.http_{status}"),
+            FederationError::BadResponse(_) => "idp.bad_response".into(),
+            FederationError::Token(problem) => problem.code().into(),
+            FederationError::SubjectMismatch => "userinfo.sub_mismatch".into(),
+            FederationError::Signer(_) => "client.signer_failed".into(),
+        }
+    }
+
+    /// The ESIA code, when the IdP gave one.
+    pub fn esia_code(&self) -> Option<EsiaCode> {
+        match self {
+            FederationError::Refused { code, .. } | FederationError::HttpStatus { code, .. } => {
+                *code
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A configured provider.
+pub enum Provider {
+    Esia(esia::EsiaProvider),
+    Oidc(oidc::OidcProvider),
+}
+
+impl Provider {
+    pub fn config(&self) -> &ProviderConfig {
+        match self {
+            Provider::Esia(p) => p.config(),
+            Provider::Oidc(p) => p.config(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config().id
+    }
+
+    pub async fn start(&self, redirect_uri: &str) -> Result<StartedLogin, FederationError> {
+        match self {
+            Provider::Esia(p) => p.start(redirect_uri).await,
+            Provider::Oidc(p) => p.start(redirect_uri).await,
+        }
+    }
+
+    pub async fn finish(
+        &self,
+        code: &str,
+        pending: &PendingLogin<'_>,
+    ) -> Result<FederatedPerson, FederationError> {
+        match self {
+            Provider::Esia(p) => p.finish(code, pending).await,
+            Provider::Oidc(p) => p.finish(code, pending).await,
+        }
+    }
+}
+
+/// All configured providers by id.
+#[derive(Clone, Default)]
+pub struct Providers {
+    by_id: BTreeMap<String, Arc<Provider>>,
+}
+
+impl Providers {
+    pub fn from_config(config: &Config) -> Result<Providers, signer::SignerError> {
+        let mut by_id = BTreeMap::new();
+        for provider in &config.providers {
+            let http = http_client(Duration::from_secs(provider.http_timeout_secs));
+            let built = match provider.profile {
+                ProviderProfile::Esia => {
+                    Provider::Esia(esia::EsiaProvider::new(provider.clone(), http)?)
+                }
+                ProviderProfile::Oidc => {
+                    Provider::Oidc(oidc::OidcProvider::new(provider.clone(), http))
+                }
+            };
+            by_id.insert(provider.id.clone(), Arc::new(built));
+        }
+        Ok(Providers { by_id })
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Provider>> {
+        self.by_id.get(id).cloned()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Provider>> {
+        self.by_id.values()
+    }
+}
+
+/// The outgoing HTTP client: no redirects followed, bounded time.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .timeout(timeout)
+        .user_agent(concat!("esia-link/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// `1000001` → `10…01`; keeps enough to tell subjects apart in a list.
+pub fn mask_subject(subject: &str) -> String {
+    let chars: Vec<char> = subject.chars().collect();
+    if chars.len() <= 4 {
+        return "…".into();
+    }
+    let head: String = chars[..2].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+pub(crate) fn describe_reqwest(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".into()
+    } else if error.is_connect() {
+        "connection refused or failed".into()
+    } else if error.is_decode() || error.is_body() {
+        "the answer could not be read".into()
+    } else {
+        // Never the URL: it may carry a subject or code in its query.
+        "the request failed".into()
+    }
+}
+
+pub(crate) fn request_error(error: reqwest::Error) -> FederationError {
+    FederationError::Unreachable(describe_reqwest(&error))
+}

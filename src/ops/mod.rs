@@ -1,1 +1,6 @@
-//! See lib.rs for the layer map.
+//! Operator and administrator tools: the demo, roster seeding, benchmarks.
+
+pub mod bench;
+pub mod browser;
+pub mod demo;
+pub mod roster;

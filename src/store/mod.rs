@@ -1,1 +1,207 @@
-//! See lib.rs for the layer map.
+//! Durable data: regions, schools, accounts, federated links, activation
+//! codes, link attempts and the append-only audit log, in SQLite (embedded
+//! default) or PostgreSQL (production) through one set of queries.
+//!
+//! One `sqlx::AnyPool` serves both backends, so every column uses shapes
+//! both understand: UUIDs as text, times as unix milliseconds, flags as 0/1.
+
+mod accounts;
+mod attempts;
+mod links;
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use uuid::Uuid;
+
+pub use accounts::{Account, NewAccount, NewSchool, Region, School};
+pub use attempts::{AuditEntry, LinkAttempt, NewAttempt, NewAuditEntry};
+pub use links::{FederatedLink, NewLink};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkConflict {
+    /// The (provider, subject) pair is already linked.
+    IdentityTaken,
+    /// The account already has a link with this provider.
+    AccountTaken,
+}
+
+impl std::fmt::Display for LinkConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinkConflict::IdentityTaken => "this identity is linked already",
+            LinkConflict::AccountTaken => "this account has a link with the provider already",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already linked: {0}")]
+    AlreadyLinked(LinkConflict),
+    #[error("not found")]
+    NotFound,
+    #[error("this login is taken")]
+    DuplicateLogin,
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// Which unique constraint a database error violated, if any.
+pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
+    let sqlx::Error::Database(db) = error else {
+        return None;
+    };
+    let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+    let unique = matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
+        || code == "23505"
+        || code == "2067"
+        || code == "1555";
+    unique.then(|| format!("{} {}", db.constraint().unwrap_or_default(), db.message()))
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://path?mode=rwc` (creating the directory) or
+    /// `postgres://...`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(
+                url.split('@').next_back().unwrap_or_default().to_string(),
+            ));
+        };
+        if backend == Backend::Sqlite {
+            ensure_sqlite_dir(url);
+        }
+        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(1));
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(url).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator.run(&self.pool).await.map_err(StoreError::Migrate)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Raw access for tests and tools; application code uses the methods.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn ensure_sqlite_dir(url: &str) {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return;
+    }
+    if let Some(dir) = Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            // A failure shows up as a clear connect error right after.
+            let _ = std::fs::create_dir_all(dir);
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+pub(crate) fn to_time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+pub(crate) fn uuid_col(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not a UUID")))
+}
+
+pub(crate) fn opt_uuid_col(row: &AnyRow, column: &str) -> Result<Option<Uuid>, StoreError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        Uuid::parse_str(&t).map_err(|_| StoreError::Corrupt(format!("{column} is not a UUID")))
+    })
+    .transpose()
+}
+
+pub(crate) fn opt_date_col(row: &AnyRow, column: &str) -> Result<Option<NaiveDate>, StoreError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+            .map_err(|_| StoreError::Corrupt(format!("{column} is not a date")))
+    })
+    .transpose()
+}
+
+pub(crate) fn flag_col(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    let value: i64 = row.try_get(column)?;
+    Ok(value != 0)
+}
+
+pub(crate) fn json_col(row: &AnyRow, column: &str) -> Result<serde_json::Value, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not JSON")))
+}

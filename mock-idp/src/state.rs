@@ -1,0 +1,179 @@
+//! The mock's runtime state: clients, persons, keys, faults, the clock, and
+//! pending authorizations and codes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::KeyRing;
+use crate::persons::Person;
+
+/// A registered relying party.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+    /// ESIA profile: the PEM (SPKI) public key that checks `client_secret`.
+    #[serde(default)]
+    pub public_key_pem: Option<String>,
+    /// ESIA profile: expected `client_certificate_hash`.
+    #[serde(default)]
+    pub certificate_hash: Option<String>,
+    /// OIDC profile: the client secret.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub require_pkce: bool,
+}
+
+/// Misbehaviour switched on at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// Token endpoint, REST and userinfo answer HTTP 500.
+    Http500,
+    /// 503 with ESIA-007008 from the token endpoint; 007008 on authorize.
+    Overload,
+    /// The token endpoint answers 200 with truncated JSON.
+    MalformedJson,
+    /// id_token signed by a key that is not in the JWKS.
+    UnknownKey,
+    /// id_token whose signature does not verify.
+    BadSignature,
+    WrongIssuer,
+    WrongAudience,
+    /// id_token with `exp` in the past.
+    ExpiredToken,
+    /// id_token with `alg: none` and no signature.
+    AlgNone,
+    /// id_token whose nonce is not the one the client sent.
+    WrongNonce,
+    /// Person data and userinfo without SNILS.
+    NoSnils,
+    /// userinfo `sub` differs from the id_token's.
+    UserinfoSubMismatch,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 12] = [
+        Fault::Http500,
+        Fault::Overload,
+        Fault::MalformedJson,
+        Fault::UnknownKey,
+        Fault::BadSignature,
+        Fault::WrongIssuer,
+        Fault::WrongAudience,
+        Fault::ExpiredToken,
+        Fault::AlgNone,
+        Fault::WrongNonce,
+        Fault::NoSnils,
+        Fault::UserinfoSubMismatch,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Esia,
+    Oidc,
+}
+
+/// An authorization request between the authorize endpoint and consent.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub profile: Profile,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    /// Set once the person logged in.
+    pub oid: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub profile: Profile,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub oid: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+}
+
+pub struct Shared {
+    pub issuer: String,
+    pub base_url: String,
+    pub admin_token: String,
+    pub persons: Vec<Person>,
+    pub clients: RwLock<Vec<Client>>,
+    pub keys: RwLock<KeyRing>,
+    pub fault: RwLock<Option<Fault>>,
+    pub latency: RwLock<Duration>,
+    pub clock_offset: RwLock<chrono::Duration>,
+    pub pending: Mutex<HashMap<String, Pending>>,
+    pub codes: Mutex<HashMap<String, CodeGrant>>,
+}
+
+pub type State = Arc<Shared>;
+
+impl Shared {
+    /// The mock's notion of now (real time plus any advance).
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *read(&self.clock_offset)
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<Client> {
+        read(&self.clients)
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned()
+    }
+
+    pub fn person_by_login(&self, login: &str) -> Option<&Person> {
+        self.persons.iter().find(|p| p.login == login)
+    }
+
+    pub fn person(&self, oid: &str) -> Option<&Person> {
+        self.persons.iter().find(|p| p.oid == oid)
+    }
+
+    pub fn fault(&self) -> Option<Fault> {
+        read(&self.fault).clone()
+    }
+
+    pub fn has_fault(&self, fault: Fault) -> bool {
+        self.fault() == Some(fault)
+    }
+}
+
+/// Reads a lock; a poisoned lock still holds consistent data here.
+pub fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A random URL-safe token.
+pub fn random_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

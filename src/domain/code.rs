@@ -1,0 +1,238 @@
+//! One-time activation codes (the diary world's "temporary password") and
+//! the short reference codes shown on error pages. Both use Crockford's
+//! base32, which has no I, L, O or U, and read back whatever case or
+//! separators a person types.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::Sha256;
+
+use crate::i18n::Lang;
+
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const CODE_LEN: usize = 12;
+const REFERENCE_LEN: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    #[error("the code must have {expected} characters, found {found}")]
+    Length { expected: usize, found: usize },
+    #[error("the code cannot contain {character:?}")]
+    Character { character: char },
+}
+
+impl CodeError {
+    pub fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (CodeError::Length { expected, found }, Lang::Ru) => {
+                format!("в коде должно быть {expected} символов, а введено {found}")
+            }
+            (CodeError::Character { character }, Lang::Ru) => {
+                format!("в коде не может быть символа «{character}»")
+            }
+            (error, Lang::En) => error.to_string(),
+        }
+    }
+}
+
+/// Random Crockford characters from the operating system's CSPRNG.
+fn random_chars(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    OsRng.fill_bytes(&mut bytes);
+    // 256 is a multiple of 32, so `% 32` is unbiased.
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % 32] as char)
+        .collect()
+}
+
+/// Reads what a person typed: any case, spaces/hyphens/underscores ignored,
+/// O→0 and I/L→1 as Crockford prescribes.
+fn canonical(input: &str, expected: usize) -> Result<String, CodeError> {
+    let mut out = String::with_capacity(expected);
+    for c in input.chars() {
+        let upper = c.to_ascii_uppercase();
+        let mapped = match upper {
+            ' ' | '-' | '_' | '\u{a0}' => continue,
+            'O' => '0',
+            'I' | 'L' => '1',
+            other if other.is_ascii() && ALPHABET.contains(&(other as u8)) => other,
+            _ => return Err(CodeError::Character { character: c }),
+        };
+        out.push(mapped);
+    }
+    if out.len() != expected {
+        return Err(CodeError::Length {
+            expected,
+            found: out.len(),
+        });
+    }
+    Ok(out)
+}
+
+/// A one-time activation code: 60 random bits, shown as `XXXX-XXXX-XXXX`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ActivationCode(String);
+
+impl ActivationCode {
+    pub fn generate() -> ActivationCode {
+        ActivationCode(random_chars(CODE_LEN))
+    }
+
+    pub fn parse(input: &str) -> Result<ActivationCode, CodeError> {
+        canonical(input, CODE_LEN).map(ActivationCode)
+    }
+}
+
+impl fmt::Display for ActivationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{}", &self.0[0..4], &self.0[4..8], &self.0[8..12])
+    }
+}
+
+/// Redacted: a code is a credential.
+impl fmt::Debug for ActivationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ActivationCode(****)")
+    }
+}
+
+/// Hashes activation codes for storage: HMAC-SHA256 under a server key, so
+/// a leaked table cannot be brute-forced without the key.
+#[derive(Clone)]
+pub struct CodeHasher {
+    key: Vec<u8>,
+}
+
+impl CodeHasher {
+    pub fn new(key: &[u8]) -> CodeHasher {
+        CodeHasher { key: key.to_vec() }
+    }
+
+    pub fn hash(&self, code: &ActivationCode) -> String {
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            // HMAC takes keys of any length.
+            Err(_) => return String::new(),
+        };
+        mac.update(code.0.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// A short code on every failure page, e.g. `7KQ2-M9XD`, that support can
+/// look up; 40 random bits.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ReferenceCode(String);
+
+impl ReferenceCode {
+    pub fn generate() -> ReferenceCode {
+        let raw = random_chars(REFERENCE_LEN);
+        ReferenceCode(format!("{}-{}", &raw[..4], &raw[4..]))
+    }
+
+    pub fn parse(input: &str) -> Option<ReferenceCode> {
+        let raw = canonical(input, REFERENCE_LEN).ok()?;
+        Some(ReferenceCode(format!("{}-{}", &raw[..4], &raw[4..])))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ReferenceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ReferenceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReferenceCode({})", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn typed_codes_table() {
+        let code = ActivationCode::parse("7KQ2-M9XD-ABCD").expect("valid");
+        let same = [
+            "7kq2m9xdabcd",
+            "7KQ2 M9XD ABCD",
+            " 7kq2_m9xd-abcd ",
+            "7KQ2-M9XD-ABCD",
+        ];
+        for typed in same {
+            assert_eq!(ActivationCode::parse(typed).as_ref(), Ok(&code), "{typed}");
+        }
+        assert_eq!(
+            ActivationCode::parse("0O1IL0000000").map(|c| c.to_string()),
+            Ok("0011-1000-0000".to_string())
+        );
+        let bad = [
+            (
+                "7KQ2-M9XD-ABC",
+                CodeError::Length {
+                    expected: 12,
+                    found: 11,
+                },
+            ),
+            (
+                "7KQ2-M9XD-ABCDE",
+                CodeError::Length {
+                    expected: 12,
+                    found: 13,
+                },
+            ),
+            ("7KQ2-M9XD-ABCU", CodeError::Character { character: 'U' }),
+            ("7KQ2-M9XD-ABC!", CodeError::Character { character: '!' }),
+            ("7KQ2-M9XD-ABCЖ", CodeError::Character { character: 'Ж' }),
+        ];
+        for (typed, error) in bad {
+            assert_eq!(ActivationCode::parse(typed), Err(error), "{typed}");
+        }
+        assert_eq!(format!("{code:?}"), "ActivationCode(****)");
+    }
+
+    #[test]
+    fn hashes_depend_on_the_code_and_the_key_only() {
+        let hasher = CodeHasher::new(b"server key one");
+        let a = ActivationCode::parse("7KQ2-M9XD-ABCD").expect("valid");
+        let typed = ActivationCode::parse("7kq2 m9xd abcd").expect("valid");
+        assert_eq!(hasher.hash(&a), hasher.hash(&typed));
+        assert_eq!(hasher.hash(&a).len(), 64);
+        assert_ne!(hasher.hash(&a), CodeHasher::new(b"server key two").hash(&a));
+        assert_ne!(hasher.hash(&a), hasher.hash(&ActivationCode::generate()));
+    }
+
+    #[test]
+    fn generated_codes_have_the_shape_and_differ() {
+        let codes: std::collections::HashSet<String> = (0..1000)
+            .map(|_| ActivationCode::generate().to_string())
+            .collect();
+        assert_eq!(codes.len(), 1000);
+        let reference = ReferenceCode::generate();
+        assert_eq!(reference.as_str().len(), 9);
+        assert_eq!(
+            ReferenceCode::parse(&reference.as_str().to_lowercase()),
+            Some(reference)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn display_then_parse_round_trips(seed in any::<u64>()) {
+            let raw: String = (0..12).map(|i| ALPHABET[((seed >> (i * 5)) & 31) as usize] as char).collect();
+            let code = ActivationCode::parse(&raw).expect("alphabet only");
+            prop_assert_eq!(ActivationCode::parse(&code.to_string()).expect("reparses"), code);
+        }
+    }
+}

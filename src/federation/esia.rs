@@ -1,0 +1,307 @@
+//! The ESIA profile: `GET /aas/oauth2/v2/ac` and `POST /aas/oauth2/v3/te`
+//! with a signed `client_secret`, then person data from `/rs/prns/{oid}`.
+
+use chrono::{NaiveDate, Utc};
+use esia_proto::{EsiaCode, EsiaErrorResponse, EsiaPerson, EsiaTokenResponse};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::jwt::{Expectations, JwksCache};
+use super::signer::{Signer, SignerError};
+use super::{request_error, FederatedPerson, FederationError, PendingLogin, StartedLogin};
+use crate::config::ProviderConfig;
+use crate::domain::tier::Tier;
+
+pub struct EsiaProvider {
+    config: ProviderConfig,
+    signer: Signer,
+    http: reqwest::Client,
+    jwks: JwksCache,
+    scope: String,
+}
+
+impl EsiaProvider {
+    pub fn new(config: ProviderConfig, http: reqwest::Client) -> Result<EsiaProvider, SignerError> {
+        let signer = match &config.signer {
+            Some(signer) => Signer::from_config(signer)?,
+            None => {
+                return Err(SignerError::KeyFormat(format!(
+                    "provider {} has no signer",
+                    config.id
+                )))
+            }
+        };
+        let jwks = JwksCache::new(
+            config.jwks_url.clone().unwrap_or_default(),
+            &config.id_token_algs,
+            http.clone(),
+        );
+        let scope = config.scopes.join(" ");
+        Ok(EsiaProvider {
+            config,
+            signer,
+            http,
+            jwks,
+            scope,
+        })
+    }
+
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    fn certificate_hash(&self) -> &str {
+        self.config.client_certificate_hash.as_deref().unwrap_or("")
+    }
+
+    pub async fn start(&self, redirect_uri: &str) -> Result<StartedLogin, FederationError> {
+        let state = Uuid::new_v4().to_string();
+        let timestamp = esia_timestamp();
+        let client_id = &self.config.client_id;
+        let secret = self
+            .signer
+            .sign(&format!(
+                "{client_id}{}{timestamp}{state}{redirect_uri}",
+                self.scope
+            ))
+            .await?;
+        let base = self.config.authorize_url.as_deref().unwrap_or("");
+        let mut url = url::Url::parse(base)
+            .map_err(|e| FederationError::BadResponse(format!("authorize_url: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("scope", &self.scope)
+            .append_pair("response_type", "code")
+            .append_pair("state", &state)
+            .append_pair("timestamp", &timestamp)
+            .append_pair("access_type", "online")
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("client_certificate_hash", self.certificate_hash())
+            .append_pair("client_secret", &secret);
+        Ok(StartedLogin {
+            authorize_url: url.into(),
+            state,
+            nonce: None,
+            pkce_verifier: None,
+        })
+    }
+
+    pub async fn finish(
+        &self,
+        code: &str,
+        pending: &PendingLogin<'_>,
+    ) -> Result<FederatedPerson, FederationError> {
+        let tokens = self.exchange(code, pending.redirect_uri).await?;
+        let id_token = tokens.id_token.as_deref().ok_or_else(|| {
+            FederationError::BadResponse("no id_token in the token response".into())
+        })?;
+        let claims = self
+            .jwks
+            .verify(
+                id_token,
+                &Expectations {
+                    issuer: &self.config.issuer,
+                    client_id: &self.config.client_id,
+                    nonce: None,
+                    now: Utc::now().timestamp(),
+                },
+            )
+            .await?;
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| FederationError::BadResponse("id_token has no sub".into()))?;
+        let trusted_claim = claims
+            .get("urn:esia:sbj")
+            .and_then(|sbj| sbj.get("urn:esia:sbj:is_tru"))
+            .is_some_and(|v| v.as_bool() == Some(true));
+        let person = self.person(&subject, &tokens.access_token).await?;
+        if person.status.as_deref() == Some("DELETED") {
+            return Err(FederationError::Refused {
+                code: None,
+                error: "account_deleted".into(),
+                description: "the State Services account is deleted".into(),
+            });
+        }
+        let documents_verified = person
+            .documents
+            .as_ref()
+            .is_some_and(|docs| docs.items().any(|d| d.vrf_stu == "VERIFIED"));
+        let tier = if person.trusted || trusted_claim {
+            Tier::Verified
+        } else if documents_verified {
+            Tier::Standard
+        } else {
+            Tier::Simplified
+        };
+        Ok(FederatedPerson {
+            provider: self.config.id.clone(),
+            subject,
+            surname: person.last_name,
+            given_name: person.first_name,
+            patronymic: person.middle_name,
+            snils: person.snils,
+            birth_date: person.birth_date.as_deref().and_then(parse_esia_date),
+            tier,
+        })
+    }
+
+    async fn exchange(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<EsiaTokenResponse, FederationError> {
+        let state = Uuid::new_v4().to_string();
+        let timestamp = esia_timestamp();
+        let client_id = &self.config.client_id;
+        let secret = self
+            .signer
+            .sign(&format!(
+                "{client_id}{}{timestamp}{state}{redirect_uri}{code}",
+                self.scope
+            ))
+            .await?;
+        let form = [
+            ("client_id", client_id.as_str()),
+            ("code", code),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", redirect_uri),
+            ("scope", &self.scope),
+            ("state", &state),
+            ("timestamp", &timestamp),
+            ("token_type", "Bearer"),
+            ("client_certificate_hash", self.certificate_hash()),
+            ("client_secret", &secret),
+        ];
+        let url = self.config.token_url.as_deref().unwrap_or("");
+        let response = self
+            .http
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(request_error)?;
+        if status.is_success() {
+            let tokens: EsiaTokenResponse = serde_json::from_slice(&body).map_err(|e| {
+                FederationError::BadResponse(format!("token response is not valid JSON: {e}"))
+            })?;
+            if tokens.state.as_deref().is_some_and(|echo| echo != state) {
+                return Err(FederationError::BadResponse(
+                    "token response answers another request (state differs)".into(),
+                ));
+            }
+            return Ok(tokens);
+        }
+        Err(error_from_body(status.as_u16(), &body))
+    }
+
+    async fn person(&self, oid: &str, access_token: &str) -> Result<EsiaPerson, FederationError> {
+        if !oid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(FederationError::BadResponse("subject is not an OID".into()));
+        }
+        let base = self
+            .config
+            .api_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        let url = format!("{base}/prns/{oid}?embed=(documents.elements)");
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(request_error)?;
+        if !status.is_success() {
+            return Err(error_from_body(status.as_u16(), &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            FederationError::BadResponse(format!("person data is not valid JSON: {e}"))
+        })
+    }
+}
+
+/// Maps an ESIA error body (or its absence) to an error carrying the code.
+fn error_from_body(status: u16, body: &[u8]) -> FederationError {
+    match serde_json::from_slice::<EsiaErrorResponse>(body) {
+        Ok(error) if status == 400 || status == 401 || status == 403 => FederationError::Refused {
+            code: error.esia_code(),
+            error: error.error,
+            description: error.error_description,
+        },
+        Ok(error) => FederationError::HttpStatus {
+            status,
+            code: error.esia_code(),
+        },
+        Err(_) => FederationError::HttpStatus { status, code: None },
+    }
+}
+
+/// `yyyy.MM.dd HH:mm:ss +hhmm`, as ESIA wants it.
+pub fn esia_timestamp() -> String {
+    Utc::now().format("%Y.%m.%d %H:%M:%S %z").to_string()
+}
+
+/// `DD.MM.YYYY` → date.
+pub fn parse_esia_date(value: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(value.trim(), "%d.%m.%Y").ok()
+}
+
+/// Maps an `error=`/`error_description=` pair from the callback.
+pub fn refusal_from_redirect(error: &str, description: Option<&str>) -> FederationError {
+    let description = description.unwrap_or("").to_string();
+    FederationError::Refused {
+        code: EsiaCode::from_description(&description),
+        error: error.chars().take(64).collect(),
+        description: description.chars().take(300).collect(),
+    }
+}
+
+/// For tests and tools: the string the authorize signature covers.
+pub fn authorize_signature_input(
+    client_id: &str,
+    scope: &str,
+    timestamp: &str,
+    state: &str,
+    redirect_uri: &str,
+) -> String {
+    format!("{client_id}{scope}{timestamp}{state}{redirect_uri}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_has_esia_shape() {
+        let ts = esia_timestamp();
+        assert_eq!(ts.len(), "2026.11.22 12:07:06 +0000".len(), "{ts}");
+        assert_eq!(&ts[4..5], ".");
+        assert!(ts.ends_with("+0000"));
+    }
+
+    #[test]
+    fn dates_and_error_bodies() {
+        assert_eq!(
+            parse_esia_date("05.06.1990"),
+            NaiveDate::from_ymd_opt(1990, 6, 5)
+        );
+        assert_eq!(parse_esia_date("1990-06-05"), None);
+        let body =
+            br#"{"error":"invalid_grant","error_description":"ESIA-007011: used","state":"x"}"#;
+        let err = error_from_body(400, body);
+        assert_eq!(err.esia_code(), Some(EsiaCode::E007011));
+        let err = error_from_body(
+            503,
+            br#"{"error":"temporarily_unavailable","error_description":"ESIA-007008: busy"}"#,
+        );
+        assert_eq!(err.code(), "ESIA-007008");
+        assert_eq!(error_from_body(500, b"<html>").code(), "idp.http_500");
+    }
+}

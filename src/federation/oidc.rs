@@ -1,0 +1,243 @@
+//! The standard OIDC profile: discovery, authorization code with PKCE S256
+//! and nonce, `client_secret_basic`, userinfo with configurable claim names.
+//! `openidconnect` does discovery, the authorization URL and the code
+//! exchange; the id_token goes through the shared [`JwksCache`] verifier.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+};
+use serde_json::{Map, Value};
+use tokio::sync::RwLock;
+
+use super::jwt::{Expectations, JwksCache};
+use super::{request_error, FederatedPerson, FederationError, PendingLogin, StartedLogin};
+use crate::config::ProviderConfig;
+use crate::domain::tier::Tier;
+
+pub struct OidcProvider {
+    config: ProviderConfig,
+    http: reqwest::Client,
+    discovered: RwLock<Option<Arc<Discovered>>>,
+}
+
+struct Discovered {
+    metadata: CoreProviderMetadata,
+    jwks: JwksCache,
+}
+
+impl OidcProvider {
+    pub fn new(config: ProviderConfig, http: reqwest::Client) -> OidcProvider {
+        OidcProvider {
+            config,
+            http,
+            discovered: RwLock::new(None),
+        }
+    }
+
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    /// Discovery runs on first use (the IdP may start after us) and is kept.
+    async fn discovered(&self) -> Result<Arc<Discovered>, FederationError> {
+        if let Some(found) = self.discovered.read().await.as_ref() {
+            return Ok(found.clone());
+        }
+        let mut slot = self.discovered.write().await;
+        if let Some(found) = slot.as_ref() {
+            return Ok(found.clone());
+        }
+        let issuer = IssuerUrl::new(self.config.issuer.clone())
+            .map_err(|e| FederationError::BadResponse(format!("issuer URL: {e}")))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| FederationError::Unreachable(format!("discovery failed: {e}")))?;
+        let jwks = JwksCache::new(
+            metadata.jwks_uri().url().to_string(),
+            &self.config.id_token_algs,
+            self.http.clone(),
+        );
+        let found = Arc::new(Discovered { metadata, jwks });
+        *slot = Some(found.clone());
+        Ok(found)
+    }
+
+    fn client(
+        &self,
+        metadata: &CoreProviderMetadata,
+        redirect_uri: &str,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        FederationError,
+    > {
+        let redirect = RedirectUrl::new(redirect_uri.to_string())
+            .map_err(|e| FederationError::BadResponse(format!("redirect URI: {e}")))?;
+        let secret = self
+            .config
+            .client_secret
+            .as_ref()
+            .map(|s| ClientSecret::new(s.expose().to_string()));
+        Ok(CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(self.config.client_id.clone()),
+            secret,
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    pub async fn start(&self, redirect_uri: &str) -> Result<StartedLogin, FederationError> {
+        let discovered = self.discovered().await?;
+        let client = self.client(&discovered.metadata, redirect_uri)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in self.config.scopes.iter().filter(|s| s.as_str() != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.url();
+        Ok(StartedLogin {
+            authorize_url: url.into(),
+            state: state.secret().clone(),
+            nonce: Some(nonce.secret().clone()),
+            pkce_verifier: Some(verifier.secret().clone()),
+        })
+    }
+
+    pub async fn finish(
+        &self,
+        code: &str,
+        pending: &PendingLogin<'_>,
+    ) -> Result<FederatedPerson, FederationError> {
+        let discovered = self.discovered().await?;
+        let client = self.client(&discovered.metadata, pending.redirect_uri)?;
+        let mut exchange = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| FederationError::BadResponse(format!("no token endpoint: {e}")))?;
+        if let Some(verifier) = pending.pkce_verifier {
+            exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
+        }
+        let tokens = exchange
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(response) => FederationError::Refused {
+                    code: None,
+                    error: response.error().as_ref().to_string(),
+                    description: response.error_description().cloned().unwrap_or_default(),
+                },
+                RequestTokenError::Request(inner) => {
+                    FederationError::Unreachable(format!("token request failed: {inner}"))
+                }
+                RequestTokenError::Parse(inner, _) => {
+                    FederationError::BadResponse(format!("token response: {inner}"))
+                }
+                RequestTokenError::Other(inner) => FederationError::BadResponse(inner),
+            })?;
+        let id_token = tokens
+            .extra_fields()
+            .id_token()
+            .ok_or_else(|| {
+                FederationError::BadResponse("no id_token in the token response".into())
+            })?
+            .to_string();
+        let claims = discovered
+            .jwks
+            .verify(
+                &id_token,
+                &Expectations {
+                    issuer: &self.config.issuer,
+                    client_id: &self.config.client_id,
+                    nonce: pending.nonce,
+                    now: Utc::now().timestamp(),
+                },
+            )
+            .await?;
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let userinfo = self
+            .userinfo(&discovered.metadata, tokens.access_token().secret())
+            .await?;
+        if userinfo.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+            return Err(FederationError::SubjectMismatch);
+        }
+        Ok(self.person_from_claims(subject, &userinfo))
+    }
+
+    async fn userinfo(
+        &self,
+        metadata: &CoreProviderMetadata,
+        access_token: &str,
+    ) -> Result<Map<String, Value>, FederationError> {
+        let endpoint = metadata
+            .userinfo_endpoint()
+            .ok_or_else(|| FederationError::BadResponse("no userinfo endpoint".into()))?;
+        let response = self
+            .http
+            .get(endpoint.url().as_str())
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(request_error)?;
+        if !status.is_success() {
+            return Err(FederationError::HttpStatus {
+                status: status.as_u16(),
+                code: None,
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            FederationError::BadResponse(format!("userinfo is not a JSON object: {e}"))
+        })
+    }
+
+    fn person_from_claims(&self, subject: String, claims: &Map<String, Value>) -> FederatedPerson {
+        let names = &self.config.claims;
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let birth_date = text(&names.birth_date).and_then(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .or_else(|_| NaiveDate::parse_from_str(&d, "%d.%m.%Y"))
+                .ok()
+        });
+        let tier = text(&names.tier)
+            .and_then(|t| Tier::parse(&t))
+            .unwrap_or(Tier::Simplified);
+        FederatedPerson {
+            provider: self.config.id.clone(),
+            subject,
+            surname: text(&names.surname),
+            given_name: text(&names.given_name),
+            patronymic: text(&names.patronymic),
+            snils: text(&names.snils),
+            birth_date,
+            tier,
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Browser sessions in the ephemeral store: a random 256-bit id in an
+//! HttpOnly cookie, only its SHA-256 used as the key, an idle timeout
+//! refreshed on use and an absolute timeout that is not.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::ephemeral::typed::{get_json, put_json};
+use crate::ephemeral::{EphemeralError, SharedEphemeral};
+
+pub const SESSION_COOKIE: &str = "el_session";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionData {
+    pub account_id: Uuid,
+    pub provider: String,
+    pub subject: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Token that every form of this session must carry.
+    pub csrf: String,
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    store: SharedEphemeral,
+    idle: Duration,
+    absolute: Duration,
+}
+
+impl Sessions {
+    pub fn new(store: SharedEphemeral, idle: Duration, absolute: Duration) -> Sessions {
+        Sessions {
+            store,
+            idle,
+            absolute,
+        }
+    }
+
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
+    /// Starts a session; returns the cookie value (never stored as such).
+    pub async fn create(
+        &self,
+        account_id: Uuid,
+        provider: &str,
+        subject: &str,
+    ) -> Result<String, EphemeralError> {
+        let id = random_token();
+        let data = SessionData {
+            account_id,
+            provider: provider.to_string(),
+            subject: subject.to_string(),
+            created_at: Utc::now().timestamp(),
+            csrf: random_token(),
+        };
+        put_json(self.store.as_ref(), &key(&id), &data, self.idle).await?;
+        Ok(id)
+    }
+
+    /// The live session for a cookie value; refreshes the idle timeout.
+    pub async fn get(&self, id: &str) -> Result<Option<SessionData>, EphemeralError> {
+        if id.len() > 128 {
+            return Ok(None);
+        }
+        let key = key(id);
+        let Some(data) = get_json::<SessionData>(self.store.as_ref(), &key).await? else {
+            return Ok(None);
+        };
+        let age = Utc::now().timestamp() - data.created_at;
+        if age < 0 || age as u64 > self.absolute.as_secs() {
+            self.store.delete(&key).await?;
+            return Ok(None);
+        }
+        self.store.expire(&key, self.idle).await?;
+        Ok(Some(data))
+    }
+
+    pub async fn destroy(&self, id: &str) -> Result<(), EphemeralError> {
+        self.store.delete(&key(id)).await
+    }
+}
+
+fn key(id: &str) -> String {
+    format!("session:{}", hex::encode(Sha256::digest(id.as_bytes())))
+}
+
+/// 256 random bits, base64url.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 hex of a token, for storing bindings without the token itself.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time equality for tokens.
+pub fn tokens_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

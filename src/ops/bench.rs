@@ -1,0 +1,194 @@
+//! `esia-link bench login`: complete logins through the real HTTP flow
+//! (start → mock IdP login and consent → callback → session) and the
+//! figures that matter on a September morning: logins/s, latency
+//! percentiles, and the service's own CPU time per login.
+//!
+//! The service runs as a child process (this binary's hidden `bench-target`
+//! command) so that its CPU time is measured apart from the mock IdP and the
+//! load generator, which run in this process.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::browser::{Consent, ScriptedBrowser};
+use super::demo::{demo_clients, demo_config};
+use crate::config::Config;
+use crate::startup::Application;
+
+/// Persons of the mock IdP whose logins succeed against the demo roster.
+const LINKABLE: [&str; 8] = [
+    "ivanova", "fedorov", "smirnov", "morozov", "volkova", "novikova", "egorova", "testov",
+];
+
+pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        logins > 0 && concurrency > 0,
+        "--logins and --concurrency must be positive"
+    );
+    let port = free_port()?;
+    let service_url = format!("http://127.0.0.1:{port}");
+    let scratch = std::env::temp_dir().join(format!("esia-link-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&scratch)?;
+    let database = scratch.join("bench.db");
+
+    let base = Config::load(None)?;
+    let probe = demo_config(base, &service_url, "http://127.0.0.1:1", "sqlite::memory:");
+    let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
+        clients: demo_clients(&probe),
+        ..mock_idp::MockIdpConfig::default()
+    })
+    .await?;
+
+    let exe = std::env::current_exe()?;
+    let mut child = tokio::process::Command::new(exe)
+        .arg("bench-target")
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--idp-url")
+        .arg(idp.base_url())
+        .arg("--database")
+        .arg(&database)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child
+        .id()
+        .ok_or_else(|| anyhow::anyhow!("the service process has no pid"))?;
+    wait_healthy(&service_url).await?;
+
+    let start_url = format!("{service_url}/auth/start/{provider}");
+    // Warm-up: the first login of each person links; later ones log in.
+    for person in LINKABLE {
+        let run = ScriptedBrowser::new()
+            .login(&service_url, &start_url, person, "demo", Consent::Allow)
+            .await?;
+        anyhow::ensure!(
+            run.landed_at() == Some("/account"),
+            "warm-up login of {person} did not succeed: {:?}",
+            run.outcome
+        );
+    }
+
+    let cpu_before = process_cpu(pid)?;
+    let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = Vec::with_capacity(logins);
+    for i in 0..logins {
+        let permit = gate.clone().acquire_owned().await?;
+        let service_url = service_url.clone();
+        let start_url = start_url.clone();
+        tasks.push(tokio::spawn(async move {
+            let person = LINKABLE[i % LINKABLE.len()];
+            let began = Instant::now();
+            let run = ScriptedBrowser::new()
+                .login(&service_url, &start_url, person, "demo", Consent::Allow)
+                .await;
+            drop(permit);
+            let ok = matches!(&run, Ok(r) if r.landed_at() == Some("/account"));
+            (began.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(logins);
+    let mut failures = 0usize;
+    for task in tasks {
+        let (latency, ok) = task.await?;
+        latencies.push(latency);
+        if !ok {
+            failures += 1;
+        }
+    }
+    let wall = started.elapsed();
+    let cpu_after = process_cpu(pid)?;
+    let _ = child.kill().await;
+    idp.shutdown();
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    latencies.sort();
+    let pct = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[index.min(latencies.len() - 1)]
+    };
+    let cpu = cpu_after.saturating_sub(cpu_before);
+    println!("esia-link bench login ({provider} profile)");
+    println!("  logins:        {logins} (concurrency {concurrency}), failed: {failures}");
+    println!("  wall time:     {:.2} s", wall.as_secs_f64());
+    println!(
+        "  throughput:    {:.1} logins/s",
+        logins as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "  latency p50:   {:.1} ms",
+        pct(0.50).as_secs_f64() * 1000.0
+    );
+    println!(
+        "  latency p99:   {:.1} ms",
+        pct(0.99).as_secs_f64() * 1000.0
+    );
+    println!(
+        "  service CPU:   {:.3} ms per login ({:.2} s user+system in total)",
+        cpu.as_secs_f64() * 1000.0 / logins as f64,
+        cpu.as_secs_f64()
+    );
+    println!("  (each login: 2 requests to the service — start and callback — plus 1 token exchange and 1 person-data call to the IdP)");
+    anyhow::ensure!(failures == 0, "{failures} logins failed");
+    Ok(())
+}
+
+/// The service side of the benchmark: demo roster, mock IdP elsewhere.
+pub async fn target(port: u16, idp_url: &str, database: &Path) -> anyhow::Result<()> {
+    let service_url = format!("http://127.0.0.1:{port}");
+    let database_url = format!("sqlite://{}?mode=rwc", database.display());
+    let mut config = demo_config(Config::load(None)?, &service_url, idp_url, &database_url);
+    config.server.listen = ([127, 0, 0, 1], port).into();
+    // The load comes from one address; the limiter is not what is measured.
+    config.security.login_starts_per_minute = u64::MAX / 2;
+    config.log.filter = "error".into();
+    crate::logging::init(&config.log);
+    let app = Application::build(config).await?;
+    super::roster::seed(
+        &app.state().store,
+        super::roster::DEMO_ROSTER,
+        "system:bench",
+    )
+    .await?;
+    app.run_until_stopped().await
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+async fn wait_healthy(service_url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{service_url}/healthz")).send().await {
+            if response.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the service did not become healthy within 10 s")
+}
+
+/// User + system CPU time of a process (all threads), from /proc.
+fn process_cpu(pid: u32) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(PathBuf::from(format!("/proc/{pid}/stat")))?;
+    // Fields after the command name (which may contain spaces) start at ')'.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| anyhow::anyhow!("unexpected /proc stat format"))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after ')'.
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    const CLOCK_TICKS_PER_SECOND: u64 = 100;
+    Ok(Duration::from_millis(ticks * 1000 / CLOCK_TICKS_PER_SECOND))
+}

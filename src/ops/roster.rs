@@ -1,0 +1,116 @@
+//! Seeding schools and accounts from a roster file (the demo roster now;
+//! school CSV import builds on the same validation later).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::domain::name::FullName;
+use crate::domain::snils::Snils;
+use crate::store::{NewAccount, NewSchool, Store};
+
+pub const DEMO_ROSTER: &str = include_str!("../../config/demo-roster.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roster {
+    #[serde(default)]
+    pub school: Vec<RosterSchool>,
+    #[serde(default)]
+    pub account: Vec<RosterAccount>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterSchool {
+    pub key: String,
+    pub region: u16,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterAccount {
+    pub school: String,
+    pub role: String,
+    pub surname: String,
+    pub given_name: String,
+    #[serde(default)]
+    pub patronymic: Option<String>,
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub snils: Option<String>,
+    #[serde(default)]
+    pub login: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Seeded {
+    pub schools: usize,
+    pub accounts: usize,
+}
+
+/// Validates the whole roster first, then writes it: a bad line leaves the
+/// database untouched.
+pub async fn seed(store: &Store, text: &str, actor: &str) -> anyhow::Result<Seeded> {
+    let roster: Roster = toml::from_str(text)?;
+    let mut accounts = Vec::with_capacity(roster.account.len());
+    for (index, a) in roster.account.iter().enumerate() {
+        let line = index + 1;
+        FullName::new(&a.surname, &a.given_name, a.patronymic.as_deref())
+            .map_err(|e| anyhow::anyhow!("account {line}: {e}"))?;
+        let snils = match &a.snils {
+            Some(raw) => Some(
+                Snils::parse(raw)
+                    .map_err(|e| anyhow::anyhow!("account {line}: SNILS: {e}"))?
+                    .digits()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        if !roster.school.iter().any(|s| s.key == a.school) {
+            anyhow::bail!("account {line}: unknown school {:?}", a.school);
+        }
+        accounts.push((a, snils));
+    }
+    let mut school_ids = HashMap::new();
+    for school in &roster.school {
+        let created = store
+            .create_school(
+                &NewSchool {
+                    region_code: i64::from(school.region),
+                    name: school.name.clone(),
+                },
+                actor,
+            )
+            .await?;
+        school_ids.insert(school.key.clone(), created.id);
+    }
+    for (a, snils) in &accounts {
+        store
+            .create_account(
+                &NewAccount {
+                    school_id: school_ids.get(&a.school).copied(),
+                    role: a.role.clone(),
+                    surname: a.surname.clone(),
+                    given_name: a.given_name.clone(),
+                    patronymic: a.patronymic.clone(),
+                    birth_date: a.birth_date,
+                    snils: snils.clone(),
+                    login: a.login.clone(),
+                    password_hash: None,
+                    status: "pending".into(),
+                    email: None,
+                    phone: None,
+                },
+                actor,
+            )
+            .await?;
+    }
+    Ok(Seeded {
+        schools: roster.school.len(),
+        accounts: accounts.len(),
+    })
+}

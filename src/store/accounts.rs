@@ -1,0 +1,322 @@
+//! Regions, schools and accounts.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::attempts::insert_audit;
+use super::{
+    flag_col, now_ms, opt_date_col, opt_uuid_col, to_time, unique_violation, uuid_col,
+    NewAuditEntry, Store, StoreError,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub code: i64,
+    pub name_ru: String,
+    pub name_en: String,
+    pub esia_enabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSchool {
+    pub region_code: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct School {
+    pub id: Uuid,
+    pub region_code: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct NewAccount {
+    pub school_id: Option<Uuid>,
+    pub role: String,
+    pub surname: String,
+    pub given_name: String,
+    pub patronymic: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    /// 11 digits.
+    pub snils: Option<String>,
+    pub login: Option<String>,
+    pub password_hash: Option<String>,
+    pub status: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Account {
+    pub id: Uuid,
+    pub school_id: Option<Uuid>,
+    pub role: String,
+    pub surname: String,
+    pub given_name: String,
+    pub patronymic: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub snils: Option<String>,
+    pub login: Option<String>,
+    pub password_hash: Option<String>,
+    pub status: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub login_changed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// No names, SNILS, contacts or hashes: accounts end up in logs by `{:?}`.
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("school_id", &self.school_id)
+            .field("role", &self.role)
+            .field("status", &self.status)
+            .field("has_snils", &self.snils.is_some())
+            .field("has_password", &self.password_hash.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("school_id", &self.school_id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, school_id, role, surname, given_name, patronymic, birth_date, snils, login, password_hash, status, email, email_verified, phone, phone_verified, login_changed, created_at, updated_at";
+
+fn account_from(row: &AnyRow) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: uuid_col(row, "id")?,
+        school_id: opt_uuid_col(row, "school_id")?,
+        role: row.try_get("role")?,
+        surname: row.try_get("surname")?,
+        given_name: row.try_get("given_name")?,
+        patronymic: row.try_get("patronymic")?,
+        birth_date: opt_date_col(row, "birth_date")?,
+        snils: row.try_get("snils")?,
+        login: row.try_get("login")?,
+        password_hash: row.try_get("password_hash")?,
+        status: row.try_get("status")?,
+        email: row.try_get("email")?,
+        email_verified: flag_col(row, "email_verified")?,
+        phone: row.try_get("phone")?,
+        phone_verified: flag_col(row, "phone_verified")?,
+        login_changed: flag_col(row, "login_changed")?,
+        created_at: to_time(row.try_get("created_at")?),
+        updated_at: to_time(row.try_get("updated_at")?),
+    })
+}
+
+fn school_from(row: &AnyRow) -> Result<School, StoreError> {
+    Ok(School {
+        id: uuid_col(row, "id")?,
+        region_code: row.try_get("region_code")?,
+        name: row.try_get("name")?,
+        created_at: to_time(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    pub async fn upsert_region(&self, region: &Region) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO regions (code, name_ru, name_en, esia_enabled, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (code) DO UPDATE SET name_ru = excluded.name_ru, name_en = excluded.name_en,
+             esia_enabled = excluded.esia_enabled, updated_at = excluded.updated_at",
+        )
+        .bind(region.code)
+        .bind(&region.name_ru)
+        .bind(&region.name_en)
+        .bind(i64::from(region.esia_enabled))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn list_regions(&self) -> Result<Vec<Region>, StoreError> {
+        let rows =
+            sqlx::query("SELECT code, name_ru, name_en, esia_enabled FROM regions ORDER BY code")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Region {
+                    code: row.try_get("code")?,
+                    name_ru: row.try_get("name_ru")?,
+                    name_en: row.try_get("name_en")?,
+                    esia_enabled: flag_col(row, "esia_enabled")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn create_school(
+        &self,
+        school: &NewSchool,
+        actor: &str,
+    ) -> Result<School, StoreError> {
+        let id = Uuid::new_v4();
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO schools (id, region_code, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.to_string())
+        .bind(school.region_code)
+        .bind(&school.name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(
+            &mut tx,
+            &NewAuditEntry {
+                actor: actor.to_string(),
+                action: "school.created".into(),
+                target_kind: "school".into(),
+                target_id: id.to_string(),
+                reason: None,
+                details: json!({"region": school.region_code}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_school(id).await
+    }
+
+    pub async fn get_school(&self, id: Uuid) -> Result<School, StoreError> {
+        let row =
+            sqlx::query("SELECT id, region_code, name, created_at FROM schools WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+        school_from(&row)
+    }
+
+    pub async fn list_schools(&self) -> Result<Vec<School>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, region_code, name, created_at FROM schools ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(school_from).collect()
+    }
+
+    /// Creates an account and its audit row in one transaction.
+    pub async fn create_account(
+        &self,
+        account: &NewAccount,
+        actor: &str,
+    ) -> Result<Account, StoreError> {
+        let id = Uuid::new_v4();
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, school_id, role, surname, given_name, patronymic, birth_date, snils, login,
+             password_hash, status, email, email_verified, phone, phone_verified, login_changed, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, 0, 0, $14, $14)",
+        )
+        .bind(id.to_string())
+        .bind(account.school_id.map(|s| s.to_string()))
+        .bind(&account.role)
+        .bind(&account.surname)
+        .bind(&account.given_name)
+        .bind(account.patronymic.clone())
+        .bind(account.birth_date.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(account.snils.clone())
+        .bind(account.login.clone())
+        .bind(account.password_hash.clone())
+        .bind(&account.status)
+        .bind(account.email.clone())
+        .bind(account.phone.clone())
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            if unique_violation(&error).is_some_and(|c| c.contains("login")) {
+                return Err(StoreError::DuplicateLogin);
+            }
+            return Err(error.into());
+        }
+        insert_audit(
+            &mut tx,
+            &NewAuditEntry {
+                actor: actor.to_string(),
+                action: "account.created".into(),
+                target_kind: "account".into(),
+                target_id: id.to_string(),
+                reason: None,
+                details: json!({"role": account.role, "school_id": account.school_id}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_account(id).await
+    }
+
+    pub async fn get_account(&self, id: Uuid) -> Result<Account, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        account_from(&row)
+    }
+
+    /// Every account carrying this SNILS (11 digits); more than one is a data error.
+    pub async fn find_accounts_by_snils(
+        &self,
+        snils_digits: &str,
+    ) -> Result<Vec<Account>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE snils = $1 ORDER BY created_at, id"
+        ))
+        .bind(snils_digits)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_from).collect()
+    }
+
+    pub async fn find_account_by_login(&self, login: &str) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE login = $1"
+        ))
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from).transpose()
+    }
+
+    pub async fn count_accounts(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The region of the account's school.
+    pub async fn account_region(&self, account_id: Uuid) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.region_code AS region FROM accounts a JOIN schools s ON s.id = a.school_id WHERE a.id = $1",
+        )
+        .bind(account_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("region")).transpose()?)
+    }
+}

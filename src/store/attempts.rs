@@ -1,0 +1,222 @@
+//! Link attempts (what operators search) and the append-only audit log.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use super::{json_col, now_ms, opt_uuid_col, to_time, uuid_col, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub reference_code: String,
+    pub provider: String,
+    pub subject_masked: Option<String>,
+    /// Keyed hash of provider:subject, for lookups without the subject.
+    pub subject_hash: Option<String>,
+    pub account_id: Option<Uuid>,
+    pub outcome: String,
+    pub region_code: Option<i64>,
+    pub tier: Option<String>,
+    pub idp_error: Option<String>,
+    /// Masked details: per-part comparison codes, masked SNILS.
+    pub details: serde_json::Value,
+    pub snils_hash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkAttempt {
+    pub id: Uuid,
+    pub reference_code: String,
+    pub created_at: DateTime<Utc>,
+    pub provider: String,
+    pub subject_masked: Option<String>,
+    pub subject_hash: Option<String>,
+    pub account_id: Option<Uuid>,
+    pub outcome: String,
+    pub region_code: Option<i64>,
+    pub tier: Option<String>,
+    pub idp_error: Option<String>,
+    pub details: serde_json::Value,
+    pub snils_hash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub actor: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+}
+
+const ATTEMPT_COLUMNS: &str = "id, reference_code, created_at, provider, subject_masked, subject_hash, account_id, outcome, region_code, tier, idp_error, details_json, snils_hash";
+
+fn attempt_from(row: &AnyRow) -> Result<LinkAttempt, StoreError> {
+    Ok(LinkAttempt {
+        id: uuid_col(row, "id")?,
+        reference_code: row.try_get("reference_code")?,
+        created_at: to_time(row.try_get("created_at")?),
+        provider: row.try_get("provider")?,
+        subject_masked: row.try_get("subject_masked")?,
+        subject_hash: row.try_get("subject_hash")?,
+        account_id: opt_uuid_col(row, "account_id")?,
+        outcome: row.try_get("outcome")?,
+        region_code: row.try_get("region_code")?,
+        tier: row.try_get("tier")?,
+        idp_error: row.try_get("idp_error")?,
+        details: json_col(row, "details_json")?,
+        snils_hash: row.try_get("snils_hash")?,
+    })
+}
+
+/// Appends an audit row inside the caller's transaction, so that the change
+/// and its record commit together.
+pub(crate) async fn insert_audit(
+    tx: &mut Transaction<'static, Any>,
+    entry: &NewAuditEntry,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target_kind, target_id, reason, details_json)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(now_ms())
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.target_kind)
+    .bind(&entry.target_id)
+    .bind(entry.reason.clone())
+    .bind(entry.details.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO link_attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(Uuid::new_v4().to_string())
+        .bind(&attempt.reference_code)
+        .bind(now_ms())
+        .bind(&attempt.provider)
+        .bind(attempt.subject_masked.clone())
+        .bind(attempt.subject_hash.clone())
+        .bind(attempt.account_id.map(|a| a.to_string()))
+        .bind(&attempt.outcome)
+        .bind(attempt.region_code)
+        .bind(attempt.tier.clone())
+        .bind(attempt.idp_error.clone())
+        .bind(attempt.details.to_string())
+        .bind(attempt.snils_hash.clone())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_attempt_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<LinkAttempt>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM link_attempts WHERE reference_code = $1"
+        ))
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(attempt_from).transpose()
+    }
+
+    async fn attempts_where(
+        &self,
+        column: &str,
+        value: String,
+        limit: i64,
+    ) -> Result<Vec<LinkAttempt>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM link_attempts WHERE {column} = $1 ORDER BY created_at DESC LIMIT $2"
+        ))
+        .bind(value)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attempt_from).collect()
+    }
+
+    pub async fn attempts_for_account(
+        &self,
+        account_id: Uuid,
+        limit: i64,
+    ) -> Result<Vec<LinkAttempt>, StoreError> {
+        self.attempts_where("account_id", account_id.to_string(), limit)
+            .await
+    }
+
+    pub async fn attempts_by_subject_hash(
+        &self,
+        subject_hash: &str,
+        limit: i64,
+    ) -> Result<Vec<LinkAttempt>, StoreError> {
+        self.attempts_where("subject_hash", subject_hash.to_string(), limit)
+            .await
+    }
+
+    pub async fn attempts_by_snils_hash(
+        &self,
+        snils_hash: &str,
+        limit: i64,
+    ) -> Result<Vec<LinkAttempt>, StoreError> {
+        self.attempts_where("snils_hash", snils_hash.to_string(), limit)
+            .await
+    }
+
+    pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn audit_for_target(
+        &self,
+        target_kind: &str,
+        target_id: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target_kind, target_id, reason, details_json FROM audit_log
+             WHERE target_kind = $1 AND target_id = $2 ORDER BY id",
+        )
+        .bind(target_kind)
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    at: to_time(row.try_get("at")?),
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target_kind: row.try_get("target_kind")?,
+                    target_id: row.try_get("target_id")?,
+                    reason: row.try_get("reason")?,
+                    details: json_col(row, "details_json")?,
+                })
+            })
+            .collect()
+    }
+}

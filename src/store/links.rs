@@ -1,0 +1,254 @@
+//! Federated links and activation codes.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::attempts::insert_audit;
+use super::{
+    now_ms, to_time, unique_violation, uuid_col, LinkConflict, NewAuditEntry, Store, StoreError,
+};
+
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub provider: String,
+    pub subject: String,
+    pub account_id: Uuid,
+    /// `auto_snils`, `credentials`, `activation_code` or `operator`.
+    pub method: String,
+    pub tier_at_link: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FederatedLink {
+    pub id: Uuid,
+    pub provider: String,
+    pub subject: String,
+    pub account_id: Uuid,
+    pub method: String,
+    pub tier_at_link: String,
+    pub linked_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+const LINK_COLUMNS: &str =
+    "id, provider, subject, account_id, method, tier_at_link, linked_at, last_login_at";
+
+fn link_from(row: &AnyRow) -> Result<FederatedLink, StoreError> {
+    let last: Option<i64> = row.try_get("last_login_at")?;
+    Ok(FederatedLink {
+        id: uuid_col(row, "id")?,
+        provider: row.try_get("provider")?,
+        subject: row.try_get("subject")?,
+        account_id: uuid_col(row, "account_id")?,
+        method: row.try_get("method")?,
+        tier_at_link: row.try_get("tier_at_link")?,
+        linked_at: to_time(row.try_get("linked_at")?),
+        last_login_at: last.map(to_time),
+    })
+}
+
+impl Store {
+    pub async fn find_link(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<FederatedLink>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS} FROM federated_links WHERE provider = $1 AND subject = $2"
+        ))
+        .bind(provider)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(link_from).transpose()
+    }
+
+    pub async fn find_link_for_account(
+        &self,
+        provider: &str,
+        account_id: Uuid,
+    ) -> Result<Option<FederatedLink>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS} FROM federated_links WHERE provider = $1 AND account_id = $2"
+        ))
+        .bind(provider)
+        .bind(account_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(link_from).transpose()
+    }
+
+    pub async fn links_for_account(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Vec<FederatedLink>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS} FROM federated_links WHERE account_id = $1 ORDER BY linked_at"
+        ))
+        .bind(account_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(link_from).collect()
+    }
+
+    /// Writes the link and its audit row in one transaction. The unique
+    /// constraints decide races: the loser gets `AlreadyLinked`.
+    pub async fn create_link(
+        &self,
+        link: &NewLink,
+        actor: &str,
+        reason: &str,
+    ) -> Result<FederatedLink, StoreError> {
+        let id = Uuid::new_v4();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO federated_links (id, provider, subject, account_id, method, tier_at_link, linked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.to_string())
+        .bind(&link.provider)
+        .bind(&link.subject)
+        .bind(link.account_id.to_string())
+        .bind(&link.method)
+        .bind(&link.tier_at_link)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            if let Some(which) = unique_violation(&error) {
+                let conflict = if which.contains("account") {
+                    LinkConflict::AccountTaken
+                } else {
+                    LinkConflict::IdentityTaken
+                };
+                return Err(StoreError::AlreadyLinked(conflict));
+            }
+            return Err(error.into());
+        }
+        insert_audit(
+            &mut tx,
+            &NewAuditEntry {
+                actor: actor.to_string(),
+                action: "link.created".into(),
+                target_kind: "account".into(),
+                target_id: link.account_id.to_string(),
+                reason: Some(reason.to_string()),
+                details: json!({
+                    "link_id": id,
+                    "provider": link.provider,
+                    "method": link.method,
+                    "tier": link.tier_at_link,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.find_link(&link.provider, &link.subject)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn touch_link_login(
+        &self,
+        link_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE federated_links SET last_login_at = $1 WHERE id = $2")
+            .bind(at.timestamp_millis())
+            .bind(link_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_link(
+        &self,
+        link_id: Uuid,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS} FROM federated_links WHERE id = $1"
+        ))
+        .bind(link_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let link = link_from(&row)?;
+        sqlx::query("DELETE FROM federated_links WHERE id = $1")
+            .bind(link_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(
+            &mut tx,
+            &NewAuditEntry {
+                actor: actor.to_string(),
+                action: "link.deleted".into(),
+                target_kind: "account".into(),
+                target_id: link.account_id.to_string(),
+                reason: Some(reason.to_string()),
+                details: json!({"link_id": link.id, "provider": link.provider, "method": link.method}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores only the code's hash.
+    pub async fn insert_activation_code(
+        &self,
+        account_id: Uuid,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO activation_codes (code_hash, account_id, created_at, expires_at, created_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(code_hash)
+        .bind(account_id.to_string())
+        .bind(now_ms())
+        .bind(expires_at.timestamp_millis())
+        .bind(actor)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(
+            &mut tx,
+            &NewAuditEntry {
+                actor: actor.to_string(),
+                action: "activation_code.issued".into(),
+                target_kind: "account".into(),
+                target_id: account_id.to_string(),
+                reason: None,
+                details: json!({"expires_at": expires_at}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks the code used and returns its account, once: of two concurrent
+    /// consumers exactly one gets `Some`. Expired and used codes give `None`.
+    pub async fn consume_activation_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE activation_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1
+             RETURNING account_id",
+        )
+        .bind(now.timestamp_millis())
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(|r| uuid_col(r, "account_id")).transpose()
+    }
+}

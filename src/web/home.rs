@@ -1,0 +1,107 @@
+//! `GET /`: choose the region; the State Services button shows only where
+//! the region enables it.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::lang::RequestLang;
+use super::pages::{render, Chrome, HomePage, ProviderButton, RegionOption, SelectedRegion};
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(health))
+}
+
+#[derive(Deserialize)]
+struct HomeParams {
+    region: Option<String>,
+    return_to: Option<String>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    Query(params): Query<HomeParams>,
+    RequestLang(lang): RequestLang,
+) -> Response {
+    let chosen: Option<u16> = params.region.as_deref().and_then(|r| r.trim().parse().ok());
+    let regions = state
+        .config
+        .regions
+        .iter()
+        .map(|r| RegionOption {
+            code: r.code,
+            name: lang.pick(&r.name_ru, &r.name_en).to_string(),
+            selected: Some(r.code) == chosen,
+        })
+        .collect();
+    let selected_config = chosen.and_then(|c| state.config.regions.iter().find(|r| r.code == c));
+    let return_to = params
+        .return_to
+        .filter(|r| !r.is_empty() && r.len() <= 2048);
+    let providers = state
+        .providers
+        .all()
+        .map(|p| {
+            let config = p.config();
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            url.append_pair("lang", lang.code());
+            if let Some(rt) = &return_to {
+                url.append_pair("return_to", rt);
+            }
+            ProviderButton {
+                id: config.id.clone(),
+                url: format!("/auth/start/{}?{}", config.id, url.finish()),
+                label: format!(
+                    "{} {}",
+                    lang.pick("Войти через", "Log in via"),
+                    lang.pick(&config.display_name_ru, &config.display_name_en)
+                ),
+            }
+        })
+        .collect();
+    let page = HomePage {
+        chrome: Chrome::new(lang, lang.pick("Вход", "Log in"), "/"),
+        heading: lang.pick("Вход в электронный дневник", "Log in to the e-diary").into(),
+        region_label: lang.pick("Выберите ваш регион:", "Select your region:").into(),
+        choose_label: lang.pick("Выбрать", "Choose").into(),
+        regions,
+        selected: selected_config.map(|r| SelectedRegion { enabled: r.esia_enabled }),
+        providers,
+        providers_intro: lang
+            .pick(
+                "Войдите через Госуслуги: при первом входе мы свяжем вашу учётную запись с дневником по ФИО и СНИЛС.",
+                "Log in via State Services: on the first visit we link your account to the e-diary by full name and SNILS.",
+            )
+            .into(),
+        disabled_text: lang
+            .pick(
+                "В этом регионе вход в дневник через Госуслуги пока не подключён. Войдите логином и паролем, которые выдала школа.",
+                "E-diary login via State Services is not enabled in this region yet. Log in with the login and password the school gave you.",
+            )
+            .into(),
+        pick_region_text: lang
+            .pick(
+                "Выберите регион, в котором находится школа.",
+                "Select the region your school is in.",
+            )
+            .into(),
+        return_to,
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The demo in a real browser: headless Chromium clicks «Войти через
+//! Госуслуги», logs in at the mock IdP, allows the data and lands on the
+//! account page. `.ci/run` installs Debian's chromium and chromium-driver;
+//! without them (outside CI) the test says it is skipped.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+fn chromedriver() -> Option<&'static str> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+}
+
+#[tokio::test]
+async fn demo_login_in_headless_chromium() {
+    let Some(driver) = chromedriver() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have chromium-driver installed (.ci/run installs it)"
+        );
+        println!("skipped: chromedriver not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut chromedriver = tokio::process::Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let app = spawn_app().await;
+
+    let profile = std::env::temp_dir().join(format!("esia-link-chromium-{}", uuid::Uuid::new_v4()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let mut client = None;
+    for _ in 0..50 {
+        match ClientBuilder::rustls()
+            .expect("rustls connector")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let client = client.expect("a WebDriver session with Chromium");
+
+    let result = async {
+        client.goto(&format!("{}/?region=29", app.base)).await?;
+        client
+            .find(Locator::Id("login-esia"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .for_element(Locator::Css("input[name=login]"))
+            .await?
+            .send_keys("ivanova")
+            .await?;
+        client
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys("demo")
+            .await?;
+        client
+            .find(Locator::Css("form [type=submit]"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .for_element(Locator::Css("button[value=allow]"))
+            .await?
+            .click()
+            .await?;
+        let name = client
+            .wait()
+            .for_element(Locator::Id("full-name"))
+            .await?
+            .text()
+            .await?;
+        let url = client.current_url().await?;
+        Ok::<_, fantoccini::error::CmdError>((name, url))
+    }
+    .await;
+    let _ = client.close().await;
+    let _ = chromedriver.kill().await;
+    let _ = std::fs::remove_dir_all(&profile);
+
+    let (name, url) = result.expect("the browser flow completes");
+    assert_eq!(name, "Иванова Мария Петровна");
+    assert_eq!(url.path(), "/account");
+}

@@ -1,0 +1,534 @@
+//! The login flow over real HTTP: every link outcome, the state checks,
+//! hostile or broken IdP answers, open redirects and racing callbacks.
+
+use esia_link::ops::browser::{Consent, ScriptedBrowser};
+use reqwest::StatusCode;
+
+use crate::helpers::{spawn_app, spawn_app_with, AppOptions, TestApp};
+
+async fn attempt_outcome(app: &TestApp, reference: &str) -> (String, Option<String>) {
+    let attempt = app
+        .state
+        .store
+        .find_attempt_by_reference(reference)
+        .await
+        .expect("query attempts")
+        .unwrap_or_else(|| panic!("attempt {reference} recorded"));
+    (attempt.outcome, attempt.idp_error)
+}
+
+#[tokio::test]
+async fn every_link_outcome_over_http() {
+    let app = spawn_app().await;
+    // (mock login, expected outcome); order matters for logged_in and linked_elsewhere.
+    let table = [
+        ("ivanova", "linked"),
+        ("ivanova", "logged_in"),
+        ("fedorov", "linked"),
+        ("smirnov", "linked"),
+        ("volkova", "linked"),
+        ("novikova", "linked"),
+        ("egorova", "linked"),
+        ("testov", "linked"),
+        ("morozov", "linked"),
+        ("morozov2", "linked_elsewhere"),
+        ("kuznetsova", "name_mismatch"),
+        ("sokolov", "name_mismatch"),
+        ("popova", "snils_missing"),
+        ("lebedev", "no_account"),
+        ("pavlov", "ambiguous"),
+        ("volkov", "tier_too_low"),
+        ("orlov", "region_disabled"),
+    ];
+    let mut expected_links = 0;
+    for (login, expected) in table {
+        let links_before = app.link_count().await;
+        let (browser, run) = app.login("esia", login, Consent::Allow).await;
+        let callback = run
+            .callback
+            .as_ref()
+            .unwrap_or_else(|| panic!("{login}: reached the callback"));
+        assert_eq!(callback.status, StatusCode::SEE_OTHER, "{login}");
+        if expected == "linked" || expected == "logged_in" {
+            assert_eq!(
+                run.landed_at(),
+                Some("/account"),
+                "{login} lands in the diary"
+            );
+            let me: serde_json::Value = browser
+                .client()
+                .get(format!("{}/api/v1/me", app.base))
+                .send()
+                .await
+                .expect("me")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(
+                me["linked_identities"][0]["provider"], "esia",
+                "{login}: {me}"
+            );
+            if expected == "linked" {
+                expected_links += 1;
+            }
+        } else {
+            assert_eq!(run.outcome.as_deref(), Some(expected), "{login}");
+            let reference = run.reference.clone().expect("reference code shown");
+            assert_eq!(reference.len(), 9, "short code like 7KQ2-M9XD: {reference}");
+            let (outcome, _) = attempt_outcome(&app, &reference).await;
+            assert_eq!(
+                outcome, expected,
+                "{login}: attempt recorded with the outcome"
+            );
+            assert_eq!(
+                app.link_count().await,
+                links_before,
+                "{login}: nothing linked"
+            );
+            let me = browser
+                .client()
+                .get(format!("{}/api/v1/me", app.base))
+                .send()
+                .await
+                .expect("me");
+            assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "{login}: no session");
+        }
+        assert_eq!(app.link_count().await, expected_links, "after {login}");
+    }
+}
+
+#[tokio::test]
+async fn the_outcome_page_says_what_and_who_in_both_languages() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "sokolov", Consent::Allow).await;
+    let page = run.outcome_page.expect("outcome page").body;
+    assert!(page.contains("Данные не совпадают"), "{page}");
+    assert!(
+        page.contains("фамилия: отличается"),
+        "names the part: {page}"
+    );
+    assert!(
+        page.contains("Сокалов"),
+        "standard tier: the school's value is shown"
+    );
+    assert!(page.contains("только школа"), "says the school must fix it");
+
+    let browser = ScriptedBrowser::new();
+    let start = format!("{}?lang=en", app.start_url("esia"));
+    let run = browser
+        .login(&app.base, &start, "kuznetsova", "demo", Consent::Allow)
+        .await
+        .expect("flow");
+    let page = run.outcome_page.expect("outcome page").body;
+    assert!(page.contains("The data does not match"), "{page}");
+    assert!(
+        page.contains("patronymic: missing in the State Services profile"),
+        "{page}"
+    );
+    assert!(page.contains("lang=\"en\""));
+
+    let (_, run) = app.login("esia", "popova", Consent::Allow).await;
+    let page = run.outcome_page.expect("outcome page").body;
+    assert!(page.contains("нет СНИЛС"), "{page}");
+    assert!(
+        page.contains("логину и паролю дневника"),
+        "offers the credential route: {page}"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    let (_, callback) = browser
+        .reach_callback(
+            &app.base,
+            &app.start_url("esia"),
+            "ivanova",
+            "demo",
+            Consent::Allow,
+        )
+        .await
+        .expect("flow");
+    let callback = callback.expect("callback URL");
+    let first = browser.callback(&callback).await.expect("first");
+    assert_eq!(first.landed_at(), Some("/account"));
+    let replay = browser.callback(&callback).await.expect("replay");
+    assert_eq!(replay.outcome.as_deref(), Some("rejected"));
+    let reference = replay.reference.expect("reference");
+    assert_eq!(
+        attempt_outcome(&app, &reference).await,
+        ("rejected".to_string(), Some("state.unknown".to_string()))
+    );
+    assert_eq!(app.link_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_is_refused() {
+    let app = spawn_app().await;
+    let victim = ScriptedBrowser::new();
+    let (_, callback) = victim
+        .reach_callback(
+            &app.base,
+            &app.start_url("esia"),
+            "ivanova",
+            "demo",
+            Consent::Allow,
+        )
+        .await
+        .expect("flow");
+    let callback = callback.expect("callback URL");
+    let attacker = ScriptedBrowser::new();
+    let run = attacker.callback(&callback).await.expect("attacker");
+    assert_eq!(run.outcome.as_deref(), Some("rejected"));
+    let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+    assert_eq!(code.as_deref(), Some("state.other_browser"));
+    assert_eq!(app.link_count().await, 0);
+    // The rightful browser can still finish: the attacker did not burn the state.
+    let run = victim.callback(&callback).await.expect("victim");
+    assert_eq!(run.landed_at(), Some("/account"));
+}
+
+#[tokio::test]
+async fn missing_or_unknown_state_is_refused_before_anything_else() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    for (query, code) in [
+        ("code=abc", "state.missing"),
+        (
+            "code=abc&state=8c1d1f43-5f0e-4a57-9c4e-7d3b1c0b2a11",
+            "state.unknown",
+        ),
+    ] {
+        let run = browser
+            .callback(&format!("{}/auth/callback/esia?{query}", app.base))
+            .await
+            .expect("callback");
+        let callback = run.callback.as_ref().expect("answer");
+        assert_eq!(callback.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            callback.location.as_deref(),
+            Some("/auth/outcome?lang=ru"),
+            "clean URL"
+        );
+        let (outcome, recorded) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+        assert_eq!(
+            (outcome.as_str(), recorded.as_deref()),
+            ("rejected", Some(code))
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_callback_answers_with_no_referrer_and_a_clean_redirect() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    let (_, callback) = browser
+        .reach_callback(
+            &app.base,
+            &app.start_url("esia"),
+            "ivanova",
+            "demo",
+            Consent::Allow,
+        )
+        .await
+        .expect("flow");
+    let response = browser
+        .client()
+        .get(callback.expect("callback"))
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    let cookies: Vec<_> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("").to_string())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("el_session="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    assert_eq!(response.headers()["location"], "/account");
+}
+
+#[tokio::test]
+async fn declining_at_the_idp_is_an_idp_error_with_the_esia_code() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "ivanova", Consent::Deny).await;
+    assert_eq!(run.outcome.as_deref(), Some("idp_error"));
+    let page = run.outcome_page.as_ref().expect("page").body.clone();
+    assert!(page.contains("Отказать"), "explains the refusal: {page}");
+    let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+    assert_eq!(code.as_deref(), Some("ESIA-007004"));
+    assert_eq!(app.link_count().await, 0);
+}
+
+#[tokio::test]
+async fn hostile_or_broken_tokens_are_refused_and_nothing_is_linked() {
+    let app = spawn_app().await;
+    let cases = [
+        (mock_idp::Fault::UnknownKey, "token.unknown_key"),
+        (mock_idp::Fault::WrongIssuer, "token.wrong_issuer"),
+        (mock_idp::Fault::WrongAudience, "token.wrong_audience"),
+        (mock_idp::Fault::ExpiredToken, "token.expired"),
+        (mock_idp::Fault::AlgNone, "token.alg_not_allowed"),
+        (mock_idp::Fault::MalformedJson, "idp.bad_response"),
+        (mock_idp::Fault::Http500, "idp.http_500"),
+        (mock_idp::Fault::Overload, "ESIA-007008"),
+    ];
+    for (fault, expected) in cases {
+        app.idp.set_fault(fault.clone());
+        let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+        app.idp.clear_faults();
+        assert_eq!(run.outcome.as_deref(), Some("idp_error"), "{fault:?}");
+        let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+        assert_eq!(code.as_deref(), Some(expected), "{fault:?}");
+        assert_eq!(app.link_count().await, 0, "{fault:?}");
+    }
+    // The same person logs in fine once the IdP behaves.
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+}
+
+#[tokio::test]
+async fn a_tampered_signature_is_refused() {
+    let app = spawn_app().await;
+    app.idp.set_fault(mock_idp::Fault::BadSignature);
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+    assert_eq!(code.as_deref(), Some("token.bad_signature"));
+    assert_eq!(app.link_count().await, 0);
+}
+
+#[tokio::test]
+async fn oidc_profile_checks_nonce_and_userinfo_subject() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("oidc", "ivanova", Consent::Allow).await;
+    assert_eq!(
+        run.landed_at(),
+        Some("/account"),
+        "plain OIDC login links: {:?}",
+        run.outcome
+    );
+
+    for (fault, expected) in [
+        (mock_idp::Fault::WrongNonce, "token.nonce_mismatch"),
+        (
+            mock_idp::Fault::UserinfoSubMismatch,
+            "userinfo.sub_mismatch",
+        ),
+    ] {
+        app.idp.set_fault(fault.clone());
+        let (_, run) = app.login("oidc", "fedorov", Consent::Allow).await;
+        app.idp.clear_faults();
+        let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+        assert_eq!(code.as_deref(), Some(expected), "{fault:?}");
+    }
+    assert_eq!(app.link_count().await, 1);
+}
+
+#[tokio::test]
+async fn key_rotation_between_two_logins_needs_no_restart() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    app.idp.rotate_key(mock_idp::Alg::Rs256, false);
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(
+        run.landed_at(),
+        Some("/account"),
+        "new kid fetched: {:?}",
+        run.outcome
+    );
+    // Refetches on unknown keys are limited to one a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.idp.rotate_key(mock_idp::Alg::Es256, true);
+    let (_, run) = app.login("esia", "fedorov", Consent::Allow).await;
+    assert_eq!(
+        run.landed_at(),
+        Some("/account"),
+        "ES256 key: {:?}",
+        run.outcome
+    );
+}
+
+#[tokio::test]
+async fn an_idp_that_is_slow_or_down_gets_a_clear_page() {
+    let app = spawn_app_with(AppOptions {
+        http_timeout_secs: Some(1),
+    })
+    .await;
+    app.idp.set_latency(std::time::Duration::from_millis(1500));
+    let browser = ScriptedBrowser::new();
+    // The IdP's own pages are slow too, but the browser waits; the service does not.
+    let run = browser
+        .login(
+            &app.base,
+            &app.start_url("esia"),
+            "ivanova",
+            "demo",
+            Consent::Allow,
+        )
+        .await
+        .expect("flow");
+    app.idp.set_latency(std::time::Duration::ZERO);
+    assert_eq!(run.outcome.as_deref(), Some("idp_error"));
+    let page = run.outcome_page.as_ref().expect("page").body.clone();
+    assert!(page.contains("не отвечают"), "{page}");
+    let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+    assert_eq!(code.as_deref(), Some("idp.unreachable"));
+    assert_eq!(app.link_count().await, 0);
+
+    // A stopped IdP: the start itself cannot sign in anywhere for oidc (discovery).
+    app.idp.shutdown();
+    let response = ScriptedBrowser::new()
+        .get(&app.start_url("oidc"))
+        .await
+        .expect("start");
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        response.body.contains("id=\"reference\""),
+        "reference code shown"
+    );
+}
+
+#[tokio::test]
+async fn return_targets_cannot_leave_the_site() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    for evil in [
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "%2F%2Fevil.example",
+    ] {
+        let url = format!(
+            "{}?return_to={}",
+            app.start_url("esia"),
+            url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
+        );
+        let hop = browser.get(&url).await.expect("start");
+        assert_eq!(hop.status, StatusCode::BAD_REQUEST, "{evil}");
+        assert!(hop.location.is_none(), "{evil}: no redirect anywhere");
+    }
+    let start = format!(
+        "{}?return_to=%2Faccount%3Ftab%3Dkids",
+        app.start_url("esia")
+    );
+    let run = browser
+        .login(&app.base, &start, "ivanova", "demo", Consent::Allow)
+        .await
+        .expect("flow");
+    assert_eq!(run.landed_at(), Some("/account?tab=kids"));
+}
+
+#[tokio::test]
+async fn racing_callbacks_produce_exactly_one_link() {
+    let app = spawn_app().await;
+    let first = ScriptedBrowser::new();
+    let second = ScriptedBrowser::new();
+    let (_, a) = first
+        .reach_callback(
+            &app.base,
+            &app.start_url("esia"),
+            "ivanova",
+            "demo",
+            Consent::Allow,
+        )
+        .await
+        .expect("flow a");
+    let (_, b) = second
+        .reach_callback(
+            &app.base,
+            &app.start_url("esia"),
+            "ivanova",
+            "demo",
+            Consent::Allow,
+        )
+        .await
+        .expect("flow b");
+    let (a, b) = (a.expect("callback a"), b.expect("callback b"));
+    let (run_a, run_b) = tokio::join!(first.callback(&a), second.callback(&b));
+    let (run_a, run_b) = (run_a.expect("a"), run_b.expect("b"));
+    assert_eq!(run_a.landed_at(), Some("/account"));
+    assert_eq!(run_b.landed_at(), Some("/account"));
+    assert_eq!(app.link_count().await, 1, "one link, whoever won");
+}
+
+#[tokio::test]
+async fn sessions_end_on_logout_and_forms_need_the_csrf_token() {
+    let app = spawn_app().await;
+    let (browser, run) = app.login("esia", "novikova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let page = browser
+        .get(&format!("{}/account", app.base))
+        .await
+        .expect("account");
+    assert!(
+        page.body.contains("Новикова Ольга Игоревна"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Школа № 1"), "school shown");
+
+    let forged = browser
+        .post_form(
+            &format!("{}/logout", app.base),
+            &[("csrf".into(), "forged".into())],
+        )
+        .await
+        .expect("forged logout");
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let form = esia_link::ops::browser::parse_form(&page.body).expect("logout form");
+    let done = browser
+        .post_form(&format!("{}/logout", app.base), &form.fields)
+        .await
+        .expect("logout");
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let me = browser
+        .client()
+        .get(format!("{}/api/v1/me", app.base))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "session ended server-side"
+    );
+}
+
+#[tokio::test]
+async fn the_region_page_shows_the_button_only_where_enabled() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    let enabled = browser
+        .get(&format!("{}/?region=29", app.base))
+        .await
+        .expect("29");
+    assert!(
+        enabled.body.contains("id=\"login-esia\""),
+        "{}",
+        enabled.body
+    );
+    assert!(enabled.body.contains("Войти через Госуслуги"));
+    let disabled = browser
+        .get(&format!("{}/?region=50", app.base))
+        .await
+        .expect("50");
+    assert!(!disabled.body.contains("id=\"login-esia\""));
+    assert!(disabled.body.contains("не подключён"));
+    let english = browser
+        .get(&format!("{}/?region=29&lang=en", app.base))
+        .await
+        .expect("en");
+    assert!(english.body.contains("Log in via State Services"));
+}

@@ -1,0 +1,7 @@
+//! The one integration-test binary of the service (one binary keeps link
+//! time down). Modules share the harness in `helpers`.
+
+mod backends;
+mod chromium;
+mod helpers;
+mod login;
