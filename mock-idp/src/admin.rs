@@ -1,5 +1,6 @@
 //! Admin endpoints (Bearer admin token): key rotation, faults, clients, clock.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,18 @@ fn authorized(state: &State, headers: &HeaderMap) -> bool {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.as_bytes() == expected.as_bytes())
+}
+
+/// Parses the JSON body after the token was checked, so that an anonymous
+/// caller learns nothing about the expected shape.
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("invalid JSON body: {e}")})),
+        )
+            .into_response()
+    })
 }
 
 fn refused() -> Response {
@@ -95,11 +108,15 @@ pub async fn put_client(
     AxState(state): AxState<State>,
     Path(client_id): Path<String>,
     headers: HeaderMap,
-    Json(mut client): Json<Client>,
+    raw: Bytes,
 ) -> Response {
     if !authorized(&state, &headers) {
         return refused();
     }
+    let mut client: Client = match body(&raw) {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
     client.client_id = client_id;
     let mut clients = write(&state.clients);
     clients.retain(|c| c.client_id != client.client_id);

@@ -274,7 +274,6 @@ fn rest_error(status: StatusCode, code: Option<EsiaCode>, error: &str) -> Respon
 }
 
 /// Checks the bearer token for `oid`; the error is the response to send.
-#[allow(clippy::result_large_err)]
 pub fn authorize_rest(state: &State, headers: &HeaderMap, oid: &str) -> Result<(), Response> {
     let token = headers
         .get("authorization")

@@ -36,6 +36,7 @@ pub struct Client {
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
     /// Token endpoint, REST and userinfo answer HTTP 500.
+    #[serde(rename = "http_500")]
     Http500,
     /// 503 with ESIA-007008 from the token endpoint; 007008 on authorize.
     Overload,

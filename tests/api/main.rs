@@ -3,5 +3,7 @@
 
 mod backends;
 mod chromium;
+mod ephemeral;
 mod helpers;
 mod login;
+mod store;

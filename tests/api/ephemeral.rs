@@ -1,0 +1,180 @@
+//! Ephemeral-store tests, the same on both implementations: in-process by
+//! default, Redis when `ESIA_LINK_TEST_REDIS_URL` is set (a unique key prefix
+//! per test).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use esia_link::ephemeral::typed::{put_json, take_json, RateLimiter};
+use esia_link::ephemeral::{MemoryStore, RedisStore, SharedEphemeral};
+
+use crate::helpers::redis_url;
+
+async fn store() -> SharedEphemeral {
+    match redis_url() {
+        Some(url) => {
+            let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
+            Arc::new(RedisStore::connect(&url, &prefix).await.expect("redis"))
+        }
+        None => Arc::new(MemoryStore::new(10_000)),
+    }
+}
+
+#[tokio::test]
+async fn put_get_delete_and_ttl() {
+    let s = store().await;
+    s.put("a", b"1", Duration::from_secs(30))
+        .await
+        .expect("put");
+    assert_eq!(s.get("a").await.expect("get"), Some(b"1".to_vec()));
+    s.delete("a").await.expect("delete");
+    assert_eq!(s.get("a").await.expect("get"), None);
+
+    s.put("short", b"x", Duration::from_millis(300))
+        .await
+        .expect("put");
+    assert!(s.get("short").await.expect("get").is_some());
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(s.get("short").await.expect("get"), None, "expired");
+
+    s.put("idle", b"x", Duration::from_millis(300))
+        .await
+        .expect("put");
+    assert!(s
+        .expire("idle", Duration::from_secs(30))
+        .await
+        .expect("expire"));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(s.get("idle").await.expect("get").is_some(), "refreshed TTL");
+    assert!(!s
+        .expire("missing", Duration::from_secs(1))
+        .await
+        .expect("expire"));
+}
+
+#[tokio::test]
+async fn take_is_once_even_when_racing() {
+    let s = store().await;
+    for round in 0..20 {
+        let key = format!("login:{round}");
+        put_json(
+            s.as_ref(),
+            &key,
+            &serde_json::json!({"round": round}),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("put");
+        let (a, b) = tokio::join!(
+            take_json::<serde_json::Value>(s.as_ref(), &key),
+            take_json::<serde_json::Value>(s.as_ref(), &key)
+        );
+        let winners = [a.expect("take a"), b.expect("take b")]
+            .into_iter()
+            .flatten()
+            .count();
+        assert_eq!(winners, 1, "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_takes_across_tasks_have_one_winner() {
+    let s = store().await;
+    s.put("tx", b"state", Duration::from_secs(60))
+        .await
+        .expect("put");
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.take("tx").await })
+        })
+        .collect();
+    let mut won = 0;
+    for h in handles {
+        if h.await.expect("task").expect("take").is_some() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+#[tokio::test]
+async fn put_if_absent_and_counters() {
+    let s = store().await;
+    assert!(s
+        .put_if_absent("once", b"1", Duration::from_secs(30))
+        .await
+        .expect("first"));
+    assert!(!s
+        .put_if_absent("once", b"2", Duration::from_secs(30))
+        .await
+        .expect("second"));
+    assert_eq!(s.get("once").await.expect("get"), Some(b"1".to_vec()));
+
+    for expected in 1..=3 {
+        assert_eq!(
+            s.incr("count", Duration::from_millis(400))
+                .await
+                .expect("incr"),
+            expected
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    assert_eq!(
+        s.incr("count", Duration::from_millis(400))
+            .await
+            .expect("incr"),
+        1,
+        "window reset"
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limiter_allows_the_limit_then_refuses() {
+    let limiter = RateLimiter::new(store().await);
+    for _ in 0..3 {
+        assert!(
+            limiter
+                .hit("ip:1", 3, Duration::from_secs(60))
+                .await
+                .expect("hit")
+                .allowed
+        );
+    }
+    let refused = limiter
+        .hit("ip:1", 3, Duration::from_secs(60))
+        .await
+        .expect("hit");
+    assert!(!refused.allowed);
+    assert_eq!(refused.count, 4);
+    assert!(
+        limiter
+            .hit("ip:2", 3, Duration::from_secs(60))
+            .await
+            .expect("hit")
+            .allowed,
+        "per bucket"
+    );
+}
+
+#[tokio::test]
+async fn the_memory_store_evicts_beyond_its_bound() {
+    let s = MemoryStore::new(3);
+    use esia_link::ephemeral::EphemeralStore;
+    for i in 0..5 {
+        s.put(&format!("k{i}"), b"v", Duration::from_secs(60 + i))
+            .await
+            .expect("put");
+    }
+    let mut present = 0;
+    for i in 0..5 {
+        if s.get(&format!("k{i}")).await.expect("get").is_some() {
+            present += 1;
+        }
+    }
+    assert_eq!(present, 3);
+    assert!(
+        s.get("k4").await.expect("get").is_some(),
+        "the newest stays"
+    );
+}
