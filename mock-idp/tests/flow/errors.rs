@@ -24,6 +24,9 @@ async fn authorize_code(idp: &mock_idp::MockIdp, params: &[(String, String)]) ->
     (status, code)
 }
 
+/// (why, authorize parameters, HTTP status, ESIA code)
+type Case = (&'static str, Vec<(String, String)>, u16, &'static str);
+
 #[tokio::test]
 async fn authorize_errors() {
     let idp = mock().await;
@@ -47,7 +50,7 @@ async fn authorize_errors() {
         );
         set(params, "client_secret", &sign(&message));
     };
-    let mut cases: Vec<(&str, Vec<(String, String)>, u16, &str)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
 
     let mut p = base.clone();
     p.retain(|(k, _)| k != "timestamp");
