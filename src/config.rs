@@ -46,6 +46,10 @@ pub struct ServerConfig {
     /// Origins (scheme://host[:port]) that return targets may point to.
     #[serde(default)]
     pub allowed_return_origins: Vec<String>,
+    /// Header carrying the client address when behind a trusted proxy
+    /// (e.g. `x-forwarded-for`; its last entry is used). Unset: the peer address.
+    #[serde(default)]
+    pub client_ip_header: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::lang::RequestLang;
-use super::pages::{render, AccountLabels, AccountPage, Chrome, LinkRow, MessagePage};
+use super::pages::{
+    render, temporary_error, AccountLabels, AccountPage, Chrome, LinkRow, MessagePage,
+};
 use super::{cookies, AppState};
 use crate::federation::mask_subject;
 use crate::i18n::Lang;
@@ -149,16 +151,7 @@ async fn account(
         Ok(me) => me,
         Err(e) => {
             tracing::error!(error = %e, "cannot load the account of a session");
-            let page = MessagePage::new(
-                lang,
-                lang.pick("Временная ошибка", "Temporary error"),
-                lang.pick(
-                    "Не удалось загрузить учётную запись. Попробуйте позже.",
-                    "Could not load the account. Try again later.",
-                ),
-                None,
-            );
-            return render(StatusCode::SERVICE_UNAVAILABLE, &page);
+            return temporary_error(lang, None);
         }
     };
     let full_name = [

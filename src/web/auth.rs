@@ -11,7 +11,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::lang::RequestLang;
-use super::pages::{render, Chrome, MessagePage, OutcomePage};
+use super::pages::{render, temporary_error, Chrome, MessagePage, OutcomePage};
 use super::return_to::safe_return_target;
 use super::texts::outcome_text;
 use super::{cookies, AppState};
@@ -41,8 +41,10 @@ async fn start(
     Query(params): Query<StartParams>,
     RequestLang(lang): RequestLang,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_headers: HeaderMap,
 ) -> Response {
     let secure = state.config.server.secure_cookies;
+    let client = client_address(&state, &request_headers, peer);
     let return_to = match params.return_to.as_deref().filter(|r| !r.is_empty()) {
         None => None,
         Some(raw) => match safe_return_target(raw, &state.config.server.allowed_return_origins) {
@@ -61,7 +63,7 @@ async fn start(
             }
         },
     };
-    match login::start(&state, &provider, return_to, lang, &peer.ip().to_string()).await {
+    match login::start(&state, &provider, return_to, lang, &client).await {
         Ok(started) => {
             let mut headers = HeaderMap::new();
             cookies::set(
@@ -121,16 +123,7 @@ async fn callback(
         Err(error @ (FlowError::Ephemeral(_) | FlowError::Store(_))) => {
             let report = login::record_flow_error(&state, &provider, &error, request_lang).await;
             tracing::error!(error = %error, reference = %report.reference, "login callback failed");
-            let page = MessagePage::new(
-                request_lang,
-                request_lang.pick("Временная ошибка", "Temporary error"),
-                request_lang.pick(
-                    "Сервис временно не может завершить вход. Ничего не изменилось; попробуйте ещё раз через несколько минут.",
-                    "The service cannot complete the login right now. Nothing was changed; try again in a few minutes.",
-                ),
-                Some(report.reference),
-            );
-            return render(StatusCode::SERVICE_UNAVAILABLE, &page);
+            return temporary_error(request_lang, Some(report.reference));
         }
         Err(error) => {
             tracing::warn!(code = error.code(), "login callback rejected");
@@ -212,6 +205,23 @@ fn outcome_page(report: &OutcomeReport, lang: Lang) -> OutcomePage {
             .into(),
         again_label: lang.pick("Начать вход заново", "Start again").into(),
     }
+}
+
+/// The client's address for rate limits: the configured proxy header's last
+/// entry (the one our own proxy appended), else the peer address.
+fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    state
+        .config
+        .server
+        .client_ip_header
+        .as_deref()
+        .and_then(|name| headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| peer.ip().to_string())
 }
 
 fn see_other(mut headers: HeaderMap, location: &str) -> Response {

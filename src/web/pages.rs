@@ -147,6 +147,20 @@ impl MessagePage {
     }
 }
 
+/// "Temporary error": the service could not do its part; nothing changed.
+pub fn temporary_error(lang: Lang, reference: Option<String>) -> Response {
+    let page = MessagePage::new(
+        lang,
+        lang.pick("Временная ошибка", "Temporary error"),
+        lang.pick(
+            "Сервис временно не может выполнить запрос. Ничего не изменилось; попробуйте ещё раз через несколько минут.",
+            "The service cannot complete the request right now. Nothing was changed; try again in a few minutes.",
+        ),
+        reference,
+    );
+    render(StatusCode::SERVICE_UNAVAILABLE, &page)
+}
+
 /// Renders a template with a status; a template error becomes a plain 500.
 pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     match page.render() {

@@ -125,13 +125,18 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
                     "Нужна стандартная или подтверждённая учётная запись",
                     "A standard or verified account is needed",
                 ),
-                summary: format!(
-                    "{} {} {} {}.",
-                    t("Для входа нужна учётная запись уровня не ниже", "Logging in needs an account of at least the"),
-                    required.label(lang),
-                    t("; у вас —", "tier; yours is"),
-                    actual.label(lang)
-                ),
+                summary: match lang {
+                    Lang::Ru => format!(
+                        "С вашим возрастом для входа нужна учётная запись уровня «{}» или выше, а у вас — «{}».",
+                        required.label(lang),
+                        actual.label(lang)
+                    ),
+                    Lang::En => format!(
+                        "At your age logging in needs an account of the «{}» tier or higher; yours is «{}».",
+                        required.label(lang),
+                        actual.label(lang)
+                    ),
+                },
                 fixer: you_esia,
                 steps: vec![t(
                     "Подтвердите учётную запись на Госуслугах: укажите паспорт и СНИЛС в профиле и дождитесь проверки (или подтвердите личность в центре обслуживания), затем войдите снова.",

@@ -86,6 +86,22 @@ impl TestApp {
         (browser, run)
     }
 
+    /// Drives a login in `browser` up to the IdP's redirect and returns the
+    /// callback URL without calling it.
+    pub async fn callback_url(&self, browser: &ScriptedBrowser, login: &str) -> String {
+        let (_, callback) = browser
+            .reach_callback(
+                &self.base,
+                &self.start_url("esia"),
+                login,
+                "demo",
+                Consent::Allow,
+            )
+            .await
+            .expect("flow");
+        callback.expect("the IdP redirected to the callback")
+    }
+
     /// Federated links in the database, by direct count.
     pub async fn link_count(&self) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM federated_links")
@@ -99,6 +115,7 @@ impl TestApp {
 #[derive(Default)]
 pub struct AppOptions {
     pub http_timeout_secs: Option<u64>,
+    pub client_ip_header: Option<String>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -128,6 +145,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             provider.http_timeout_secs = timeout;
         }
     }
+    config.server.client_ip_header = options.client_ip_header;
     idp.set_clients(demo_clients(&config));
     let app = Application::build_with_listener(config, listener)
         .await

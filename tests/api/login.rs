@@ -140,17 +140,7 @@ async fn the_outcome_page_says_what_and_who_in_both_languages() {
 async fn a_replayed_callback_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let browser = ScriptedBrowser::new();
-    let (_, callback) = browser
-        .reach_callback(
-            &app.base,
-            &app.start_url("esia"),
-            "ivanova",
-            "demo",
-            Consent::Allow,
-        )
-        .await
-        .expect("flow");
-    let callback = callback.expect("callback URL");
+    let callback = app.callback_url(&browser, "ivanova").await;
     let first = browser.callback(&callback).await.expect("first");
     assert_eq!(first.landed_at(), Some("/account"));
     let replay = browser.callback(&callback).await.expect("replay");
@@ -167,17 +157,7 @@ async fn a_replayed_callback_is_refused_and_changes_nothing() {
 async fn a_callback_in_another_browser_is_refused() {
     let app = spawn_app().await;
     let victim = ScriptedBrowser::new();
-    let (_, callback) = victim
-        .reach_callback(
-            &app.base,
-            &app.start_url("esia"),
-            "ivanova",
-            "demo",
-            Consent::Allow,
-        )
-        .await
-        .expect("flow");
-    let callback = callback.expect("callback URL");
+    let callback = app.callback_url(&victim, "ivanova").await;
     let attacker = ScriptedBrowser::new();
     let run = attacker.callback(&callback).await.expect("attacker");
     assert_eq!(run.outcome.as_deref(), Some("rejected"));
@@ -223,19 +203,10 @@ async fn missing_or_unknown_state_is_refused_before_anything_else() {
 async fn the_callback_answers_with_no_referrer_and_a_clean_redirect() {
     let app = spawn_app().await;
     let browser = ScriptedBrowser::new();
-    let (_, callback) = browser
-        .reach_callback(
-            &app.base,
-            &app.start_url("esia"),
-            "ivanova",
-            "demo",
-            Consent::Allow,
-        )
-        .await
-        .expect("flow");
+    let callback = app.callback_url(&browser, "ivanova").await;
     let response = browser
         .client()
-        .get(callback.expect("callback"))
+        .get(&callback)
         .send()
         .await
         .expect("callback");
@@ -363,6 +334,7 @@ async fn key_rotation_between_two_logins_needs_no_restart() {
 async fn an_idp_that_is_slow_or_down_gets_a_clear_page() {
     let app = spawn_app_with(AppOptions {
         http_timeout_secs: Some(1),
+        ..AppOptions::default()
     })
     .await;
     app.idp.set_latency(std::time::Duration::from_millis(1500));
@@ -434,27 +406,8 @@ async fn racing_callbacks_produce_exactly_one_link() {
     let app = spawn_app().await;
     let first = ScriptedBrowser::new();
     let second = ScriptedBrowser::new();
-    let (_, a) = first
-        .reach_callback(
-            &app.base,
-            &app.start_url("esia"),
-            "ivanova",
-            "demo",
-            Consent::Allow,
-        )
-        .await
-        .expect("flow a");
-    let (_, b) = second
-        .reach_callback(
-            &app.base,
-            &app.start_url("esia"),
-            "ivanova",
-            "demo",
-            Consent::Allow,
-        )
-        .await
-        .expect("flow b");
-    let (a, b) = (a.expect("callback a"), b.expect("callback b"));
+    let a = app.callback_url(&first, "ivanova").await;
+    let b = app.callback_url(&second, "ivanova").await;
     let (run_a, run_b) = tokio::join!(first.callback(&a), second.callback(&b));
     let (run_a, run_b) = (run_a.expect("a"), run_b.expect("b"));
     assert_eq!(run_a.landed_at(), Some("/account"));
@@ -531,4 +484,37 @@ async fn the_region_page_shows_the_button_only_where_enabled() {
         .await
         .expect("en");
     assert!(english.body.contains("Log in via State Services"));
+}
+
+#[tokio::test]
+async fn login_starts_are_rate_limited_per_client_address() {
+    let app = spawn_app_with(AppOptions {
+        client_ip_header: Some("x-forwarded-for".into()),
+        ..AppOptions::default()
+    })
+    .await;
+    let client = ScriptedBrowser::new();
+    let start = |address: &'static str| {
+        client
+            .client()
+            .get(app.start_url("esia"))
+            .header("x-forwarded-for", format!("198.51.100.7, {address}"))
+            .send()
+    };
+    for _ in 0..30 {
+        assert_eq!(
+            start("203.0.113.5").await.expect("start").status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    let limited = start("203.0.113.5").await.expect("start");
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let page = limited.text().await.expect("page");
+    assert!(page.contains("Слишком много попыток"), "{page}");
+    assert!(page.contains("id=\"reference\""));
+    assert_eq!(
+        start("203.0.113.6").await.expect("start").status(),
+        StatusCode::SEE_OTHER,
+        "another client is not affected"
+    );
 }
