@@ -44,17 +44,26 @@ pub fn link_policy(config: &Config) -> LinkPolicy {
     }
 }
 
-/// The account already linked to (provider, subject), if any.
+/// The account already linked to (provider, subject) and the link's id.
 pub async fn existing(
     ctx: &AppContext,
     provider: &str,
     subject: &str,
-) -> Result<Option<CandidateAccount>, StoreError> {
+) -> Result<Option<(CandidateAccount, uuid::Uuid)>, StoreError> {
     let Some(link) = ctx.store.find_link(provider, subject).await? else {
         return Ok(None);
     };
     let account = ctx.store.get_account(link.account_id).await?;
-    candidate(ctx, provider, account).await
+    let candidate = candidate(ctx, None, account).await?;
+    Ok(candidate.map(|c| {
+        (
+            CandidateAccount {
+                linked_subject: Some(link.subject.clone()),
+                ..c
+            },
+            link.id,
+        )
+    }))
 }
 
 /// Every account carrying this SNILS.
@@ -66,16 +75,18 @@ pub async fn by_snils(
     let accounts = ctx.store.find_accounts_by_snils(snils.digits()).await?;
     let mut candidates = Vec::with_capacity(accounts.len());
     for account in accounts {
-        if let Some(c) = candidate(ctx, provider, account).await? {
+        if let Some(c) = candidate(ctx, Some(provider), account).await? {
             candidates.push(c);
         }
     }
     Ok(candidates)
 }
 
+/// `provider`: look up the account's existing link with it (`None`: the
+/// caller knows it already).
 async fn candidate(
     ctx: &AppContext,
-    provider: &str,
+    provider: Option<&str>,
     account: Account,
 ) -> Result<Option<CandidateAccount>, StoreError> {
     let Ok(name) = FullName::new(
@@ -96,11 +107,14 @@ async fn candidate(
         tracing::error!(account = %account.id, "stored account has no school region; skipped");
         return Ok(None);
     };
-    let linked_subject = ctx
-        .store
-        .find_link_for_account(provider, account.id)
-        .await?
-        .map(|link| link.subject);
+    let linked_subject = match provider {
+        Some(provider) => ctx
+            .store
+            .find_link_for_account(provider, account.id)
+            .await?
+            .map(|link| link.subject),
+        None => None,
+    };
     Ok(Some(CandidateAccount {
         account_id: account.id,
         name,

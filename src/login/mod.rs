@@ -258,11 +258,16 @@ async fn decide_and_apply(
     };
     let policy = candidates::link_policy(&ctx.config);
     let existing = candidates::existing(ctx, &person.provider, &person.subject).await?;
-    let by_snils = match &snils {
-        Some(snils) => candidates::by_snils(ctx, &person.provider, snils).await?,
-        None => Vec::new(),
+    // A linked identity is decided by its link alone: no SNILS search needed.
+    let by_snils = match (&existing, &snils) {
+        (None, Some(snils)) => candidates::by_snils(ctx, &person.provider, snils).await?,
+        _ => Vec::new(),
     };
-    let mut outcome = decide(&idp_person, existing.as_ref(), &by_snils, &policy);
+    let (existing_account, existing_link) = match existing {
+        Some((account, link_id)) => (Some(account), Some(link_id)),
+        None => (None, None),
+    };
+    let mut outcome = decide(&idp_person, existing_account.as_ref(), &by_snils, &policy);
 
     if let LinkOutcome::Linked { account_id, .. } = &outcome {
         let new_link = NewLink {
@@ -298,9 +303,17 @@ async fn decide_and_apply(
         }
     }
 
-    let account_region = match outcome.account_id() {
-        Some(id) => ctx.store.account_region(id).await?,
-        None => None,
+    let known_region = outcome.account_id().and_then(|id| {
+        existing_account
+            .iter()
+            .chain(by_snils.iter())
+            .find(|c| c.account_id == id)
+            .map(|c| i64::from(c.region.get()))
+    });
+    let account_region = match (known_region, outcome.account_id()) {
+        (Some(region), _) => Some(region),
+        (None, Some(id)) => ctx.store.account_region(id).await?,
+        (None, None) => None,
     };
     let report = OutcomeReport::from_outcome(
         &reference,
@@ -315,12 +328,16 @@ async fn decide_and_apply(
 
     if let (true, Some(account_id)) = (outcome.is_success(), outcome.account_id()) {
         if let LinkOutcome::LoggedIn { .. } = outcome {
-            if let Some(link) = ctx
-                .store
-                .find_link(&person.provider, &person.subject)
-                .await?
-            {
-                ctx.store.touch_link_login(link.id, Utc::now()).await?;
+            let link_id = match existing_link {
+                Some(id) => Some(id),
+                None => ctx
+                    .store
+                    .find_link(&person.provider, &person.subject)
+                    .await?
+                    .map(|link| link.id),
+            };
+            if let Some(link_id) = link_id {
+                ctx.store.touch_link_login(link_id, Utc::now()).await?;
             }
         }
         let session_id = ctx
