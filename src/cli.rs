@@ -31,10 +31,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service with the configured database, store and providers.
-    Serve,
+    Serve {
+        /// Run even with the published demo secrets or cookies without
+        /// `Secure` on a non-loopback address (test machines only).
+        #[arg(long)]
+        insecure_demo: bool,
+    },
     /// Run the service and an embedded mock IdP on the embedded default,
     /// seeded with a demo roster in which every link outcome is reachable.
+    #[cfg(feature = "demo")]
     Demo {
+        /// Address to bind both servers to.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
         /// Port of the service.
         #[arg(long, default_value_t = 8080)]
         port: u16,
@@ -63,11 +72,13 @@ pub enum Command {
         command: NameCommand,
     },
     /// Benchmarks that print figures.
+    #[cfg(feature = "demo")]
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
     },
     /// The service side of `bench login` (started by it, not by hand).
+    #[cfg(feature = "demo")]
     #[command(hide = true)]
     BenchTarget {
         #[arg(long)]
@@ -100,6 +111,7 @@ pub enum NameCommand {
     Compare { left: String, right: String },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Drive complete logins through the real HTTP flow against an embedded
@@ -135,18 +147,31 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
-        Command::Serve => with_config(cli.config, crate::startup::serve).await,
+        Command::Serve { insecure_demo } => {
+            with_config(cli.config, |config| {
+                crate::startup::serve(config, insecure_demo)
+            })
+            .await
+        }
+        #[cfg(feature = "demo")]
         Command::Demo {
+            host,
             port,
             idp_port,
             database,
         } => {
-            let result =
-                crate::ops::demo::run(cli.config.as_deref(), port, idp_port, &database).await;
+            let options = crate::demo::DemoOptions {
+                host,
+                port,
+                idp_port,
+                database,
+            };
+            let result = crate::demo::run(cli.config.as_deref(), options).await;
             result
                 .map(|_| ExitCode::SUCCESS)
                 .unwrap_or_else(|e| fail(&*e))
         }
+        #[cfg(feature = "demo")]
         Command::Bench {
             command:
                 BenchCommand::Login {
@@ -154,15 +179,16 @@ pub async fn run(cli: Cli) -> ExitCode {
                     concurrency,
                     provider,
                 },
-        } => crate::ops::bench::login(logins, concurrency, &provider)
+        } => crate::demo::bench::login(logins, concurrency, &provider)
             .await
             .map(|_| ExitCode::SUCCESS)
             .unwrap_or_else(|e| fail(&*e)),
+        #[cfg(feature = "demo")]
         Command::BenchTarget {
             port,
             idp_url,
             database,
-        } => crate::ops::bench::target(port, &idp_url, &database)
+        } => crate::demo::bench::target(port, &idp_url, &database)
             .await
             .map(|_| ExitCode::SUCCESS)
             .unwrap_or_else(|e| fail(&*e)),

@@ -11,8 +11,11 @@ use std::path::Path;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// The embedded default: SQLite under `./data/`, in-process store, mock IdP
-/// at 127.0.0.1:8090.
+use crate::domain::tier::Tier;
+
+/// The embedded default: SQLite under `./data/`, in-process store, safe
+/// settings, no secrets and no providers (production configures its own;
+/// the demo layers `config/demo.toml` on top).
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -81,6 +84,8 @@ pub struct EphemeralConfig {
 #[serde(deny_unknown_fields)]
 pub struct SecurityConfig {
     /// HMAC key for activation codes and lookup hashes of SNILS/subjects.
+    /// No default: every deployment sets its own.
+    #[serde(default)]
     pub hmac_key: Secret,
     /// Login attempts started per client address per minute.
     pub login_starts_per_minute: u64,
@@ -91,7 +96,7 @@ pub struct SecurityConfig {
 pub struct PolicyConfig {
     /// From this age the State Services account must be at least `min_tier`.
     pub from_age: u32,
-    pub min_tier: String,
+    pub min_tier: Tier,
     /// Accept a patronymic present on only one side as a match.
     pub allow_missing_patronymic: bool,
 }
@@ -107,7 +112,7 @@ pub struct RegionConfig {
     #[serde(default)]
     pub from_age: Option<u32>,
     #[serde(default)]
-    pub min_tier: Option<String>,
+    pub min_tier: Option<Tier>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -229,7 +234,7 @@ impl Default for LogConfig {
 }
 
 /// A secret value: deserializes from a string, prints and serializes as `********`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(SecretString);
 
@@ -270,7 +275,7 @@ pub enum ConfigError {
 impl Config {
     /// Loads the layers: built-in default, then `file`, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        Self::load_with_env(file, std::env::vars())
+        Self::load_layers(None, file, std::env::vars())
     }
 
     /// As [`Config::load`], with the environment given explicitly (for tests).
@@ -278,10 +283,23 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        Self::load_layers(None, file, env)
+    }
+
+    /// The layers in order: built-in default, `overlay` (the demo's TOML),
+    /// `file`, then the environment.
+    pub fn load_layers(
+        overlay: Option<&str>,
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder().add_source(config::File::from_str(
             DEFAULT_TOML,
             config::FileFormat::Toml,
         ));
+        if let Some(overlay) = overlay {
+            builder = builder.add_source(config::File::from_str(overlay, config::FileFormat::Toml));
+        }
         if let Some(path) = file {
             if !path.exists() {
                 return Err(ConfigError::Invalid(format!(
@@ -326,14 +344,13 @@ impl Config {
                 self.server.public_url
             ));
         }
-        if crate::domain::tier::Tier::parse(&self.policy.min_tier).is_none() {
-            return invalid(format!(
-                "policy.min_tier must be simplified, standard or verified, not {:?}",
-                self.policy.min_tier
-            ));
-        }
         if self.ephemeral.backend == EphemeralBackend::Redis && self.ephemeral.redis_url.is_none() {
             return invalid("ephemeral.backend = \"redis\" needs ephemeral.redis_url".into());
+        }
+        if self.security.hmac_key.expose().is_empty() {
+            return invalid(
+                "security.hmac_key is not set: give 32 or more random characters, the same on every instance (ESIA_LINK__SECURITY__HMAC_KEY)".into(),
+            );
         }
         if self.security.hmac_key.expose().len() < 16 {
             return invalid("security.hmac_key must be at least 16 characters".into());
@@ -343,72 +360,14 @@ impl Config {
             if seen.insert(region.code, ()).is_some() {
                 return invalid(format!("region {} is configured twice", region.code));
             }
-            if let Some(tier) = &region.min_tier {
-                if crate::domain::tier::Tier::parse(tier).is_none() {
-                    return invalid(format!(
-                        "regions[{}].min_tier: unknown tier {tier:?}",
-                        region.code
-                    ));
-                }
-            }
         }
         let mut ids = BTreeMap::new();
         for provider in &self.providers {
             if ids.insert(provider.id.clone(), ()).is_some() {
                 return invalid(format!("provider {} is configured twice", provider.id));
             }
-            if !provider
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return invalid(format!(
-                    "provider id {:?} may use only letters, digits, - and _",
-                    provider.id
-                ));
-            }
-            if provider
-                .id_token_algs
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case("none"))
-            {
-                return invalid(format!(
-                    "provider {}: id_token_algs must not contain \"none\"",
-                    provider.id
-                ));
-            }
-            match provider.profile {
-                ProviderProfile::Esia => {
-                    for (name, value) in [
-                        ("authorize_url", &provider.authorize_url),
-                        ("token_url", &provider.token_url),
-                        ("api_url", &provider.api_url),
-                        ("jwks_url", &provider.jwks_url),
-                        ("client_certificate_hash", &provider.client_certificate_hash),
-                    ] {
-                        if value.is_none() {
-                            return invalid(format!(
-                                "provider {} (profile esia) needs {name}",
-                                provider.id
-                            ));
-                        }
-                    }
-                    if provider.signer.is_none() {
-                        return invalid(format!(
-                            "provider {} (profile esia) needs a signer",
-                            provider.id
-                        ));
-                    }
-                }
-                ProviderProfile::Oidc => {
-                    if provider.client_secret.is_none() {
-                        return invalid(format!(
-                            "provider {} (profile oidc) needs client_secret",
-                            provider.id
-                        ));
-                    }
-                }
-            }
+            // Profile-specific fields are parsed, and their errors named, at
+            // startup by `federation::ProviderSettings::parse`.
         }
         Ok(())
     }
@@ -427,9 +386,10 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// The environment of a deployment that set its HMAC key, plus `pairs`.
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
+        std::iter::once(("ESIA_LINK__SECURITY__HMAC_KEY", "test-hmac-key-0123456789"))
+            .chain(pairs.iter().copied())
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
@@ -440,10 +400,19 @@ mod tests {
         assert_eq!(config.server.listen.port(), 8080);
         assert_eq!(config.ephemeral.backend, EphemeralBackend::Memory);
         assert!(config.database.url.expose().starts_with("sqlite:"));
-        assert!(config
-            .providers
-            .iter()
-            .any(|p| p.profile == ProviderProfile::Esia));
+        assert!(config.server.secure_cookies, "safe by default");
+        assert!(config.providers.is_empty(), "providers are per deployment");
+        assert_eq!(config.policy.min_tier, Tier::Standard);
+    }
+
+    #[test]
+    fn the_default_has_no_hmac_key_and_says_how_to_set_one() {
+        let err = Config::load_with_env(None, Vec::<(String, String)>::new())
+            .expect_err("no key, no start");
+        assert!(
+            err.to_string().contains("ESIA_LINK__SECURITY__HMAC_KEY"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,63 +1,21 @@
 //! Building and running the application. Tests, the demo and `serve` all go
 //! through [`Application::build`], which binds the listener and returns the
-//! address, so they share one startup path.
+//! address, so they share one startup path. Startup builds the
+//! [`App`](crate::app::App) context and the router; it defines neither.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
-use crate::config::{Config, EphemeralBackend};
-use crate::domain::code::CodeHasher;
-use crate::ephemeral::typed::RateLimiter;
+use crate::app::App;
+use crate::config::{Config, EphemeralBackend, SignerConfig};
 use crate::ephemeral::{MemoryStore, RedisStore, SharedEphemeral};
+use crate::federation::signer::Signer;
 use crate::federation::Providers;
-use crate::login::session::Sessions;
 use crate::store::{Region, Store};
-
-/// Everything a request handler may use; shared by all requests.
-pub struct AppContext {
-    pub config: Config,
-    pub store: Store,
-    pub ephemeral: SharedEphemeral,
-    pub providers: Providers,
-    pub sessions: Sessions,
-    pub rate: RateLimiter,
-    pub codes: CodeHasher,
-}
-
-pub type AppState = Arc<AppContext>;
-
-impl AppContext {
-    /// Keyed hash for looking records up by SNILS or subject without storing
-    /// them in clear next to the attempt.
-    pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(
-            self.config.security.hmac_key.expose().as_bytes(),
-        )
-        .unwrap_or_else(|_| unreachable_hmac());
-        mac.update(kind.as_bytes());
-        mac.update(b":");
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-
-    /// `{public_url}/auth/callback/{provider}`: the exact redirect URI.
-    pub fn redirect_uri(&self, provider: &str) -> String {
-        format!(
-            "{}/auth/callback/{provider}",
-            self.config.server.public_url.trim_end_matches('/')
-        )
-    }
-}
-
-// HMAC accepts keys of any length; this cannot happen.
-fn unreachable_hmac() -> Hmac<Sha256> {
-    <Hmac<Sha256> as Mac>::new_from_slice(b"0").expect("HMAC takes any key length")
-}
+use crate::web::AppState;
 
 pub struct Application {
     listener: TcpListener,
@@ -81,7 +39,7 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Application> {
         let address = listener.local_addr()?;
-        let state = Arc::new(build_context(config).await?);
+        let state = Arc::new(build_app(config).await?);
         Ok(Application {
             listener,
             address,
@@ -113,7 +71,10 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
+/// Providers first (a bad provider stops startup before anything is
+/// touched), then the database, then the ephemeral store.
+pub async fn build_app(config: Config) -> anyhow::Result<App> {
+    let providers = Providers::from_config(&config)?;
     let store = Store::connect(
         config.database.url.expose(),
         config.database.max_connections,
@@ -151,26 +112,97 @@ pub async fn build_context(config: Config) -> anyhow::Result<AppContext> {
             )
         }
     };
-    let providers = Providers::from_config(&config)?;
-    let sessions = Sessions::new(
-        ephemeral.clone(),
-        Duration::from_secs(config.server.session_idle_minutes * 60),
-        Duration::from_secs(config.server.session_absolute_hours * 3600),
-    );
-    let codes = CodeHasher::new(config.security.hmac_key.expose().as_bytes());
-    Ok(AppContext {
-        rate: RateLimiter::new(ephemeral.clone()),
-        config,
-        store,
-        ephemeral,
-        providers,
-        sessions,
-        codes,
-    })
+    Ok(App::new(config, store, ephemeral, providers))
 }
 
-/// `esia-link serve`.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// SHA-256 (hex) of the values published with the demo. Only their hashes
+/// are in the binary, so that `serve` can recognise them without carrying
+/// them.
+const DEMO_HMAC_KEY_SHA256: &str =
+    "cb088d9da655c555e47539344349b0b1ffc238bd078a4869c3392e8e595607ff";
+const DEMO_OIDC_SECRET_SHA256: &str =
+    "6247a79d1734ec92179cc9156fbdc5321bdc30386d0a0a8edba7fd082a74ef52";
+const DEMO_CLIENT_PUBLIC_KEY_SHA256: &str =
+    "46624f05a62979fe77d1015dabdda501901a2ab70e8e54288b5969078b699158";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// What makes a configuration unfit for production: the published demo
+/// secrets, or cookies without `Secure` on a non-loopback address. Empty
+/// when the configuration is fit.
+pub fn production_problems(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    if sha256_hex(config.security.hmac_key.expose().as_bytes()) == DEMO_HMAC_KEY_SHA256 {
+        problems.push(
+            "security.hmac_key is the published demo key; set your own (ESIA_LINK__SECURITY__HMAC_KEY)"
+                .to_string(),
+        );
+    }
+    for provider in &config.providers {
+        if provider
+            .client_secret
+            .as_ref()
+            .is_some_and(|s| sha256_hex(s.expose().as_bytes()) == DEMO_OIDC_SECRET_SHA256)
+        {
+            problems.push(format!(
+                "provider {}: client_secret is the published demo secret",
+                provider.id
+            ));
+        }
+        let uses_demo_key = match &provider.signer {
+            Some(signer @ (SignerConfig::RsaKeyFile { .. } | SignerConfig::RsaKeyPem { .. })) => {
+                Signer::from_config(signer)
+                    .ok()
+                    .and_then(|s| s.public_key_der())
+                    .is_some_and(|der| sha256_hex(&der) == DEMO_CLIENT_PUBLIC_KEY_SHA256)
+            }
+            _ => false,
+        };
+        if uses_demo_key {
+            problems.push(format!(
+                "provider {}: signer uses the published demo client key (mock-idp/demo/client-key.pem)",
+                provider.id
+            ));
+        }
+    }
+    if !config.server.secure_cookies && !is_loopback_url(&config.server.public_url) {
+        problems.push(format!(
+            "server.secure_cookies = false on the non-loopback public_url {}",
+            config.server.public_url
+        ));
+    }
+    problems
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `esia-link serve`: refuses the demo's published secrets and insecure
+/// cookies unless `insecure_demo` says this is not production.
+pub async fn serve(config: Config, insecure_demo: bool) -> anyhow::Result<()> {
+    let problems = production_problems(&config);
+    if !problems.is_empty() {
+        if !insecure_demo {
+            anyhow::bail!(
+                "refusing to serve with an unsafe configuration:\n  - {}\n(pass --insecure-demo to run anyway on a test machine)",
+                problems.join("\n  - ")
+            );
+        }
+        for problem in &problems {
+            tracing::warn!(problem = %problem, "insecure configuration accepted (--insecure-demo)");
+        }
+    }
     let app = Application::build(config).await?;
     tracing::info!(address = %app.address(), "esia-link listening");
     app.run_until_stopped().await
@@ -187,4 +219,47 @@ pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("database migrations: {e}"))?;
     println!("migrations applied ({:?})", store.backend());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls() {
+        for (url, loopback) in [
+            ("http://127.0.0.1:8080", true),
+            ("http://localhost:8080", true),
+            ("http://[::1]:8080", true),
+            ("https://diary.example", false),
+            ("http://10.0.0.5", false),
+        ] {
+            assert_eq!(is_loopback_url(url), loopback, "{url}");
+        }
+    }
+
+    /// The hashes above are of the demo's values (the demo overlay and the
+    /// published client key), so `serve` recognises them.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn demo_fingerprints_match_the_demo_values() {
+        let config = crate::demo::demo_base_config().expect("demo config");
+        let problems = production_problems(&config);
+        assert!(
+            problems.iter().any(|p| p.contains("hmac_key")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("client_secret")),
+            "{problems:?}"
+        );
+        let signer = Signer::rsa_from_pem(crate::demo::DEMO_CLIENT_KEY).expect("demo key");
+        assert_eq!(
+            signer
+                .public_key_der()
+                .map(|der| sha256_hex(&der))
+                .as_deref(),
+            Some(DEMO_CLIENT_PUBLIC_KEY_SHA256)
+        );
+    }
 }

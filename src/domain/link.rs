@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::name::{compare, FullName, NameComparison, PartComparison};
 use super::snils::Snils;
 use super::tier::{RegionCode, Tier, TierPolicy};
-use crate::i18n::Lang;
+use serde::{Deserialize, Serialize};
 
 /// What the IdP told us, parsed.
 #[derive(Debug, Clone)]
@@ -122,8 +122,11 @@ impl LinkOutcome {
     }
 }
 
-/// Stable machine codes of the outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Stable machine codes of the outcomes of a login attempt. `Rejected` is
+/// the callback refused before the IdP was asked (bad state, other browser,
+/// rate limit); [`decide`] never produces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OutcomeCode {
     LoggedIn,
     Linked,
@@ -135,20 +138,11 @@ pub enum OutcomeCode {
     TierTooLow,
     RegionDisabled,
     IdpError,
-}
-
-/// Who can fix a failed outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FixSide {
-    Nobody,
-    StateServices,
-    School,
-    Person,
-    Provider,
+    Rejected,
 }
 
 impl OutcomeCode {
-    pub const ALL: [OutcomeCode; 10] = [
+    pub const ALL: [OutcomeCode; 11] = [
         OutcomeCode::LoggedIn,
         OutcomeCode::Linked,
         OutcomeCode::SnilsMissing,
@@ -159,6 +153,7 @@ impl OutcomeCode {
         OutcomeCode::TierTooLow,
         OutcomeCode::RegionDisabled,
         OutcomeCode::IdpError,
+        OutcomeCode::Rejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,6 +168,7 @@ impl OutcomeCode {
             OutcomeCode::TierTooLow => "tier_too_low",
             OutcomeCode::RegionDisabled => "region_disabled",
             OutcomeCode::IdpError => "idp_error",
+            OutcomeCode::Rejected => "rejected",
         }
     }
 
@@ -180,57 +176,8 @@ impl OutcomeCode {
         OutcomeCode::ALL.into_iter().find(|c| c.as_str() == text)
     }
 
-    pub fn fix_side(self) -> FixSide {
-        match self {
-            OutcomeCode::LoggedIn | OutcomeCode::Linked | OutcomeCode::RegionDisabled => {
-                FixSide::Nobody
-            }
-            OutcomeCode::SnilsMissing | OutcomeCode::TierTooLow => FixSide::StateServices,
-            OutcomeCode::NoAccount | OutcomeCode::NameMismatch | OutcomeCode::Ambiguous => {
-                FixSide::School
-            }
-            OutcomeCode::LinkedElsewhere => FixSide::Person,
-            OutcomeCode::IdpError => FixSide::Provider,
-        }
-    }
-
-    /// A short heading.
-    pub fn title(self, lang: Lang) -> &'static str {
-        match self {
-            OutcomeCode::LoggedIn => lang.pick("Вход выполнен", "Logged in"),
-            OutcomeCode::Linked => lang.pick("Учётные записи связаны", "Accounts linked"),
-            OutcomeCode::SnilsMissing => lang.pick("Нет СНИЛС", "No SNILS"),
-            OutcomeCode::NoAccount => lang.pick("Учётная запись не найдена", "No account found"),
-            OutcomeCode::NameMismatch => {
-                lang.pick("Данные не совпадают", "The data does not match")
-            }
-            OutcomeCode::Ambiguous => lang.pick("Несколько учётных записей", "Several accounts"),
-            OutcomeCode::LinkedElsewhere => {
-                lang.pick("Уже связана с другой", "Linked to another identity")
-            }
-            OutcomeCode::TierTooLow => lang.pick(
-                "Недостаточный уровень учётной записи",
-                "Account tier too low",
-            ),
-            OutcomeCode::RegionDisabled => lang.pick("Регион не подключён", "Region not enabled"),
-            OutcomeCode::IdpError => lang.pick("Ошибка Госуслуг", "Identity provider error"),
-        }
-    }
-
-    /// For operators: why this happens and what to check.
-    pub fn operator_explanation(self) -> &'static str {
-        match self {
-            OutcomeCode::LoggedIn => "An existing link for (provider, subject) was used.",
-            OutcomeCode::Linked => "No link existed; exactly one account had this SNILS and a matching full name, and the tier policy held. A link was created.",
-            OutcomeCode::SnilsMissing => "The IdP returned no (valid) SNILS. The person must add it to the State Services profile, or link with diary credentials.",
-            OutcomeCode::NoAccount => "No diary account has this SNILS. Check the school's record: SNILS missing or mistyped.",
-            OutcomeCode::NameMismatch => "An account with this SNILS exists but the full name differs; see the per-part comparison. Standard/verified IdP data is registry-checked, so the school's record is the usual culprit.",
-            OutcomeCode::Ambiguous => "Several diary accounts share this SNILS: a school data error. Correct the SNILS on the wrong records.",
-            OutcomeCode::LinkedElsewhere => "The account is already linked to another subject of this provider (typically a second State Services account). Unlink with a reason if the person asks.",
-            OutcomeCode::TierTooLow => "The tier policy of the account's region requires a higher State Services tier at this age.",
-            OutcomeCode::RegionDisabled => "State Services login is not enabled for the region of the account's school.",
-            OutcomeCode::IdpError => "The IdP refused or failed, or its tokens did not verify; see the error code.",
-        }
+    pub fn is_success(self) -> bool {
+        matches!(self, OutcomeCode::LoggedIn | OutcomeCode::Linked)
     }
 }
 
@@ -596,9 +543,8 @@ mod tests {
     fn codes_are_stable_and_round_trip() {
         for code in OutcomeCode::ALL {
             assert_eq!(OutcomeCode::parse(code.as_str()), Some(code));
-            assert!(!code.title(Lang::Ru).is_empty() && !code.title(Lang::En).is_empty());
-            assert!(!code.operator_explanation().is_empty());
+            let json = serde_json::to_string(&code).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
-        assert_eq!(OutcomeCode::NameMismatch.fix_side(), FixSide::School);
     }
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::i18n::Lang;
@@ -181,7 +182,8 @@ impl fmt::Debug for FullName {
 }
 
 /// The normalization rules, in the order they are applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NameRule {
     /// Unicode NFC (a decomposed «ё» becomes one character).
     Unicode,
@@ -194,6 +196,7 @@ pub enum NameRule {
     /// Upper/lower case.
     Case,
     /// ё → е.
+    #[serde(rename = "yo")]
     YoToYe,
 }
 
@@ -330,9 +333,11 @@ pub fn normalize_traced(part: &str) -> (String, Vec<NameRule>) {
     (text, used)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum NamePart {
     Surname,
+    #[serde(rename = "given_name")]
     Given,
     Patronymic,
 }
@@ -367,7 +372,36 @@ pub enum PartComparison {
     MissingRight,
 }
 
+/// [`PartComparison`] without the rules: what a report or a page needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartVerdict {
+    Equal,
+    EqualNormalized,
+    Differs,
+    /// Absent on the left (the IdP's) side only.
+    MissingLeft,
+    /// Absent on the right (the diary's) side only.
+    MissingRight,
+}
+
+impl PartVerdict {
+    pub fn is_match(self) -> bool {
+        matches!(self, PartVerdict::Equal | PartVerdict::EqualNormalized)
+    }
+}
+
 impl PartComparison {
+    pub fn verdict(&self) -> PartVerdict {
+        match self {
+            PartComparison::Equal => PartVerdict::Equal,
+            PartComparison::EqualAfterNormalization(_) => PartVerdict::EqualNormalized,
+            PartComparison::Differs => PartVerdict::Differs,
+            PartComparison::MissingLeft => PartVerdict::MissingLeft,
+            PartComparison::MissingRight => PartVerdict::MissingRight,
+        }
+    }
+
     pub fn is_match(&self) -> bool {
         matches!(
             self,

@@ -4,6 +4,7 @@
 
 mod memory;
 mod redis_store;
+pub mod sessions;
 pub mod typed;
 
 use std::sync::Arc;

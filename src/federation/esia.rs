@@ -3,17 +3,19 @@
 
 use chrono::{NaiveDate, Utc};
 use esia_proto::{EsiaCode, EsiaErrorResponse, EsiaPerson, EsiaTokenResponse};
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::jwt::{Expectations, JwksCache};
-use super::signer::{Signer, SignerError};
-use super::{request_error, FederatedPerson, FederationError, PendingLogin, StartedLogin};
-use crate::config::ProviderConfig;
+use super::jwt::{subject_text, Expectations, JwksCache};
+use super::signer::Signer;
+use super::{
+    read_limited, request_error, EsiaSettings, FederatedPerson, FederationError, PendingLogin,
+    Profile, ProviderSettings, SetupError, StartedLogin, MAX_RESPONSE_BYTES,
+};
 use crate::domain::tier::Tier;
 
 pub struct EsiaProvider {
-    config: ProviderConfig,
+    settings: ProviderSettings,
+    esia: EsiaSettings,
     signer: Signer,
     http: reqwest::Client,
     jwks: JwksCache,
@@ -21,24 +23,31 @@ pub struct EsiaProvider {
 }
 
 impl EsiaProvider {
-    pub fn new(config: ProviderConfig, http: reqwest::Client) -> Result<EsiaProvider, SignerError> {
-        let signer = match &config.signer {
-            Some(signer) => Signer::from_config(signer)?,
-            None => {
-                return Err(SignerError::KeyFormat(format!(
-                    "provider {} has no signer",
-                    config.id
-                )))
-            }
+    pub fn new(
+        settings: ProviderSettings,
+        http: reqwest::Client,
+    ) -> Result<EsiaProvider, SetupError> {
+        let Profile::Esia(esia) = settings.profile.clone() else {
+            return Err(SetupError {
+                provider: settings.id.clone(),
+                field: "profile",
+                reason: "not an esia provider".into(),
+            });
         };
+        let signer = Signer::from_config(&esia.signer).map_err(|e| SetupError {
+            provider: settings.id.clone(),
+            field: "signer",
+            reason: e.to_string(),
+        })?;
         let jwks = JwksCache::new(
-            config.jwks_url.clone().unwrap_or_default(),
-            &config.id_token_algs,
+            esia.jwks_url.to_string(),
+            &settings.id_token_algs,
             http.clone(),
         );
-        let scope = config.scopes.join(" ");
+        let scope = settings.scopes.join(" ");
         Ok(EsiaProvider {
-            config,
+            settings,
+            esia,
             signer,
             http,
             jwks,
@@ -46,18 +55,18 @@ impl EsiaProvider {
         })
     }
 
-    pub fn config(&self) -> &ProviderConfig {
-        &self.config
+    pub fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
     fn certificate_hash(&self) -> &str {
-        self.config.client_certificate_hash.as_deref().unwrap_or("")
+        &self.esia.client_certificate_hash
     }
 
     pub async fn start(&self, redirect_uri: &str) -> Result<StartedLogin, FederationError> {
         let state = Uuid::new_v4().to_string();
         let timestamp = esia_timestamp();
-        let client_id = &self.config.client_id;
+        let client_id = &self.settings.client_id;
         let secret = self
             .signer
             .sign(&format!(
@@ -65,9 +74,7 @@ impl EsiaProvider {
                 self.scope
             ))
             .await?;
-        let base = self.config.authorize_url.as_deref().unwrap_or("");
-        let mut url = url::Url::parse(base)
-            .map_err(|e| FederationError::BadResponse(format!("authorize_url: {e}")))?;
+        let mut url = self.esia.authorize_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", client_id)
             .append_pair("scope", &self.scope)
@@ -95,23 +102,36 @@ impl EsiaProvider {
         let id_token = tokens.id_token.as_deref().ok_or_else(|| {
             FederationError::BadResponse("no id_token in the token response".into())
         })?;
-        let claims = self
+        let verified = self
             .jwks
             .verify(
                 id_token,
                 &Expectations {
-                    issuer: &self.config.issuer,
-                    client_id: &self.config.client_id,
+                    issuer: &self.settings.issuer,
+                    client_id: &self.settings.client_id,
                     nonce: None,
                     now: Utc::now().timestamp(),
                 },
             )
             .await?;
-        let subject = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| FederationError::BadResponse("id_token has no sub".into()))?;
+        let claims = verified.claims;
+        let subject = verified.subject;
+        // ESIA repeats the OID inside `urn:esia:sbj` (and some versions at
+        // the top level); a token whose two subjects disagree is refused.
+        let oids = [
+            claims.get("urn:esia:sbj:oid"),
+            claims
+                .get("urn:esia:sbj")
+                .and_then(|sbj| sbj.get("urn:esia:sbj:oid")),
+        ];
+        for oid in oids.into_iter().flatten() {
+            if subject_text(Some(oid)).as_deref() != Some(subject.as_str()) {
+                return Err(super::TokenProblem::Malformed(
+                    "sub and urn:esia:sbj:oid differ".into(),
+                )
+                .into());
+            }
+        }
         let trusted_claim = claims
             .get("urn:esia:sbj")
             .and_then(|sbj| sbj.get("urn:esia:sbj:is_tru"))
@@ -136,7 +156,7 @@ impl EsiaProvider {
             Tier::Simplified
         };
         Ok(FederatedPerson {
-            provider: self.config.id.clone(),
+            provider: self.settings.id.clone(),
             subject,
             surname: person.last_name,
             given_name: person.first_name,
@@ -154,7 +174,7 @@ impl EsiaProvider {
     ) -> Result<EsiaTokenResponse, FederationError> {
         let state = Uuid::new_v4().to_string();
         let timestamp = esia_timestamp();
-        let client_id = &self.config.client_id;
+        let client_id = &self.settings.client_id;
         let secret = self
             .signer
             .sign(&format!(
@@ -174,16 +194,15 @@ impl EsiaProvider {
             ("client_certificate_hash", self.certificate_hash()),
             ("client_secret", &secret),
         ];
-        let url = self.config.token_url.as_deref().unwrap_or("");
         let response = self
             .http
-            .post(url)
+            .post(self.esia.token_url.clone())
             .form(&form)
             .send()
             .await
             .map_err(request_error)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(request_error)?;
+        let body = read_limited(response, MAX_RESPONSE_BYTES).await?;
         if status.is_success() {
             let tokens: EsiaTokenResponse = serde_json::from_slice(&body).map_err(|e| {
                 FederationError::BadResponse(format!("token response is not valid JSON: {e}"))
@@ -199,15 +218,10 @@ impl EsiaProvider {
     }
 
     async fn person(&self, oid: &str, access_token: &str) -> Result<EsiaPerson, FederationError> {
-        if !oid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if oid.is_empty() || !oid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(FederationError::BadResponse("subject is not an OID".into()));
         }
-        let base = self
-            .config
-            .api_url
-            .as_deref()
-            .unwrap_or("")
-            .trim_end_matches('/');
+        let base = self.esia.api_url.as_str().trim_end_matches('/');
         let url = format!("{base}/prns/{oid}?embed=(documents.elements)");
         let response = self
             .http
@@ -217,7 +231,7 @@ impl EsiaProvider {
             .await
             .map_err(request_error)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(request_error)?;
+        let body = read_limited(response, MAX_RESPONSE_BYTES).await?;
         if !status.is_success() {
             return Err(error_from_body(status.as_u16(), &body));
         }

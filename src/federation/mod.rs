@@ -6,6 +6,7 @@
 pub mod esia;
 pub mod jwt;
 pub mod oidc;
+pub mod settings;
 pub mod signer;
 
 use std::collections::BTreeMap;
@@ -15,8 +16,13 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use esia_proto::EsiaCode;
 
-use crate::config::{Config, ProviderConfig, ProviderProfile};
+use crate::config::Config;
 use crate::domain::tier::Tier;
+
+pub use settings::{EsiaSettings, OidcSettings, Profile, ProviderSettings, SetupError};
+
+/// Default cap on any answer read from an IdP.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// What an IdP told us about a person, before any domain parsing.
 #[derive(Clone)]
@@ -152,20 +158,33 @@ impl FederationError {
 
 /// A configured provider.
 pub enum Provider {
-    Esia(esia::EsiaProvider),
-    Oidc(oidc::OidcProvider),
+    Esia(Box<esia::EsiaProvider>),
+    Oidc(Box<oidc::OidcProvider>),
 }
 
 impl Provider {
-    pub fn config(&self) -> &ProviderConfig {
+    /// Builds the provider's client: HTTP client, signer, key cache.
+    pub fn build(settings: ProviderSettings) -> Result<Provider, SetupError> {
+        let http = http_client(settings.http_timeout).map_err(|reason| SetupError {
+            provider: settings.id.clone(),
+            field: "http_timeout_secs",
+            reason,
+        })?;
+        Ok(match &settings.profile {
+            Profile::Esia(_) => Provider::Esia(Box::new(esia::EsiaProvider::new(settings, http)?)),
+            Profile::Oidc(_) => Provider::Oidc(Box::new(oidc::OidcProvider::new(settings, http))),
+        })
+    }
+
+    pub fn settings(&self) -> &ProviderSettings {
         match self {
-            Provider::Esia(p) => p.config(),
-            Provider::Oidc(p) => p.config(),
+            Provider::Esia(p) => p.settings(),
+            Provider::Oidc(p) => p.settings(),
         }
     }
 
     pub fn id(&self) -> &str {
-        &self.config().id
+        &self.settings().id
     }
 
     pub async fn start(&self, redirect_uri: &str) -> Result<StartedLogin, FederationError> {
@@ -194,19 +213,13 @@ pub struct Providers {
 }
 
 impl Providers {
-    pub fn from_config(config: &Config) -> Result<Providers, signer::SignerError> {
+    /// Parses and builds every configured provider; the first failure stops
+    /// startup with the provider and the field it names.
+    pub fn from_config(config: &Config) -> Result<Providers, SetupError> {
         let mut by_id = BTreeMap::new();
-        for provider in &config.providers {
-            let http = http_client(Duration::from_secs(provider.http_timeout_secs));
-            let built = match provider.profile {
-                ProviderProfile::Esia => {
-                    Provider::Esia(esia::EsiaProvider::new(provider.clone(), http)?)
-                }
-                ProviderProfile::Oidc => {
-                    Provider::Oidc(oidc::OidcProvider::new(provider.clone(), http))
-                }
-            };
-            by_id.insert(provider.id.clone(), Arc::new(built));
+        for raw in &config.providers {
+            let settings = ProviderSettings::parse(raw)?;
+            by_id.insert(settings.id.clone(), Arc::new(Provider::build(settings)?));
         }
         Ok(Providers { by_id })
     }
@@ -221,14 +234,38 @@ impl Providers {
 }
 
 /// The outgoing HTTP client: no redirects followed, bounded time.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .timeout(timeout)
         .user_agent(concat!("esia-link/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Reads a response body of at most `limit` bytes; a longer one (announced
+/// or actual) is refused without reading it all.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, FederationError> {
+    let too_big =
+        || FederationError::BadResponse(format!("the answer is larger than {limit} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(request_error)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `1000001` → `10…01`; keeps enough to tell subjects apart in a list.

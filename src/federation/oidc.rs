@@ -15,12 +15,17 @@ use serde_json::{Map, Value};
 use tokio::sync::RwLock;
 
 use super::jwt::{Expectations, JwksCache};
-use super::{request_error, FederatedPerson, FederationError, PendingLogin, StartedLogin};
-use crate::config::ProviderConfig;
+use super::{
+    read_limited, request_error, FederatedPerson, FederationError, OidcSettings, PendingLogin,
+    Profile, ProviderSettings, StartedLogin, MAX_RESPONSE_BYTES,
+};
+use crate::config::ClaimNames;
 use crate::domain::tier::Tier;
 
 pub struct OidcProvider {
-    config: ProviderConfig,
+    settings: ProviderSettings,
+    client_secret: ClientSecret,
+    claims: ClaimNames,
     http: reqwest::Client,
     discovered: RwLock<Option<Arc<Discovered>>>,
 }
@@ -31,16 +36,30 @@ struct Discovered {
 }
 
 impl OidcProvider {
-    pub fn new(config: ProviderConfig, http: reqwest::Client) -> OidcProvider {
+    pub fn new(settings: ProviderSettings, http: reqwest::Client) -> OidcProvider {
+        let (client_secret, claims) = match &settings.profile {
+            Profile::Oidc(OidcSettings {
+                client_secret,
+                claims,
+                ..
+            }) => (
+                ClientSecret::new(client_secret.expose().to_string()),
+                claims.clone(),
+            ),
+            // `Provider::build` only hands over oidc settings.
+            Profile::Esia(_) => (ClientSecret::new(String::new()), ClaimNames::default()),
+        };
         OidcProvider {
-            config,
+            settings,
+            client_secret,
+            claims,
             http,
             discovered: RwLock::new(None),
         }
     }
 
-    pub fn config(&self) -> &ProviderConfig {
-        &self.config
+    pub fn settings(&self) -> &ProviderSettings {
+        &self.settings
     }
 
     /// Discovery runs on first use (the IdP may start after us) and is kept.
@@ -52,14 +71,14 @@ impl OidcProvider {
         if let Some(found) = slot.as_ref() {
             return Ok(found.clone());
         }
-        let issuer = IssuerUrl::new(self.config.issuer.clone())
+        let issuer = IssuerUrl::new(self.settings.issuer.clone())
             .map_err(|e| FederationError::BadResponse(format!("issuer URL: {e}")))?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| FederationError::Unreachable(format!("discovery failed: {e}")))?;
         let jwks = JwksCache::new(
             metadata.jwks_uri().url().to_string(),
-            &self.config.id_token_algs,
+            &self.settings.id_token_algs,
             self.http.clone(),
         );
         let found = Arc::new(Discovered { metadata, jwks });
@@ -84,15 +103,10 @@ impl OidcProvider {
     > {
         let redirect = RedirectUrl::new(redirect_uri.to_string())
             .map_err(|e| FederationError::BadResponse(format!("redirect URI: {e}")))?;
-        let secret = self
-            .config
-            .client_secret
-            .as_ref()
-            .map(|s| ClientSecret::new(s.expose().to_string()));
         Ok(CoreClient::from_provider_metadata(
             metadata.clone(),
-            ClientId::new(self.config.client_id.clone()),
-            secret,
+            ClientId::new(self.settings.client_id.clone()),
+            Some(self.client_secret.clone()),
         )
         .set_redirect_uri(redirect))
     }
@@ -108,7 +122,12 @@ impl OidcProvider {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge);
-        for scope in self.config.scopes.iter().filter(|s| s.as_str() != "openid") {
+        for scope in self
+            .settings
+            .scopes
+            .iter()
+            .filter(|s| s.as_str() != "openid")
+        {
             request = request.add_scope(Scope::new(scope.clone()));
         }
         let (url, state, nonce) = request.url();
@@ -157,27 +176,23 @@ impl OidcProvider {
                 FederationError::BadResponse("no id_token in the token response".into())
             })?
             .to_string();
-        let claims = discovered
+        let subject = discovered
             .jwks
             .verify(
                 &id_token,
                 &Expectations {
-                    issuer: &self.config.issuer,
-                    client_id: &self.config.client_id,
+                    issuer: &self.settings.issuer,
+                    client_id: &self.settings.client_id,
                     nonce: pending.nonce,
                     now: Utc::now().timestamp(),
                 },
             )
-            .await?;
-        let subject = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+            .await?
+            .subject;
         let userinfo = self
             .userinfo(&discovered.metadata, tokens.access_token().secret())
             .await?;
-        if userinfo.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+        if super::jwt::subject_text(userinfo.get("sub")).as_deref() != Some(subject.as_str()) {
             return Err(FederationError::SubjectMismatch);
         }
         Ok(self.person_from_claims(subject, &userinfo))
@@ -199,7 +214,7 @@ impl OidcProvider {
             .await
             .map_err(request_error)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(request_error)?;
+        let body = read_limited(response, MAX_RESPONSE_BYTES).await?;
         if !status.is_success() {
             return Err(FederationError::HttpStatus {
                 status: status.as_u16(),
@@ -212,7 +227,7 @@ impl OidcProvider {
     }
 
     fn person_from_claims(&self, subject: String, claims: &Map<String, Value>) -> FederatedPerson {
-        let names = &self.config.claims;
+        let names = &self.claims;
         let text = |name: &str| {
             claims
                 .get(name)
@@ -230,7 +245,7 @@ impl OidcProvider {
             .and_then(|t| Tier::parse(&t))
             .unwrap_or(Tier::Simplified);
         FederatedPerson {
-            provider: self.config.id.clone(),
+            provider: self.settings.id.clone(),
             subject,
             surname: text(&names.surname),
             given_name: text(&names.given_name),

@@ -86,6 +86,14 @@ impl Signer {
         Ok(Signer::Rsa(Arc::new(pair)))
     }
 
+    /// DER `RSAPublicKey` of a built-in RSA key (to recognise the demo key).
+    pub fn public_key_der(&self) -> Option<Vec<u8>> {
+        match self {
+            Signer::Rsa(pair) => Some(pair.public().as_ref().to_vec()),
+            Signer::Command { .. } => None,
+        }
+    }
+
     /// Signs `message` and returns the signature in base64url without padding.
     pub async fn sign(&self, message: &str) -> Result<String, SignerError> {
         match self {

@@ -1,6 +1,3 @@
-//! Operator and administrator tools: the demo, roster seeding, benchmarks.
+//! Operator and administrator tools (roster seeding now; diagnosis later).
 
-pub mod bench;
-pub mod browser;
-pub mod demo;
 pub mod roster;

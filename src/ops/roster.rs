@@ -1,8 +1,6 @@
 //! Seeding schools and accounts from a roster file (the demo roster now;
 //! school CSV import builds on the same validation later).
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -52,8 +50,8 @@ pub struct Seeded {
     pub accounts: usize,
 }
 
-/// Validates the whole roster first, then writes it: a bad line leaves the
-/// database untouched.
+/// Validates the whole roster first, then writes it in one transaction: a
+/// bad line, or a failure halfway, leaves the database untouched.
 pub async fn seed(store: &Store, text: &str, actor: &str) -> anyhow::Result<Seeded> {
     let roster: Roster = toml::from_str(text)?;
     let mut accounts = Vec::with_capacity(roster.account.len());
@@ -75,40 +73,40 @@ pub async fn seed(store: &Store, text: &str, actor: &str) -> anyhow::Result<Seed
         }
         accounts.push((a, snils));
     }
-    let mut school_ids = HashMap::new();
-    for school in &roster.school {
-        let created = store
-            .create_school(
-                &NewSchool {
-                    region_code: i64::from(school.region),
-                    name: school.name.clone(),
-                },
-                actor,
-            )
-            .await?;
-        school_ids.insert(school.key.clone(), created.id);
-    }
-    for (a, snils) in &accounts {
-        store
-            .create_account(
-                &NewAccount {
-                    school_id: school_ids.get(&a.school).copied(),
-                    role: a.role.clone(),
-                    surname: a.surname.clone(),
-                    given_name: a.given_name.clone(),
-                    patronymic: a.patronymic.clone(),
-                    birth_date: a.birth_date,
-                    snils: snils.clone(),
-                    login: a.login.clone(),
-                    password_hash: None,
-                    status: "pending".into(),
-                    email: None,
-                    phone: None,
-                },
-                actor,
-            )
-            .await?;
-    }
+    let schools: Vec<NewSchool> = roster
+        .school
+        .iter()
+        .map(|school| NewSchool {
+            region_code: i64::from(school.region),
+            name: school.name.clone(),
+        })
+        .collect();
+    let rows: Vec<(usize, NewAccount)> = accounts
+        .iter()
+        .map(|(a, snils)| {
+            let school = roster
+                .school
+                .iter()
+                .position(|s| s.key == a.school)
+                .unwrap_or_default();
+            let account = NewAccount {
+                school_id: None,
+                role: a.role.clone(),
+                surname: a.surname.clone(),
+                given_name: a.given_name.clone(),
+                patronymic: a.patronymic.clone(),
+                birth_date: a.birth_date,
+                snils: snils.clone(),
+                login: a.login.clone(),
+                password_hash: None,
+                status: "pending".into(),
+                email: None,
+                phone: None,
+            };
+            (school, account)
+        })
+        .collect();
+    store.create_roster(&schools, &rows, actor).await?;
     Ok(Seeded {
         schools: roster.school.len(),
         accounts: accounts.len(),

@@ -1,14 +1,14 @@
 //! Regions, schools and accounts.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::attempts::insert_audit;
 use super::{
     flag_col, now_ms, opt_date_col, opt_uuid_col, to_time, unique_violation, uuid_col,
     NewAuditEntry, Store, StoreError,
@@ -100,7 +100,24 @@ impl fmt::Debug for NewAccount {
 
 const ACCOUNT_COLUMNS: &str = "id, school_id, role, surname, given_name, patronymic, birth_date, snils, login, password_hash, status, email, email_verified, phone, phone_verified, login_changed, created_at, updated_at";
 
-fn account_from(row: &AnyRow) -> Result<Account, StoreError> {
+/// [`ACCOUNT_COLUMNS`] qualified with the alias `a`, for joins.
+pub(crate) static PREFIXED_ACCOUNT_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    ACCOUNT_COLUMNS
+        .split(", ")
+        .map(|column| format!("a.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
+
+/// An account with its school and region, as the account page shows it.
+#[derive(Debug, Clone)]
+pub struct AccountOverview {
+    pub account: Account,
+    pub school: Option<School>,
+    pub region: Option<Region>,
+}
+
+pub(crate) fn account_from(row: &AnyRow) -> Result<Account, StoreError> {
     Ok(Account {
         id: uuid_col(row, "id")?,
         school_id: opt_uuid_col(row, "school_id")?,
@@ -144,7 +161,7 @@ impl Store {
         .bind(&region.name_en)
         .bind(i64::from(region.esia_enabled))
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(())
     }
@@ -152,7 +169,7 @@ impl Store {
     pub async fn list_regions(&self) -> Result<Vec<Region>, StoreError> {
         let rows =
             sqlx::query("SELECT code, name_ru, name_en, esia_enabled FROM regions ORDER BY code")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await?;
         rows.iter()
             .map(|row| {
@@ -171,20 +188,55 @@ impl Store {
         school: &NewSchool,
         actor: &str,
     ) -> Result<School, StoreError> {
-        let id = Uuid::new_v4();
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        let id = self.insert_school(&mut tx, school, actor).await?;
+        tx.commit().await?;
+        self.get_school(id).await
+    }
+
+    /// Schools and their accounts in one transaction: all or nothing.
+    /// `accounts` name their school by index into `schools`.
+    pub async fn create_roster(
+        &self,
+        schools: &[NewSchool],
+        accounts: &[(usize, NewAccount)],
+        actor: &str,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut school_ids = Vec::with_capacity(schools.len());
+        for school in schools {
+            school_ids.push(self.insert_school(&mut tx, school, actor).await?);
+        }
+        let mut account_ids = Vec::with_capacity(accounts.len());
+        for (school, account) in accounts {
+            let account = NewAccount {
+                school_id: school_ids.get(*school).copied(),
+                ..account.clone()
+            };
+            account_ids.push(self.insert_account(&mut tx, &account, actor).await?);
+        }
+        tx.commit().await?;
+        Ok(account_ids)
+    }
+
+    async fn insert_school(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        school: &NewSchool,
+        actor: &str,
+    ) -> Result<Uuid, StoreError> {
+        let id = Uuid::new_v4();
         sqlx::query(
             "INSERT INTO schools (id, region_code, name, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(id.to_string())
         .bind(school.region_code)
         .bind(&school.name)
-        .bind(now)
-        .execute(&mut *tx)
+        .bind(now_ms())
+        .execute(self.in_tx(tx))
         .await?;
-        insert_audit(
-            &mut tx,
+        self.insert_audit(
+            tx,
             &NewAuditEntry {
                 actor: actor.to_string(),
                 action: "school.created".into(),
@@ -195,15 +247,14 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.get_school(id).await
+        Ok(id)
     }
 
     pub async fn get_school(&self, id: Uuid) -> Result<School, StoreError> {
         let row =
             sqlx::query("SELECT id, region_code, name, created_at FROM schools WHERE id = $1")
                 .bind(id.to_string())
-                .fetch_one(&self.pool)
+                .fetch_one(self.db())
                 .await?;
         school_from(&row)
     }
@@ -211,7 +262,7 @@ impl Store {
     pub async fn list_schools(&self) -> Result<Vec<School>, StoreError> {
         let rows =
             sqlx::query("SELECT id, region_code, name, created_at FROM schools ORDER BY name")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await?;
         rows.iter().map(school_from).collect()
     }
@@ -222,9 +273,20 @@ impl Store {
         account: &NewAccount,
         actor: &str,
     ) -> Result<Account, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = self.insert_account(&mut tx, account, actor).await?;
+        tx.commit().await?;
+        self.get_account(id).await
+    }
+
+    async fn insert_account(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        account: &NewAccount,
+        actor: &str,
+    ) -> Result<Uuid, StoreError> {
         let id = Uuid::new_v4();
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO accounts (id, school_id, role, surname, given_name, patronymic, birth_date, snils, login,
              password_hash, status, email, email_verified, phone, phone_verified, login_changed, created_at, updated_at)
@@ -244,7 +306,7 @@ impl Store {
         .bind(account.email.clone())
         .bind(account.phone.clone())
         .bind(now)
-        .execute(&mut *tx)
+        .execute(self.in_tx(tx))
         .await;
         if let Err(error) = inserted {
             if unique_violation(&error).is_some_and(|c| c.contains("login")) {
@@ -252,8 +314,8 @@ impl Store {
             }
             return Err(error.into());
         }
-        insert_audit(
-            &mut tx,
+        self.insert_audit(
+            tx,
             &NewAuditEntry {
                 actor: actor.to_string(),
                 action: "account.created".into(),
@@ -264,8 +326,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.get_account(id).await
+        Ok(id)
     }
 
     pub async fn get_account(&self, id: Uuid) -> Result<Account, StoreError> {
@@ -273,7 +334,7 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
         ))
         .bind(id.to_string())
-        .fetch_one(&self.pool)
+        .fetch_one(self.db())
         .await?;
         account_from(&row)
     }
@@ -287,7 +348,7 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE snils = $1 ORDER BY created_at, id"
         ))
         .bind(snils_digits)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await?;
         rows.iter().map(account_from).collect()
     }
@@ -297,16 +358,56 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE login = $1"
         ))
         .bind(login)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         row.as_ref().map(account_from).transpose()
     }
 
     pub async fn count_accounts(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts")
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await?;
         Ok(row.try_get("n")?)
+    }
+
+    /// The account with its school and the school's region, in one statement.
+    pub async fn account_overview(&self, id: Uuid) -> Result<AccountOverview, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {}, s.id AS s_id, s.region_code AS s_region_code, s.name AS s_name, s.created_at AS s_created_at,
+                    r.code AS r_code, r.name_ru AS r_name_ru, r.name_en AS r_name_en, r.esia_enabled AS r_esia_enabled
+             FROM accounts a
+             LEFT JOIN schools s ON s.id = a.school_id
+             LEFT JOIN regions r ON r.code = s.region_code
+             WHERE a.id = $1",
+            *PREFIXED_ACCOUNT_COLUMNS
+        ))
+        .bind(id.to_string())
+        .fetch_one(self.db())
+        .await?;
+        let account = account_from(&row)?;
+        let school = match opt_uuid_col(&row, "s_id")? {
+            Some(school_id) => Some(School {
+                id: school_id,
+                region_code: row.try_get("s_region_code")?,
+                name: row.try_get("s_name")?,
+                created_at: to_time(row.try_get("s_created_at")?),
+            }),
+            None => None,
+        };
+        let region = match row.try_get::<Option<i64>, _>("r_code")? {
+            Some(code) => Some(Region {
+                code,
+                name_ru: row.try_get("r_name_ru")?,
+                name_en: row.try_get("r_name_en")?,
+                esia_enabled: flag_col(&row, "r_esia_enabled")?,
+            }),
+            None => None,
+        };
+        Ok(AccountOverview {
+            account,
+            school,
+            region,
+        })
     }
 
     /// The region of the account's school.
@@ -315,7 +416,7 @@ impl Store {
             "SELECT s.region_code AS region FROM accounts a JOIN schools s ON s.id = a.school_id WHERE a.id = $1",
         )
         .bind(account_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         Ok(row.map(|r| r.try_get("region")).transpose()?)
     }

@@ -83,13 +83,15 @@ fn attempt_from(row: &AnyRow) -> Result<LinkAttempt, StoreError> {
     })
 }
 
-/// Appends an audit row inside the caller's transaction, so that the change
-/// and its record commit together.
-pub(crate) async fn insert_audit(
-    tx: &mut Transaction<'static, Any>,
-    entry: &NewAuditEntry,
-) -> Result<(), StoreError> {
-    sqlx::query(
+impl Store {
+    /// Appends an audit row inside the caller's transaction, so that the change
+    /// and its record commit together.
+    pub(crate) async fn insert_audit(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        entry: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
         "INSERT INTO audit_log (at, actor, action, target_kind, target_id, reason, details_json)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -100,9 +102,10 @@ pub(crate) async fn insert_audit(
     .bind(&entry.target_id)
     .bind(entry.reason.clone())
     .bind(entry.details.to_string())
-    .execute(&mut **tx)
+    .execute(self.in_tx(tx))
     .await?;
-    Ok(())
+        Ok(())
+    }
 }
 
 impl Store {
@@ -123,7 +126,7 @@ impl Store {
         .bind(attempt.idp_error.clone())
         .bind(attempt.details.to_string())
         .bind(attempt.snils_hash.clone())
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(())
     }
@@ -136,7 +139,7 @@ impl Store {
             "SELECT {ATTEMPT_COLUMNS} FROM link_attempts WHERE reference_code = $1"
         ))
         .bind(reference)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         row.as_ref().map(attempt_from).transpose()
     }
@@ -152,7 +155,7 @@ impl Store {
         ))
         .bind(value)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await?;
         rows.iter().map(attempt_from).collect()
     }
@@ -186,7 +189,7 @@ impl Store {
 
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        insert_audit(&mut tx, entry).await?;
+        self.insert_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -202,7 +205,7 @@ impl Store {
         )
         .bind(target_kind)
         .bind(target_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await?;
         rows.iter()
             .map(|row| {

@@ -6,9 +6,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::attempts::insert_audit;
+use super::accounts::{account_from, PREFIXED_ACCOUNT_COLUMNS};
 use super::{
-    now_ms, to_time, unique_violation, uuid_col, LinkConflict, NewAuditEntry, Store, StoreError,
+    now_ms, opt_uuid_col, to_time, unique_violation, uuid_col, Account, LinkConflict,
+    NewAuditEntry, Store, StoreError,
 };
 
 #[derive(Debug, Clone)]
@@ -50,7 +51,54 @@ fn link_from(row: &AnyRow) -> Result<FederatedLink, StoreError> {
     })
 }
 
+/// An account the login callback must consider: linked to the identity, or
+/// carrying the person's SNILS; with its school's region and its link (if
+/// any) with the same provider.
+#[derive(Debug, Clone)]
+pub struct LoginCandidate {
+    pub account: Account,
+    pub region_code: Option<i64>,
+    pub link_id: Option<Uuid>,
+    pub linked_subject: Option<String>,
+}
+
 impl Store {
+    /// Everything the link decision needs, in one statement: the account
+    /// linked to (provider, subject) and every account with `snils_digits`.
+    pub async fn login_candidates(
+        &self,
+        provider: &str,
+        subject: &str,
+        snils_digits: Option<&str>,
+    ) -> Result<Vec<LoginCandidate>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, s.region_code AS region_code, l.id AS link_id, l.subject AS linked_subject
+             FROM accounts a
+             LEFT JOIN schools s ON s.id = a.school_id
+             LEFT JOIN federated_links l ON l.account_id = a.id AND l.provider = $1
+             WHERE a.id IN (SELECT account_id FROM federated_links WHERE provider = $2 AND subject = $3)
+                OR a.snils = $4
+             ORDER BY a.created_at, a.id",
+            *PREFIXED_ACCOUNT_COLUMNS
+        ))
+        .bind(provider)
+        .bind(provider)
+        .bind(subject)
+        .bind(snils_digits.map(str::to_string))
+        .fetch_all(self.db())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LoginCandidate {
+                    account: account_from(row)?,
+                    region_code: row.try_get("region_code")?,
+                    link_id: opt_uuid_col(row, "link_id")?,
+                    linked_subject: row.try_get("linked_subject")?,
+                })
+            })
+            .collect()
+    }
+
     pub async fn find_link(
         &self,
         provider: &str,
@@ -61,7 +109,7 @@ impl Store {
         ))
         .bind(provider)
         .bind(subject)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         row.as_ref().map(link_from).transpose()
     }
@@ -76,7 +124,7 @@ impl Store {
         ))
         .bind(provider)
         .bind(account_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         row.as_ref().map(link_from).transpose()
     }
@@ -89,7 +137,7 @@ impl Store {
             "SELECT {LINK_COLUMNS} FROM federated_links WHERE account_id = $1 ORDER BY linked_at"
         ))
         .bind(account_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await?;
         rows.iter().map(link_from).collect()
     }
@@ -103,10 +151,11 @@ impl Store {
         reason: &str,
     ) -> Result<FederatedLink, StoreError> {
         let id = Uuid::new_v4();
+        let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO federated_links (id, provider, subject, account_id, method, tier_at_link, linked_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO federated_links (id, provider, subject, account_id, method, tier_at_link, linked_at, last_login_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id.to_string())
         .bind(&link.provider)
@@ -114,8 +163,9 @@ impl Store {
         .bind(link.account_id.to_string())
         .bind(&link.method)
         .bind(&link.tier_at_link)
-        .bind(now_ms())
-        .execute(&mut *tx)
+        .bind(now)
+        .bind(now)
+        .execute(self.in_tx(&mut tx))
         .await;
         if let Err(error) = inserted {
             if let Some(which) = unique_violation(&error) {
@@ -128,7 +178,7 @@ impl Store {
             }
             return Err(error.into());
         }
-        insert_audit(
+        self.insert_audit(
             &mut tx,
             &NewAuditEntry {
                 actor: actor.to_string(),
@@ -146,9 +196,16 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.find_link(&link.provider, &link.subject)
-            .await?
-            .ok_or(StoreError::NotFound)
+        Ok(FederatedLink {
+            id,
+            provider: link.provider.clone(),
+            subject: link.subject.clone(),
+            account_id: link.account_id,
+            method: link.method.clone(),
+            tier_at_link: link.tier_at_link.clone(),
+            linked_at: to_time(now),
+            last_login_at: Some(to_time(now)),
+        })
     }
 
     pub async fn touch_link_login(
@@ -159,7 +216,7 @@ impl Store {
         sqlx::query("UPDATE federated_links SET last_login_at = $1 WHERE id = $2")
             .bind(at.timestamp_millis())
             .bind(link_id.to_string())
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(())
     }
@@ -175,16 +232,15 @@ impl Store {
             "SELECT {LINK_COLUMNS} FROM federated_links WHERE id = $1"
         ))
         .bind(link_id.to_string())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(self.in_tx(&mut tx))
         .await?
         .ok_or(StoreError::NotFound)?;
         let link = link_from(&row)?;
         sqlx::query("DELETE FROM federated_links WHERE id = $1")
             .bind(link_id.to_string())
-            .execute(&mut *tx)
+            .execute(self.in_tx(&mut tx))
             .await?;
-        insert_audit(
-            &mut tx,
+        self.insert_audit(&mut tx,
             &NewAuditEntry {
                 actor: actor.to_string(),
                 action: "link.deleted".into(),
@@ -216,9 +272,9 @@ impl Store {
         .bind(now_ms())
         .bind(expires_at.timestamp_millis())
         .bind(actor)
-        .execute(&mut *tx)
+        .execute(self.in_tx(&mut tx))
         .await?;
-        insert_audit(
+        self.insert_audit(
             &mut tx,
             &NewAuditEntry {
                 actor: actor.to_string(),
@@ -247,7 +303,7 @@ impl Store {
         )
         .bind(now.timestamp_millis())
         .bind(code_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         row.as_ref().map(|r| uuid_col(r, "account_id")).transpose()
     }

@@ -10,15 +10,18 @@ mod attempts;
 mod links;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use uuid::Uuid;
 
+pub use accounts::AccountOverview;
 pub use accounts::{Account, NewAccount, NewSchool, Region, School};
 pub use attempts::{AuditEntry, LinkAttempt, NewAttempt, NewAuditEntry};
-pub use links::{FederatedLink, NewLink};
+pub use links::{FederatedLink, LoginCandidate, NewLink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -87,6 +90,9 @@ pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Data statements (SELECT/INSERT/UPDATE/DELETE) run through this store;
+    /// tests read it to keep the login path's round trips in check.
+    statements: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -119,7 +125,11 @@ impl Store {
             });
         }
         let pool = options.connect(url).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            statements: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
@@ -137,6 +147,23 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// How many data statements this store has run so far.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The pool, counting the statement about to run on it.
+    fn db(&self) -> &AnyPool {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        &self.pool
+    }
+
+    /// The transaction's connection, counting the statement about to run.
+    fn in_tx<'t>(&self, tx: &'t mut Transaction<'static, Any>) -> &'t mut AnyConnection {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        tx
     }
 
     /// Raw access for tests and tools; application code uses the methods.

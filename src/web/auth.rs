@@ -1,27 +1,22 @@
 //! `/auth/*`: start a login, take the IdP's answer, show the outcome.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
 
+use super::error::WebError;
 use super::lang::RequestLang;
-use super::pages::{render, temporary_error, Chrome, MessagePage, OutcomePage};
+use super::pages::{render, Chrome, MessagePage, OutcomePage};
 use super::return_to::safe_return_target;
 use super::texts::outcome_text;
-use super::{cookies, AppState};
-use crate::ephemeral::typed::{get_json, put_json};
+use super::{cookies, query_param, AppState};
+use crate::app::login::{CallbackParams, Completed, OutcomeReport, LOGIN_TTL, OUTCOME_TTL};
+use crate::app::AppError;
 use crate::i18n::Lang;
-use crate::login::session::{random_token, SESSION_COOKIE};
-use crate::login::{self, CallbackParams, Completed, FlowError, OutcomeReport, LOGIN_COOKIE};
-
-const OUTCOME_COOKIE: &str = "el_outcome";
-const OUTCOME_TTL: Duration = Duration::from_secs(600);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,148 +25,120 @@ pub fn router() -> Router<AppState> {
         .route("/auth/outcome", get(outcome))
 }
 
-#[derive(Deserialize)]
-struct StartParams {
-    return_to: Option<String>,
-}
-
 async fn start(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     Path(provider): Path<String>,
-    Query(params): Query<StartParams>,
+    RawQuery(query): RawQuery,
     RequestLang(lang): RequestLang,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request_headers: HeaderMap,
-) -> Response {
-    let secure = state.config.server.secure_cookies;
-    let client = client_address(&state, &request_headers, peer);
-    let return_to = match params.return_to.as_deref().filter(|r| !r.is_empty()) {
+) -> Result<Response, WebError> {
+    let return_to = match query_param(query.as_deref(), "return_to").filter(|r| !r.is_empty()) {
         None => None,
-        Some(raw) => match safe_return_target(raw, &state.config.server.allowed_return_origins) {
-            Some(target) => Some(target),
-            None => {
-                let page = MessagePage::new(
-                    lang,
-                    lang.pick("Адрес возврата отклонён", "Return address refused"),
-                    lang.pick(
-                        "Ссылка для входа указывает на посторонний сайт, поэтому вход не начат. Откройте дневник по его обычному адресу.",
-                        "The login link points to a foreign site, so the login was not started. Open the e-diary at its usual address.",
-                    ),
-                    None,
-                );
-                return render(StatusCode::BAD_REQUEST, &page);
-            }
-        },
+        Some(raw) => Some(
+            safe_return_target(&raw, &app.config().server.allowed_return_origins)
+                .ok_or_else(|| WebError::page(AppError::ReturnTargetRefused, lang))?,
+        ),
     };
-    match login::start(&state, &provider, return_to, lang, &client).await {
+    let client = client_address(&app, &request_headers, peer);
+    match app.start_login(&provider, return_to, lang, &client).await {
         Ok(started) => {
             let mut headers = HeaderMap::new();
             cookies::set(
                 &mut headers,
-                LOGIN_COOKIE,
+                cookies::LOGIN,
                 &started.browser_token,
                 "/auth",
-                login::LOGIN_TTL.as_secs(),
-                secure,
+                LOGIN_TTL.as_secs(),
+                app.config().server.secure_cookies,
             );
-            see_other(headers, &started.authorize_url)
+            Ok(see_other(headers, &started.authorize_url))
         }
-        Err(error) => {
-            let report = login::record_flow_error(&state, &provider, &error, lang).await;
-            tracing::warn!(code = error.code(), error = %error, reference = %report.reference, "login start failed");
+        Err((error, Some(report))) => {
             let status = match error {
-                FlowError::UnknownProvider => StatusCode::NOT_FOUND,
-                FlowError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             };
-            render(status, &outcome_page(&report, lang))
+            Ok(render(status, &outcome_page(&report, lang)))
         }
+        Err((error, None)) => Err(WebError::page(error, lang)),
     }
 }
 
 async fn callback(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     Path(provider): Path<String>,
-    Query(params): Query<CallbackParams>,
+    RawQuery(query): RawQuery,
     request_headers: HeaderMap,
     RequestLang(request_lang): RequestLang,
-) -> Response {
-    let secure = state.config.server.secure_cookies;
-    let browser = cookies::get(&request_headers, LOGIN_COOKIE);
+) -> Result<Response, WebError> {
+    let secure = app.config().server.secure_cookies;
+    // Parsed by hand: a malformed query of any shape still gets the
+    // outcome page (with a reference), never a framework's plain 400.
+    let params = callback_params(query.as_deref());
+    let browser = cookies::get(&request_headers, cookies::LOGIN);
     let mut headers = HeaderMap::new();
-    let report = match login::complete(&state, &provider, &params, browser.as_deref()).await {
-        Ok(Completed::Success {
+    let completed = app
+        .complete_login(&provider, &params, browser.as_deref(), request_lang)
+        .await
+        .map_err(|e| WebError::page(e, request_lang))?;
+    let report = match completed {
+        Completed::Success {
             session_id,
             redirect_to,
             report: _,
-        }) => {
-            cookies::remove(&mut headers, LOGIN_COOKIE, "/auth", secure);
+        } => {
+            cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
             cookies::set(
                 &mut headers,
-                SESSION_COOKIE,
+                cookies::SESSION,
                 &session_id,
                 "/",
-                state.config.server.session_absolute_hours * 3600,
+                app.config().server.session_absolute_hours * 3600,
                 secure,
             );
-            return see_other(headers, &redirect_to);
+            return Ok(see_other(headers, &redirect_to));
         }
-        Ok(Completed::Failure { report }) => {
-            cookies::remove(&mut headers, LOGIN_COOKIE, "/auth", secure);
+        Completed::Failure { report } => {
+            cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
             report
-        }
-        Err(error @ (FlowError::Ephemeral(_) | FlowError::Store(_))) => {
-            let report = login::record_flow_error(&state, &provider, &error, request_lang).await;
-            tracing::error!(error = %error, reference = %report.reference, "login callback failed");
-            return temporary_error(request_lang, Some(report.reference));
-        }
-        Err(error) => {
-            tracing::warn!(code = error.code(), "login callback rejected");
-            login::record_flow_error(&state, &provider, &error, request_lang).await
         }
     };
     // The outcome is shown on a clean URL: the code never stays in the address bar.
-    let token = random_token();
-    if let Err(e) = put_json(
-        state.ephemeral.as_ref(),
-        &format!("outcome:{token}"),
-        &report,
-        OUTCOME_TTL,
-    )
-    .await
-    {
-        tracing::error!(error = %e, "cannot keep the outcome for display");
-        return render(StatusCode::OK, &outcome_page(&report, report.lang));
-    }
+    let token = match app.keep_outcome(&report).await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot keep the outcome for display");
+            return Ok(render(StatusCode::OK, &outcome_page(&report, report.lang)));
+        }
+    };
     cookies::set(
         &mut headers,
-        OUTCOME_COOKIE,
+        cookies::OUTCOME,
         &token,
         "/auth",
         OUTCOME_TTL.as_secs(),
         secure,
     );
-    see_other(
+    Ok(see_other(
         headers,
         &format!("/auth/outcome?lang={}", report.lang.code()),
-    )
+    ))
 }
 
 async fn outcome(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     headers: HeaderMap,
     RequestLang(lang): RequestLang,
-) -> Response {
-    let report = match cookies::get(&headers, OUTCOME_COOKIE) {
-        Some(token) if token.len() <= 64 => {
-            get_json::<OutcomeReport>(state.ephemeral.as_ref(), &format!("outcome:{token}"))
-                .await
-                .ok()
-                .flatten()
-        }
-        _ => None,
+) -> Result<Response, WebError> {
+    let report = match cookies::get(&headers, cookies::OUTCOME) {
+        Some(token) => app
+            .kept_outcome(&token)
+            .await
+            .map_err(|e| WebError::page(e, lang))?,
+        None => None,
     };
-    match report {
+    Ok(match report {
         Some(report) => render(StatusCode::OK, &outcome_page(&report, lang)),
         None => render(
             StatusCode::NOT_FOUND,
@@ -185,14 +152,14 @@ async fn outcome(
                 None,
             ),
         ),
-    }
+    })
 }
 
 fn outcome_page(report: &OutcomeReport, lang: Lang) -> OutcomePage {
     let text = outcome_text(report, lang);
     OutcomePage {
         chrome: Chrome::new(lang, text.title.clone(), "/auth/outcome"),
-        outcome_code: report.outcome.clone(),
+        outcome_code: report.outcome.as_str(),
         text,
         reference: report.reference.clone(),
         fixer_label: lang.pick("Кто может исправить:", "Who can fix it:").into(),
@@ -207,11 +174,19 @@ fn outcome_page(report: &OutcomeReport, lang: Lang) -> OutcomePage {
     }
 }
 
+fn callback_params(query: Option<&str>) -> CallbackParams {
+    CallbackParams {
+        code: query_param(query, "code"),
+        state: query_param(query, "state"),
+        error: query_param(query, "error"),
+        error_description: query_param(query, "error_description"),
+    }
+}
+
 /// The client's address for rate limits: the configured proxy header's last
 /// entry (the one our own proxy appended), else the peer address.
-fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    state
-        .config
+fn client_address(app: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    app.config()
         .server
         .client_ip_header
         .as_deref()
@@ -231,5 +206,27 @@ fn see_other(mut headers: HeaderMap, location: &str) -> Response {
             (StatusCode::SEE_OTHER, headers).into_response()
         }
         Err(_) => (StatusCode::BAD_GATEWAY, "invalid redirect target").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_callback_queries_parse_without_failing() {
+        let cases: [(Option<&str>, Option<&str>, Option<&str>); 6] = [
+            (None, None, None),
+            (Some("state=a&state=b&code=c"), Some("a"), Some("c")),
+            (Some("state=%ZZ&code=%"), Some("%ZZ"), Some("%")),
+            (Some("&&&=&state"), Some(""), None),
+            (Some("code=x+y&state=%D0%B0"), Some("а"), Some("x y")),
+            (Some("error=access_denied"), None, None),
+        ];
+        for (query, state, code) in cases {
+            let params = callback_params(query);
+            assert_eq!(params.state.as_deref(), state, "{query:?}");
+            assert_eq!(params.code.as_deref(), code, "{query:?}");
+        }
     }
 }

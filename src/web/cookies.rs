@@ -37,3 +37,10 @@ pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
         .find(|(k, v)| *k == name && !v.is_empty())
         .map(|(_, v)| v.to_string())
 }
+
+/// The session id (a random token; only its hash is a store key).
+pub const SESSION: &str = "el_session";
+/// Binds a login transaction to the browser that started it.
+pub const LOGIN: &str = "el_login";
+/// Points the clean outcome URL at the kept report.
+pub const OUTCOME: &str = "el_outcome";

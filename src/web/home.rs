@@ -1,12 +1,11 @@
 //! `GET /`: choose the region; the State Services button shows only where
 //! the region enables it.
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
 
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, HomePage, ProviderButton, RegionOption, SelectedRegion};
@@ -18,20 +17,23 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(health))
 }
 
-#[derive(Deserialize)]
 struct HomeParams {
     region: Option<String>,
     return_to: Option<String>,
 }
 
 async fn home(
-    State(state): State<AppState>,
-    Query(params): Query<HomeParams>,
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
     RequestLang(lang): RequestLang,
 ) -> Response {
+    let params = HomeParams {
+        region: super::query_param(query.as_deref(), "region"),
+        return_to: super::query_param(query.as_deref(), "return_to"),
+    };
     let chosen: Option<u16> = params.region.as_deref().and_then(|r| r.trim().parse().ok());
-    let regions = state
-        .config
+    let regions = app
+        .config()
         .regions
         .iter()
         .map(|r| RegionOption {
@@ -40,28 +42,27 @@ async fn home(
             selected: Some(r.code) == chosen,
         })
         .collect();
-    let selected_config = chosen.and_then(|c| state.config.regions.iter().find(|r| r.code == c));
+    let selected_config = chosen.and_then(|c| app.config().regions.iter().find(|r| r.code == c));
     let return_to = params
         .return_to
         .filter(|r| !r.is_empty() && r.len() <= 2048);
-    let providers = state
-        .providers
-        .all()
+    let providers = app
+        .providers()
+        .into_iter()
         .map(|p| {
-            let config = p.config();
             let mut url = url::form_urlencoded::Serializer::new(String::new());
             url.append_pair("lang", lang.code());
             if let Some(rt) = &return_to {
                 url.append_pair("return_to", rt);
             }
             ProviderButton {
-                id: config.id.clone(),
-                url: format!("/auth/start/{}?{}", config.id, url.finish()),
+                url: format!("/auth/start/{}?{}", p.id, url.finish()),
                 label: format!(
                     "{} {}",
                     lang.pick("Войти через", "Log in via"),
-                    lang.pick(&config.display_name_ru, &config.display_name_en)
+                    lang.pick(&p.display_name_ru, &p.display_name_en)
                 ),
+                id: p.id,
             }
         })
         .collect();
@@ -96,8 +97,8 @@ async fn home(
     render(StatusCode::OK, &page)
 }
 
-async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
+async fn health(State(app): State<AppState>) -> (StatusCode, &'static str) {
+    match app.health().await {
         Ok(()) => (StatusCode::OK, "ok"),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unavailable");

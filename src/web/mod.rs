@@ -10,29 +10,42 @@
 //! | `GET /account`, `POST /logout` | the logged-in person |
 //! | `GET /api/v1/me` | JSON for the diary application |
 //! | `GET /healthz` | liveness incl. database |
+//! | anything else | a 404 page (RU/EN) |
+//!
+//! Handlers parse the request, call one use case of [`crate::app::App`] and
+//! render; failures go through [`error::WebError`].
 
 mod account;
 mod api;
 mod auth;
 pub mod cookies;
+pub mod error;
 mod home;
 pub mod lang;
 pub mod pages;
 pub mod return_to;
 pub mod texts;
 
-use axum::http::{header, HeaderName, HeaderValue};
+use std::sync::Arc;
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub use crate::startup::AppState;
+use crate::app::App;
+use lang::RequestLang;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
+pub type AppState = Arc<App>;
+
+pub fn router(app: AppState) -> Router {
+    let hsts = app.config().server.public_url.starts_with("https://");
+    let router = Router::new()
         .merge(home::router())
         .merge(auth::router())
         .merge(account::router())
         .merge(api::router())
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(lang::remember_choice))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
@@ -59,6 +72,35 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
+        ));
+    let router = if hsts {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ))
-        .with_state(state)
+    } else {
+        router
+    };
+    router.with_state(app)
+}
+
+async fn not_found(RequestLang(lang): RequestLang) -> Response {
+    let page = pages::MessagePage::new(
+        lang,
+        lang.pick("Страница не найдена", "Page not found"),
+        lang.pick(
+            "Такой страницы нет. Проверьте адрес или начните со страницы входа.",
+            "There is no such page. Check the address or start from the login page.",
+        ),
+        None,
+    );
+    pages::render(StatusCode::NOT_FOUND, &page)
+}
+
+/// The first value of `name` in a query string: repeated names, odd
+/// encodings and oversized values never fail the request.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.chars().take(4096).collect())
 }

@@ -77,7 +77,7 @@ pub struct HomePage {
 #[template(path = "outcome.html")]
 pub struct OutcomePage {
     pub chrome: Chrome,
-    pub outcome_code: String,
+    pub outcome_code: &'static str,
     pub text: OutcomeText,
     pub reference: String,
     pub fixer_label: String,
@@ -93,7 +93,6 @@ pub struct AccountLabels {
     pub region: String,
     pub identities: String,
     pub provider: String,
-    pub subject: String,
     pub tier: String,
     pub linked_at: String,
     pub logout: String,
@@ -101,7 +100,6 @@ pub struct AccountLabels {
 
 pub struct LinkRow {
     pub provider: String,
-    pub subject: String,
     pub tier: String,
     pub linked_at: String,
 }
@@ -145,20 +143,6 @@ impl MessagePage {
             home_label: lang.pick("На страницу входа", "Back to login").into(),
         }
     }
-}
-
-/// "Temporary error": the service could not do its part; nothing changed.
-pub fn temporary_error(lang: Lang, reference: Option<String>) -> Response {
-    let page = MessagePage::new(
-        lang,
-        lang.pick("Временная ошибка", "Temporary error"),
-        lang.pick(
-            "Сервис временно не может выполнить запрос. Ничего не изменилось; попробуйте ещё раз через несколько минут.",
-            "The service cannot complete the request right now. Nothing was changed; try again in a few minutes.",
-        ),
-        reference,
-    );
-    render(StatusCode::SERVICE_UNAVAILABLE, &page)
 }
 
 /// Renders a template with a status; a template error becomes a plain 500.

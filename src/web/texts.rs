@@ -2,9 +2,11 @@
 //! can fix it, what to do next. Kept in one place so the wording of every
 //! outcome can be reviewed together.
 
+use crate::app::login::OutcomeReport;
+use crate::domain::link::OutcomeCode;
+use crate::domain::name::PartVerdict;
 use crate::domain::tier::Tier;
 use crate::i18n::Lang;
-use crate::login::OutcomeReport;
 
 pub struct OutcomeText {
     pub title: String,
@@ -33,8 +35,9 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
         "Связать учётные записи по логину и паролю дневника (или коду активации) можно будет на этой странице — эта возможность появится в ближайшем обновлении.",
         "Linking with your e-diary login and password (or activation code) will be offered on this page — it arrives in an upcoming update.",
     );
-    match report.outcome.as_str() {
-        "logged_in" | "linked" => OutcomeText {
+    // Exhaustive: an outcome without wording does not compile.
+    match report.outcome {
+        OutcomeCode::LoggedIn | OutcomeCode::Linked => OutcomeText {
             title: t("Вход выполнен", "You are logged in"),
             summary: t(
                 "Учётная запись Госуслуг связана с вашей учётной записью в дневнике.",
@@ -45,7 +48,7 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
             details: vec![],
             success: true,
         },
-        "snils_missing" => OutcomeText {
+        OutcomeCode::SnilsMissing => OutcomeText {
             title: t("В профиле Госуслуг нет СНИЛС", "Your State Services profile has no SNILS"),
             summary: t(
                 "Госуслуги не передали ваш СНИЛС, поэтому мы не можем найти вашу учётную запись в дневнике.",
@@ -62,7 +65,7 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
             details: vec![],
             success: false,
         },
-        "no_account" => OutcomeText {
+        OutcomeCode::NoAccount => OutcomeText {
             title: t("Учётная запись в дневнике не найдена", "No e-diary account found"),
             summary: t(
                 "В дневнике нет учётной записи с вашим СНИЛС. Скорее всего, школа не внесла ваш СНИЛС или внесла его с ошибкой.",
@@ -79,8 +82,8 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
             details: vec![],
             success: false,
         },
-        "name_mismatch" => name_mismatch(report, lang, school, you_esia),
-        "ambiguous" => OutcomeText {
+        OutcomeCode::NameMismatch => name_mismatch(report, lang, school, you_esia),
+        OutcomeCode::Ambiguous => OutcomeText {
             title: t("Найдено несколько учётных записей", "Several accounts found"),
             summary: t(
                 "Ваш СНИЛС записан в дневнике у нескольких учётных записей. Это ошибка в данных школы, и выбрать за вас мы не можем.",
@@ -94,7 +97,7 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
             details: vec![],
             success: false,
         },
-        "linked_elsewhere" => OutcomeText {
+        OutcomeCode::LinkedElsewhere => OutcomeText {
             title: t(
                 "Дневник уже связан с другой учётной записью Госуслуг",
                 "The e-diary account is linked to another State Services account",
@@ -117,7 +120,7 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
             details: vec![],
             success: false,
         },
-        "tier_too_low" => {
+        OutcomeCode::TierTooLow => {
             let required = report.required_tier.unwrap_or(Tier::Standard);
             let actual = report.actual_tier.unwrap_or(Tier::Simplified);
             OutcomeText {
@@ -127,7 +130,7 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
                 ),
                 summary: match lang {
                     Lang::Ru => format!(
-                        "С вашим возрастом для входа нужна учётная запись уровня «{}» или выше, а у вас — «{}».",
+                        "В вашем возрасте для входа нужна учётная запись уровня «{}» или выше, а у вас — «{}».",
                         required.label(lang),
                         actual.label(lang)
                     ),
@@ -146,7 +149,7 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
                 success: false,
             }
         }
-        "region_disabled" => OutcomeText {
+        OutcomeCode::RegionDisabled => OutcomeText {
             title: t(
                 "Вход через Госуслуги в вашем регионе не подключён",
                 "State Services login is not enabled in your region",
@@ -163,7 +166,9 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
             details: vec![],
             success: false,
         },
-        _ => failure_text(report.idp_error.as_deref().unwrap_or(""), lang),
+        OutcomeCode::IdpError | OutcomeCode::Rejected => {
+            failure_text(report.idp_error.as_deref().unwrap_or(""), lang)
+        }
     }
 }
 
@@ -175,22 +180,20 @@ fn name_mismatch(
 ) -> OutcomeText {
     let t = |ru: &str, en: &str| lang.pick(ru, en).to_string();
     let mut details = Vec::new();
-    for part in report
-        .parts
-        .iter()
-        .filter(|p| p.comparison != "equal" && p.comparison != "equal_normalized")
-    {
-        let label = part_label(&part.part, lang);
-        let what = match part.comparison.as_str() {
-            "missing_left" => t(
+    for part in report.parts.iter().filter(|p| !p.comparison.is_match()) {
+        let label = part.part.label(lang);
+        let what = match part.comparison {
+            PartVerdict::MissingLeft => t(
                 "нет в профиле Госуслуг, но есть в дневнике",
                 "missing in the State Services profile but present in the e-diary",
             ),
-            "missing_right" => t(
+            PartVerdict::MissingRight => t(
                 "есть в профиле Госуслуг, но нет в дневнике",
                 "present in the State Services profile but missing in the e-diary",
             ),
-            _ => t("отличается", "differs"),
+            PartVerdict::Differs | PartVerdict::Equal | PartVerdict::EqualNormalized => {
+                t("отличается", "differs")
+            }
         };
         let mut line = format!("{label}: {what}");
         if let Some(value) = &part.school_value {
@@ -232,15 +235,6 @@ fn name_mismatch(
         details,
         success: false,
     }
-}
-
-pub fn part_label(part: &str, lang: Lang) -> String {
-    match part {
-        "surname" => lang.pick("фамилия", "surname"),
-        "given_name" => lang.pick("имя", "given name"),
-        _ => lang.pick("отчество", "patronymic"),
-    }
-    .to_string()
 }
 
 /// Pages for IdP and flow failures, chosen by the machine code.
@@ -350,5 +344,43 @@ fn failure_text(code: &str, lang: Lang) -> OutcomeText {
         steps,
         details: vec![],
         success: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::login::OutcomeReport;
+    use crate::domain::code::ReferenceCode;
+    use crate::federation::FederationError;
+
+    /// Every outcome has a title, a summary and (when it failed) someone
+    /// who can fix it, in both languages, and the two languages differ.
+    #[test]
+    fn every_outcome_has_wording_in_both_languages() {
+        let reference = ReferenceCode::generate();
+        for code in OutcomeCode::ALL {
+            let mut report = OutcomeReport::idp_error(
+                &reference,
+                "esia",
+                &FederationError::BadResponse("x".into()),
+                Lang::Ru,
+            );
+            report.outcome = code;
+            let ru = outcome_text(&report, Lang::Ru);
+            let en = outcome_text(&report, Lang::En);
+            for text in [&ru, &en] {
+                assert!(
+                    !text.title.is_empty() && !text.summary.is_empty(),
+                    "{code:?}"
+                );
+                assert_eq!(text.success, code.is_success(), "{code:?}");
+                assert!(
+                    text.success || !text.fixer.is_empty(),
+                    "{code:?} names a fixer"
+                );
+            }
+            assert_ne!(ru.title, en.title, "{code:?}");
+        }
     }
 }

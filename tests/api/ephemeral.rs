@@ -8,21 +8,24 @@ use std::time::Duration;
 use esia_link::ephemeral::typed::{put_json, take_json, RateLimiter};
 use esia_link::ephemeral::{MemoryStore, RedisStore, SharedEphemeral};
 
-use crate::helpers::redis_url;
+use crate::helpers::{redis_url, RedisCleanup};
 
-async fn store() -> SharedEphemeral {
+/// The store under test and the guard that removes its Redis keys.
+async fn store() -> (SharedEphemeral, Option<RedisCleanup>) {
     match redis_url() {
         Some(url) => {
             let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
-            Arc::new(RedisStore::connect(&url, &prefix).await.expect("redis"))
+            let store: SharedEphemeral =
+                Arc::new(RedisStore::connect(&url, &prefix).await.expect("redis"));
+            (store, Some(RedisCleanup::new(&url, &prefix)))
         }
-        None => Arc::new(MemoryStore::new(10_000)),
+        None => (Arc::new(MemoryStore::new(10_000)), None),
     }
 }
 
 #[tokio::test]
 async fn put_get_delete_and_ttl() {
-    let s = store().await;
+    let (s, _cleanup) = store().await;
     s.put("a", b"1", Duration::from_secs(30))
         .await
         .expect("put");
@@ -54,7 +57,7 @@ async fn put_get_delete_and_ttl() {
 
 #[tokio::test]
 async fn take_is_once_even_when_racing() {
-    let s = store().await;
+    let (s, _cleanup) = store().await;
     for round in 0..20 {
         let key = format!("login:{round}");
         put_json(
@@ -79,7 +82,7 @@ async fn take_is_once_even_when_racing() {
 
 #[tokio::test]
 async fn concurrent_takes_across_tasks_have_one_winner() {
-    let s = store().await;
+    let (s, _cleanup) = store().await;
     s.put("tx", b"state", Duration::from_secs(60))
         .await
         .expect("put");
@@ -100,7 +103,7 @@ async fn concurrent_takes_across_tasks_have_one_winner() {
 
 #[tokio::test]
 async fn put_if_absent_and_counters() {
-    let s = store().await;
+    let (s, _cleanup) = store().await;
     assert!(s
         .put_if_absent("once", b"1", Duration::from_secs(30))
         .await
@@ -131,7 +134,8 @@ async fn put_if_absent_and_counters() {
 
 #[tokio::test]
 async fn the_rate_limiter_allows_the_limit_then_refuses() {
-    let limiter = RateLimiter::new(store().await);
+    let (shared, _cleanup) = store().await;
+    let limiter = RateLimiter::new(shared);
     for _ in 0..3 {
         assert!(
             limiter

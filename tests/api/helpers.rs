@@ -5,11 +5,13 @@
 
 use std::sync::Once;
 
-use esia_link::config::{Config, EphemeralBackend, Secret};
-use esia_link::ops::browser::{Consent, LoginRun, ScriptedBrowser};
-use esia_link::ops::demo::{demo_clients, demo_config};
+use esia_link::config::{EphemeralBackend, Secret};
+use esia_link::demo::browser::{Consent, LoginRun, ScriptedBrowser};
+use esia_link::demo::{demo_base_config, demo_clients, demo_config};
 use esia_link::ops::roster::{seed, DEMO_ROSTER};
-use esia_link::startup::{AppState, Application};
+use esia_link::startup::Application;
+use esia_link::store::Store;
+use esia_link::web::AppState;
 use tokio::net::TcpListener;
 
 pub fn install_crypto() {
@@ -19,9 +21,46 @@ pub fn install_crypto() {
     });
 }
 
-/// A fresh, empty database URL: a new PostgreSQL database when
+/// A fresh, empty database, dropped (PostgreSQL) or deleted (SQLite) when
+/// the guard goes: tests leave nothing behind on the shared server.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs outside async: a short-lived runtime on its own thread.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    use sqlx::Connection;
+                    let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                    // FORCE ends the app's pooled connections still open.
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+        if let Some(file) = self.sqlite_file.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+}
+
+/// A fresh, empty database: a new PostgreSQL database when
 /// `ESIA_LINK_TEST_DATABASE_URL` is set, else a new SQLite file.
-pub async fn fresh_database_url() -> String {
+pub async fn fresh_database() -> TestDb {
     let name = format!("esia_link_test_{}", uuid::Uuid::new_v4().simple());
     match std::env::var("ESIA_LINK_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
@@ -35,15 +74,74 @@ pub async fn fresh_database_url() -> String {
                 .expect("create a fresh test database");
             let mut url = url::Url::parse(&admin_url).expect("database URL");
             url.set_path(&format!("/{name}"));
-            url.to_string()
+            TestDb {
+                url: url.to_string(),
+                postgres: Some((admin_url, name)),
+                sqlite_file: None,
+            }
         }
         _ => {
             let dir = std::env::temp_dir().join("esia-link-tests");
             std::fs::create_dir_all(&dir).expect("temp dir");
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.join(format!("{name}.db")).display()
-            )
+            let file = dir.join(format!("{name}.db"));
+            TestDb {
+                url: format!("sqlite://{}?mode=rwc", file.display()),
+                postgres: None,
+                sqlite_file: Some(file),
+            }
+        }
+    }
+}
+
+/// A migrated store on a fresh database; the database goes with it.
+pub struct TestStore {
+    pub store: Store,
+    _db: TestDb,
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+pub async fn fresh_store() -> TestStore {
+    let db = fresh_database().await;
+    let store = Store::connect(&db.url, 8).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    TestStore { store, _db: db }
+}
+
+/// Deletes every Redis key under a test's prefix when dropped.
+pub struct RedisCleanup {
+    url: String,
+    prefix: String,
+}
+
+impl RedisCleanup {
+    pub fn new(url: &str, prefix: &str) -> RedisCleanup {
+        RedisCleanup {
+            url: url.to_string(),
+            prefix: prefix.to_string(),
+        }
+    }
+}
+
+impl Drop for RedisCleanup {
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(self.url.as_str()) else {
+            return;
+        };
+        let Ok(mut connection) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query(&mut connection)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut connection);
         }
     }
 }
@@ -58,6 +156,8 @@ pub struct TestApp {
     pub base: String,
     pub idp: mock_idp::MockIdp,
     pub state: AppState,
+    _db: TestDb,
+    _redis: Option<RedisCleanup>,
 }
 
 impl TestApp {
@@ -105,7 +205,7 @@ impl TestApp {
     /// Federated links in the database, by direct count.
     pub async fn link_count(&self) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM federated_links")
-            .fetch_one(self.state.store.pool())
+            .fetch_one(self.state.store().pool())
             .await
             .expect("count links")
     }
@@ -129,16 +229,18 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .expect("mock IdP starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let database_url = fresh_database_url().await;
-    let defaults =
-        Config::load_with_env(None, Vec::<(String, String)>::new()).expect("default config");
-    let mut config = demo_config(defaults, &base, &idp.base_url(), &database_url);
+    let db = fresh_database().await;
+    let defaults = demo_base_config().expect("demo config");
+    let mut config = demo_config(defaults, &base, &idp.base_url(), &db.url);
     config.server.listen = listener.local_addr().expect("addr");
     config.log.filter = "warn".into();
+    let mut redis_cleanup = None;
     if let Some(redis) = redis_url() {
+        let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
+        redis_cleanup = Some(RedisCleanup::new(&redis, &prefix));
         config.ephemeral.backend = EphemeralBackend::Redis;
         config.ephemeral.redis_url = Some(Secret::new(redis));
-        config.ephemeral.key_prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
+        config.ephemeral.key_prefix = prefix;
     }
     if let Some(timeout) = options.http_timeout_secs {
         for provider in &mut config.providers {
@@ -151,9 +253,15 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .await
         .expect("app builds");
     let state = app.state();
-    seed(&state.store, DEMO_ROSTER, "test")
+    seed(state.store(), DEMO_ROSTER, "test")
         .await
         .expect("roster seeds");
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, idp, state }
+    TestApp {
+        base,
+        idp,
+        state,
+        _db: db,
+        _redis: redis_cleanup,
+    }
 }

@@ -1,7 +1,7 @@
 //! The login flow over real HTTP: every link outcome, the state checks,
 //! hostile or broken IdP answers, open redirects and racing callbacks.
 
-use esia_link::ops::browser::{Consent, ScriptedBrowser};
+use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use reqwest::StatusCode;
 
 use crate::helpers::{spawn_app, spawn_app_with, AppOptions, TestApp};
@@ -9,7 +9,7 @@ use crate::helpers::{spawn_app, spawn_app_with, AppOptions, TestApp};
 async fn attempt_outcome(app: &TestApp, reference: &str) -> (String, Option<String>) {
     let attempt = app
         .state
-        .store
+        .store()
         .find_attempt_by_reference(reference)
         .await
         .expect("query attempts")
@@ -440,7 +440,7 @@ async fn sessions_end_on_logout_and_forms_need_the_csrf_token() {
         .expect("forged logout");
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
-    let form = esia_link::ops::browser::parse_form(&page.body).expect("logout form");
+    let form = esia_link::demo::browser::parse_form(&page.body).expect("logout form");
     let done = browser
         .post_form(&format!("{}/logout", app.base), &form.fields)
         .await
@@ -517,4 +517,115 @@ async fn login_starts_are_rate_limited_per_client_address() {
         StatusCode::SEE_OTHER,
         "another client is not affected"
     );
+}
+
+/// The callback's database work is a budget: a first link runs the joined
+/// lookup, the link, its audit row and the attempt (4 statements); a
+/// returning login the lookup, the attempt and the last-login update (3);
+/// the account page the account with its school and region, and its links (2).
+#[tokio::test]
+async fn the_callback_and_the_account_page_keep_their_statement_budget() {
+    let app = spawn_app().await;
+    let store = app.state.store();
+
+    let browser = ScriptedBrowser::new();
+    let callback = app.callback_url(&browser, "ivanova").await;
+    let before = store.statements_run();
+    let run = browser.callback(&callback).await.expect("first login");
+    assert_eq!(run.landed_at(), Some("/account"));
+    let first_link = store.statements_run() - before;
+    assert!(first_link <= 4, "first link ran {first_link} statements");
+
+    let browser = ScriptedBrowser::new();
+    let callback = app.callback_url(&browser, "ivanova").await;
+    let before = store.statements_run();
+    let run = browser.callback(&callback).await.expect("second login");
+    assert_eq!(run.landed_at(), Some("/account"));
+    let returning = store.statements_run() - before;
+    assert!(returning <= 3, "returning login ran {returning} statements");
+
+    let before = store.statements_run();
+    let page = browser
+        .get(&format!("{}/account", app.base))
+        .await
+        .expect("account");
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Иванова"), "{}", page.body);
+    let account = store.statements_run() - before;
+    assert!(account <= 2, "account page ran {account} statements");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_providers_get_a_real_page_and_store_nothing() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    for (path, status) in [
+        ("/no/such/page", StatusCode::NOT_FOUND),
+        ("/auth/start/nosuch", StatusCode::NOT_FOUND),
+        (
+            "/auth/callback/nosuch?state=x&code=y",
+            StatusCode::NOT_FOUND,
+        ),
+        // Last: it leaves an English language cookie behind.
+        ("/no/such/page?lang=en", StatusCode::NOT_FOUND),
+    ] {
+        let before = app.state.store().statements_run();
+        let hop = browser
+            .get(&format!("{}{path}", app.base))
+            .await
+            .expect("request");
+        assert_eq!(hop.status, status, "{path}");
+        assert!(
+            hop.body.contains("<html"),
+            "{path}: a page, not an empty body"
+        );
+        let english = path.contains("lang=en");
+        assert!(
+            hop.body.contains(if english {
+                "not found"
+            } else {
+                "не найден"
+            }) || hop.body.contains(if english {
+                "Unknown login method"
+            } else {
+                "Неизвестный способ входа"
+            }),
+            "{path}: {}",
+            hop.body
+        );
+        assert_eq!(
+            app.state.store().statements_run(),
+            before,
+            "{path}: nothing written or read"
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_callback_queries_get_the_outcome_page_with_a_reference() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    for query in [
+        "state=a&state=b",
+        "code=%FF%FE&state=%",
+        "state[]=1&code[]=2",
+        "",
+    ] {
+        let hop = browser
+            .get(&format!("{}/auth/callback/esia?{query}", app.base))
+            .await
+            .expect("callback");
+        assert_eq!(hop.status, StatusCode::SEE_OTHER, "{query}: {}", hop.body);
+        assert_eq!(
+            hop.location.as_deref(),
+            Some("/auth/outcome?lang=ru"),
+            "{query}"
+        );
+        let page = browser
+            .get(&format!("{}/auth/outcome", app.base))
+            .await
+            .expect("outcome page");
+        assert!(page.body.contains("id=\"reference\""), "{query}");
+        assert!(page.body.contains("data-outcome=\"rejected\""), "{query}");
+    }
 }

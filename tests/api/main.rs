@@ -3,6 +3,7 @@
 
 mod backends;
 mod chromium;
+mod cli;
 mod ephemeral;
 mod helpers;
 mod login;

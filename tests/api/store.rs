@@ -5,13 +5,10 @@ use chrono::{Duration, NaiveDate, Utc};
 use esia_link::store::{LinkConflict, NewAccount, NewLink, NewSchool, Region, Store, StoreError};
 use uuid::Uuid;
 
-use crate::helpers::fresh_database_url;
+use crate::helpers::{fresh_store, TestStore};
 
-async fn test_store() -> Store {
-    let store = Store::connect(&fresh_database_url().await, 8)
-        .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
+async fn test_store() -> TestStore {
+    let store = fresh_store().await;
     store
         .upsert_region(&Region {
             code: 29,

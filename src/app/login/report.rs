@@ -5,24 +5,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::FlowError;
+use crate::app::AppError;
 use crate::domain::code::ReferenceCode;
-use crate::domain::link::{CandidateAccount, IdpPerson, LinkOutcome};
-use crate::domain::name::{NameComparison, PartComparison};
+use crate::domain::link::{CandidateAccount, IdpPerson, LinkOutcome, OutcomeCode};
+use crate::domain::name::{NameComparison, NamePart, NameRule, PartComparison, PartVerdict};
 use crate::domain::snils::Snils;
 use crate::domain::tier::Tier;
 use crate::federation::{FederatedPerson, FederationError};
 use crate::i18n::Lang;
 
-/// Outcome code used for failures before the IdP answered (bad state etc.).
-pub const REJECTED: &str = "rejected";
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutcomeReport {
     pub reference: String,
     pub provider: String,
-    /// A link outcome code (`linked`, `name_mismatch`, ...) or `rejected`.
-    pub outcome: String,
+    pub outcome: OutcomeCode,
     pub account_id: Option<Uuid>,
     pub region: Option<u16>,
     /// Per-part comparison for `linked` and `name_mismatch`.
@@ -37,11 +33,9 @@ pub struct OutcomeReport {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PartReport {
-    /// `surname`, `given_name`, `patronymic`
-    pub part: String,
-    /// `equal`, `equal_normalized`, `differs`, `missing_left`, `missing_right`
-    pub comparison: String,
-    pub rules: Vec<String>,
+    pub part: NamePart,
+    pub comparison: PartVerdict,
+    pub rules: Vec<NameRule>,
     /// What the school recorded, only when the IdP vouched for the SNILS
     /// (standard or verified tier) and the part differs.
     pub school_value: Option<String>,
@@ -51,13 +45,13 @@ impl OutcomeReport {
     fn empty(
         reference: &ReferenceCode,
         provider: &str,
-        outcome: &str,
+        outcome: OutcomeCode,
         lang: Lang,
     ) -> OutcomeReport {
         OutcomeReport {
             reference: reference.as_str().to_string(),
             provider: provider.to_string(),
-            outcome: outcome.to_string(),
+            outcome,
             account_id: None,
             region: None,
             parts: Vec::new(),
@@ -75,7 +69,7 @@ impl OutcomeReport {
         error: &FederationError,
         lang: Lang,
     ) -> OutcomeReport {
-        let mut report = Self::empty(reference, provider, "idp_error", lang);
+        let mut report = Self::empty(reference, provider, OutcomeCode::IdpError, lang);
         report.idp_error = Some(error.code());
         report
     }
@@ -83,16 +77,16 @@ impl OutcomeReport {
     pub fn flow_error(
         reference: &ReferenceCode,
         provider: &str,
-        error: &FlowError,
+        error: &AppError,
         lang: Lang,
     ) -> OutcomeReport {
         let outcome = match error {
-            FlowError::ProviderUnavailable(_) => "idp_error",
-            _ => REJECTED,
+            AppError::ProviderUnavailable(_) => OutcomeCode::IdpError,
+            _ => OutcomeCode::Rejected,
         };
         let mut report = Self::empty(reference, provider, outcome, lang);
         report.idp_error = Some(match error {
-            FlowError::ProviderUnavailable(inner) => inner.code(),
+            AppError::ProviderUnavailable(inner) => inner.code(),
             other => other.code().to_string(),
         });
         report
@@ -106,7 +100,7 @@ impl OutcomeReport {
         region: Option<i64>,
         lang: Lang,
     ) -> OutcomeReport {
-        let mut report = Self::empty(reference, &person.provider, outcome.code().as_str(), lang);
+        let mut report = Self::empty(reference, &person.provider, outcome.code(), lang);
         report.account_id = outcome.account_id();
         report.region = region.and_then(|r| u16::try_from(r).ok());
         report.actual_tier = Some(person.tier);
@@ -174,26 +168,20 @@ fn parts(
         .into_iter()
         .map(|(part, cmp)| {
             let rules = match cmp {
-                PartComparison::EqualAfterNormalization(rules) => {
-                    rules.iter().map(|r| r.code().to_string()).collect()
-                }
+                PartComparison::EqualAfterNormalization(rules) => rules.clone(),
                 _ => Vec::new(),
             };
             let school_value =
                 school
                     .filter(|_| reveal && !cmp.is_match())
                     .and_then(|c| match part {
-                        crate::domain::name::NamePart::Surname => {
-                            Some(c.name.surname().to_string())
-                        }
-                        crate::domain::name::NamePart::Given => Some(c.name.given().to_string()),
-                        crate::domain::name::NamePart::Patronymic => {
-                            c.name.patronymic().map(str::to_string)
-                        }
+                        NamePart::Surname => Some(c.name.surname().to_string()),
+                        NamePart::Given => Some(c.name.given().to_string()),
+                        NamePart::Patronymic => c.name.patronymic().map(str::to_string),
                     });
             PartReport {
-                part: part.code().to_string(),
-                comparison: cmp.code().to_string(),
+                part,
+                comparison: cmp.verdict(),
                 rules,
                 school_value,
             }

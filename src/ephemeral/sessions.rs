@@ -12,10 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::ephemeral::typed::{get_json, put_json};
-use crate::ephemeral::{EphemeralError, SharedEphemeral};
-
-pub const SESSION_COOKIE: &str = "el_session";
+use super::typed::{get_json, put_json};
+use super::{EphemeralError, SharedEphemeral};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionData {

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::browser::{Consent, ScriptedBrowser};
-use super::demo::{demo_clients, demo_config};
-use crate::config::Config;
+use super::{demo_base_config, demo_clients, demo_config};
+use crate::ops::roster::{seed, DEMO_ROSTER};
 use crate::startup::Application;
 
 /// Persons of the mock IdP whose logins succeed against the demo roster.
@@ -35,7 +35,7 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
     std::fs::create_dir_all(&scratch)?;
     let database = scratch.join("bench.db");
 
-    let base = Config::load(None)?;
+    let base = demo_base_config()?;
     let probe = demo_config(base, &service_url, "http://127.0.0.1:1", "sqlite::memory:");
     let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
         clients: demo_clients(&probe),
@@ -143,19 +143,14 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
 pub async fn target(port: u16, idp_url: &str, database: &Path) -> anyhow::Result<()> {
     let service_url = format!("http://127.0.0.1:{port}");
     let database_url = format!("sqlite://{}?mode=rwc", database.display());
-    let mut config = demo_config(Config::load(None)?, &service_url, idp_url, &database_url);
+    let mut config = demo_config(demo_base_config()?, &service_url, idp_url, &database_url);
     config.server.listen = ([127, 0, 0, 1], port).into();
     // The load comes from one address; the limiter is not what is measured.
     config.security.login_starts_per_minute = u64::MAX / 2;
     config.log.filter = "error".into();
     crate::logging::init(&config.log);
     let app = Application::build(config).await?;
-    super::roster::seed(
-        &app.state().store,
-        super::roster::DEMO_ROSTER,
-        "system:bench",
-    )
-    .await?;
+    seed(app.state().store(), DEMO_ROSTER, "system:bench").await?;
     app.run_until_stopped().await
 }
 

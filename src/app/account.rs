@@ -1,0 +1,144 @@
+//! The logged-in person: whose session this is, what the account page and
+//! `/api/v1/me` show, logging out.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{App, AppError};
+use crate::domain::tier::Tier;
+use crate::ephemeral::sessions::{tokens_equal, SessionData};
+
+/// A live session and the cookie value it was found by.
+pub struct Session {
+    pub id: String,
+    pub data: SessionData,
+}
+
+/// Who the session is: the JSON of `/api/v1/me` and the account page.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub account_id: Uuid,
+    pub role: String,
+    pub full_name: FullNameJson,
+    pub school: Option<SchoolJson>,
+    pub region: Option<RegionJson>,
+    pub linked_identities: Vec<IdentityJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FullNameJson {
+    pub surname: String,
+    pub given_name: String,
+    pub patronymic: Option<String>,
+}
+
+impl FullNameJson {
+    /// "Surname Given Patronymic".
+    pub fn display(&self) -> String {
+        [
+            Some(self.surname.as_str()),
+            Some(self.given_name.as_str()),
+            self.patronymic.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SchoolJson {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RegionJson {
+    pub code: i64,
+    pub name_ru: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentityJson {
+    pub provider: String,
+    pub provider_name_ru: String,
+    pub provider_name_en: String,
+    pub tier: Option<Tier>,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+    pub last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl App {
+    /// The live session behind a cookie value; refreshes its idle timeout.
+    pub async fn session(&self, cookie: Option<&str>) -> Result<Session, AppError> {
+        let id = cookie.ok_or(AppError::NotLoggedIn)?;
+        let data = self.sessions.get(id).await?.ok_or(AppError::NotLoggedIn)?;
+        Ok(Session {
+            id: id.to_string(),
+            data,
+        })
+    }
+
+    /// The account behind a session: two statements (account with school
+    /// and region; its links).
+    pub async fn me(&self, session: &Session) -> Result<Me, AppError> {
+        let overview = self.store.account_overview(session.data.account_id).await?;
+        let links = self.store.links_for_account(overview.account.id).await?;
+        let account = overview.account;
+        Ok(Me {
+            account_id: account.id,
+            role: account.role,
+            full_name: FullNameJson {
+                surname: account.surname,
+                given_name: account.given_name,
+                patronymic: account.patronymic,
+            },
+            school: overview.school.map(|s| SchoolJson {
+                id: s.id,
+                name: s.name,
+            }),
+            region: overview.region.map(|r| RegionJson {
+                code: r.code,
+                name_ru: r.name_ru,
+                name_en: r.name_en,
+            }),
+            linked_identities: links
+                .into_iter()
+                .map(|l| {
+                    let (name_ru, name_en) = match self.providers.get(&l.provider) {
+                        Some(p) => (
+                            p.settings().display_name_ru.clone(),
+                            p.settings().display_name_en.clone(),
+                        ),
+                        None => (l.provider.clone(), l.provider.clone()),
+                    };
+                    IdentityJson {
+                        provider: l.provider,
+                        provider_name_ru: name_ru,
+                        provider_name_en: name_en,
+                        tier: Tier::parse(&l.tier_at_link),
+                        linked_at: l.linked_at,
+                        last_login_at: l.last_login_at,
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// Ends the session behind `cookie` if the form carries its CSRF token.
+    /// No session is not an error: the person is logged out either way.
+    pub async fn logout(&self, cookie: Option<&str>, csrf: &str) -> Result<(), AppError> {
+        let session = match self.session(cookie).await {
+            Ok(session) => session,
+            Err(AppError::NotLoggedIn) => return Ok(()),
+            Err(other) => return Err(other),
+        };
+        if !tokens_equal(csrf, &session.data.csrf) {
+            return Err(AppError::CsrfMismatch);
+        }
+        self.sessions.destroy(&session.id).await?;
+        Ok(())
+    }
+}

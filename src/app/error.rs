@@ -1,0 +1,55 @@
+//! The one error type of the application layer.
+
+use crate::ephemeral::EphemeralError;
+use crate::federation::FederationError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("unknown provider")]
+    UnknownProvider,
+    #[error("too many login attempts")]
+    RateLimited,
+    #[error("the callback carries no state")]
+    StateMissing,
+    #[error("the login is unknown, expired or already used")]
+    StateUnknown,
+    #[error("the login was started in another browser")]
+    OtherBrowser,
+    #[error("cannot reach the identity provider")]
+    ProviderUnavailable(#[source] FederationError),
+    #[error("no valid session")]
+    NotLoggedIn,
+    #[error("the form's CSRF token does not match the session")]
+    CsrfMismatch,
+    #[error("the return address points to a foreign site")]
+    ReturnTargetRefused,
+    #[error("temporary storage unavailable")]
+    Ephemeral(#[from] EphemeralError),
+    #[error("database unavailable")]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// A stable machine code: attempt records, logs, JSON errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::UnknownProvider => "flow.unknown_provider",
+            AppError::RateLimited => "flow.rate_limited",
+            AppError::StateMissing => "state.missing",
+            AppError::StateUnknown => "state.unknown",
+            AppError::OtherBrowser => "state.other_browser",
+            AppError::ProviderUnavailable(_) => "idp.unreachable",
+            AppError::NotLoggedIn => "session.missing",
+            AppError::CsrfMismatch => "form.csrf",
+            AppError::ReturnTargetRefused => "flow.return_target",
+            AppError::Ephemeral(_) => "internal.ephemeral",
+            AppError::Store(_) => "internal.store",
+        }
+    }
+
+    /// The service's own failure (a backing store), not the request's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, AppError::Ephemeral(_) | AppError::Store(_))
+    }
+}

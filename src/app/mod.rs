@@ -1,0 +1,126 @@
+//! The application layer: the use cases (start and complete a login, load
+//! the account behind a session, log out) over the layers below. It owns the
+//! context the use cases need; startup builds it, web handlers call it.
+//!
+//! Handlers never reach the store or the ephemeral store themselves: what
+//! they need is a method here, returning a typed result or an [`AppError`].
+
+pub mod account;
+mod error;
+pub mod login;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::config::Config;
+use crate::domain::code::CodeHasher;
+use crate::ephemeral::sessions::Sessions;
+use crate::ephemeral::typed::RateLimiter;
+use crate::ephemeral::SharedEphemeral;
+use crate::federation::Providers;
+use crate::store::Store;
+
+pub use error::AppError;
+
+/// The providers' names, for buttons and pages.
+#[derive(Debug, Clone)]
+pub struct ProviderInfo {
+    pub id: String,
+    pub display_name_ru: String,
+    pub display_name_en: String,
+}
+
+/// Everything the use cases share; one per process, behind an `Arc`.
+pub struct App {
+    config: Config,
+    store: Store,
+    ephemeral: SharedEphemeral,
+    providers: Providers,
+    sessions: Sessions,
+    rate: RateLimiter,
+    codes: CodeHasher,
+}
+
+impl App {
+    pub fn new(
+        config: Config,
+        store: Store,
+        ephemeral: SharedEphemeral,
+        providers: Providers,
+    ) -> App {
+        let sessions = Sessions::new(
+            ephemeral.clone(),
+            std::time::Duration::from_secs(config.server.session_idle_minutes * 60),
+            std::time::Duration::from_secs(config.server.session_absolute_hours * 3600),
+        );
+        let codes = CodeHasher::new(config.security.hmac_key.expose().as_bytes());
+        App {
+            rate: RateLimiter::new(ephemeral.clone()),
+            config,
+            store,
+            ephemeral,
+            providers,
+            sessions,
+            codes,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// For tools and tests that inspect the database; use cases stay here.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// For tools and tests that inspect the ephemeral store.
+    pub fn ephemeral(&self) -> &SharedEphemeral {
+        &self.ephemeral
+    }
+
+    pub fn codes(&self) -> &CodeHasher {
+        &self.codes
+    }
+
+    /// The configured providers, in id order.
+    pub fn providers(&self) -> Vec<ProviderInfo> {
+        self.providers
+            .all()
+            .map(|p| ProviderInfo {
+                id: p.id().to_string(),
+                display_name_ru: p.settings().display_name_ru.clone(),
+                display_name_en: p.settings().display_name_en.clone(),
+            })
+            .collect()
+    }
+
+    /// Liveness including the database.
+    pub async fn health(&self) -> Result<(), AppError> {
+        self.store.ping().await.map_err(AppError::from)
+    }
+
+    /// Keyed hash for looking records up by SNILS or subject without storing
+    /// them in clear next to the attempt.
+    pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
+        // HMAC takes keys of any length, so `new_from_slice` cannot fail.
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(
+            self.config.security.hmac_key.expose().as_bytes(),
+        ) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        mac.update(kind.as_bytes());
+        mac.update(b":");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// `{public_url}/auth/callback/{provider}`: the exact redirect URI.
+    pub fn redirect_uri(&self, provider: &str) -> String {
+        format!(
+            "{}/auth/callback/{provider}",
+            self.config.server.public_url.trim_end_matches('/')
+        )
+    }
+}

@@ -1,0 +1,196 @@
+//! `esia-link demo`, `esia-link bench` and the scripted browser: the mock
+//! IdP, the published demo keys and secrets live here, behind the `demo`
+//! cargo feature, so that a production build
+//! (`cargo build --release --no-default-features`) contains none of them.
+
+pub mod bench;
+pub mod browser;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, ConfigError, ProviderProfile, Secret, SignerConfig};
+use crate::ops::roster::{seed, DEMO_ROSTER};
+use crate::startup::Application;
+
+/// The demo overlay: published demo secrets and the mock IdP's providers.
+pub const DEMO_TOML: &str = include_str!("../../config/demo.toml");
+/// The demo client key published with the mock IdP (not a secret).
+pub const DEMO_CLIENT_KEY: &str = include_str!("../../mock-idp/demo/client-key.pem");
+
+/// Built-in default + demo overlay (+ `file`, + the environment).
+pub fn demo_layers(file: Option<&Path>) -> Result<Config, ConfigError> {
+    Config::load_layers(Some(DEMO_TOML), file, std::env::vars())
+}
+
+/// Built-in default + demo overlay, without the environment (tests).
+pub fn demo_base_config() -> Result<Config, ConfigError> {
+    Config::load_layers(Some(DEMO_TOML), None, Vec::<(String, String)>::new())
+}
+
+/// Points `base` at a service reachable at `service_url`, a mock IdP at
+/// `idp_url` and the database `database_url`, signing with the demo key.
+pub fn demo_config(
+    mut base: Config,
+    service_url: &str,
+    idp_url: &str,
+    database_url: &str,
+) -> Config {
+    base.server.public_url = service_url.trim_end_matches('/').to_string();
+    base.database.url = Secret::new(database_url);
+    let idp = idp_url.trim_end_matches('/');
+    for provider in &mut base.providers {
+        provider.issuer = idp.to_string();
+        if provider.profile == ProviderProfile::Esia {
+            provider.authorize_url = Some(format!("{idp}/aas/oauth2/v2/ac"));
+            provider.token_url = Some(format!("{idp}/aas/oauth2/v3/te"));
+            provider.api_url = Some(format!("{idp}/rs"));
+            provider.jwks_url = Some(format!("{idp}/jwks"));
+            provider.client_certificate_hash = Some(mock_idp::demo_certificate_hash());
+            provider.signer = Some(SignerConfig::RsaKeyPem {
+                key_pem: Secret::new(DEMO_CLIENT_KEY),
+            });
+        }
+    }
+    base
+}
+
+/// The mock IdP's clients for a service at `service_url` with `config`'s providers.
+pub fn demo_clients(config: &Config) -> Vec<mock_idp::Client> {
+    let base = config.server.public_url.trim_end_matches('/');
+    config
+        .providers
+        .iter()
+        .map(|p| {
+            let redirect = vec![format!("{base}/auth/callback/{}", p.id)];
+            match p.profile {
+                ProviderProfile::Esia => mock_idp::demo_esia_client(redirect),
+                ProviderProfile::Oidc => mock_idp::demo_oidc_client(redirect),
+            }
+        })
+        .collect()
+}
+
+/// Where the demo listens and keeps its database.
+pub struct DemoOptions {
+    pub host: IpAddr,
+    pub port: u16,
+    pub idp_port: u16,
+    pub database: PathBuf,
+}
+
+/// Marks a demo database as in use by a running demo: holds our pid; a
+/// second demo finding a live pid there leaves the database alone.
+struct DemoLock {
+    path: PathBuf,
+}
+
+impl DemoLock {
+    fn acquire(database: &Path) -> anyhow::Result<DemoLock> {
+        let path = PathBuf::from(format!("{}.lock", database.display()));
+        if let Ok(pid) = std::fs::read_to_string(&path) {
+            let pid = pid.trim();
+            if !pid.is_empty()
+                && pid != std::process::id().to_string()
+                && Path::new(&format!("/proc/{pid}")).exists()
+            {
+                anyhow::bail!(
+                    "another demo (process {pid}) is using {}; stop it first or pass --database",
+                    database.display()
+                );
+            }
+        }
+        std::fs::write(&path, std::process::id().to_string())?;
+        Ok(DemoLock { path })
+    }
+}
+
+impl Drop for DemoLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Result<()> {
+    let base = demo_layers(config_file)?;
+    crate::logging::init(&base.log);
+    // Ports first: a second demo must fail before it touches anything.
+    let service_addr = SocketAddr::new(options.host, options.port);
+    let listener = tokio::net::TcpListener::bind(service_addr)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {service_addr} ({e}); is a demo already running? Try --port"
+            )
+        })?;
+    let shown_host = if options.host.is_unspecified() {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        options.host
+    };
+    let service_url = format!("http://{}", SocketAddr::new(shown_host, options.port));
+    let idp_url = format!("http://{}", SocketAddr::new(shown_host, options.idp_port));
+    let database_url = format!("sqlite://{}?mode=rwc", options.database.display());
+    let mut config = demo_config(base, &service_url, &idp_url, &database_url);
+    config.server.listen = service_addr;
+
+    let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
+        bind: SocketAddr::new(options.host, options.idp_port),
+        clients: demo_clients(&config),
+        ..mock_idp::MockIdpConfig::default()
+    })
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot start the mock IdP on port {} ({e}); is a demo already running? Try --idp-port",
+            options.idp_port
+        )
+    })?;
+
+    if let Some(dir) = options.database.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _lock = DemoLock::acquire(&options.database)?;
+    // A fresh demo every start: yesterday's links would hide today's outcomes.
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", options.database.display());
+        if Path::new(&file).exists() {
+            std::fs::remove_file(&file)?;
+        }
+    }
+
+    let app = Application::build_with_listener(config, listener).await?;
+    let seeded = seed(app.state().store(), DEMO_ROSTER, "system:demo").await?;
+
+    println!();
+    println!("esia-link demo is running.");
+    println!();
+    println!("  Open:      {service_url}/?region=29");
+    println!(
+        "  Mock IdP:  {} (every password is \"demo\")",
+        idp.base_url()
+    );
+    println!(
+        "  Seeded:    {} schools, {} diary accounts (SQLite {})",
+        seeded.schools,
+        seeded.accounts,
+        options.database.display()
+    );
+    println!();
+    println!("  Click «Войти через Госуслуги», then log in at the mock as:");
+    println!();
+    println!("  {:<12} {:<18} note", "login", "outcome");
+    for person in mock_idp::shipped_persons() {
+        println!(
+            "  {:<12} {:<18} {}",
+            person.login,
+            person.expect.as_deref().unwrap_or("-"),
+            person.note.as_deref().unwrap_or("")
+        );
+    }
+    println!();
+    println!("  Press «Отказать» on the consent page to see idp_error (ESIA-007004).");
+    println!("  Ctrl+C stops both.");
+    println!();
+    app.run_until_stopped().await
+}

@@ -1,0 +1,210 @@
+//! Provider configuration, parsed once at startup into per-profile types:
+//! once a [`ProviderSettings`] exists, every URL parses, every algorithm is
+//! one we can verify and the profile's required fields are present. Errors
+//! name the provider and the field.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::jwt::JwsAlg;
+use crate::config::{ClaimNames, ProviderConfig, ProviderProfile, Secret, SignerConfig};
+
+#[derive(Debug, thiserror::Error)]
+#[error("provider {provider}: {field}: {reason}")]
+pub struct SetupError {
+    pub provider: String,
+    pub field: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub id: String,
+    pub display_name_ru: String,
+    pub display_name_en: String,
+    /// Exact `iss` expected in id_tokens.
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub id_token_algs: Vec<JwsAlg>,
+    pub http_timeout: Duration,
+    pub profile: Profile,
+}
+
+#[derive(Debug, Clone)]
+pub enum Profile {
+    Esia(EsiaSettings),
+    Oidc(OidcSettings),
+}
+
+#[derive(Debug, Clone)]
+pub struct EsiaSettings {
+    pub authorize_url: Url,
+    pub token_url: Url,
+    /// REST base, e.g. `https://esia.gosuslugi.ru/rs`.
+    pub api_url: Url,
+    pub jwks_url: Url,
+    /// 64 hex digits.
+    pub client_certificate_hash: String,
+    pub signer: SignerConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The discovery base (`{issuer}/.well-known/openid-configuration`).
+    pub issuer_url: Url,
+    pub client_secret: Secret,
+    pub claims: ClaimNames,
+}
+
+impl ProviderSettings {
+    pub fn parse(raw: &ProviderConfig) -> Result<ProviderSettings, SetupError> {
+        let fail = |field: &'static str, reason: String| SetupError {
+            provider: raw.id.clone(),
+            field,
+            reason,
+        };
+        if raw.id.is_empty()
+            || raw.id.len() > 32
+            || !raw
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(fail(
+                "id",
+                "1 to 32 letters, digits, - and _ only".to_string(),
+            ));
+        }
+        if raw.client_id.trim().is_empty() {
+            return Err(fail("client_id", "must not be empty".into()));
+        }
+        if !raw.scopes.iter().any(|s| s == "openid") {
+            return Err(fail("scopes", "must include \"openid\"".into()));
+        }
+        let mut id_token_algs = Vec::new();
+        for name in &raw.id_token_algs {
+            let alg = JwsAlg::parse(name).ok_or_else(|| {
+                fail(
+                    "id_token_algs",
+                    format!(
+                        "{name:?} cannot be verified by this build (supported: {})",
+                        JwsAlg::SUPPORTED.join(", ")
+                    ),
+                )
+            })?;
+            id_token_algs.push(alg);
+        }
+        if id_token_algs.is_empty() {
+            return Err(fail(
+                "id_token_algs",
+                "must list at least one algorithm".into(),
+            ));
+        }
+        let url = |field: &'static str, value: &Option<String>| -> Result<Url, SetupError> {
+            let text = value
+                .as_deref()
+                .ok_or_else(|| fail(field, "missing (required by this profile)".into()))?;
+            let parsed = Url::parse(text).map_err(|e| fail(field, format!("not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "https" | "http") {
+                return Err(fail(field, "must be an http(s) URL".into()));
+            }
+            Ok(parsed)
+        };
+        let profile = match raw.profile {
+            ProviderProfile::Esia => {
+                let hash = raw
+                    .client_certificate_hash
+                    .clone()
+                    .ok_or_else(|| fail("client_certificate_hash", "missing".into()))?;
+                if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(fail(
+                        "client_certificate_hash",
+                        "must be 64 hex digits".into(),
+                    ));
+                }
+                Profile::Esia(EsiaSettings {
+                    authorize_url: url("authorize_url", &raw.authorize_url)?,
+                    token_url: url("token_url", &raw.token_url)?,
+                    api_url: url("api_url", &raw.api_url)?,
+                    jwks_url: url("jwks_url", &raw.jwks_url)?,
+                    client_certificate_hash: hash,
+                    signer: raw.signer.clone().ok_or_else(|| {
+                        fail("signer", "missing (required by this profile)".into())
+                    })?,
+                })
+            }
+            ProviderProfile::Oidc => Profile::Oidc(OidcSettings {
+                issuer_url: url("issuer", &Some(raw.issuer.clone()))?,
+                client_secret: raw.client_secret.clone().ok_or_else(|| {
+                    fail("client_secret", "missing (required by this profile)".into())
+                })?,
+                claims: raw.claims.clone(),
+            }),
+        };
+        Ok(ProviderSettings {
+            id: raw.id.clone(),
+            display_name_ru: raw.display_name_ru.clone(),
+            display_name_en: raw.display_name_en.clone(),
+            issuer: raw.issuer.clone(),
+            client_id: raw.client_id.clone(),
+            scopes: raw.scopes.clone(),
+            id_token_algs,
+            http_timeout: Duration::from_secs(raw.http_timeout_secs.clamp(1, 120)),
+            profile,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esia() -> ProviderConfig {
+        toml::from_str(
+            r#"
+            id = "esia"
+            profile = "esia"
+            display_name_ru = "Госуслуги"
+            display_name_en = "State Services"
+            issuer = "http://esia.gosuslugi.ru/"
+            client_id = "MNEMONIC"
+            scopes = ["openid", "fullname", "snils"]
+            id_token_algs = ["RS256"]
+            authorize_url = "https://esia.example/aas/oauth2/v2/ac"
+            token_url = "https://esia.example/aas/oauth2/v3/te"
+            api_url = "https://esia.example/rs"
+            jwks_url = "https://esia.example/jwks"
+            client_certificate_hash = "d91270d95ccee547998e76c25aead54ac63f64c84727a1accb82cd2f073f5a30"
+            signer = { kind = "command", program = "/bin/false" }
+            "#,
+        )
+        .expect("provider TOML")
+    }
+
+    #[test]
+    fn each_broken_field_is_named() {
+        type Breaker = fn(&mut ProviderConfig);
+        let cases: [(Breaker, &str); 7] = [
+            (|p| p.token_url = None, "token_url"),
+            (|p| p.api_url = Some("not a url".into()), "api_url"),
+            (|p| p.id_token_algs = vec!["HS256".into()], "id_token_algs"),
+            (|p| p.id_token_algs = vec!["none".into()], "id_token_algs"),
+            (
+                |p| p.client_certificate_hash = Some("abc".into()),
+                "client_certificate_hash",
+            ),
+            (|p| p.signer = None, "signer"),
+            (|p| p.scopes = vec!["fullname".into()], "scopes"),
+        ];
+        assert!(ProviderSettings::parse(&esia()).is_ok());
+        for (breaker, field) in cases {
+            let mut raw = esia();
+            breaker(&mut raw);
+            let err = ProviderSettings::parse(&raw).expect_err(field);
+            assert_eq!(err.field, field, "{err}");
+            assert!(err.to_string().starts_with("provider esia: "), "{err}");
+        }
+    }
+}
