@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod gost;
+
 /// `GET /rs/prns/{oid}`: a person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
