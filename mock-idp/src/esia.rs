@@ -312,25 +312,31 @@ fn contacts(person: &Person) -> Vec<EsiaContact> {
         .map(|c| EsiaContact {
             kind: c.kind.clone(),
             value: c.value.clone(),
-            vrf_stu: if c.verified {
-                "VERIFIED"
-            } else {
-                "NOT_VERIFIED"
-            }
-            .into(),
+            vrf_stu: Some(
+                if c.verified {
+                    "VERIFIED"
+                } else {
+                    "NOT_VERIFIED"
+                }
+                .into(),
+            ),
         })
         .collect()
 }
 
 fn documents(person: &Person) -> Vec<EsiaDocument> {
     vec![EsiaDocument {
-        kind: "RF_PASSPORT".into(),
-        vrf_stu: if person.tier == Tier::Simplified {
-            "NOT_VERIFIED"
-        } else {
-            "VERIFIED"
-        }
-        .into(),
+        id: Some(1),
+        kind: Some("RF_PASSPORT".into()),
+        vrf_stu: Some(
+            if person.tier == Tier::Simplified {
+                "NOT_VERIFIED"
+            } else {
+                "VERIFIED"
+            }
+            .into(),
+        ),
+        vrf_val_stu: None,
         series: Some("1100".into()),
         number: Some(format!(
             "{:0>6}",
@@ -397,6 +403,7 @@ pub async fn person(
         verifying: false,
         status: Some("REGISTERED".into()),
         updated_on: Some(1_700_000_000),
+        r_id_doc: Some(1),
         contacts: wants("contacts").then(|| Collection::embedded(contacts(p))),
         documents: wants("documents").then(|| Collection::embedded(documents(p))),
         kids: wants("kids").then(|| Collection::embedded(kids(p))),

@@ -12,7 +12,12 @@ pub mod gost;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct EsiaPerson {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// ESIA sends the OID as a JSON number; a string is accepted too.
+    #[serde(
+        default,
+        deserialize_with = "string_or_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub oid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
@@ -38,6 +43,9 @@ pub struct EsiaPerson {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_on: Option<i64>,
+    /// Id of the current identity document among `documents` (its `id`).
+    #[serde(rename = "rIdDoc", default, skip_serializing_if = "Option::is_none")]
+    pub r_id_doc: Option<i64>,
     /// Present when asked for with `?embed=(contacts.elements)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacts: Option<Collection<EsiaContact>>,
@@ -47,6 +55,20 @@ pub struct EsiaPerson {
     /// Present when asked for with `?embed=(kids.elements)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kids: Option<Collection<EsiaKid>>,
+}
+
+/// Accepts `"1000299353"` or `1000299353`.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "oid must be a string or a number, not {other}"
+        ))),
+    }
 }
 
 /// ESIA's collection shape: `{size, elements: [...]}`. Without `embed`
@@ -90,17 +112,27 @@ pub struct EsiaContact {
     #[serde(rename = "type")]
     pub kind: String,
     pub value: String,
-    pub vrf_stu: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf_stu: Option<String>,
 }
 
-/// Identity document: `type` `RF_PASSPORT` etc.; `vrfStu` `VERIFIED` means the
-/// state registries checked it (the "standard" tier).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A document of the person: `type` `RF_PASSPORT`, `FID_DOC` (identity
+/// documents), `MDCL_PLCY`, `RF_DRIVING_LICENSE`, ... `vrfStu` `VERIFIED`
+/// means the state registries checked it; only the current identity document
+/// (`rIdDoc`) decides the "standard" tier. Every field but the id may be
+/// absent: one odd document must not fail the whole person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct EsiaDocument {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub vrf_stu: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf_stu: Option<String>,
+    /// `VERIFYING` while a check is under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf_val_stu: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

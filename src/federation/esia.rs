@@ -137,24 +137,18 @@ impl EsiaProvider {
             .and_then(|sbj| sbj.get("urn:esia:sbj:is_tru"))
             .is_some_and(|v| v.as_bool() == Some(true));
         let person = self.person(&subject, &tokens.access_token).await?;
-        if person.status.as_deref() == Some("DELETED") {
+        if person
+            .status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
+        {
             return Err(FederationError::Refused {
                 code: None,
                 error: "account_deleted".into(),
                 description: "the State Services account is deleted".into(),
             });
         }
-        let documents_verified = person
-            .documents
-            .as_ref()
-            .is_some_and(|docs| docs.items().any(|d| d.vrf_stu == "VERIFIED"));
-        let tier = if person.trusted || trusted_claim {
-            Tier::Verified
-        } else if documents_verified {
-            Tier::Standard
-        } else {
-            Tier::Simplified
-        };
+        let (tier, tier_known) = tier_of(&person, trusted_claim);
         Ok(FederatedPerson {
             provider: self.settings.id.clone(),
             subject,
@@ -164,6 +158,7 @@ impl EsiaProvider {
             snils: person.snils,
             birth_date: person.birth_date.as_deref().and_then(parse_esia_date),
             tier,
+            tier_known,
         })
     }
 
@@ -241,6 +236,36 @@ impl EsiaProvider {
     }
 }
 
+/// The account tier and whether the data to decide it was there: `trusted`
+/// (or the token's `is_tru`) → verified; standard only when the current
+/// identity document (`rIdDoc` → an `RF_PASSPORT` or `FID_DOC`) is verified
+/// — an insurance policy or a driving licence does not count; otherwise
+/// simplified. Without the documents or `rIdDoc` (scope not granted) the
+/// tier is not known and the person counts as simplified.
+pub fn tier_of(person: &EsiaPerson, trusted_claim: bool) -> (Tier, bool) {
+    if person.trusted || trusted_claim {
+        return (Tier::Verified, true);
+    }
+    let (Some(documents), Some(current)) = (&person.documents, person.r_id_doc) else {
+        return (Tier::Simplified, false);
+    };
+    let Some(document) = documents.items().find(|d| d.id == Some(current)) else {
+        return (Tier::Simplified, false);
+    };
+    let is_identity = document.kind.as_deref().is_some_and(|k| {
+        k.eq_ignore_ascii_case("RF_PASSPORT") || k.eq_ignore_ascii_case("FID_DOC")
+    });
+    let verified = document
+        .vrf_stu
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("VERIFIED"));
+    if is_identity && verified {
+        (Tier::Standard, true)
+    } else {
+        (Tier::Simplified, true)
+    }
+}
+
 /// Maps an ESIA error body (or its absence) to an error carrying the code.
 fn error_from_body(status: u16, body: &[u8]) -> FederationError {
     match serde_json::from_slice::<EsiaErrorResponse>(body) {
@@ -298,6 +323,104 @@ mod tests {
         assert_eq!(ts.len(), "2026.11.22 12:07:06 +0000".len(), "{ts}");
         assert_eq!(&ts[4..5], ".");
         assert!(ts.ends_with("+0000"));
+    }
+
+    #[test]
+    fn tier_comes_from_the_current_identity_document() {
+        use esia_proto::{Collection, EsiaDocument};
+        fn doc(id: i64, kind: Option<&str>, vrf: Option<&str>) -> EsiaDocument {
+            EsiaDocument {
+                id: Some(id),
+                kind: kind.map(str::to_string),
+                vrf_stu: vrf.map(str::to_string),
+                ..EsiaDocument::default()
+            }
+        }
+        let passport_ok = doc(1, Some("RF_PASSPORT"), Some("VERIFIED"));
+        let passport_no = doc(1, Some("RF_PASSPORT"), Some("NOT_VERIFIED"));
+        let foreign_ok = doc(1, Some("FID_DOC"), Some("VERIFIED"));
+        let policy_ok = doc(2, Some("MDCL_PLCY"), Some("VERIFIED"));
+        let licence_ok = doc(3, Some("RF_DRIVING_LICENSE"), Some("VERIFIED"));
+        let odd = doc(1, None, None);
+        type Case = (
+            bool,
+            Option<Vec<EsiaDocument>>,
+            Option<i64>,
+            bool,
+            (Tier, bool),
+        );
+        let cases: Vec<Case> = vec![
+            (true, None, None, false, (Tier::Verified, true)),
+            (false, None, None, true, (Tier::Verified, true)),
+            (
+                false,
+                Some(vec![passport_ok.clone()]),
+                Some(1),
+                false,
+                (Tier::Standard, true),
+            ),
+            (
+                false,
+                Some(vec![foreign_ok]),
+                Some(1),
+                false,
+                (Tier::Standard, true),
+            ),
+            (
+                false,
+                Some(vec![passport_no, policy_ok.clone()]),
+                Some(1),
+                false,
+                (Tier::Simplified, true),
+            ),
+            (
+                false,
+                Some(vec![policy_ok.clone(), licence_ok]),
+                Some(2),
+                false,
+                (Tier::Simplified, true),
+            ),
+            (
+                false,
+                Some(vec![odd, policy_ok]),
+                Some(1),
+                false,
+                (Tier::Simplified, true),
+            ),
+            (
+                false,
+                Some(vec![passport_ok.clone()]),
+                None,
+                false,
+                (Tier::Simplified, false),
+            ),
+            (false, None, Some(1), false, (Tier::Simplified, false)),
+            (
+                false,
+                Some(vec![passport_ok]),
+                Some(9),
+                false,
+                (Tier::Simplified, false),
+            ),
+        ];
+        for (i, (trusted, docs, current, claim, expected)) in cases.into_iter().enumerate() {
+            let person = EsiaPerson {
+                trusted,
+                documents: docs.map(Collection::embedded),
+                r_id_doc: current,
+                ..EsiaPerson::default()
+            };
+            assert_eq!(tier_of(&person, claim), expected, "case {i}");
+        }
+    }
+
+    #[test]
+    fn odd_documents_do_not_fail_the_person() {
+        let body = br#"{"firstName":"A","lastName":"B","oid":1000299353,"rIdDoc":7,"status":"registered",
+            "documents":{"size":2,"elements":[{"id":7,"type":"RF_PASSPORT","vrfStu":"VERIFIED"},{"id":8}]}}"#;
+        let person: EsiaPerson = serde_json::from_slice(body).expect("parses");
+        assert_eq!(person.oid.as_deref(), Some("1000299353"));
+        assert_eq!(tier_of(&person, false), (Tier::Standard, true));
     }
 
     #[test]

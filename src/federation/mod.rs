@@ -35,6 +35,9 @@ pub struct FederatedPerson {
     pub snils: Option<String>,
     pub birth_date: Option<NaiveDate>,
     pub tier: Tier,
+    /// `false` when the data that decides the tier was missing (e.g. the
+    /// document scope not granted) and `tier` is the safe minimum.
+    pub tier_known: bool,
 }
 
 impl std::fmt::Debug for FederatedPerson {

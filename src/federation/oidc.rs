@@ -241,9 +241,7 @@ impl OidcProvider {
                 .or_else(|_| NaiveDate::parse_from_str(&d, "%d.%m.%Y"))
                 .ok()
         });
-        let tier = text(&names.tier)
-            .and_then(|t| Tier::parse(&t))
-            .unwrap_or(Tier::Simplified);
+        let parsed_tier = text(&names.tier).and_then(|t| Tier::parse(&t));
         FederatedPerson {
             provider: self.settings.id.clone(),
             subject,
@@ -252,7 +250,8 @@ impl OidcProvider {
             patronymic: text(&names.patronymic),
             snils: text(&names.snils),
             birth_date,
-            tier,
+            tier: parsed_tier.unwrap_or(Tier::Simplified),
+            tier_known: parsed_tier.is_some(),
         }
     }
 }

@@ -152,6 +152,7 @@ impl OutcomeReport {
             "birth_date_from_idp": person.map(|p| p.birth_date.is_some()),
             "required_tier": self.required_tier,
             "actual_tier": self.actual_tier,
+            "tier_known": person.map(|p| p.tier_known),
             "ambiguous_count": self.ambiguous_count,
             "error": self.idp_error,
         })
