@@ -53,6 +53,10 @@ pub enum Command {
         /// SQLite file of the demo (recreated at every start).
         #[arg(long, default_value = "./data/demo.db")]
         database: PathBuf,
+        /// ESIA as most systems use it: GOST-signed id_tokens and the client
+        /// signature made by an external signer command.
+        #[arg(long)]
+        gost: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -77,6 +81,12 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Signs stdin with the published demo GOST client key and prints the
+    /// ESIA client_secret (the demo's external signer, standing in for
+    /// CryptoPro; see config/signer/esia-sign-csptest.sh for the real one).
+    #[cfg(feature = "demo")]
+    #[command(hide = true)]
+    DemoGostSign,
     /// The service side of `bench login` (started by it, not by hand).
     #[cfg(feature = "demo")]
     #[command(hide = true)]
@@ -159,12 +169,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             port,
             idp_port,
             database,
+            gost,
         } => {
             let options = crate::demo::DemoOptions {
                 host,
                 port,
                 idp_port,
                 database,
+                gost,
             };
             let result = crate::demo::run(cli.config.as_deref(), options).await;
             result
@@ -181,6 +193,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                 },
         } => crate::demo::bench::login(logins, concurrency, &provider)
             .await
+            .map(|_| ExitCode::SUCCESS)
+            .unwrap_or_else(|e| fail(&*e)),
+        #[cfg(feature = "demo")]
+        Command::DemoGostSign => crate::demo::gost_sign_stdin()
             .map(|_| ExitCode::SUCCESS)
             .unwrap_or_else(|e| fail(&*e)),
         #[cfg(feature = "demo")]

@@ -145,10 +145,26 @@ pub struct ProviderConfig {
     /// ESIA REST base, e.g. `https://esia.gosuslugi.ru/rs`.
     #[serde(default)]
     pub api_url: Option<String>,
+    /// ESIA: PEM files with ESIA's signing certificates (several at once
+    /// across a rotation). Reloaded on SIGHUP.
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    /// ESIA: the same, inline (tests, the demo).
+    #[serde(default)]
+    pub certificates_pem: Option<String>,
+    /// A JWKS instead of certificates (not how real ESIA publishes keys).
     #[serde(default)]
     pub jwks_url: Option<String>,
     #[serde(default)]
     pub client_certificate_hash: Option<String>,
+    /// ESIA: `/idp/ext/Logout` of the IdP; defaults to the authorize URL's
+    /// origin + `/idp/ext/Logout`.
+    #[serde(default)]
+    pub logout_url: Option<String>,
+    /// ESIA: end the IdP's session too when a person logs out here (shared
+    /// school computers), on by default.
+    #[serde(default = "default_true")]
+    pub end_idp_session: bool,
     #[serde(default)]
     pub signer: Option<SignerConfig>,
     #[serde(default)]
@@ -158,6 +174,10 @@ pub struct ProviderConfig {
     /// Seconds for each call to the provider.
     #[serde(default = "default_http_timeout")]
     pub http_timeout_secs: u64,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_algs() -> Vec<String> {
@@ -413,6 +433,17 @@ mod tests {
             err.to_string().contains("ESIA_LINK__SECURITY__HMAC_KEY"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_production_example_parses_with_its_secrets_from_the_environment() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.example.toml");
+        let config = Config::load_with_env(Some(&file), env(&[])).expect("example is valid");
+        assert!(config.server.secure_cookies);
+        assert_eq!(config.ephemeral.backend, EphemeralBackend::Redis);
+        let esia = config.provider("esia").expect("esia provider");
+        assert!(esia.jwks_url.is_none() && !esia.certificates.is_empty());
+        assert_eq!(esia.id_token_algs, vec!["GOST3410_2012_256".to_string()]);
     }
 
     #[test]

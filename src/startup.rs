@@ -56,6 +56,8 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        tokio::spawn(reload_keys_on_sighup(self.state.clone()));
         let app = crate::web::router(self.state.clone());
         axum::serve(
             self.listener,
@@ -64,6 +66,28 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
         Ok(())
+    }
+}
+
+/// `kill -HUP`: re-read the providers' certificates (an ESIA rotation is a
+/// config change plus a signal, no restart).
+#[cfg(unix)]
+async fn reload_keys_on_sighup(app: AppState) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        for (provider, result) in app.reload_keys().await {
+            match result {
+                Ok(count) => tracing::info!(provider, keys = count, "signing keys reloaded"),
+                Err(error) => tracing::error!(
+                    provider,
+                    error,
+                    "signing keys not reloaded; the previous keys stay in use"
+                ),
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::esia_keys::EsiaAlg;
 use crate::keys::Alg;
 use crate::state::{write, Client, Fault, State};
 
@@ -66,6 +67,43 @@ pub async fn rotate(
         Ok(kid) => {
             Json(json!({"kid": kid, "alg": alg.as_str(), "keep_old": req.keep_old})).into_response()
         }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EsiaRotateRequest {
+    #[serde(default)]
+    pub alg: Option<EsiaAlg>,
+    #[serde(default = "yes")]
+    pub keep_old: bool,
+}
+
+/// `POST /admin/esia/keys/rotate`: a new ESIA signing key and certificate.
+pub async fn rotate_esia(
+    AxState(state): AxState<State>,
+    headers: HeaderMap,
+    Json(req): Json<EsiaRotateRequest>,
+) -> Response {
+    if !authorized(&state, &headers) {
+        return refused();
+    }
+    let alg = req
+        .alg
+        .unwrap_or_else(|| crate::state::read(&state.esia_keys).active.alg());
+    let now = state.now();
+    let rotated = write(&state.esia_keys).rotate(alg, req.keep_old, now);
+    match rotated {
+        Ok(()) => Json(json!({
+            "alg": alg.as_str(),
+            "keep_old": req.keep_old,
+            "certificates_pem": crate::state::read(&state.esia_keys).certificates_pem(),
+        }))
+        .into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({"error": e.to_string()})),

@@ -4,21 +4,23 @@
 use std::collections::HashMap;
 
 use axum::extract::{Form, Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Duration;
 use esia_proto::{
-    Collection, EsiaCode, EsiaContact, EsiaDocument, EsiaErrorResponse, EsiaKid, EsiaPerson,
+    Collection, EsiaCode, EsiaContact, EsiaDocument, EsiaErrorResponse, EsiaPerson, EsiaRestError,
     EsiaTokenResponse,
 };
 use serde_json::{json, Value};
 
+use crate::esia_keys::verify_gost_client_secret;
 use crate::keys::verify_client_secret;
-use crate::pages::{error_page, error_redirect, login_page};
+use crate::pages::{error_page, error_redirect, error_redirect_text, login_or_consent};
 use crate::persons::{Person, Tier};
-use crate::state::{lock, random_token, read, Client, Fault, Pending, Profile, State};
+use crate::state::{random_token, read, Client, ClientKey, Fault, Pending, Profile, State};
 use crate::tokens::{issue_tokens, redeem_code, TOKEN_LIFETIME_SECS};
+use crate::wording;
 
 const TIME_WINDOW_MINUTES: i64 = 5;
 
@@ -52,8 +54,12 @@ fn check_signature(
     if client.certificate_hash.as_deref() != Some(hash) {
         return Err(EsiaCode::E007053);
     }
-    let key = client.public_key_pem.as_deref().ok_or(EsiaCode::E007053)?;
-    if verify_client_secret(key, message, secret) {
+    let valid = match client.key.as_ref().ok_or(EsiaCode::E007053)? {
+        ClientKey::Rsa { public_key_pem } => verify_client_secret(public_key_pem, message, secret),
+        ClientKey::Gost { public_key_hex } => hex::decode(public_key_hex)
+            .is_ok_and(|key| verify_gost_client_secret(&key, message, secret)),
+    };
+    if valid {
         Ok(())
     } else {
         Err(EsiaCode::E007053)
@@ -63,6 +69,7 @@ fn check_signature(
 pub async fn authorize(
     AxState(state): AxState<State>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
     let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let required = [
@@ -82,26 +89,32 @@ pub async fn authorize(
             get("client_id").and_then(|c| state.client(c)),
         ) {
             (Some(uri), Some(client)) if client.redirect_uris.iter().any(|r| r == uri) => {
-                error_redirect(
-                    Profile::Esia,
+                error_redirect_text(
                     uri,
                     get("state").unwrap_or(""),
-                    EsiaCode::E007014,
+                    wording::oauth_error(EsiaCode::E007014),
+                    &wording::missing_parameter(missing),
                 )
             }
             _ => error_page(
                 StatusCode::BAD_REQUEST,
-                &format!("{} ({missing})", EsiaCode::E007014.description()),
+                &wording::missing_parameter(missing),
             ),
         };
     }
     let value = |k: &str| get(k).unwrap_or_default();
     let (client_id, redirect_uri, st) = (value("client_id"), value("redirect_uri"), value("state"));
     let Some(client) = state.client(client_id) else {
-        return error_page(StatusCode::BAD_REQUEST, &EsiaCode::E007002.description());
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &wording::description(EsiaCode::E007002),
+        );
     };
     if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return error_page(StatusCode::BAD_REQUEST, &EsiaCode::E007023.description());
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &wording::description(EsiaCode::E007023),
+        );
     }
     let fail = |code| error_redirect(Profile::Esia, redirect_uri, st, code);
     if state.has_fault(Fault::Overload) {
@@ -132,22 +145,18 @@ pub async fn authorize(
     ) {
         return fail(code);
     }
-    let pending_id = random_token();
-    lock(&state.pending).insert(
-        pending_id.clone(),
-        Pending {
-            profile: Profile::Esia,
-            client_id: client_id.to_string(),
-            redirect_uri: redirect_uri.to_string(),
-            scope: value("scope").to_string(),
-            state: st.to_string(),
-            nonce: get("nonce").map(str::to_string),
-            code_challenge: None,
-            oid: None,
-            expires_at: state.now() + Duration::minutes(10),
-        },
-    );
-    login_page(&pending_id, None)
+    let pending = Pending {
+        profile: Profile::Esia,
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.to_string(),
+        scope: value("scope").to_string(),
+        state: st.to_string(),
+        nonce: get("nonce").map(str::to_string),
+        code_challenge: None,
+        oid: None,
+        expires_at: state.now() + Duration::minutes(10),
+    };
+    login_or_consent(&state, &headers, pending)
 }
 
 fn token_error(code: EsiaCode, state: Option<&str>) -> Response {
@@ -159,8 +168,8 @@ fn token_error(code: EsiaCode, state: Option<&str>) -> Response {
     (
         status,
         Json(EsiaErrorResponse {
-            error: code.oauth_error().to_string(),
-            error_description: code.description(),
+            error: wording::oauth_error(code).to_string(),
+            error_description: wording::description(code),
             state: state.map(str::to_string),
         }),
     )
@@ -182,6 +191,21 @@ pub async fn token(
                 .into_response()
         }
         Some(Fault::Overload) => return token_error(EsiaCode::E007008, st),
+        Some(Fault::UnknownEsiaCode) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(EsiaErrorResponse {
+                    error: "invalid_request".into(),
+                    error_description: format!(
+                        "{}: {}",
+                        wording::UNKNOWN_CODE,
+                        wording::UNKNOWN_TEXT
+                    ),
+                    state: st.map(str::to_string),
+                }),
+            )
+                .into_response()
+        }
         _ => {}
     }
     let required = [
@@ -196,8 +220,16 @@ pub async fn token(
         "client_certificate_hash",
         "client_secret",
     ];
-    if required.iter().any(|k| get(k).is_none()) {
-        return token_error(EsiaCode::E007014, st);
+    if let Some(missing) = required.iter().find(|k| get(k).is_none()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(EsiaErrorResponse {
+                error: wording::oauth_error(EsiaCode::E007014).to_string(),
+                error_description: wording::missing_parameter(missing),
+                state: st.map(str::to_string),
+            }),
+        )
+            .into_response();
     }
     let value = |k: &str| get(k).unwrap_or_default();
     let Some(client) = state.client(value("client_id")) else {
@@ -262,53 +294,94 @@ pub async fn token(
     Json(body).into_response()
 }
 
-fn rest_error(status: StatusCode, code: Option<EsiaCode>, error: &str) -> Response {
-    let description = code
-        .map(EsiaCode::description)
-        .unwrap_or_else(|| error.to_string());
+fn rest_error(status: StatusCode, (code, message): (&str, &str)) -> Response {
     (
         status,
-        Json(json!({"error": error, "error_description": description})),
+        Json(EsiaRestError {
+            code: code.to_string(),
+            message: message.to_string(),
+        }),
     )
         .into_response()
 }
 
-/// Checks the bearer token for `oid`; the error is the response to send.
-pub fn authorize_rest(state: &State, headers: &HeaderMap, oid: &str) -> Result<(), Response> {
+/// The scopes an access token grants, without their `?oid=N` suffix.
+pub struct Granted(Vec<String>);
+
+impl Granted {
+    fn from_claim(scope: &str) -> Granted {
+        Granted(
+            scope
+                .split_whitespace()
+                .map(|s| s.split('?').next().unwrap_or_default().to_string())
+                .collect(),
+        )
+    }
+
+    pub fn has(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    fn contacts(&self) -> bool {
+        self.has("contacts") || self.has("email") || self.has("mobile")
+    }
+
+    fn kids(&self) -> bool {
+        self.0.iter().any(|s| s.starts_with("kid_"))
+    }
+}
+
+/// Checks the ESIA access token for `oid`: ours (the ESIA key ring),
+/// unexpired, and `urn:esia:sbj_id` = `oid`. The error is ESIA's REST answer.
+pub fn authorize_rest(state: &State, headers: &HeaderMap, oid: &str) -> Result<Granted, Response> {
+    let invalid = || rest_error(StatusCode::UNAUTHORIZED, wording::rest::INVALID_TOKEN);
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| rest_error(StatusCode::UNAUTHORIZED, None, "invalid_token"))?;
-    let claims = read(&state.keys)
-        .verify(token)
-        .ok_or_else(|| rest_error(StatusCode::UNAUTHORIZED, None, "invalid_token"))?;
+        .ok_or_else(invalid)?;
+    let claims = read(&state.esia_keys).verify(token).ok_or_else(invalid)?;
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if exp <= state.now().timestamp() {
         return Err(rest_error(
             StatusCode::UNAUTHORIZED,
-            Some(EsiaCode::E005013),
-            "invalid_token",
+            wording::rest::EXPIRED_TOKEN,
         ));
     }
-    if claims.get("sub").and_then(Value::as_str) != Some(oid) {
+    let subject = match claims.get("urn:esia:sbj_id") {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        _ => return Err(invalid()),
+    };
+    if subject != oid {
         return Err(rest_error(
             StatusCode::FORBIDDEN,
-            None,
-            "insufficient_scope",
+            wording::rest::SCOPE_NOT_ALLOWED,
         ));
     }
-    Ok(())
+    Ok(Granted::from_claim(
+        claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    ))
 }
 
 fn ddmmyyyy(date: chrono::NaiveDate) -> String {
     date.format("%d.%m.%Y").to_string()
 }
 
-fn contacts(person: &Person) -> Vec<EsiaContact> {
+/// Contacts the scopes let through: all with `contacts`, else e-mail with
+/// `email` and mobile numbers with `mobile`.
+fn contacts(person: &Person, granted: &Granted) -> Vec<EsiaContact> {
     person
         .contacts
         .iter()
+        .filter(|c| {
+            granted.has("contacts")
+                || (c.kind == "EML" && granted.has("email"))
+                || (c.kind == "MBT" && granted.has("mobile"))
+        })
         .map(|c| EsiaContact {
             kind: c.kind.clone(),
             value: c.value.clone(),
@@ -325,39 +398,46 @@ fn contacts(person: &Person) -> Vec<EsiaContact> {
 }
 
 fn documents(person: &Person) -> Vec<EsiaDocument> {
-    vec![EsiaDocument {
-        id: Some(1),
-        kind: Some("RF_PASSPORT".into()),
-        vrf_stu: Some(
-            if person.tier == Tier::Simplified {
-                "NOT_VERIFIED"
-            } else {
-                "VERIFIED"
-            }
-            .into(),
-        ),
-        vrf_val_stu: None,
-        series: Some("1100".into()),
-        number: Some(format!(
-            "{:0>6}",
-            person.oid.chars().rev().take(6).collect::<String>()
-        )),
-    }]
+    person
+        .documents()
+        .into_iter()
+        .map(|d| EsiaDocument {
+            id: Some(d.id),
+            kind: Some(d.kind),
+            vrf_stu: d.vrf_stu,
+            vrf_val_stu: d.vrf_val_stu,
+            series: d.series,
+            number: d.number,
+        })
+        .collect()
 }
 
-fn kids(person: &Person) -> Vec<EsiaKid> {
+/// Kids as JSON: each field only with its scope (`kid_fullname`,
+/// `kid_birthdate`, `kid_gender`, `kid_snils`).
+fn kids(person: &Person, granted: &Granted) -> Vec<Value> {
     person
         .kids
         .iter()
         .enumerate()
-        .map(|(i, k)| EsiaKid {
-            id: Some(format!("{}-{}", person.oid, i + 1)),
-            first_name: k.given_name.clone(),
-            last_name: k.surname.clone(),
-            middle_name: k.patronymic.clone(),
-            birth_date: ddmmyyyy(k.birth_date),
-            gender: k.gender.clone(),
-            snils: k.snils.clone(),
+        .map(|(i, k)| {
+            let mut kid = json!({"id": format!("{}-{}", person.oid, i + 1)});
+            if granted.has("kid_fullname") {
+                kid["firstName"] = json!(k.given_name);
+                kid["lastName"] = json!(k.surname);
+                if let Some(patronymic) = &k.patronymic {
+                    kid["middleName"] = json!(patronymic);
+                }
+            }
+            if granted.has("kid_birthdate") {
+                kid["birthDate"] = json!(ddmmyyyy(k.birth_date));
+            }
+            if let Some(gender) = k.gender.as_ref().filter(|_| granted.has("kid_gender")) {
+                kid["gender"] = json!(gender);
+            }
+            if let Some(snils) = k.snils.as_ref().filter(|_| granted.has("kid_snils")) {
+                kid["snils"] = json!(snils);
+            }
+            kid
         })
         .collect()
 }
@@ -374,6 +454,15 @@ fn embedded(query: &HashMap<String, String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"code": "not_found", "message": "no such person"})),
+    )
+        .into_response()
+}
+
+/// `GET /rs/prns/{oid}`: the fields the token's scopes allow.
 pub async fn person(
     AxState(state): AxState<State>,
     Path(oid): Path<String>,
@@ -383,53 +472,83 @@ pub async fn person(
     if state.has_fault(Fault::Http500) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
     }
-    if let Err(response) = authorize_rest(&state, &headers, &oid) {
-        return response;
-    }
+    let granted = match authorize_rest(&state, &headers, &oid) {
+        Ok(granted) => granted,
+        Err(response) => return response,
+    };
     let Some(p) = state.person(&oid) else {
-        return rest_error(StatusCode::NOT_FOUND, None, "not_found");
+        return not_found();
     };
     let embed = embedded(&q);
     let wants = |name: &str| embed.iter().any(|e| e == &format!("{name}.elements"));
+    let fullname = granted.has("fullname");
+    let id_doc = granted.has("id_doc");
     let body = EsiaPerson {
         oid: Some(p.oid.clone()),
-        first_name: Some(p.given_name.clone()),
-        last_name: Some(p.surname.clone()),
-        middle_name: p.patronymic.clone(),
-        birth_date: Some(ddmmyyyy(p.birth_date)),
-        gender: p.gender.clone(),
-        snils: p.snils.clone().filter(|_| !state.has_fault(Fault::NoSnils)),
+        first_name: Some(p.given_name.clone()).filter(|_| fullname),
+        last_name: Some(p.surname.clone()).filter(|_| fullname),
+        middle_name: p.patronymic.clone().filter(|_| fullname),
+        birth_date: Some(ddmmyyyy(p.birth_date)).filter(|_| granted.has("birthdate")),
+        gender: p.gender.clone().filter(|_| granted.has("gender")),
+        snils: p
+            .snils
+            .clone()
+            .filter(|_| granted.has("snils") && !state.has_fault(Fault::NoSnils)),
         trusted: p.tier == Tier::Verified,
         verifying: false,
         status: Some("REGISTERED".into()),
         updated_on: Some(1_700_000_000),
-        r_id_doc: Some(1),
-        contacts: wants("contacts").then(|| Collection::embedded(contacts(p))),
-        documents: wants("documents").then(|| Collection::embedded(documents(p))),
-        kids: wants("kids").then(|| Collection::embedded(kids(p))),
+        r_id_doc: p.current_document_id().filter(|_| id_doc),
+        contacts: (wants("contacts") && granted.contacts())
+            .then(|| Collection::embedded(contacts(p, &granted))),
+        documents: (wants("documents") && id_doc).then(|| Collection::embedded(documents(p))),
+        kids: None,
     };
+    let mut body = json!(body);
+    // ESIA sends the OID as a number.
+    body["oid"] = crate::tokens::oid_json(&p.oid);
+    if wants("kids") && granted.kids() {
+        let items = kids(p, &granted);
+        body["kids"] = json!({"size": items.len(), "elements": items});
+    }
     Json(body).into_response()
 }
 
-/// `/rs/prns/{oid}/{ctts|docs|kids}`: links, or objects with `?embed=(elements)`.
+/// `/rs/prns/{oid}/{ctts|docs|kids}`: links, or objects with
+/// `?embed=(elements)`; 403 ESIA-005029 without the collection's scope.
 pub async fn collection(
     AxState(state): AxState<State>,
     Path((oid, which)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = authorize_rest(&state, &headers, &oid) {
-        return response;
+    if state.has_fault(Fault::Http500) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
     }
-    let Some(p) = state.person(&oid) else {
-        return rest_error(StatusCode::NOT_FOUND, None, "not_found");
+    let granted = match authorize_rest(&state, &headers, &oid) {
+        Ok(granted) => granted,
+        Err(response) => return response,
     };
+    let Some(p) = state.person(&oid) else {
+        return not_found();
+    };
+    let allowed = match which.as_str() {
+        "ctts" => granted.contacts(),
+        "docs" => granted.has("id_doc"),
+        "kids" => granted.kids(),
+        _ => return not_found(),
+    };
+    if !allowed {
+        return rest_error(StatusCode::FORBIDDEN, wording::rest::SCOPE_NOT_ALLOWED);
+    }
     let embed = embedded(&q).iter().any(|e| e == "elements");
     let items: Vec<Value> = match which.as_str() {
-        "ctts" => contacts(p).into_iter().map(|c| json!(c)).collect(),
+        "ctts" => contacts(p, &granted)
+            .into_iter()
+            .map(|c| json!(c))
+            .collect(),
         "docs" => documents(p).into_iter().map(|d| json!(d)).collect(),
-        "kids" => kids(p).into_iter().map(|k| json!(k)).collect(),
-        _ => return rest_error(StatusCode::NOT_FOUND, None, "not_found"),
+        _ => kids(p, &granted),
     };
     let elements: Vec<Value> = if embed {
         items
@@ -439,4 +558,52 @@ pub async fn collection(
             .collect()
     };
     Json(json!({"size": elements.len(), "elements": elements})).into_response()
+}
+
+/// `GET /idp/ext/Logout?client_id=...&redirect_url=...`: ends the login
+/// session of this browser and redirects to `redirect_url` when its origin is
+/// the origin of one of the client's registered redirect URIs.
+pub async fn logout(
+    AxState(state): AxState<State>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let (Some(client_id), Some(redirect_url)) = (get("client_id"), get("redirect_url")) else {
+        let missing = if get("client_id").is_none() {
+            "client_id"
+        } else {
+            "redirect_url"
+        };
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &wording::missing_parameter(missing),
+        );
+    };
+    let Some(client) = state.client(client_id) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &wording::description(EsiaCode::E007002),
+        );
+    };
+    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+    let target = origin(redirect_url).filter(|o| o.is_tuple());
+    if target.is_none() || !client.redirect_uris.iter().any(|r| origin(r) == target) {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "redirect_url is not at the origin of a redirect URI registered for this client",
+        );
+    }
+    crate::pages::end_session(&state, &headers);
+    state
+        .logouts
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, redirect_url.to_string()),
+            (header::SET_COOKIE, crate::pages::clear_session_cookie()),
+        ],
+    )
+        .into_response()
 }

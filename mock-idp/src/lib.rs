@@ -7,13 +7,16 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod der;
 mod esia;
+pub mod esia_keys;
 pub mod keys;
 mod oidc;
 mod pages;
 pub mod persons;
 mod state;
 mod tokens;
+mod wording;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,10 +29,13 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 
+pub use esia_keys::{demo_gost_client_private_key, gost_client_secret, EsiaAlg};
 pub use keys::Alg;
-pub use persons::{load_persons, parse_persons, shipped_persons, Contact, Kid, Person, Tier};
+pub use persons::{
+    load_persons, parse_persons, shipped_persons, Contact, Document, Kid, Person, Tier,
+};
 use state::{read, write, Shared, State};
-pub use state::{Client, Fault};
+pub use state::{Client, ClientKey, Fault};
 
 /// The demo client key pair and certificate hash published in `demo/`.
 pub const DEMO_CLIENT_PUBLIC_KEY: &str = include_str!("../demo/client-pub.pem");
@@ -39,19 +45,37 @@ pub fn demo_certificate_hash() -> String {
     DEMO_CERT_HASH.trim().to_string()
 }
 
-/// The ESIA-profile client of `esia-link demo` (client_id `ESIA-LINK-DEMO`).
+const DEMO_ESIA_SCOPES: &str = "openid fullname birthdate gender snils email mobile contacts id_doc kid_fullname kid_birthdate kid_gender kid_snils";
+
+/// The ESIA-profile client of `esia-link demo` (client_id `ESIA-LINK-DEMO`),
+/// checking `client_secret` with the demo RSA key (legacy test setups).
 pub fn demo_esia_client(redirect_uris: Vec<String>) -> Client {
     Client {
         client_id: "ESIA-LINK-DEMO".into(),
         redirect_uris,
-        allowed_scopes: "openid fullname birthdate gender snils email mobile contacts id_doc kid_fullname kid_birthdate kid_snils"
+        allowed_scopes: DEMO_ESIA_SCOPES
             .split_whitespace()
             .map(str::to_string)
             .collect(),
-        public_key_pem: Some(DEMO_CLIENT_PUBLIC_KEY.to_string()),
+        key: Some(ClientKey::Rsa {
+            public_key_pem: DEMO_CLIENT_PUBLIC_KEY.to_string(),
+        }),
         certificate_hash: Some(demo_certificate_hash()),
         secret: None,
         require_pkce: false,
+    }
+}
+
+/// The same client (`ESIA-LINK-DEMO`, same certificate hash) checking
+/// `client_secret` as real ESIA does: a raw GOST signature in CryptoPro's
+/// byte order, with the public key of [`demo_gost_client_private_key`].
+pub fn demo_esia_gost_client(redirect_uris: Vec<String>) -> Client {
+    let public = demo_gost_client_private_key().public_key().to_le_bytes();
+    Client {
+        key: Some(ClientKey::Gost {
+            public_key_hex: hex::encode(public),
+        }),
+        ..demo_esia_client(redirect_uris)
     }
 }
 
@@ -66,7 +90,7 @@ pub fn demo_oidc_client(redirect_uris: Vec<String>) -> Client {
             "snils".into(),
             "birthdate".into(),
         ],
-        public_key_pem: None,
+        key: None,
         certificate_hash: None,
         secret: Some("demo-oidc-secret".into()),
         require_pkce: true,
@@ -81,7 +105,14 @@ pub struct MockIdpConfig {
     pub persons: Vec<Person>,
     pub clients: Vec<Client>,
     pub admin_token: String,
+    /// The OIDC profile's signing algorithm (JWKS).
     pub signing_alg: Alg,
+    /// The ESIA profile's token algorithm (certificates, no JWKS).
+    pub esia_alg: EsiaAlg,
+    /// Single sign-on: a login sets an HttpOnly session cookie, and the next
+    /// authorize request in that browser goes straight to consent;
+    /// `/idp/ext/Logout` ends it. Off by default.
+    pub sso: bool,
 }
 
 impl Default for MockIdpConfig {
@@ -93,6 +124,8 @@ impl Default for MockIdpConfig {
             clients: Vec::new(),
             admin_token: "demo-admin-token".into(),
             signing_alg: Alg::Rs256,
+            esia_alg: EsiaAlg::Rs256,
+            sso: false,
         }
     }
 }
@@ -130,7 +163,35 @@ impl MockIdp {
         *write(&self.state.latency) = latency;
     }
 
-    /// A new signing key; the old one stays in the JWKS when `keep_old`.
+    /// The ESIA profile's signing certificates (active first), concatenated
+    /// PEM: what a relying party is handed instead of a JWKS.
+    pub fn esia_certificates_pem(&self) -> String {
+        read(&self.state.esia_keys).certificates_pem()
+    }
+
+    /// The ESIA profile's token algorithm now.
+    pub fn esia_alg(&self) -> EsiaAlg {
+        read(&self.state.esia_keys).active.alg()
+    }
+
+    /// A new ESIA signing key and certificate; the old one stays published
+    /// when `keep_old`.
+    pub fn rotate_esia_key(&self, alg: EsiaAlg, keep_old: bool) {
+        let now = self.state.now();
+        if let Err(e) = write(&self.state.esia_keys).rotate(alg, keep_old, now) {
+            tracing::error!(error = %e, "ESIA key rotation failed");
+        }
+    }
+
+    /// How many times `/idp/ext/Logout` succeeded.
+    pub fn logout_count(&self) -> u64 {
+        self.state
+            .logouts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A new OIDC signing key; the old one stays in the JWKS when `keep_old`.
+    /// The ESIA profile's keys are separate: see [`MockIdp::rotate_esia_key`].
     pub fn rotate_key(&self, alg: Alg, keep_old: bool) -> String {
         write(&self.state.keys)
             .rotate(alg, keep_old)
@@ -172,6 +233,20 @@ async fn latency(AxState(state): AxState<State>, request: Request, next: Next) -
     next.run(request).await
 }
 
+/// `GET /esia/certificates.pem`: a mock-only convenience, not an ESIA
+/// endpoint (real ESIA hands its certificate out of band).
+async fn esia_certificates(AxState(state): AxState<State>) -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-pem-file; charset=utf-8",
+        )],
+        read(&state.esia_keys).certificates_pem(),
+    )
+        .into_response()
+}
+
 fn router(state: State) -> Router {
     Router::new()
         .route("/aas/oauth2/v2/ac", get(esia::authorize))
@@ -180,12 +255,15 @@ fn router(state: State) -> Router {
         .route("/aas/consent", post(pages::consent))
         .route("/rs/prns/{oid}", get(esia::person))
         .route("/rs/prns/{oid}/{collection}", get(esia::collection))
+        .route("/idp/ext/Logout", get(esia::logout))
+        .route("/esia/certificates.pem", get(esia_certificates))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/jwks", get(oidc::jwks))
         .route("/oidc/authorize", get(oidc::authorize))
         .route("/oidc/token", post(oidc::token))
         .route("/oidc/userinfo", get(oidc::userinfo))
         .route("/admin/keys/rotate", post(admin::rotate))
+        .route("/admin/esia/keys/rotate", post(admin::rotate_esia))
         .route(
             "/admin/faults",
             put(admin::set_faults).delete(admin::clear_faults),
@@ -208,6 +286,13 @@ pub async fn spawn(config: MockIdpConfig) -> anyhow::Result<MockIdp> {
         persons: config.persons,
         clients: RwLock::new(config.clients),
         keys: RwLock::new(keys::KeyRing::new(config.signing_alg)?),
+        esia_keys: RwLock::new(esia_keys::EsiaKeyRing::new(
+            config.esia_alg,
+            chrono::Utc::now(),
+        )?),
+        sso: config.sso,
+        sessions: Mutex::new(HashMap::new()),
+        logouts: std::sync::atomic::AtomicU64::new(0),
         fault: RwLock::new(None),
         latency: RwLock::new(Duration::ZERO),
         clock_offset: RwLock::new(chrono::Duration::zero()),

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mock_idp::{
-    demo_esia_client, demo_oidc_client, load_persons, shipped_persons, Alg, MockIdpConfig,
+    demo_esia_client, demo_esia_gost_client, demo_oidc_client, load_persons, shipped_persons, Alg,
+    EsiaAlg, MockIdpConfig,
 };
 
 #[derive(Parser)]
@@ -31,8 +32,19 @@ struct Cli {
     /// Redirect URIs of the demo clients (repeatable).
     #[arg(long = "redirect-uri", default_values_t = ["http://127.0.0.1:8080/auth/callback/esia".to_string(), "http://127.0.0.1:8080/auth/callback/oidc".to_string()])]
     redirect_uris: Vec<String>,
+    /// OIDC profile signing algorithm (JWKS): RS256 or ES256.
     #[arg(long, default_value = "RS256")]
     alg: String,
+    /// ESIA profile token algorithm (certificates): RS256 or GOST3410_2012_256.
+    #[arg(long, default_value = "RS256")]
+    esia_alg: String,
+    /// The demo ESIA client signs client_secret with the demo GOST key
+    /// (demo/client-gost-key.hex) instead of the RSA one.
+    #[arg(long)]
+    gost_client: bool,
+    /// Single sign-on: a login is remembered in the browser until /idp/ext/Logout.
+    #[arg(long)]
+    sso: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -50,6 +62,10 @@ enum Command {
         drop_old: bool,
         #[arg(long)]
         alg: Option<String>,
+        /// Rotate the ESIA profile's certificate key instead (`--alg` RS256
+        /// or GOST3410_2012_256).
+        #[arg(long)]
+        esia: bool,
     },
 }
 
@@ -77,16 +93,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         admin_token,
         drop_old,
         alg,
+        esia,
     }) = cli.command
     {
-        let body =
-            serde_json::json!({"keep_old": !drop_old, "alg": alg.as_deref().and_then(Alg::parse)});
-        let answer = reqwest_like_post(
-            &format!("{url}/admin/keys/rotate"),
-            &admin_token,
-            &body.to_string(),
-        )
-        .await?;
+        let (path, body) = if esia {
+            let alg =
+                match alg.as_deref() {
+                    Some(text) => Some(EsiaAlg::parse(text).ok_or_else(|| {
+                        anyhow::anyhow!("--alg must be RS256 or GOST3410_2012_256")
+                    })?),
+                    None => None,
+                };
+            (
+                "/admin/esia/keys/rotate",
+                serde_json::json!({"keep_old": !drop_old, "alg": alg}),
+            )
+        } else {
+            (
+                "/admin/keys/rotate",
+                serde_json::json!({"keep_old": !drop_old, "alg": alg.as_deref().and_then(Alg::parse)}),
+            )
+        };
+        let answer =
+            reqwest_like_post(&format!("{url}{path}"), &admin_token, &body.to_string()).await?;
         println!("{answer}");
         return Ok(());
     }
@@ -97,6 +126,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let signing_alg =
         Alg::parse(&cli.alg).ok_or_else(|| anyhow::anyhow!("--alg must be RS256 or ES256"))?;
+    let esia_alg = EsiaAlg::parse(&cli.esia_alg)
+        .ok_or_else(|| anyhow::anyhow!("--esia-alg must be RS256 or GOST3410_2012_256"))?;
     let (esia, oidc): (Vec<_>, Vec<_>) = cli
         .redirect_uris
         .iter()
@@ -106,12 +137,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         bind: (cli.bind, cli.port).into(),
         issuer: cli.issuer,
         persons: persons.clone(),
-        clients: vec![demo_esia_client(esia), demo_oidc_client(oidc)],
+        clients: vec![
+            if cli.gost_client {
+                demo_esia_gost_client(esia)
+            } else {
+                demo_esia_client(esia)
+            },
+            demo_oidc_client(oidc),
+        ],
         admin_token: cli.admin_token,
         signing_alg,
+        esia_alg,
+        sso: cli.sso,
     })
     .await?;
     println!("mock IdP at {} (issuer {})", idp.base_url(), idp.issuer());
+    println!(
+        "ESIA tokens {}; certificate at {}/esia/certificates.pem (mock-only endpoint)",
+        esia_alg.as_str(),
+        idp.base_url()
+    );
     println!(
         "{:<12} {:<40} {:<11} {:<16} expected outcome",
         "login", "name", "tier", "SNILS"

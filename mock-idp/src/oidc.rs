@@ -13,9 +13,9 @@ use chrono::Duration;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::pages::{error_page, login_page, redirect_to};
+use crate::pages::{error_page, login_or_consent, redirect_to};
 use crate::persons::Tier;
-use crate::state::{lock, random_token, read, Fault, Pending, Profile, State};
+use crate::state::{read, Fault, Pending, Profile, State};
 use crate::tokens::{issue_tokens, redeem_code, TOKEN_LIFETIME_SECS};
 
 pub async fn discovery(AxState(state): AxState<State>) -> Json<Value> {
@@ -44,6 +44,7 @@ pub async fn jwks(AxState(state): AxState<State>) -> Json<Value> {
 pub async fn authorize(
     AxState(state): AxState<State>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
     let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let (Some(client_id), Some(redirect_uri)) = (get("client_id"), get("redirect_uri")) else {
@@ -78,22 +79,18 @@ pub async fn authorize(
     {
         return fail("invalid_request");
     }
-    let pending_id = random_token();
-    lock(&state.pending).insert(
-        pending_id.clone(),
-        Pending {
-            profile: Profile::Oidc,
-            client_id: client_id.to_string(),
-            redirect_uri: redirect_uri.to_string(),
-            scope: scope.to_string(),
-            state: st.to_string(),
-            nonce: get("nonce").map(str::to_string),
-            code_challenge: challenge,
-            oid: None,
-            expires_at: state.now() + Duration::minutes(10),
-        },
-    );
-    login_page(&pending_id, None)
+    let pending = Pending {
+        profile: Profile::Oidc,
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.to_string(),
+        scope: scope.to_string(),
+        state: st.to_string(),
+        nonce: get("nonce").map(str::to_string),
+        code_challenge: challenge,
+        oid: None,
+        expires_at: state.now() + Duration::minutes(10),
+    };
+    login_or_consent(&state, &headers, pending)
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {

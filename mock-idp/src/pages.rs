@@ -4,13 +4,17 @@
 //! travels in the hidden field `pending`.
 
 use axum::extract::{Form, State as AxState};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::state::{lock, Profile, State};
+use crate::state::{lock, random_token, Pending, Profile, State};
 use crate::tokens::issue_code;
+use crate::wording;
 use esia_proto::EsiaCode;
+
+/// The single sign-on cookie (only with `MockIdpConfig.sso`).
+pub const SESSION_COOKIE: &str = "mock_esia_session";
 
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -66,7 +70,7 @@ fn scope_lines(scope: &str) -> Vec<&'static str> {
     lines
 }
 
-fn consent_page(pending_id: &str, client_id: &str, scope: &str) -> Response {
+pub fn consent_page(pending_id: &str, client_id: &str, scope: &str) -> Response {
     let items: String = scope_lines(scope)
         .into_iter()
         .map(|l| format!("<li>{l}</li>"))
@@ -111,19 +115,73 @@ pub fn error_redirect(
     code: EsiaCode,
 ) -> Response {
     match profile {
-        Profile::Esia => redirect_to(
+        Profile::Esia => error_redirect_text(
             redirect_uri,
-            &[
-                ("error", code.oauth_error()),
-                ("error_description", &code.description()),
-                ("state", state),
-            ],
+            state,
+            wording::oauth_error(code),
+            &wording::description(code),
         ),
         Profile::Oidc => redirect_to(
             redirect_uri,
             &[("error", code.oauth_error()), ("state", state)],
         ),
     }
+}
+
+/// ESIA's error redirect with a given `error` and `error_description`.
+pub fn error_redirect_text(
+    redirect_uri: &str,
+    state: &str,
+    error: &str,
+    description: &str,
+) -> Response {
+    redirect_to(
+        redirect_uri,
+        &[
+            ("error", error),
+            ("error_description", description),
+            ("state", state),
+        ],
+    )
+}
+
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// Parks `pending` and shows the login form, or with a live single sign-on
+/// session in this browser, the consent page straight away.
+pub fn login_or_consent(state: &State, headers: &HeaderMap, mut pending: Pending) -> Response {
+    let signed_in = session_of(headers)
+        .filter(|_| state.sso)
+        .and_then(|s| lock(&state.sessions).get(&s).cloned())
+        .filter(|oid| state.person(oid).is_some());
+    let pending_id = random_token();
+    let (client_id, scope) = (pending.client_id.clone(), pending.scope.clone());
+    pending.oid = signed_in.clone();
+    lock(&state.pending).insert(pending_id.clone(), pending);
+    match signed_in {
+        Some(_) => consent_page(&pending_id, &client_id, &scope),
+        None => login_page(&pending_id, None),
+    }
+}
+
+/// Forgets this browser's single sign-on session, if any.
+pub fn end_session(state: &State, headers: &HeaderMap) {
+    if let Some(session) = session_of(headers) {
+        lock(&state.sessions).remove(&session);
+    }
+}
+
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
 #[derive(Deserialize)]
@@ -154,7 +212,14 @@ pub async fn login(AxState(state): AxState<State>, Form(form): Form<LoginForm>) 
     if let Some(p) = lock(&state.pending).get_mut(&form.pending) {
         p.oid = Some(person.oid.clone());
     }
-    consent_page(&form.pending, &pending.client_id, &pending.scope)
+    let page = consent_page(&form.pending, &pending.client_id, &pending.scope);
+    if !state.sso {
+        return page;
+    }
+    let session = random_token();
+    lock(&state.sessions).insert(session.clone(), person.oid.clone());
+    let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax");
+    ([(header::SET_COOKIE, cookie)], page).into_response()
 }
 
 #[derive(Deserialize)]

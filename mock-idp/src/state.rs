@@ -8,19 +8,36 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::esia_keys::EsiaKeyRing;
 use crate::keys::KeyRing;
 use crate::persons::Person;
 
+/// How an ESIA-profile client's `client_secret` is checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientKey {
+    /// PEM (SPKI) RSA public key; `client_secret` = base64url of a PKCS#1
+    /// v1.5 SHA-256 signature. For the mock and legacy test setups only: real
+    /// ESIA wants GOST.
+    Rsa { public_key_pem: String },
+    /// GOST R 34.10-2012 256-bit public key on the CryptoPro-A curve: the 64
+    /// bytes X || Y little-endian, hex. `client_secret` = base64url of the
+    /// 64-byte raw signature `s || r` big-endian over Streebog-256 of the
+    /// signed string (CryptoPro's csptest output reversed byte by byte).
+    Gost { public_key_hex: String },
+}
+
 /// A registered relying party.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "ClientWire")]
 pub struct Client {
     pub client_id: String,
     /// Exact redirect URIs.
     pub redirect_uris: Vec<String>,
     pub allowed_scopes: Vec<String>,
-    /// ESIA profile: the PEM (SPKI) public key that checks `client_secret`.
+    /// ESIA profile: the key that checks `client_secret`.
     #[serde(default)]
-    pub public_key_pem: Option<String>,
+    pub key: Option<ClientKey>,
     /// ESIA profile: expected `client_certificate_hash`.
     #[serde(default)]
     pub certificate_hash: Option<String>,
@@ -29,6 +46,42 @@ pub struct Client {
     pub secret: Option<String>,
     #[serde(default)]
     pub require_pkce: bool,
+}
+
+/// The admin API's JSON for a client: `key`, or the older spelling
+/// `public_key_pem` (an RSA key).
+#[derive(Deserialize)]
+struct ClientWire {
+    client_id: String,
+    redirect_uris: Vec<String>,
+    allowed_scopes: Vec<String>,
+    #[serde(default)]
+    key: Option<ClientKey>,
+    #[serde(default)]
+    public_key_pem: Option<String>,
+    #[serde(default)]
+    certificate_hash: Option<String>,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    require_pkce: bool,
+}
+
+impl From<ClientWire> for Client {
+    fn from(w: ClientWire) -> Client {
+        Client {
+            client_id: w.client_id,
+            redirect_uris: w.redirect_uris,
+            allowed_scopes: w.allowed_scopes,
+            key: w.key.or_else(|| {
+                w.public_key_pem
+                    .map(|public_key_pem| ClientKey::Rsa { public_key_pem })
+            }),
+            certificate_hash: w.certificate_hash,
+            secret: w.secret,
+            require_pkce: w.require_pkce,
+        }
+    }
 }
 
 /// Misbehaviour switched on at run time.
@@ -42,7 +95,8 @@ pub enum Fault {
     Overload,
     /// The token endpoint answers 200 with truncated JSON.
     MalformedJson,
-    /// id_token signed by a key that is not in the JWKS.
+    /// id_token signed by a key that is not in the JWKS (OIDC) or not among
+    /// the published certificates (ESIA, no `kid`).
     UnknownKey,
     /// id_token whose signature does not verify.
     BadSignature,
@@ -52,16 +106,21 @@ pub enum Fault {
     ExpiredToken,
     /// id_token with `alg: none` and no signature.
     AlgNone,
-    /// id_token whose nonce is not the one the client sent.
+    /// id_token whose nonce is not the one the client sent (OIDC; a no-op
+    /// for ESIA, which has no nonce round trip here).
     WrongNonce,
     /// Person data and userinfo without SNILS.
     NoSnils,
     /// userinfo `sub` differs from the id_token's.
     UserinfoSubMismatch,
+    /// ESIA id_token whose `sub` and `urn:esia:sbj:oid` differ.
+    OidMismatch,
+    /// The ESIA token endpoint answers `ESIA-007099`, a code no client knows.
+    UnknownEsiaCode,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 12] = [
+    pub const ALL: [Fault; 14] = [
         Fault::Http500,
         Fault::Overload,
         Fault::MalformedJson,
@@ -74,6 +133,8 @@ impl Fault {
         Fault::WrongNonce,
         Fault::NoSnils,
         Fault::UserinfoSubMismatch,
+        Fault::OidMismatch,
+        Fault::UnknownEsiaCode,
     ];
 }
 
@@ -117,7 +178,16 @@ pub struct Shared {
     pub admin_token: String,
     pub persons: Vec<Person>,
     pub clients: RwLock<Vec<Client>>,
+    /// The OIDC profile's keys (JWKS, `kid`).
     pub keys: RwLock<KeyRing>,
+    /// The ESIA profile's keys (certificates, no `kid`).
+    pub esia_keys: RwLock<EsiaKeyRing>,
+    /// Single sign-on: a login sets a session cookie that skips the form.
+    pub sso: bool,
+    /// SSO sessions: cookie value → OID.
+    pub sessions: Mutex<HashMap<String, String>>,
+    /// Successful `/idp/ext/Logout` calls.
+    pub logouts: std::sync::atomic::AtomicU64,
     pub fault: RwLock<Option<Fault>>,
     pub latency: RwLock<Duration>,
     pub clock_offset: RwLock<chrono::Duration>,

@@ -3,6 +3,7 @@
 use chrono::Duration;
 use serde_json::{json, Value};
 
+use crate::esia_keys::{unsigned_esia_jwt, EsiaKey};
 use crate::keys::{tamper, unsigned_jwt, Alg, SigningKey};
 use crate::state::{lock, random_token, read, CodeGrant, Fault, Pending, Profile, Shared};
 
@@ -55,46 +56,144 @@ pub struct Tokens {
 }
 
 pub fn issue_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
+    match grant.profile {
+        Profile::Esia => issue_esia_tokens(state, grant),
+        Profile::Oidc => issue_oidc_tokens(state, grant),
+    }
+}
+
+/// `iat`/`exp` and the issuer/audience with the claim faults applied.
+struct Basics {
+    iat: i64,
+    exp: i64,
+    issuer: String,
+    audience: String,
+}
+
+fn basics(state: &Shared, grant: &CodeGrant, fault: Option<&Fault>) -> Basics {
+    let now = state.now().timestamp();
+    let (iat, exp) = match fault {
+        Some(Fault::ExpiredToken) => (now - 2 * 3600, now - 3600),
+        _ => (now, now + TOKEN_LIFETIME_SECS),
+    };
+    Basics {
+        iat,
+        exp,
+        issuer: match fault {
+            Some(Fault::WrongIssuer) => format!("{}/not-the-issuer", state.issuer),
+            _ => state.issuer.clone(),
+        },
+        audience: match fault {
+            Some(Fault::WrongAudience) => "another-client".to_string(),
+            _ => grant.client_id.clone(),
+        },
+    }
+}
+
+/// An OID as ESIA sends it: a JSON integer (a string only if the persons
+/// file holds a non-numeric one).
+pub fn oid_json(oid: &str) -> Value {
+    oid.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| json!(oid))
+}
+
+/// `openid fullname?oid=N snils?oid=N ...`, the access token's `scope`.
+pub fn esia_scope(scope: &str, oid: &str) -> String {
+    scope
+        .split_whitespace()
+        .map(|s| {
+            if s == "openid" {
+                s.to_string()
+            } else {
+                format!("{s}?oid={oid}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// ESIA-shaped tokens: no `kid`, `sbt` header, integer OIDs, signed by the
+/// ESIA key ring (RS256 or GOST3410_2012_256).
+fn issue_esia_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
+    let fault = state.fault();
+    let b = basics(state, grant, fault.as_ref());
+    let verified = state
+        .person(&grant.oid)
+        .is_some_and(|p| p.tier == crate::persons::Tier::Verified);
+    let oid = oid_json(&grant.oid);
+    let sbj_oid = match fault {
+        Some(Fault::OidMismatch) => match oid.as_u64() {
+            Some(n) => json!(n + 1),
+            None => json!(format!("{}0", grant.oid)),
+        },
+        _ => oid.clone(),
+    };
+    let sid = random_token();
+    let mut subject = json!({
+        "urn:esia:sbj:typ": "P",
+        "urn:esia:sbj:oid": sbj_oid,
+        "urn:esia:sbj:nam": format!("OID.{}", grant.oid),
+    });
+    if verified {
+        subject["urn:esia:sbj:is_tru"] = json!(true);
+    }
+    let mut claims = json!({
+        "iss": b.issuer,
+        "aud": b.audience,
+        "sub": oid,
+        "iat": b.iat,
+        "nbf": b.iat,
+        "exp": b.exp,
+        "auth_time": b.iat,
+        "amr": "PWD",
+        "urn:esia:sid": sid,
+        "urn:esia:sbj": subject,
+    });
+    if let Some(nonce) = &grant.nonce {
+        claims["nonce"] = json!(nonce);
+    }
+    let active = read(&state.esia_keys).active.clone();
+    let id_token = match fault {
+        Some(Fault::AlgNone) => unsigned_esia_jwt("id", &claims),
+        Some(Fault::UnknownKey) => match EsiaKey::generate(active.alg(), state.now()) {
+            Ok(stranger) => stranger.sign_jwt("id", &claims),
+            Err(_) => unsigned_esia_jwt("id", &claims),
+        },
+        Some(Fault::BadSignature) => tamper(&active.sign_jwt("id", &claims)),
+        _ => active.sign_jwt("id", &claims),
+    };
+    let now = state.now().timestamp();
+    let access_claims = json!({
+        "iss": state.issuer,
+        "urn:esia:sbj_id": oid_json(&grant.oid),
+        "client_id": grant.client_id,
+        "scope": esia_scope(&grant.scope, &grant.oid),
+        "iat": now,
+        "nbf": now,
+        "exp": now + TOKEN_LIFETIME_SECS,
+        "urn:esia:sid": sid,
+    });
+    Tokens {
+        id_token,
+        access_token: active.sign_jwt("access", &access_claims),
+    }
+}
+
+/// Standard OIDC tokens with a `kid`, signed by the JWKS ring.
+fn issue_oidc_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
     let now = state.now();
     let fault = state.fault();
-    let person = state.person(&grant.oid);
-    let verified = person.is_some_and(|p| p.tier == crate::persons::Tier::Verified);
-    let mut exp = now.timestamp() + TOKEN_LIFETIME_SECS;
-    let mut iat = now.timestamp();
-    if fault == Some(Fault::ExpiredToken) {
-        exp = now.timestamp() - 3600;
-        iat = now.timestamp() - 2 * 3600;
-    }
-    let issuer = match fault {
-        Some(Fault::WrongIssuer) => format!("{}/not-the-issuer", state.issuer),
-        _ => state.issuer.clone(),
-    };
-    let audience = match fault {
-        Some(Fault::WrongAudience) => "another-client".to_string(),
-        _ => grant.client_id.clone(),
-    };
+    let b = basics(state, grant, fault.as_ref());
     let mut claims = json!({
-        "iss": issuer,
-        "aud": audience,
+        "iss": b.issuer,
+        "aud": b.audience,
         "sub": grant.oid,
-        "iat": iat,
-        "nbf": iat,
-        "exp": exp,
-        "auth_time": iat,
+        "iat": b.iat,
+        "nbf": b.iat,
+        "exp": b.exp,
+        "auth_time": b.iat,
     });
-    if grant.profile == Profile::Esia {
-        let mut subject = json!({
-            "urn:esia:sbj:typ": "P",
-            "urn:esia:sbj:oid": grant.oid,
-            "urn:esia:sbj:nam": format!("OID.{}", grant.oid),
-        });
-        if verified {
-            subject["urn:esia:sbj:is_tru"] = json!(true);
-        }
-        claims["amr"] = json!("PWD");
-        claims["urn:esia:sid"] = json!(random_token());
-        claims["urn:esia:sbj"] = subject;
-    }
     if let Some(nonce) = &grant.nonce {
         claims["nonce"] = match fault {
             Some(Fault::WrongNonce) => json!("not-the-nonce-you-sent"),

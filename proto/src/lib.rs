@@ -188,6 +188,24 @@ impl EsiaErrorResponse {
     }
 }
 
+/// Error body of ESIA's REST API (`/rs/prns/...`), e.g. HTTP 401
+/// `{"code":"ESIA-005013","message":"SecurityErrorEnum.expiredToken"}`: not
+/// the `{error, error_description}` of the token endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EsiaRestError {
+    /// `ESIA-005013`
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl EsiaRestError {
+    /// The code, when it is one of [`EsiaCode`] (unknown numbers stay in `code`).
+    pub fn esia_code(&self) -> Option<EsiaCode> {
+        EsiaCode::from_description(&self.code)
+    }
+}
+
 /// ESIA error codes that the relying party maps to user messages and the mock
 /// produces. The number is the part after `ESIA-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

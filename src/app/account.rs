@@ -129,16 +129,27 @@ impl App {
 
     /// Ends the session behind `cookie` if the form carries its CSRF token.
     /// No session is not an error: the person is logged out either way.
-    pub async fn logout(&self, cookie: Option<&str>, csrf: &str) -> Result<(), AppError> {
+    /// Returns where the browser goes next: the IdP's logout when the
+    /// session came from ESIA (a shared school computer must not sign the
+    /// next person in silently), else the login page.
+    pub async fn logout(&self, cookie: Option<&str>, csrf: &str) -> Result<String, AppError> {
+        let logged_out = format!(
+            "{}/?logged_out=1",
+            self.config.server.public_url.trim_end_matches('/')
+        );
         let session = match self.session(cookie).await {
             Ok(session) => session,
-            Err(AppError::NotLoggedIn) => return Ok(()),
+            Err(AppError::NotLoggedIn) => return Ok("/?logged_out=1".into()),
             Err(other) => return Err(other),
         };
         if !tokens_equal(csrf, &session.data.csrf) {
             return Err(AppError::CsrfMismatch);
         }
         self.sessions.destroy(&session.id).await?;
-        Ok(())
+        Ok(self
+            .providers
+            .get(&session.data.provider)
+            .and_then(|p| p.logout_url(&logged_out))
+            .unwrap_or_else(|| "/?logged_out=1".into()))
     }
 }

@@ -95,6 +95,17 @@ impl App {
             .collect()
     }
 
+    /// Reloads every provider's signing keys (SIGHUP after an ESIA
+    /// certificate rotation); reports per provider.
+    pub async fn reload_keys(&self) -> Vec<(String, Result<usize, String>)> {
+        let mut results = Vec::new();
+        for provider in self.providers.all() {
+            let result = provider.reload_keys().await.map_err(|e| e.to_string());
+            results.push((provider.id().to_string(), result));
+        }
+        results
+    }
+
     /// Liveness including the database.
     pub async fn health(&self) -> Result<(), AppError> {
         self.store.ping().await.map_err(AppError::from)

@@ -36,7 +36,13 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
     let database = scratch.join("bench.db");
 
     let base = demo_base_config()?;
-    let probe = demo_config(base, &service_url, "http://127.0.0.1:1", "sqlite::memory:");
+    let probe = demo_config(
+        base,
+        &service_url,
+        "http://127.0.0.1:1",
+        "sqlite::memory:",
+        Path::new("unused.pem"),
+    );
     let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
         clients: demo_clients(&probe),
         ..mock_idp::MockIdpConfig::default()
@@ -143,7 +149,24 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
 pub async fn target(port: u16, idp_url: &str, database: &Path) -> anyhow::Result<()> {
     let service_url = format!("http://127.0.0.1:{port}");
     let database_url = format!("sqlite://{}?mode=rwc", database.display());
-    let mut config = demo_config(demo_base_config()?, &service_url, idp_url, &database_url);
+    // The mock's ESIA certificates, handed over as a file as with real ESIA.
+    let certificates = database.with_extension("esia.pem");
+    let pem = reqwest::get(format!(
+        "{}/esia/certificates.pem",
+        idp_url.trim_end_matches('/')
+    ))
+    .await?
+    .error_for_status()?
+    .text()
+    .await?;
+    std::fs::write(&certificates, pem)?;
+    let mut config = demo_config(
+        demo_base_config()?,
+        &service_url,
+        idp_url,
+        &database_url,
+        &certificates,
+    );
     config.server.listen = ([127, 0, 0, 1], port).into();
     // The load comes from one address; the limiter is not what is measured.
     config.security.login_starts_per_minute = u64::MAX / 2;

@@ -47,6 +47,7 @@ impl LoginRun {
 
 pub struct ScriptedBrowser {
     client: Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Default for ScriptedBrowser {
@@ -57,17 +58,32 @@ impl Default for ScriptedBrowser {
 
 impl ScriptedBrowser {
     pub fn new() -> ScriptedBrowser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_else(|_| Client::new());
-        ScriptedBrowser { client }
+        ScriptedBrowser { client, jar }
     }
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The value of cookie `name` this browser would send to `url`.
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = url::Url::parse(url).ok()?;
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
     }
 
     pub async fn get(&self, url: &str) -> anyhow::Result<Hop> {

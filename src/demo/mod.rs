@@ -29,12 +29,15 @@ pub fn demo_base_config() -> Result<Config, ConfigError> {
 }
 
 /// Points `base` at a service reachable at `service_url`, a mock IdP at
-/// `idp_url` and the database `database_url`, signing with the demo key.
+/// `idp_url` and the database `database_url`; the ESIA provider reads the
+/// mock's signing certificates from `esia_certificates` (as with real ESIA:
+/// no JWKS) and signs with the demo RSA key.
 pub fn demo_config(
     mut base: Config,
     service_url: &str,
     idp_url: &str,
     database_url: &str,
+    esia_certificates: &Path,
 ) -> Config {
     base.server.public_url = service_url.trim_end_matches('/').to_string();
     base.database.url = Secret::new(database_url);
@@ -45,7 +48,8 @@ pub fn demo_config(
             provider.authorize_url = Some(format!("{idp}/aas/oauth2/v2/ac"));
             provider.token_url = Some(format!("{idp}/aas/oauth2/v3/te"));
             provider.api_url = Some(format!("{idp}/rs"));
-            provider.jwks_url = Some(format!("{idp}/jwks"));
+            provider.jwks_url = None;
+            provider.certificates = vec![esia_certificates.display().to_string()];
             provider.client_certificate_hash = Some(mock_idp::demo_certificate_hash());
             provider.signer = Some(SignerConfig::RsaKeyPem {
                 key_pem: Secret::new(DEMO_CLIENT_KEY),
@@ -55,7 +59,30 @@ pub fn demo_config(
     base
 }
 
-/// The mock IdP's clients for a service at `service_url` with `config`'s providers.
+/// ESIA the way most systems are registered today: GOST-signed id_tokens,
+/// and the client signature made by an external command — here this
+/// binary's `demo-gost-sign` (`signer_program`), standing in for CryptoPro.
+pub fn use_gost(config: &mut Config, signer_program: &Path) {
+    for provider in &mut config.providers {
+        if provider.profile == ProviderProfile::Esia {
+            provider.id_token_algs = vec!["GOST3410_2012_256".into()];
+            provider.signer = Some(SignerConfig::Command {
+                program: signer_program.display().to_string(),
+                args: vec!["demo-gost-sign".into()],
+                timeout_ms: 5000,
+            });
+        }
+    }
+}
+
+/// Writes the mock's current ESIA signing certificates where the demo
+/// configuration reads them.
+pub fn write_esia_certificates(idp: &mock_idp::MockIdp, path: &Path) -> std::io::Result<()> {
+    std::fs::write(path, idp.esia_certificates_pem())
+}
+
+/// The mock IdP's clients for a service at `service_url` with `config`'s
+/// providers: the GOST client when the ESIA signer is a command.
 pub fn demo_clients(config: &Config) -> Vec<mock_idp::Client> {
     let base = config.server.public_url.trim_end_matches('/');
     config
@@ -63,12 +90,32 @@ pub fn demo_clients(config: &Config) -> Vec<mock_idp::Client> {
         .iter()
         .map(|p| {
             let redirect = vec![format!("{base}/auth/callback/{}", p.id)];
-            match p.profile {
-                ProviderProfile::Esia => mock_idp::demo_esia_client(redirect),
-                ProviderProfile::Oidc => mock_idp::demo_oidc_client(redirect),
+            match (p.profile, &p.signer) {
+                (ProviderProfile::Esia, Some(SignerConfig::Command { .. })) => {
+                    mock_idp::demo_esia_gost_client(redirect)
+                }
+                (ProviderProfile::Esia, _) => mock_idp::demo_esia_client(redirect),
+                (ProviderProfile::Oidc, _) => mock_idp::demo_oidc_client(redirect),
             }
         })
         .collect()
+}
+
+/// `esia-link demo-gost-sign`: the signer command contract with the demo's
+/// published GOST key — the string on stdin, base64url of the 64-byte raw
+/// signature (s‖r, big-endian: what ESIA wants after reversing CryptoPro's
+/// output) on stdout.
+pub fn gost_sign_stdin() -> anyhow::Result<()> {
+    use base64::Engine;
+    use std::io::Read;
+    let mut message = Vec::new();
+    std::io::stdin().read_to_end(&mut message)?;
+    let signature = mock_idp::demo_gost_client_private_key().sign(&message);
+    println!(
+        "{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature)
+    );
+    Ok(())
 }
 
 /// Where the demo listens and keeps its database.
@@ -77,6 +124,8 @@ pub struct DemoOptions {
     pub port: u16,
     pub idp_port: u16,
     pub database: PathBuf,
+    /// GOST-signed tokens and the client signature by an external command.
+    pub gost: bool,
 }
 
 /// Marks a demo database as in use by a running demo: holds our pid; a
@@ -131,12 +180,24 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     let service_url = format!("http://{}", SocketAddr::new(shown_host, options.port));
     let idp_url = format!("http://{}", SocketAddr::new(shown_host, options.idp_port));
     let database_url = format!("sqlite://{}?mode=rwc", options.database.display());
-    let mut config = demo_config(base, &service_url, &idp_url, &database_url);
+    let certificates = PathBuf::from(format!(
+        "{}.esia-certificates.pem",
+        options.database.display()
+    ));
+    let mut config = demo_config(base, &service_url, &idp_url, &database_url, &certificates);
     config.server.listen = service_addr;
+    if options.gost {
+        use_gost(&mut config, &std::env::current_exe()?);
+    }
 
     let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
         bind: SocketAddr::new(options.host, options.idp_port),
         clients: demo_clients(&config),
+        esia_alg: if options.gost {
+            mock_idp::EsiaAlg::Gost3410_2012_256
+        } else {
+            mock_idp::EsiaAlg::Rs256
+        },
         ..mock_idp::MockIdpConfig::default()
     })
     .await
@@ -159,6 +220,7 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
         }
     }
 
+    write_esia_certificates(&idp, &certificates)?;
     let app = Application::build_with_listener(config, listener).await?;
     let seeded = seed(app.state().store(), DEMO_ROSTER, "system:demo").await?;
 
@@ -166,6 +228,19 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!("esia-link demo is running.");
     println!();
     println!("  Open:      {service_url}/?region=29");
+    println!(
+        "  ESIA mode: {} (id_token signatures; client signature {})",
+        if options.gost {
+            "GOST3410_2012_256"
+        } else {
+            "RS256"
+        },
+        if options.gost {
+            "by the external command `esia-link demo-gost-sign`"
+        } else {
+            "by the built-in RSA demo key"
+        }
+    );
     println!(
         "  Mock IdP:  {} (every password is \"demo\")",
         idp.base_url()

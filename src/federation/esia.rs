@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use esia_proto::{EsiaCode, EsiaErrorResponse, EsiaPerson, EsiaTokenResponse};
 use uuid::Uuid;
 
-use super::jwt::{subject_text, Expectations, JwksCache};
+use super::jwt::{subject_text, Expectations, KeyCache};
 use super::signer::Signer;
 use super::{
     read_limited, request_error, EsiaSettings, FederatedPerson, FederationError, PendingLogin,
@@ -15,10 +15,10 @@ use crate::domain::tier::Tier;
 
 pub struct EsiaProvider {
     settings: ProviderSettings,
-    esia: EsiaSettings,
+    esia: Box<EsiaSettings>,
     signer: Signer,
     http: reqwest::Client,
-    jwks: JwksCache,
+    keys: KeyCache,
     scope: String,
 }
 
@@ -39,24 +39,39 @@ impl EsiaProvider {
             field: "signer",
             reason: e.to_string(),
         })?;
-        let jwks = JwksCache::new(
-            esia.jwks_url.to_string(),
-            &settings.id_token_algs,
-            http.clone(),
-        );
+        let keys = KeyCache::new(esia.keys.clone(), &settings.id_token_algs, http.clone());
+        keys.preload().map_err(|reason| SetupError {
+            provider: settings.id.clone(),
+            field: "certificates",
+            reason,
+        })?;
         let scope = settings.scopes.join(" ");
         Ok(EsiaProvider {
             settings,
             esia,
             signer,
             http,
-            jwks,
+            keys,
             scope,
         })
     }
 
     pub fn settings(&self) -> &ProviderSettings {
         &self.settings
+    }
+
+    pub fn keys(&self) -> &KeyCache {
+        &self.keys
+    }
+
+    /// Where to send the browser to end the ESIA session as well, then come
+    /// back to `return_url`; `None` when switched off.
+    pub fn logout_url(&self, return_url: &str) -> Option<String> {
+        let mut url = self.esia.logout_url.clone()?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_url", return_url);
+        Some(url.into())
     }
 
     fn certificate_hash(&self) -> &str {
@@ -103,7 +118,7 @@ impl EsiaProvider {
             FederationError::BadResponse("no id_token in the token response".into())
         })?;
         let verified = self
-            .jwks
+            .keys
             .verify(
                 id_token,
                 &Expectations {
@@ -126,10 +141,7 @@ impl EsiaProvider {
         ];
         for oid in oids.into_iter().flatten() {
             if subject_text(Some(oid)).as_deref() != Some(subject.as_str()) {
-                return Err(super::TokenProblem::Malformed(
-                    "sub and urn:esia:sbj:oid differ".into(),
-                )
-                .into());
+                return Err(super::TokenProblem::OidMismatch.into());
             }
         }
         let trusted_claim = claims
@@ -266,8 +278,20 @@ pub fn tier_of(person: &EsiaPerson, trusted_claim: bool) -> (Tier, bool) {
     }
 }
 
-/// Maps an ESIA error body (or its absence) to an error carrying the code.
+/// Maps an ESIA error body (or its absence) to an error carrying the code:
+/// the OAuth shape `{error, error_description}` of the token endpoint, or
+/// the REST shape `{code, message}` of `/rs`.
 fn error_from_body(status: u16, body: &[u8]) -> FederationError {
+    if let Ok(rest) = serde_json::from_slice::<esia_proto::EsiaRestError>(body) {
+        return FederationError::Refused {
+            code: rest.esia_code(),
+            error: format!("http_{status}"),
+            description: format!("{}: {}", rest.code, rest.message)
+                .chars()
+                .take(300)
+                .collect(),
+        };
+    }
     match serde_json::from_slice::<EsiaErrorResponse>(body) {
         Ok(error) if status == 400 || status == 401 || status == 403 => FederationError::Refused {
             code: error.esia_code(),
@@ -300,6 +324,27 @@ pub fn refusal_from_redirect(error: &str, description: Option<&str>) -> Federati
         error: error.chars().take(64).collect(),
         description: description.chars().take(300).collect(),
     }
+}
+
+/// What an ESIA error code means for whoever runs the integration, and
+/// what to check (shown to operators, never to parents).
+pub fn operator_explanation(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "ESIA-007002" => "ESIA does not know this client: check client_id (the mnemonic registered on the ESIA technology portal) and that the system is registered in this ESIA environment (test vs production).",
+        "ESIA-007003" => "A request parameter is malformed or repeated (state not a UUID, timestamp format 'yyyy.MM.dd HH:mm:ss +hhmm').",
+        "ESIA-007004" => "The person pressed «Отказать» (deny) on the ESIA consent page. Nothing to fix on our side.",
+        "ESIA-007005" => "The client may not use this response type, grant or scope: check the access rights granted to the mnemonic on the technology portal.",
+        "ESIA-007006" => "A requested scope is unknown or not granted to this client: compare the provider's scopes with those approved on the technology portal.",
+        "ESIA-007007" | "ESIA-007008" => "ESIA failed or is overloaded: retry later; nothing to fix here if it passes.",
+        "ESIA-007011" => "The authorization code is invalid, expired or used: usually a replayed or slow callback; check the clock and the token request's redirect_uri.",
+        "ESIA-007014" => "A mandatory parameter is missing from the request: check the relying party build and the provider configuration (client_certificate_hash, scope, timestamp).",
+        "ESIA-007015" => "The request's timestamp is outside ESIA's window: the server clock is off. Check NTP on every instance.",
+        "ESIA-007023" => "The redirect_uri is not registered for this client: register {public_url}/auth/callback/{provider} exactly on the technology portal.",
+        "ESIA-007053" => "ESIA rejected the client_secret signature: the certificate registered for the mnemonic does not match the signing key or client_certificate_hash, the signer returns a CMS envelope instead of the raw GOST signature, or the signed string differs.",
+        "ESIA-007055" => "The client does not allow login with unverified (simplified) accounts.",
+        "ESIA-005013" => "The access token expired before the person data was read: check clock skew and slow steps between token and REST calls.",
+        _ => return None,
+    })
 }
 
 /// For tests and tools: the string the authorize signature covers.
@@ -424,6 +469,41 @@ mod tests {
     }
 
     #[test]
+    fn unknown_esia_codes_keep_their_number() {
+        let cases = [
+            ("ESIA-007004: The user denied access", "ESIA-007004"),
+            ("ESIA-007099: Something new", "ESIA-007099"),
+            ("esia-012345: lower case", "ESIA-012345"),
+            ("ESIA-0070: too short", "oauth.access_denied"),
+            ("no code at all", "oauth.access_denied"),
+            ("", "oauth.access_denied"),
+        ];
+        for (description, expected) in cases {
+            let error = refusal_from_redirect("access_denied", Some(description));
+            assert_eq!(error.code(), expected, "{description:?}");
+        }
+    }
+
+    #[test]
+    fn operator_explanations_cover_the_codes_that_matter() {
+        for code in [
+            "ESIA-007002",
+            "ESIA-007005",
+            "ESIA-007014",
+            "ESIA-007015",
+            "ESIA-007023",
+            "ESIA-007053",
+            "ESIA-007004",
+        ] {
+            assert!(
+                operator_explanation(code).is_some_and(|e| e.len() > 20),
+                "{code}"
+            );
+        }
+        assert_eq!(operator_explanation("ESIA-007099"), None);
+    }
+
+    #[test]
     fn dates_and_error_bodies() {
         assert_eq!(
             parse_esia_date("05.06.1990"),
@@ -440,5 +520,16 @@ mod tests {
         );
         assert_eq!(err.code(), "ESIA-007008");
         assert_eq!(error_from_body(500, b"<html>").code(), "idp.http_500");
+        let rest = error_from_body(
+            401,
+            br#"{"code":"ESIA-005013","message":"SecurityErrorEnum.expiredToken"}"#,
+        );
+        assert_eq!(rest.code(), "ESIA-005013");
+        let unknown = error_from_body(403, br#"{"code":"ESIA-005029","message":"x"}"#);
+        assert_eq!(
+            unknown.code(),
+            "ESIA-005029",
+            "unknown REST codes keep their number"
+        );
     }
 }

@@ -5,215 +5,60 @@
 //! `urn:esia:sbj`): an allow-list of algorithms that discovery cannot widen
 //! and that never contains `none`, exact `iss`, `aud` containing our
 //! client_id, `exp`/`iat` with a small leeway, the nonce where the profile
-//! uses one. Signatures are checked with `ring` against keys parsed once per
-//! JWKS fetch (not per token). A token naming an unknown `kid`, or a kid-less
-//! token no key verifies, triggers one refetch: single-flight (one fetch in
-//! flight per provider, others wait for its result) and at most one per
-//! [`MIN_REFETCH_INTERVAL`], with verifications never waiting on a fetch
-//! they do not need.
+//! uses one. Signatures are checked (`ring`; GOST by `esia_proto::gost`)
+//! against keys parsed once per load (not per token), from a JWKS or from
+//! PEM certificates. A token naming an unknown `kid`, or a kid-less token no
+//! key verifies, triggers one reload: single-flight (one in flight per
+//! provider, others wait for its result) and at most one per
+//! [`MIN_REFETCH_INTERVAL`], with verifications never waiting on a load they
+//! do not need.
 
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
+pub use super::keys::JwsAlg;
+use super::keys::VerifyingKey;
 use super::TokenProblem;
 
 /// Clock skew tolerated on `exp`, `iat` and `nbf`.
 pub const LEEWAY_SECS: i64 = 60;
-/// Forced refetches (unknown `kid`) happen at most this often per provider.
+/// Forced reloads (unknown `kid`) happen at most this often per provider.
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_millis(100);
 /// A key set larger than this is refused.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 
-/// JWS algorithms this build can verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JwsAlg {
-    Rs256,
-    Rs384,
-    Rs512,
-    Ps256,
-    Ps384,
-    Ps512,
-    Es256,
-    Es384,
-    EdDsa,
-}
-
-impl JwsAlg {
-    pub const SUPPORTED: [&'static str; 9] = [
-        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
-    ];
-
-    /// The JWS name; `none`, HMAC and unknown names are `None`.
-    pub fn parse(name: &str) -> Option<JwsAlg> {
-        Some(match name {
-            "RS256" => JwsAlg::Rs256,
-            "RS384" => JwsAlg::Rs384,
-            "RS512" => JwsAlg::Rs512,
-            "PS256" => JwsAlg::Ps256,
-            "PS384" => JwsAlg::Ps384,
-            "PS512" => JwsAlg::Ps512,
-            "ES256" => JwsAlg::Es256,
-            "ES384" => JwsAlg::Es384,
-            "EdDSA" => JwsAlg::EdDsa,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            JwsAlg::Rs256 => "RS256",
-            JwsAlg::Rs384 => "RS384",
-            JwsAlg::Rs512 => "RS512",
-            JwsAlg::Ps256 => "PS256",
-            JwsAlg::Ps384 => "PS384",
-            JwsAlg::Ps512 => "PS512",
-            JwsAlg::Es256 => "ES256",
-            JwsAlg::Es384 => "ES384",
-            JwsAlg::EdDsa => "EdDSA",
-        }
-    }
-
-    fn ring(self) -> &'static dyn VerificationAlgorithm {
-        match self {
-            JwsAlg::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            JwsAlg::Rs384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            JwsAlg::Rs512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-            JwsAlg::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
-            JwsAlg::Ps384 => &signature::RSA_PSS_2048_8192_SHA384,
-            JwsAlg::Ps512 => &signature::RSA_PSS_2048_8192_SHA512,
-            JwsAlg::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
-            JwsAlg::Es384 => &signature::ECDSA_P384_SHA384_FIXED,
-            JwsAlg::EdDsa => &signature::ED25519,
-        }
-    }
-
-    fn key_type(self) -> KeyType {
-        match self {
-            JwsAlg::Rs256
-            | JwsAlg::Rs384
-            | JwsAlg::Rs512
-            | JwsAlg::Ps256
-            | JwsAlg::Ps384
-            | JwsAlg::Ps512 => KeyType::Rsa,
-            JwsAlg::Es256 => KeyType::P256,
-            JwsAlg::Es384 => KeyType::P384,
-            JwsAlg::EdDsa => KeyType::Ed25519,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyType {
-    Rsa,
-    P256,
-    P384,
-    Ed25519,
-}
-
-/// One verification key, parsed: the bytes `ring` takes (DER RSAPublicKey,
-/// an uncompressed EC point, or the raw Ed25519 key).
+/// Where a provider's signing keys come from.
 #[derive(Debug, Clone)]
-struct VerifyingKey {
-    kid: Option<String>,
-    /// The JWK's own `alg`, when it names one.
-    alg: Option<String>,
-    key_type: KeyType,
-    public: Vec<u8>,
+pub enum KeySource {
+    Jwks(String),
+    /// PEM files (each may hold several certificates) and inline PEM: all
+    /// certificates listed at once, so that a rotation is a config change.
+    Certificates {
+        files: Vec<PathBuf>,
+        inline: Option<String>,
+    },
 }
 
-impl VerifyingKey {
-    fn from_jwk(jwk: &Map<String, Value>) -> Option<VerifyingKey> {
-        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
-        if text("use").is_some_and(|u| u != "sig") {
-            return None;
-        }
-        let bytes = |name: &str| text(name).and_then(|v| URL_SAFE_NO_PAD.decode(v).ok());
-        let (key_type, public) = match (text("kty")?, text("crv")) {
-            ("RSA", _) => (KeyType::Rsa, rsa_public_key_der(&bytes("n")?, &bytes("e")?)),
-            ("EC", Some(curve @ ("P-256" | "P-384"))) => {
-                let (x, y) = (bytes("x")?, bytes("y")?);
-                let mut point = Vec::with_capacity(1 + x.len() + y.len());
-                point.push(0x04);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                let key_type = if curve == "P-256" {
-                    KeyType::P256
-                } else {
-                    KeyType::P384
-                };
-                (key_type, point)
+impl KeySource {
+    fn describe(&self) -> String {
+        match self {
+            KeySource::Jwks(url) => url.clone(),
+            KeySource::Certificates { files, inline } => {
+                let mut parts: Vec<String> =
+                    files.iter().map(|f| f.display().to_string()).collect();
+                if inline.is_some() {
+                    parts.push("(inline)".into());
+                }
+                parts.join(", ")
             }
-            ("OKP", Some("Ed25519")) => (KeyType::Ed25519, bytes("x")?),
-            _ => return None,
-        };
-        Some(VerifyingKey {
-            kid: text("kid").map(str::to_string),
-            alg: text("alg").map(str::to_string),
-            key_type,
-            public,
-        })
-    }
-
-    fn fits(&self, alg: JwsAlg, kid: Option<&str>) -> bool {
-        let kid_ok = match (kid, &self.kid) {
-            (Some(wanted), Some(id)) => id == wanted,
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        kid_ok
-            && self.key_type == alg.key_type()
-            && self.alg.as_deref().is_none_or(|a| a == alg.name())
-    }
-
-    fn verifies(&self, alg: JwsAlg, message: &[u8], signature: &[u8]) -> bool {
-        UnparsedPublicKey::new(alg.ring(), &self.public)
-            .verify(message, signature)
-            .is_ok()
-    }
-}
-
-/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
-fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
-    fn integer(bytes: &[u8]) -> Vec<u8> {
-        let trimmed: &[u8] = {
-            let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-            &bytes[start..]
-        };
-        let mut content = Vec::with_capacity(trimmed.len() + 1);
-        if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
-            content.push(0);
         }
-        content.extend_from_slice(trimmed);
-        let mut out = vec![0x02];
-        out.extend(der_length(content.len()));
-        out.extend(content);
-        out
     }
-    let body: Vec<u8> = integer(n).into_iter().chain(integer(e)).collect();
-    let mut out = vec![0x30];
-    out.extend(der_length(body.len()));
-    out.extend(body);
-    out
-}
-
-fn der_length(len: usize) -> Vec<u8> {
-    if len < 0x80 {
-        return vec![len as u8];
-    }
-    let bytes: Vec<u8> = len
-        .to_be_bytes()
-        .into_iter()
-        .skip_while(|b| *b == 0)
-        .collect();
-    let mut out = vec![0x80 | bytes.len() as u8];
-    out.extend(bytes);
-    out
 }
 
 /// What a verified id_token must satisfy.
@@ -238,20 +83,21 @@ struct KeySet {
     fetched_at: Instant,
 }
 
-/// A JWKS fetched from `url` and kept until a token needs a key it lacks.
-pub struct JwksCache {
-    url: String,
+/// A provider's keys, loaded on first use (or at startup for certificates)
+/// and kept until a token needs a key they lack.
+pub struct KeyCache {
+    source: KeySource,
     allowed_algs: Vec<JwsAlg>,
     http: reqwest::Client,
     current: RwLock<Option<Arc<KeySet>>>,
-    /// Held only while fetching: one fetch in flight.
+    /// Held only while loading: one load in flight.
     fetching: Mutex<()>,
 }
 
-impl JwksCache {
-    pub fn new(url: String, allowed_algs: &[JwsAlg], http: reqwest::Client) -> JwksCache {
-        JwksCache {
-            url,
+impl KeyCache {
+    pub fn new(source: KeySource, allowed_algs: &[JwsAlg], http: reqwest::Client) -> KeyCache {
+        KeyCache {
+            source,
             allowed_algs: allowed_algs.to_vec(),
             http,
             current: RwLock::new(None),
@@ -259,8 +105,68 @@ impl JwksCache {
         }
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
+    pub fn source(&self) -> &KeySource {
+        &self.source
+    }
+
+    /// Reads certificate keys now (startup): a missing or broken file, or a
+    /// bundle without a key for any allowed algorithm, is an error.
+    pub fn preload(&self) -> Result<usize, String> {
+        let KeySource::Certificates { files, inline } = &self.source else {
+            return Ok(0);
+        };
+        let keys = read_certificates(files, inline.as_deref())?;
+        let usable = keys
+            .iter()
+            .filter(|k| self.allowed_algs.iter().any(|alg| k.suits(*alg)))
+            .count();
+        if usable == 0 {
+            return Err(format!(
+                "no certificate in {} carries a key for the allowed algorithms ({})",
+                self.source.describe(),
+                self.allowed_algs
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let now = chrono::Utc::now().timestamp();
+        for key in keys.iter().filter(|k| !k.valid_at(now)) {
+            tracing::warn!(certificate = %key.label, "a configured certificate is outside its validity dates");
+        }
+        let count = keys.len();
+        self.install(keys, 1);
+        Ok(count)
+    }
+
+    /// The keys in use now (for `esia-link keys` and the ops console).
+    pub fn loaded(&self) -> Vec<VerifyingKey> {
+        self.cached()
+            .map(|set| set.keys.clone())
+            .unwrap_or_default()
+    }
+
+    /// Loads the keys again now (SIGHUP after a certificate rotation).
+    pub async fn reload(&self) -> Result<usize, TokenProblem> {
+        let _in_flight = self.fetching.lock().await;
+        let keys = self.fetch().await?;
+        let count = keys.len();
+        let generation = self.cached().map_or(1, |c| c.generation + 1);
+        self.install(keys, generation);
+        Ok(count)
+    }
+
+    fn install(&self, keys: Vec<VerifyingKey>, generation: u64) -> Arc<KeySet> {
+        let set = Arc::new(KeySet {
+            keys,
+            generation,
+            fetched_at: Instant::now(),
+        });
+        if let Ok(mut slot) = self.current.write() {
+            *slot = Some(set.clone());
+        }
+        set
     }
 
     /// Verifies signature and claims.
@@ -301,13 +207,14 @@ impl JwksCache {
         let message = format!("{header_b64}.{payload_b64}");
 
         let keys = self.keys().await?;
-        match check_signature(&keys, alg, kid, message.as_bytes(), &signature) {
+        let now = expect.now;
+        match check_signature(&keys, alg, kid, now, message.as_bytes(), &signature) {
             KeyCheck::Valid => {}
             KeyCheck::BadSignature => return Err(TokenProblem::BadSignature),
             KeyCheck::NoKey => {
                 // The IdP may have rotated its keys: look once more.
                 let refreshed = self.refresh(keys.generation).await?;
-                match check_signature(&refreshed, alg, kid, message.as_bytes(), &signature) {
+                match check_signature(&refreshed, alg, kid, now, message.as_bytes(), &signature) {
                     KeyCheck::Valid => {}
                     KeyCheck::BadSignature => return Err(TokenProblem::BadSignature),
                     KeyCheck::NoKey => {
@@ -348,21 +255,20 @@ impl JwksCache {
             }
         }
         let keys = self.fetch().await?;
-        let set = Arc::new(KeySet {
-            keys,
-            generation: current.map_or(1, |c| c.generation + 1),
-            fetched_at: Instant::now(),
-        });
-        if let Ok(mut slot) = self.current.write() {
-            *slot = Some(set.clone());
-        }
-        Ok(set)
+        Ok(self.install(keys, current.map_or(1, |c| c.generation + 1)))
     }
 
     async fn fetch(&self) -> Result<Vec<VerifyingKey>, TokenProblem> {
+        let url = match &self.source {
+            KeySource::Jwks(url) => url,
+            KeySource::Certificates { files, inline } => {
+                return read_certificates(files, inline.as_deref())
+                    .map_err(TokenProblem::JwksUnavailable);
+            }
+        };
         let response = self
             .http
-            .get(&self.url)
+            .get(url)
             .send()
             .await
             .map_err(|e| TokenProblem::JwksUnavailable(super::describe_reqwest(&e)))?;
@@ -395,14 +301,35 @@ enum KeyCheck {
     NoKey,
 }
 
+fn read_certificates(files: &[PathBuf], inline: Option<&str>) -> Result<Vec<VerifyingKey>, String> {
+    let mut keys = Vec::new();
+    for file in files {
+        let pem = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        keys.extend(VerifyingKey::from_pem_certificates(
+            &pem,
+            &file.display().to_string(),
+        )?);
+    }
+    if let Some(pem) = inline {
+        keys.extend(VerifyingKey::from_pem_certificates(pem, "inline")?);
+    }
+    Ok(keys)
+}
+
 fn check_signature(
     keys: &KeySet,
     alg: JwsAlg,
     kid: Option<&str>,
+    now: i64,
     message: &[u8],
     signature: &[u8],
 ) -> KeyCheck {
-    let mut candidates = keys.keys.iter().filter(|key| key.fits(alg, kid)).peekable();
+    let mut candidates = keys
+        .keys
+        .iter()
+        .filter(|key| key.fits(alg, kid, now))
+        .peekable();
     if candidates.peek().is_none() {
         return KeyCheck::NoKey;
     }
@@ -529,27 +456,5 @@ mod tests {
             Ok("1000299353"),
             "ESIA's numeric OID becomes its decimal string"
         );
-    }
-
-    #[test]
-    fn none_hmac_and_unknown_algorithms_do_not_parse() {
-        for name in ["none", "NONE", "HS256", "bogus", ""] {
-            assert_eq!(JwsAlg::parse(name), None, "{name}");
-        }
-        for name in JwsAlg::SUPPORTED {
-            assert_eq!(JwsAlg::parse(name).map(JwsAlg::name), Some(name));
-        }
-    }
-
-    #[test]
-    fn rsa_der_encoding_matches_ring_expectations() {
-        // ring parses what we build: a 2048-bit modulus with the high bit set
-        // needs the leading zero, exponent 65537.
-        let n = [0xC0u8; 256];
-        let der = rsa_public_key_der(&n, &[1, 0, 1]);
-        assert_eq!(&der[..4], &[0x30, 0x82, 0x01, 0x0A]);
-        assert_eq!(&der[4..8], &[0x02, 0x82, 0x01, 0x01]);
-        assert_eq!(der[8], 0);
-        assert_eq!(&der[der.len() - 5..], &[0x02, 0x03, 1, 0, 1]);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod esia;
 pub mod jwt;
+pub mod keys;
 pub mod oidc;
 pub mod settings;
 pub mod signer;
@@ -88,6 +89,8 @@ pub enum TokenProblem {
     IssuedInFuture,
     #[error("nonce does not match the login")]
     NonceMismatch,
+    #[error("sub and urn:esia:sbj:oid name different persons")]
+    OidMismatch,
     #[error("key set unavailable: {0}")]
     JwksUnavailable(String),
 }
@@ -104,6 +107,7 @@ impl TokenProblem {
             TokenProblem::Expired => "token.expired",
             TokenProblem::IssuedInFuture => "token.issued_in_future",
             TokenProblem::NonceMismatch => "token.nonce_mismatch",
+            TokenProblem::OidMismatch => "token.oid_mismatch",
             TokenProblem::JwksUnavailable(_) => "token.jwks_unavailable",
         }
     }
@@ -138,7 +142,10 @@ impl FederationError {
         match self {
             FederationError::Refused { code: Some(c), .. }
             | FederationError::HttpStatus { code: Some(c), .. } => c.as_str().to_string(),
-            FederationError::Refused { error, .. } => format!("oauth.{error}"),
+            // An ESIA code this build has no name for keeps its number.
+            FederationError::Refused {
+                error, description, ..
+            } => esia_number(description).unwrap_or_else(|| format!("oauth.{error}")),
             FederationError::Unreachable(_) => "idp.unreachable".into(),
             FederationError::HttpStatus { status, .. } => format!("idp.http_{status}"),
             FederationError::BadResponse(_) => "idp.bad_response".into(),
@@ -207,6 +214,23 @@ impl Provider {
             Provider::Oidc(p) => p.finish(code, pending).await,
         }
     }
+
+    /// The IdP's own logout, returning to `return_url` (ESIA only).
+    pub fn logout_url(&self, return_url: &str) -> Option<String> {
+        match self {
+            Provider::Esia(p) => p.logout_url(return_url),
+            Provider::Oidc(_) => None,
+        }
+    }
+
+    /// Reloads the signing keys (certificates re-read, JWKS refetched).
+    pub async fn reload_keys(&self) -> Result<usize, TokenProblem> {
+        match self {
+            Provider::Esia(p) => p.keys().reload().await,
+            // Discovered lazily; the next unknown kid refetches anyway.
+            Provider::Oidc(_) => Ok(0),
+        }
+    }
 }
 
 /// All configured providers by id.
@@ -269,6 +293,14 @@ pub async fn read_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The `ESIA-NNNNNN` code at the start of an error description, known or not.
+pub fn esia_number(description: &str) -> Option<String> {
+    let head = description.trim_start().get(..11)?;
+    let (prefix, digits) = head.split_at(5);
+    (prefix.eq_ignore_ascii_case("ESIA-") && digits.chars().all(|c| c.is_ascii_digit()))
+        .then(|| format!("ESIA-{digits}"))
 }
 
 /// `1000001` → `10…01`; keeps enough to tell subjects apart in a list.

@@ -1,7 +1,7 @@
 //! The standard OIDC profile: discovery, authorization code with PKCE S256
 //! and nonce, `client_secret_basic`, userinfo with configurable claim names.
 //! `openidconnect` does discovery, the authorization URL and the code
-//! exchange; the id_token goes through the shared [`JwksCache`] verifier.
+//! exchange; the id_token goes through the shared [`KeyCache`] verifier.
 
 use std::sync::Arc;
 
@@ -14,10 +14,10 @@ use openidconnect::{
 use serde_json::{Map, Value};
 use tokio::sync::RwLock;
 
-use super::jwt::{Expectations, JwksCache};
+use super::jwt::{Expectations, KeyCache, KeySource};
 use super::{
-    read_limited, request_error, FederatedPerson, FederationError, OidcSettings, PendingLogin,
-    Profile, ProviderSettings, StartedLogin, MAX_RESPONSE_BYTES,
+    read_limited, request_error, FederatedPerson, FederationError, PendingLogin, Profile,
+    ProviderSettings, StartedLogin, MAX_RESPONSE_BYTES,
 };
 use crate::config::ClaimNames;
 use crate::domain::tier::Tier;
@@ -32,19 +32,15 @@ pub struct OidcProvider {
 
 struct Discovered {
     metadata: CoreProviderMetadata,
-    jwks: JwksCache,
+    jwks: KeyCache,
 }
 
 impl OidcProvider {
     pub fn new(settings: ProviderSettings, http: reqwest::Client) -> OidcProvider {
         let (client_secret, claims) = match &settings.profile {
-            Profile::Oidc(OidcSettings {
-                client_secret,
-                claims,
-                ..
-            }) => (
-                ClientSecret::new(client_secret.expose().to_string()),
-                claims.clone(),
+            Profile::Oidc(oidc) => (
+                ClientSecret::new(oidc.client_secret.expose().to_string()),
+                oidc.claims.clone(),
             ),
             // `Provider::build` only hands over oidc settings.
             Profile::Esia(_) => (ClientSecret::new(String::new()), ClaimNames::default()),
@@ -76,8 +72,8 @@ impl OidcProvider {
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| FederationError::Unreachable(format!("discovery failed: {e}")))?;
-        let jwks = JwksCache::new(
-            metadata.jwks_uri().url().to_string(),
+        let jwks = KeyCache::new(
+            KeySource::Jwks(metadata.jwks_uri().url().to_string()),
             &self.settings.id_token_algs,
             self.http.clone(),
         );

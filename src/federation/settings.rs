@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::jwt::JwsAlg;
+use super::jwt::{JwsAlg, KeySource};
 use crate::config::{ClaimNames, ProviderConfig, ProviderProfile, Secret, SignerConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +34,8 @@ pub struct ProviderSettings {
 
 #[derive(Debug, Clone)]
 pub enum Profile {
-    Esia(EsiaSettings),
-    Oidc(OidcSettings),
+    Esia(Box<EsiaSettings>),
+    Oidc(Box<OidcSettings>),
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +44,9 @@ pub struct EsiaSettings {
     pub token_url: Url,
     /// REST base, e.g. `https://esia.gosuslugi.ru/rs`.
     pub api_url: Url,
-    pub jwks_url: Url,
+    pub keys: KeySource,
+    /// `/idp/ext/Logout`, when logging out here ends the IdP session too.
+    pub logout_url: Option<Url>,
     /// 64 hex digits.
     pub client_certificate_hash: String,
     pub signer: SignerConfig,
@@ -124,24 +126,54 @@ impl ProviderSettings {
                         "must be 64 hex digits".into(),
                     ));
                 }
-                Profile::Esia(EsiaSettings {
-                    authorize_url: url("authorize_url", &raw.authorize_url)?,
+                let authorize_url = url("authorize_url", &raw.authorize_url)?;
+                let keys = match (&raw.certificates[..], &raw.certificates_pem, &raw.jwks_url) {
+                    ([], None, None) => return Err(fail(
+                        "certificates",
+                        "missing: list ESIA's signing certificate file(s) (ESIA publishes no JWKS)"
+                            .into(),
+                    )),
+                    ([], None, Some(_)) => {
+                        KeySource::Jwks(url("jwks_url", &raw.jwks_url)?.to_string())
+                    }
+                    (_, _, Some(_)) => {
+                        return Err(fail(
+                            "jwks_url",
+                            "give either certificates or jwks_url, not both".into(),
+                        ))
+                    }
+                    (files, inline, None) => KeySource::Certificates {
+                        files: files.iter().map(Into::into).collect(),
+                        inline: inline.clone(),
+                    },
+                };
+                let logout_url = if raw.end_idp_session {
+                    match &raw.logout_url {
+                        Some(_) => Some(url("logout_url", &raw.logout_url)?),
+                        None => authorize_url.join("/idp/ext/Logout").ok(),
+                    }
+                } else {
+                    None
+                };
+                Profile::Esia(Box::new(EsiaSettings {
+                    authorize_url,
                     token_url: url("token_url", &raw.token_url)?,
                     api_url: url("api_url", &raw.api_url)?,
-                    jwks_url: url("jwks_url", &raw.jwks_url)?,
+                    keys,
+                    logout_url,
                     client_certificate_hash: hash,
                     signer: raw.signer.clone().ok_or_else(|| {
                         fail("signer", "missing (required by this profile)".into())
                     })?,
-                })
+                }))
             }
-            ProviderProfile::Oidc => Profile::Oidc(OidcSettings {
+            ProviderProfile::Oidc => Profile::Oidc(Box::new(OidcSettings {
                 issuer_url: url("issuer", &Some(raw.issuer.clone()))?,
                 client_secret: raw.client_secret.clone().ok_or_else(|| {
                     fail("client_secret", "missing (required by this profile)".into())
                 })?,
                 claims: raw.claims.clone(),
-            }),
+            })),
         };
         Ok(ProviderSettings {
             id: raw.id.clone(),
@@ -186,7 +218,9 @@ mod tests {
     #[test]
     fn each_broken_field_is_named() {
         type Breaker = fn(&mut ProviderConfig);
-        let cases: [(Breaker, &str); 7] = [
+        let cases: [(Breaker, &str); 9] = [
+            (|p| p.jwks_url = None, "certificates"),
+            (|p| p.certificates = vec!["esia.pem".into()], "jwks_url"),
             (|p| p.token_url = None, "token_url"),
             (|p| p.api_url = Some("not a url".into()), "api_url"),
             (|p| p.id_token_algs = vec!["HS256".into()], "id_token_algs"),

@@ -112,7 +112,11 @@ impl Store {
         if backend == Backend::Sqlite {
             ensure_sqlite_dir(url);
         }
-        let mut options = AnyPoolOptions::new().max_connections(max_connections.max(1));
+        // No ping before each acquire: a broken connection fails its query and
+        // is replaced; the ping would double every statement's round trips.
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .test_before_acquire(false);
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -120,6 +124,10 @@ impl Store {
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    // Reads through a memory map instead of a read() per page:
+                    // other connections' writes invalidate each connection's
+                    // page cache, so pages are read again often.
+                    conn.execute("PRAGMA mmap_size = 268435456").await?;
                     Ok(())
                 })
             });

@@ -114,10 +114,14 @@ async fn logout(
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    app.logout(cookie.as_deref(), &form.csrf)
+    let next = app
+        .logout(cookie.as_deref(), &form.csrf)
         .await
         .map_err(|e| WebError::page(e, lang))?;
-    let mut response = redirect("/");
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&next) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
     cookies::remove(
         response.headers_mut(),
         cookies::SESSION,

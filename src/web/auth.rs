@@ -77,9 +77,16 @@ async fn callback(
     // outcome page (with a reference), never a framework's plain 400.
     let params = callback_params(query.as_deref());
     let browser = cookies::get(&request_headers, cookies::LOGIN);
+    let previous_session = cookies::get(&request_headers, cookies::SESSION);
     let mut headers = HeaderMap::new();
     let completed = app
-        .complete_login(&provider, &params, browser.as_deref(), request_lang)
+        .complete_login(
+            &provider,
+            &params,
+            browser.as_deref(),
+            previous_session.as_deref(),
+            request_lang,
+        )
         .await
         .map_err(|e| WebError::page(e, request_lang))?;
     let report = match completed {

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
 struct HomeParams {
     region: Option<String>,
     return_to: Option<String>,
+    logged_out: bool,
 }
 
 async fn home(
@@ -30,6 +31,7 @@ async fn home(
     let params = HomeParams {
         region: super::query_param(query.as_deref(), "region"),
         return_to: super::query_param(query.as_deref(), "return_to"),
+        logged_out: super::query_param(query.as_deref(), "logged_out").is_some(),
     };
     let chosen: Option<u16> = params.region.as_deref().and_then(|r| r.trim().parse().ok());
     let regions = app
@@ -93,6 +95,13 @@ async fn home(
             )
             .into(),
         return_to,
+        notice: params.logged_out.then(|| {
+            lang.pick(
+                "Вы вышли из дневника. Чтобы войти снова, выберите регион.",
+                "You have logged out of the e-diary. To log in again, select your region.",
+            )
+            .to_string()
+        }),
     };
     render(StatusCode::OK, &page)
 }

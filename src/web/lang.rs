@@ -54,13 +54,19 @@ pub fn from_parts(parts: &Parts) -> Lang {
     Lang::negotiate(None, header)
 }
 
-/// Keeps an explicit `?lang=` choice in a cookie for later pages.
-pub async fn remember_choice(request: Request, next: Next) -> Response {
+/// Keeps an explicit `?lang=` choice in a cookie for later pages; `Secure`
+/// like every other cookie when the deployment says so.
+pub async fn remember_choice(
+    axum::extract::State(secure): axum::extract::State<bool>,
+    request: Request,
+    next: Next,
+) -> Response {
     let chosen = query_lang(request.uri().query());
     let mut response = next.run(request).await;
     if let Some(lang) = chosen {
+        let secure = if secure { "; Secure" } else { "" };
         let cookie = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
             lang.code()
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -46,7 +46,10 @@ pub fn router(app: AppState) -> Router {
         .merge(account::router())
         .merge(api::router())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(lang::remember_choice))
+        .layer(axum::middleware::from_fn_with_state(
+            app.config().server.secure_cookies,
+            lang::remember_choice,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),

@@ -70,6 +70,8 @@ pub struct HomePage {
     pub providers_intro: String,
     pub disabled_text: String,
     pub pick_region_text: String,
+    /// A one-line notice above the form ("you have logged out").
+    pub notice: Option<String>,
     pub return_to: Option<String>,
 }
 

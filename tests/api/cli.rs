@@ -59,3 +59,64 @@ fn serve_without_an_hmac_key_says_how_to_set_one() {
     assert!(!output.status.success());
     assert!(stderr.contains("ESIA_LINK__SECURITY__HMAC_KEY"), "{stderr}");
 }
+
+/// The reference CryptoPro wrapper turns csptest's raw output into ESIA's
+/// client_secret: reversed bytes, base64url, no padding; and refuses
+/// anything but 64 bytes. csptest itself is faked here (no CryptoPro in CI).
+#[test]
+fn the_reference_csptest_wrapper_reverses_and_encodes() {
+    use base64::Engine;
+    let dir = std::env::temp_dir().join(format!("esia-link-csptest-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/signer/esia-sign-csptest.sh");
+    let run = |bytes: usize| {
+        let fake = dir.join(format!("csptest-{bytes}"));
+        // Writes `bytes` bytes 0, 1, 2, ... to the file after -out.
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -out ]; then out=$2; fi; shift; done\nperl -e 'print map {{ chr($_ % 256) }} 0..{}' > \"$out\"\n",
+                bytes as i64 - 1
+            ),
+        )
+        .expect("fake csptest");
+        Command::new("chmod")
+            .arg("+x")
+            .arg(&fake)
+            .status()
+            .expect("chmod");
+        let mut child = Command::new("sh")
+            .arg(&script)
+            .env("ESIA_CSP_CONTAINER", "test")
+            .env("ESIA_CSPTEST", &fake)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"ESIA-LINK-DEMOopenid...")
+            .expect("write");
+        child.wait_with_output().expect("output")
+    };
+    let ok = run(64);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let reversed: Vec<u8> = (0..64u8).rev().collect();
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout).trim(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(reversed)
+    );
+    let cms_like = run(700);
+    assert!(!cms_like.status.success());
+    assert!(String::from_utf8_lossy(&cms_like.stderr).contains("700 bytes"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,7 +7,9 @@ use std::sync::Once;
 
 use esia_link::config::{EphemeralBackend, Secret};
 use esia_link::demo::browser::{Consent, LoginRun, ScriptedBrowser};
-use esia_link::demo::{demo_base_config, demo_clients, demo_config};
+use esia_link::demo::{
+    demo_base_config, demo_clients, demo_config, use_gost, write_esia_certificates,
+};
 use esia_link::ops::roster::{seed, DEMO_ROSTER};
 use esia_link::startup::Application;
 use esia_link::store::Store;
@@ -156,8 +158,16 @@ pub struct TestApp {
     pub base: String,
     pub idp: mock_idp::MockIdp,
     pub state: AppState,
+    /// The file the ESIA provider reads the mock's certificates from.
+    pub esia_certificates: std::path::PathBuf,
     _db: TestDb,
     _redis: Option<RedisCleanup>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.esia_certificates);
+    }
 }
 
 impl TestApp {
@@ -202,6 +212,12 @@ impl TestApp {
         callback.expect("the IdP redirected to the callback")
     }
 
+    /// Hands the relying party the mock's current ESIA certificates (what an
+    /// operator does with the certificate ESIA sends before a rotation).
+    pub fn publish_esia_certificates(&self) {
+        write_esia_certificates(&self.idp, &self.esia_certificates).expect("write certificates");
+    }
+
     /// Federated links in the database, by direct count.
     pub async fn link_count(&self) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM federated_links")
@@ -216,6 +232,9 @@ impl TestApp {
 pub struct AppOptions {
     pub http_timeout_secs: Option<u64>,
     pub client_ip_header: Option<String>,
+    /// GOST-signed ESIA tokens and the client signature by the external
+    /// command `esia-link demo-gost-sign`.
+    pub gost: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -224,14 +243,38 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     install_crypto();
-    let idp = mock_idp::spawn(mock_idp::MockIdpConfig::default())
-        .await
-        .expect("mock IdP starts");
+    let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
+        esia_alg: if options.gost {
+            mock_idp::EsiaAlg::Gost3410_2012_256
+        } else {
+            mock_idp::EsiaAlg::Rs256
+        },
+        ..mock_idp::MockIdpConfig::default()
+    })
+    .await
+    .expect("mock IdP starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let db = fresh_database().await;
     let defaults = demo_base_config().expect("demo config");
-    let mut config = demo_config(defaults, &base, &idp.base_url(), &db.url);
+    let esia_certificates = std::env::temp_dir().join(format!(
+        "esia-link-test-{}.pem",
+        uuid::Uuid::new_v4().simple()
+    ));
+    write_esia_certificates(&idp, &esia_certificates).expect("certificates");
+    let mut config = demo_config(
+        defaults,
+        &base,
+        &idp.base_url(),
+        &db.url,
+        &esia_certificates,
+    );
+    if options.gost {
+        use_gost(
+            &mut config,
+            std::path::Path::new(env!("CARGO_BIN_EXE_esia-link")),
+        );
+    }
     config.server.listen = listener.local_addr().expect("addr");
     config.log.filter = "warn".into();
     let mut redis_cleanup = None;
@@ -261,6 +304,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         base,
         idp,
         state,
+        esia_certificates,
         _db: db,
         _redis: redis_cleanup,
     }

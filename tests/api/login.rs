@@ -245,7 +245,9 @@ async fn declining_at_the_idp_is_an_idp_error_with_the_esia_code() {
 async fn hostile_or_broken_tokens_are_refused_and_nothing_is_linked() {
     let app = spawn_app().await;
     let cases = [
-        (mock_idp::Fault::UnknownKey, "token.unknown_key"),
+        // ESIA tokens name no kid: a key that is not configured is simply
+        // a signature no configured certificate verifies.
+        (mock_idp::Fault::UnknownKey, "token.bad_signature"),
         (mock_idp::Fault::WrongIssuer, "token.wrong_issuer"),
         (mock_idp::Fault::WrongAudience, "token.wrong_audience"),
         (mock_idp::Fault::ExpiredToken, "token.expired"),
@@ -306,28 +308,111 @@ async fn oidc_profile_checks_nonce_and_userinfo_subject() {
 }
 
 #[tokio::test]
-async fn key_rotation_between_two_logins_needs_no_restart() {
+async fn oidc_key_rotation_between_two_logins_needs_no_restart() {
     let app = spawn_app().await;
-    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    let (_, run) = app.login("oidc", "ivanova", Consent::Allow).await;
     assert_eq!(run.landed_at(), Some("/account"));
     app.idp.rotate_key(mock_idp::Alg::Rs256, false);
-    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    let (_, run) = app.login("oidc", "ivanova", Consent::Allow).await;
     assert_eq!(
         run.landed_at(),
         Some("/account"),
         "new kid fetched: {:?}",
         run.outcome
     );
-    // Refetches on unknown keys are limited to one a second.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // A second rotation right after: refetches are single-flight and at
+    // most one per 100 ms, not one a second.
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     app.idp.rotate_key(mock_idp::Alg::Es256, true);
-    let (_, run) = app.login("esia", "fedorov", Consent::Allow).await;
+    let (_, run) = app.login("oidc", "fedorov", Consent::Allow).await;
     assert_eq!(
         run.landed_at(),
         Some("/account"),
         "ES256 key: {:?}",
         run.outcome
     );
+}
+
+/// ESIA hands out its certificate instead of a JWKS: a rotation is a new
+/// certificate in the configured file. Tokens signed by a key that is not
+/// (yet) configured are refused; once the file lists it, the next login
+/// works without a restart (the unknown key makes the file be read again;
+/// SIGHUP does the same).
+#[tokio::test]
+async fn esia_certificate_rotation_is_a_file_change() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+
+    app.idp.rotate_esia_key(mock_idp::EsiaAlg::Rs256, true);
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(
+        run.outcome.as_deref(),
+        Some("idp_error"),
+        "new key not configured yet"
+    );
+    let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+    assert_eq!(code.as_deref(), Some("token.bad_signature"));
+
+    app.publish_esia_certificates();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(
+        run.landed_at(),
+        Some("/account"),
+        "new certificate read: {:?}",
+        run.outcome
+    );
+    let reloaded = app.state.reload_keys().await;
+    assert!(
+        reloaded
+            .iter()
+            .any(|(id, result)| id == "esia" && result.as_ref().is_ok_and(|n| *n == 2)),
+        "both certificates listed: {reloaded:?}"
+    );
+}
+
+/// Real ESIA's shape: GOST-signed id_token without kid, numeric OIDs, the
+/// client signature made by an external command (the demo's stand-in for
+/// CryptoPro) and checked by the mock in ESIA's raw form.
+#[tokio::test]
+async fn esia_in_gost_mode_logs_in_with_an_external_signer() {
+    let app = spawn_app_with(AppOptions {
+        gost: true,
+        ..AppOptions::default()
+    })
+    .await;
+    for person in ["ivanova", "fedorov"] {
+        let (_, run) = app.login("esia", person, Consent::Allow).await;
+        assert_eq!(
+            run.landed_at(),
+            Some("/account"),
+            "{person}: {:?}",
+            run.outcome
+        );
+    }
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "returning GOST login");
+    // The link decision does not care how the token was signed.
+    let (_, run) = app.login("esia", "kuznetsova", Consent::Allow).await;
+    assert_eq!(run.outcome.as_deref(), Some("name_mismatch"));
+}
+
+#[tokio::test]
+async fn esia_specific_refusals_keep_their_codes() {
+    let app = spawn_app().await;
+    for (fault, expected) in [
+        (mock_idp::Fault::OidMismatch, "token.oid_mismatch"),
+        (mock_idp::Fault::UnknownEsiaCode, "ESIA-007099"),
+    ] {
+        app.idp.set_fault(fault.clone());
+        let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+        app.idp.clear_faults();
+        assert_eq!(run.outcome.as_deref(), Some("idp_error"), "{fault:?}");
+        let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+        assert_eq!(code.as_deref(), Some(expected), "{fault:?}");
+        assert_eq!(app.link_count().await, 0, "{fault:?}");
+    }
 }
 
 #[tokio::test]
@@ -627,5 +712,89 @@ async fn malformed_callback_queries_get_the_outcome_page_with_a_reference() {
             .expect("outcome page");
         assert!(page.body.contains("id=\"reference\""), "{query}");
         assert!(page.body.contains("data-outcome=\"rejected\""), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_login_in_the_same_browser_ends_the_previous_session() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    let start = app.start_url("esia");
+    let run = browser
+        .login(&app.base, &start, "ivanova", "demo", Consent::Allow)
+        .await
+        .expect("first login");
+    assert_eq!(run.landed_at(), Some("/account"));
+    let first = browser
+        .cookie(&app.base, "el_session")
+        .expect("session cookie");
+    let run = browser
+        .login(&app.base, &start, "fedorov", "demo", Consent::Allow)
+        .await
+        .expect("second login");
+    assert_eq!(run.landed_at(), Some("/account"));
+    let second = browser
+        .cookie(&app.base, "el_session")
+        .expect("session cookie");
+    assert_ne!(first, second);
+    let me = |cookie: String| {
+        let url = format!("{}/api/v1/me", app.base);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("cookie", format!("el_session={cookie}"))
+                .send()
+                .await
+                .expect("me")
+                .status()
+        }
+    };
+    assert_eq!(
+        me(first).await,
+        StatusCode::UNAUTHORIZED,
+        "old session ended"
+    );
+    assert_eq!(me(second).await, StatusCode::OK, "new session works");
+}
+
+#[tokio::test]
+async fn logout_of_an_esia_session_ends_the_esia_session_too() {
+    let app = spawn_app().await;
+    for (provider, expected) in [
+        (
+            "esia",
+            format!(
+                "{}/idp/ext/Logout?client_id=ESIA-LINK-DEMO&redirect_url={}",
+                app.idp.base_url(),
+                url::form_urlencoded::byte_serialize(
+                    format!("{}/?logged_out=1", app.base).as_bytes()
+                )
+                .collect::<String>()
+            ),
+        ),
+        ("oidc", "/?logged_out=1".to_string()),
+    ] {
+        let (browser, run) = app.login(provider, "novikova", Consent::Allow).await;
+        assert_eq!(run.landed_at(), Some("/account"), "{provider}");
+        let page = browser
+            .get(&format!("{}/account", app.base))
+            .await
+            .expect("account");
+        let form = esia_link::demo::browser::parse_form(&page.body).expect("logout form");
+        let done = browser
+            .post_form(&format!("{}/logout", app.base), &form.fields)
+            .await
+            .expect("logout");
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{provider}");
+        assert_eq!(
+            done.location.as_deref(),
+            Some(expected.as_str()),
+            "{provider}"
+        );
+        let home = browser
+            .get(&format!("{}/?logged_out=1", app.base))
+            .await
+            .expect("home");
+        assert!(home.body.contains("Вы вышли из дневника"), "{}", home.body);
     }
 }

@@ -195,8 +195,45 @@ async fn expired_access_tokens_get_005013() {
         .await
         .expect("person");
     assert_eq!(response.status(), 401);
-    let body: serde_json::Value = response.json().await.expect("json");
-    assert!(body["error_description"]
-        .as_str()
-        .is_some_and(|d| d.starts_with("ESIA-005013")));
+    let body: esia_proto::EsiaRestError = response.json().await.expect("ESIA REST error");
+    assert_eq!(body.code, "ESIA-005013");
+    assert_eq!(body.message, "SecurityErrorEnum.expiredToken");
+    assert_eq!(body.esia_code(), Some(esia_proto::EsiaCode::E005013));
+}
+
+#[tokio::test]
+async fn descriptions_are_in_english_as_esia_sends_them() {
+    let idp = mock().await;
+    let state = uuid::Uuid::new_v4().to_string();
+    let mut params = authorize_params(&state);
+    params.retain(|(k, _)| k != "client_certificate_hash");
+    let url = url_with(&format!("{}/aas/oauth2/v2/ac", idp.base_url()), &params);
+    let response = http().get(&url).send().await.expect("authorize");
+    let query = query_of(response.headers()["location"].to_str().expect("location"));
+    assert_eq!(query["error"], "invalid_request");
+    assert_eq!(
+        query["error_description"],
+        "ESIA-007014: The request doesn't contain the mandatory parameter [client_certificate_hash]."
+    );
+
+    let mut params = authorize_params(&state);
+    set(&mut params, "client_secret", &sign("something else"));
+    let url = url_with(&format!("{}/aas/oauth2/v2/ac", idp.base_url()), &params);
+    let response = http().get(&url).send().await.expect("authorize");
+    let query = query_of(response.headers()["location"].to_str().expect("location"));
+    assert_eq!(query["error"], "access_denied");
+    assert_eq!(
+        query["error_description"],
+        "ESIA-007053: OAuthErrorEnum.clientSecretWrong"
+    );
+
+    let url = url_with(
+        &format!("{}/aas/oauth2/v2/ac", idp.base_url()),
+        &authorize_params(&state),
+    );
+    let query = consent(&idp, &http(), &url, "ivanova", "deny").await;
+    assert_eq!(
+        query["error_description"],
+        "ESIA-007004: The resource owner or authorization server denied the request."
+    );
 }

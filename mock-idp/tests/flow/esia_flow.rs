@@ -16,17 +16,18 @@ async fn the_whole_esia_flow_returns_the_person_with_contacts_and_kids() {
 
     let id_token = tokens.id_token.expect("id_token");
     assert!(
-        verifies(&id_token, &jwks(&idp).await),
-        "signed by a JWKS key"
+        esia_verifies(&id_token, &idp.esia_certificates_pem()),
+        "signed by the published certificate's key"
     );
+    assert!(!verifies(&id_token, &jwks(&idp).await), "not a JWKS key");
     let (header, claims) = decode(&id_token);
     assert_eq!(header["alg"], "RS256");
-    assert_eq!(claims["sub"], "1000012");
+    assert_eq!(claims["sub"], 1000012, "a JSON integer");
     assert_eq!(claims["aud"], "ESIA-LINK-DEMO");
     assert_eq!(claims["iss"], Value::String(idp.issuer()));
     assert_eq!(claims["amr"], "PWD");
     assert_eq!(claims["urn:esia:sbj"]["urn:esia:sbj:typ"], "P");
-    assert_eq!(claims["urn:esia:sbj"]["urn:esia:sbj:oid"], "1000012");
+    assert_eq!(claims["urn:esia:sbj"]["urn:esia:sbj:oid"], 1000012);
     assert!(
         claims["urn:esia:sbj"].get("urn:esia:sbj:is_tru").is_none(),
         "standard, not verified"
@@ -70,6 +71,9 @@ async fn the_whole_esia_flow_returns_the_person_with_contacts_and_kids() {
     assert_eq!(contacts[1].vrf_stu.as_deref(), Some("NOT_VERIFIED"));
     let docs: Vec<_> = person.documents.as_ref().expect("docs").items().collect();
     assert_eq!(docs[0].vrf_stu.as_deref(), Some("VERIFIED"));
+    assert_eq!(person.r_id_doc, docs[0].id);
+    let kinds: Vec<_> = docs.iter().filter_map(|d| d.kind.as_deref()).collect();
+    assert_eq!(kinds, ["RF_PASSPORT", "RF_DRIVING_LICENSE", "MDCL_PLCY"]);
 
     // Sub-collections: links without embed, objects with it.
     let links: Value = http()
@@ -107,6 +111,8 @@ async fn the_whole_esia_flow_returns_the_person_with_contacts_and_kids() {
         .await
         .expect("other");
     assert_eq!(other.status(), 403);
+    let body: esia_proto::EsiaRestError = other.json().await.expect("ESIA REST error");
+    assert_eq!(body.code, "ESIA-005029");
 }
 
 #[tokio::test]

@@ -78,19 +78,17 @@ async fn transport_faults() {
 
 #[tokio::test]
 async fn token_faults() {
+    // ESIA tokens have no kid: an unknown key is one no published certificate holds.
     let (idp, token) = id_token_under("unknown_key").await;
-    let (header, _) = decode(&token);
-    let kids = jwks(&idp).await.to_string();
-    assert!(
-        !kids.contains(header["kid"].as_str().unwrap_or("?")),
-        "kid not in JWKS"
-    );
+    assert!(decode(&token).0.get("kid").is_none());
+    assert!(!esia_verifies(&token, &idp.esia_certificates_pem()));
+    assert_eq!(decode(&token).0["alg"], "RS256", "same alg, another key");
 
     let (idp, token) = id_token_under("bad_signature").await;
-    assert!(!verifies(&token, &jwks(&idp).await));
+    assert!(!esia_verifies(&token, &idp.esia_certificates_pem()));
 
     let (idp, token) = id_token_under("wrong_issuer").await;
-    assert!(verifies(&token, &jwks(&idp).await));
+    assert!(esia_verifies(&token, &idp.esia_certificates_pem()));
     assert_ne!(decode(&token).1["iss"], Value::String(idp.issuer()));
 
     let (_, token) = id_token_under("wrong_audience").await;
@@ -102,7 +100,32 @@ async fn token_faults() {
 
     let (_, token) = id_token_under("alg_none").await;
     assert_eq!(decode(&token).0["alg"], "none");
+    assert_eq!(decode(&token).0["sbt"], "id");
     assert!(token.ends_with('.'), "no signature");
+
+    let (idp, token) = id_token_under("oid_mismatch").await;
+    assert!(esia_verifies(&token, &idp.esia_certificates_pem()));
+    let claims = decode(&token).1;
+    assert_eq!(claims["sub"], 1000001);
+    assert_ne!(claims["urn:esia:sbj"]["urn:esia:sbj:oid"], claims["sub"]);
+    assert!(claims["urn:esia:sbj"]["urn:esia:sbj:oid"].is_u64());
+
+    // wrong_nonce is a no-op for ESIA: the token is fine.
+    let (idp, token) = id_token_under("wrong_nonce").await;
+    assert!(esia_verifies(&token, &idp.esia_certificates_pem()));
+}
+
+#[tokio::test]
+async fn an_unknown_esia_code_keeps_its_number() {
+    let (_, response) = token_under("unknown_esia_code").await;
+    assert_eq!(response.status(), 400);
+    let body: esia_proto::EsiaErrorResponse = response.json().await.expect("json");
+    assert!(
+        body.error_description.starts_with("ESIA-007099: "),
+        "{body:?}"
+    );
+    assert_eq!(body.esia_code(), None, "not a code anyone maps");
+    assert!(body.state.is_some());
 }
 
 #[tokio::test]

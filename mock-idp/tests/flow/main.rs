@@ -1,8 +1,10 @@
 //! The mock IdP's protocol tests (one binary): the ESIA flow end to end,
-//! every listed error code, every fault, the OIDC profile and key rotation.
+//! every listed error code, every fault, the OIDC profile and key rotation,
+//! and what real ESIA does (`esia_real`).
 
 mod errors;
 mod esia_flow;
+mod esia_real;
 mod faults;
 mod kit;
 mod oidc_flow;

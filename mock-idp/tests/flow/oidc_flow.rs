@@ -190,7 +190,21 @@ async fn key_rotation_changes_the_jwks() {
     let after = kids(&jwks(&idp).await);
     assert_eq!(after, vec![dropped], "old keys dropped");
 
-    // Tokens are now signed by the new key.
+    // OIDC tokens are now signed by the new key.
+    let verifier = "a-verifier-of-sufficient-length-0123456789abcdef";
+    let code = oidc_code(&idp, verifier, "n-1").await;
+    let tokens: Value = oidc_token(&idp, &code, verifier)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id_token = tokens["id_token"].as_str().expect("id_token");
+    assert_eq!(decode(id_token).0["kid"], json!(after[0]));
+    assert!(verifies(id_token, &jwks(&idp).await));
+
+    // The ESIA profile's keys are not in the JWKS and did not change.
+    let certificates = idp.esia_certificates_pem();
+    assert_eq!(certificates.matches("BEGIN CERTIFICATE").count(), 1);
     let code = esia_code(&idp, "ivanova").await;
     let tokens: esia_proto::EsiaTokenResponse = exchange(&idp, &token_form(&code))
         .await
@@ -198,6 +212,6 @@ async fn key_rotation_changes_the_jwks() {
         .await
         .expect("json");
     let id_token = tokens.id_token.expect("id_token");
-    assert_eq!(decode(&id_token).0["kid"], json!(after[0]));
-    assert!(verifies(&id_token, &jwks(&idp).await));
+    assert!(!verifies(&id_token, &jwks(&idp).await));
+    assert!(esia_verifies(&id_token, &certificates));
 }

@@ -147,15 +147,24 @@ impl App {
     /// Finishes a login. The state is checked before anything else. Every
     /// outcome a person can act on is `Ok` with a report; `Err` is the
     /// service's own failure (a store down) or an unknown provider.
+    /// A successful login ends the browser's previous session
+    /// (`previous_session`, its cookie value), whoever it belonged to.
     pub async fn complete_login(
         &self,
         provider_id: &str,
         params: &CallbackParams,
         browser_token: Option<&str>,
+        previous_session: Option<&str>,
         request_lang: Lang,
     ) -> Result<Completed, AppError> {
         match self.try_complete(provider_id, params, browser_token).await {
-            Ok(completed) => Ok(completed),
+            Ok(completed) => {
+                if let (Completed::Success { .. }, Some(previous)) = (&completed, previous_session)
+                {
+                    self.sessions.destroy(previous).await?;
+                }
+                Ok(completed)
+            }
             Err(error @ AppError::UnknownProvider) => Err(error),
             Err(error) if error.is_internal() => {
                 // Still try to leave a trace that operators can find.
