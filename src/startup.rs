@@ -65,6 +65,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+        self.state.flush().await;
         Ok(())
     }
 }

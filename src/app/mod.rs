@@ -39,9 +39,11 @@ pub struct App {
     sessions: Sessions,
     rate: RateLimiter,
     codes: CodeHasher,
+    journal: login::journal::Journal,
 }
 
 impl App {
+    /// Must run inside a Tokio runtime (it starts the journal's writer).
     pub fn new(
         config: Config,
         store: Store,
@@ -55,6 +57,7 @@ impl App {
         );
         let codes = CodeHasher::new(config.security.hmac_key.expose().as_bytes());
         App {
+            journal: login::journal::Journal::start(store.clone()),
             rate: RateLimiter::new(ephemeral.clone()),
             config,
             store,
@@ -104,6 +107,11 @@ impl App {
             results.push((provider.id().to_string(), result));
         }
         results
+    }
+
+    /// Waits until successful logins' records are written (shutdown, tests).
+    pub async fn flush(&self) {
+        self.journal.flush().await;
     }
 
     /// Liveness including the database.

@@ -160,8 +160,9 @@ pub async fn target(port: u16, idp_url: &str, database: &Path) -> anyhow::Result
     .text()
     .await?;
     std::fs::write(&certificates, pem)?;
+    // The environment applies (ESIA_LINK__...), so settings can be compared.
     let mut config = demo_config(
-        demo_base_config()?,
+        super::demo_layers(None)?,
         &service_url,
         idp_url,
         &database_url,

@@ -1,7 +1,9 @@
 //! Link attempts (what operators search) and the append-only audit log.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
@@ -65,6 +67,37 @@ pub struct AuditEntry {
 
 const ATTEMPT_COLUMNS: &str = "id, reference_code, created_at, provider, subject_masked, subject_hash, account_id, outcome, region_code, tier, idp_error, details_json, snils_hash";
 
+static INSERT_ATTEMPT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO link_attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    )
+});
+
+fn insert_attempt(attempt: &NewAttempt) -> sqlx::query::Query<'static, Any, AnyArguments<'static>> {
+    bind_attempt(sqlx::query(INSERT_ATTEMPT.as_str()), attempt)
+}
+
+/// Binds one attempt's 13 columns, in [`ATTEMPT_COLUMNS`] order.
+fn bind_attempt<'q>(
+    query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    attempt: &NewAttempt,
+) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(Uuid::new_v4().to_string())
+        .bind(attempt.reference_code.clone())
+        .bind(now_ms())
+        .bind(attempt.provider.clone())
+        .bind(attempt.subject_masked.clone())
+        .bind(attempt.subject_hash.clone())
+        .bind(attempt.account_id.map(|a| a.to_string()))
+        .bind(attempt.outcome.clone())
+        .bind(attempt.region_code)
+        .bind(attempt.tier.clone())
+        .bind(attempt.idp_error.clone())
+        .bind(attempt.details.to_string())
+        .bind(attempt.snils_hash.clone())
+}
+
 fn attempt_from(row: &AnyRow) -> Result<LinkAttempt, StoreError> {
     Ok(LinkAttempt {
         id: uuid_col(row, "id")?,
@@ -110,24 +143,53 @@ impl Store {
 
 impl Store {
     pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "INSERT INTO link_attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(Uuid::new_v4().to_string())
-        .bind(&attempt.reference_code)
-        .bind(now_ms())
-        .bind(&attempt.provider)
-        .bind(attempt.subject_masked.clone())
-        .bind(attempt.subject_hash.clone())
-        .bind(attempt.account_id.map(|a| a.to_string()))
-        .bind(&attempt.outcome)
-        .bind(attempt.region_code)
-        .bind(attempt.tier.clone())
-        .bind(attempt.idp_error.clone())
-        .bind(attempt.details.to_string())
-        .bind(attempt.snils_hash.clone())
-        .execute(self.db())
-        .await?;
+        insert_attempt(attempt).execute(self.db()).await?;
+        Ok(())
+    }
+
+    /// Successful logins' records in one transaction: their attempts (one
+    /// multi-row insert per 100) and the links' last-login times (one
+    /// update, at the batch's latest time: the batch spans milliseconds).
+    pub async fn write_login_journal(
+        &self,
+        attempts: &[NewAttempt],
+        touches: &[(Uuid, DateTime<Utc>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in attempts.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|row| {
+                    let first = row * 13 + 1;
+                    let params: Vec<String> =
+                        (first..first + 13).map(|n| format!("${n}")).collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO link_attempts ({ATTEMPT_COLUMNS}) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for attempt in chunk {
+                query = bind_attempt(query, attempt);
+            }
+            query.execute(self.in_tx(&mut tx)).await?;
+        }
+        if let Some(latest) = touches.iter().map(|(_, at)| *at).max() {
+            for chunk in touches.chunks(500) {
+                let params: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+                let sql = format!(
+                    "UPDATE federated_links SET last_login_at = $1 WHERE id IN ({})",
+                    params.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(latest.timestamp_millis());
+                for (link_id, _) in chunk {
+                    query = query.bind(link_id.to_string());
+                }
+                query.execute(self.in_tx(&mut tx)).await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 

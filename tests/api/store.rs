@@ -353,3 +353,77 @@ async fn attempts_round_trip_by_reference_and_hashes() {
     let duplicate = store.record_attempt(&attempt).await;
     assert!(duplicate.is_err(), "reference codes are unique");
 }
+
+/// The login journal's batch: many attempts in one multi-row insert and the
+/// links' last-login times in one update, all or nothing.
+#[tokio::test]
+async fn the_login_journal_writes_a_batch_in_one_transaction() {
+    let store = test_store().await;
+    let school = school(&store).await;
+    let mut link_ids = Vec::new();
+    for (i, surname) in ["Иванова", "Петрова", "Сидорова"].iter().enumerate()
+    {
+        let account = store
+            .create_account(&account(school, surname, None, None), "test")
+            .await
+            .expect("account");
+        let link = store
+            .create_link(
+                &NewLink {
+                    provider: "esia".into(),
+                    subject: format!("10000{i}"),
+                    account_id: account.id,
+                    method: "auto_snils".into(),
+                    tier_at_link: "standard".into(),
+                },
+                "test",
+                "test",
+            )
+            .await
+            .expect("link");
+        link_ids.push(link.id);
+    }
+    let attempts: Vec<_> = (0..250)
+        .map(|i| esia_link::store::NewAttempt {
+            reference_code: format!("JRNL-{i:04}"),
+            provider: "esia".into(),
+            subject_masked: None,
+            subject_hash: None,
+            account_id: None,
+            outcome: "logged_in".into(),
+            region_code: Some(29),
+            tier: Some("standard".into()),
+            idp_error: None,
+            details: serde_json::json!({}),
+            snils_hash: None,
+        })
+        .collect();
+    let at = Utc::now();
+    let touches: Vec<_> = link_ids.iter().map(|id| (*id, at)).collect();
+    store
+        .write_login_journal(&attempts, &touches)
+        .await
+        .expect("journal batch");
+    for reference in ["JRNL-0000", "JRNL-0149", "JRNL-0249"] {
+        assert!(
+            store
+                .find_attempt_by_reference(reference)
+                .await
+                .expect("query")
+                .is_some(),
+            "{reference} written"
+        );
+    }
+    for i in 0..link_ids.len() {
+        let link = store
+            .find_link("esia", &format!("10000{i}"))
+            .await
+            .expect("query")
+            .expect("link");
+        assert_eq!(
+            link.last_login_at.map(|t| t.timestamp_millis()),
+            Some(at.timestamp_millis()),
+            "last login written"
+        );
+    }
+}

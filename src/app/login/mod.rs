@@ -3,10 +3,14 @@
 //! and open a session.
 //!
 //! Database round trips on the callback (data statements): a returning login
-//! runs one joined lookup, the attempt and the last-login update (3); a
-//! first link the lookup, the link and its audit row, and the attempt (4).
+//! runs one joined lookup on the request path, its attempt and last-login
+//! update go to the [`journal::Journal`] (written behind, in batches); a
+//! first link runs the lookup, the link and its audit row (the attempt is
+//! journaled); a failure runs the lookup and writes its attempt before the
+//! page that shows the reference code.
 
 pub mod candidates;
+pub mod journal;
 pub mod report;
 
 use std::time::Duration;
@@ -357,7 +361,7 @@ impl App {
             return Ok(Completed::Failure { report });
         };
         if let (LinkOutcome::LoggedIn { .. }, Some(link_id)) = (&outcome, existing_link) {
-            self.store.touch_link_login(link_id, Utc::now()).await?;
+            self.journal.touch(link_id, Utc::now()).await?;
         }
         let session_id = self
             .sessions
@@ -410,7 +414,11 @@ impl App {
             details: report.operator_details(person, snils),
             snils_hash: snils.map(|s| self.lookup_hash("snils", s.digits())),
         };
-        self.store.record_attempt(&attempt).await
+        if report.outcome.is_success() {
+            self.journal.attempt(attempt).await
+        } else {
+            self.store.record_attempt(&attempt).await
+        }
     }
 
     /// Keeps a report for the outcome page; returns the token for its cookie.
