@@ -60,6 +60,23 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Why did a login fail? Look up a reference code (from the page the
+    /// person saw), a diary login or a SNILS: the attempts, what was
+    /// compared, and who must fix what. Every lookup is audited.
+    Diagnose {
+        /// A reference code (e.g. 7KQ2-M9XD), a diary login or a SNILS.
+        query: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Show names and SNILS in full (audited as such).
+        #[arg(long)]
+        unmask: bool,
+        /// Look into the running demo's database (./data/demo.db, demo keys).
+        #[cfg(feature = "demo")]
+        #[arg(long)]
+        demo: bool,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -157,6 +174,34 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
+        #[cfg(feature = "demo")]
+        Command::Diagnose {
+            query,
+            json,
+            unmask,
+            demo: true,
+        } => match crate::demo::demo_layers(cli.config.as_deref()) {
+            Ok(mut config) => {
+                config.database.url =
+                    crate::config::Secret::new("sqlite://./data/demo.db?mode=rw");
+                crate::ops::diagnose::run(config, &query, json, unmask, lang)
+                    .await
+                    .map(|_| ExitCode::SUCCESS)
+                    .unwrap_or_else(|e| fail(&*e))
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Diagnose {
+            query,
+            json,
+            unmask,
+            ..
+        } => {
+            with_config(cli.config, |config| async move {
+                crate::ops::diagnose::run(config, &query, json, unmask, lang).await
+            })
+            .await
+        }
         Command::Serve { insecure_demo } => {
             with_config(cli.config, |config| {
                 crate::startup::serve(config, insecure_demo)

@@ -140,6 +140,20 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     Ok(App::new(config, store, ephemeral, providers))
 }
 
+/// The context for command-line tools (`diagnose`): the database and the
+/// configuration, no providers and no shared ephemeral store.
+pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
+    let store = Store::connect(config.database.url.expose(), 2)
+        .await
+        .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| anyhow::anyhow!("database migrations: {e}"))?;
+    let ephemeral: SharedEphemeral = Arc::new(MemoryStore::new(1000));
+    Ok(App::new(config, store, ephemeral, Providers::default()))
+}
+
 /// SHA-256 (hex) of the values published with the demo. Only their hashes
 /// are in the binary, so that `serve` can recognise them without carrying
 /// them.

@@ -6,8 +6,10 @@
 //! they need is a method here, returning a typed result or an [`AppError`].
 
 pub mod account;
+pub mod diagnose;
 mod error;
 pub mod login;
+pub mod remedy;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -1,3 +1,4 @@
-//! Operator and administrator tools (roster seeding now; diagnosis later).
+//! Operator and administrator tools: roster seeding, `diagnose`.
 
+pub mod diagnose;
 pub mod roster;

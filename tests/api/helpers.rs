@@ -212,6 +212,11 @@ impl TestApp {
         callback.expect("the IdP redirected to the callback")
     }
 
+    /// The database this app uses (for running the CLI against it).
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
     /// Hands the relying party the mock's current ESIA certificates (what an
     /// operator does with the certificate ESIA sends before a rotation).
     pub fn publish_esia_certificates(&self) {

@@ -4,6 +4,7 @@
 mod backends;
 mod chromium;
 mod cli;
+mod diagnose;
 mod ephemeral;
 mod helpers;
 mod login;

@@ -1,0 +1,291 @@
+//! "Why can't I log in?": an operator types the reference code from the
+//! page the person saw, a diary login or a SNILS, and gets the attempts of
+//! that person, what was compared, and what to fix on which side. Every
+//! lookup is audited; personal data stays masked unless asked for (and that
+//! is audited too).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::remedy::{remedy, Facts, Remedy};
+use super::{App, AppError};
+use crate::domain::code::ReferenceCode;
+use crate::domain::link::OutcomeCode;
+use crate::domain::snils::Snils;
+use crate::i18n::Lang;
+use crate::store::{Account, LinkAttempt, NewAuditEntry};
+
+/// How many attempts a lookup shows at most.
+const TIMELINE: i64 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryKind {
+    Reference,
+    Snils,
+    Login,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Diagnosis {
+    pub query: QueryKind,
+    /// Nothing matched the query.
+    pub found: bool,
+    pub accounts: Vec<AccountView>,
+    /// Newest first; the looked-up reference (if any) is marked.
+    pub attempts: Vec<AttemptView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub role: String,
+    pub full_name: String,
+    pub snils: Option<String>,
+    pub status: String,
+    pub identities: Vec<IdentityView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentityView {
+    pub provider: String,
+    pub subject: String,
+    pub linked_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttemptView {
+    pub reference: String,
+    pub looked_up: bool,
+    pub at: DateTime<Utc>,
+    pub provider: String,
+    pub outcome: String,
+    pub tier: Option<String>,
+    pub tier_known: Option<bool>,
+    pub region: Option<i64>,
+    pub error_code: Option<String>,
+    /// The masked comparison the attempt recorded (name parts, SNILS).
+    pub details: Value,
+    pub remedy: Remedy,
+}
+
+impl App {
+    /// Looks `query` up (a reference code, a SNILS or a diary login) for
+    /// `actor`; `unmask` shows names and SNILS in full.
+    pub async fn diagnose(
+        &self,
+        query: &str,
+        actor: &str,
+        unmask: bool,
+        lang: Lang,
+    ) -> Result<Diagnosis, AppError> {
+        let query = query.trim();
+        let (kind, attempts, accounts) = if let Some(reference) = ReferenceCode::parse(query) {
+            let looked_up = self
+                .store
+                .find_attempt_by_reference(reference.as_str())
+                .await?;
+            let mut timeline = Vec::new();
+            if let Some(attempt) = &looked_up {
+                timeline = self.same_person(attempt).await?;
+                if !timeline.iter().any(|a| a.id == attempt.id) {
+                    timeline.insert(0, attempt.clone());
+                }
+            }
+            let accounts = match looked_up.as_ref().and_then(|a| a.account_id) {
+                Some(id) => vec![self.store.get_account(id).await?],
+                None => Vec::new(),
+            };
+            (QueryKind::Reference, timeline, accounts)
+        } else if let Ok(snils) = Snils::parse(query) {
+            let hash = self.lookup_hash("snils", snils.digits());
+            let attempts = self.store.attempts_by_snils_hash(&hash, TIMELINE).await?;
+            let accounts = self.store.find_accounts_by_snils(snils.digits()).await?;
+            (QueryKind::Snils, attempts, accounts)
+        } else {
+            match self.store.find_account_by_login(query).await? {
+                Some(account) => {
+                    let attempts = self
+                        .store
+                        .attempts_for_account(account.id, TIMELINE)
+                        .await?;
+                    (QueryKind::Login, attempts, vec![account])
+                }
+                None => (QueryKind::Login, Vec::new(), Vec::new()),
+            }
+        };
+
+        self.store
+            .append_audit(&NewAuditEntry {
+                actor: actor.to_string(),
+                action: if unmask {
+                    "diagnose.lookup_unmasked".into()
+                } else {
+                    "diagnose.lookup".into()
+                },
+                target_kind: "diagnosis".into(),
+                // The query itself may be a SNILS: only its kind is kept.
+                target_id: format!("{kind:?}").to_lowercase(),
+                reason: None,
+                details: serde_json::json!({
+                    "attempts": attempts.len(),
+                    "accounts": accounts.iter().map(|a| a.id).collect::<Vec<_>>(),
+                }),
+            })
+            .await?;
+
+        let mut account_views = Vec::with_capacity(accounts.len());
+        for account in &accounts {
+            account_views.push(self.account_view(account, unmask).await?);
+        }
+        let reference = ReferenceCode::parse(query).map(|r| r.as_str().to_string());
+        let mut attempt_views = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            let linked_subject = match (attempt.outcome.as_str(), attempt.account_id) {
+                ("linked_elsewhere", Some(account)) => self
+                    .store
+                    .find_link_for_account(&attempt.provider, account)
+                    .await?
+                    .map(|link| crate::federation::mask_subject(&link.subject)),
+                _ => None,
+            };
+            attempt_views.push(attempt_view(
+                attempt,
+                reference.as_deref(),
+                linked_subject.as_deref(),
+                lang,
+            ));
+        }
+        Ok(Diagnosis {
+            query: kind,
+            found: !account_views.is_empty() || !attempt_views.is_empty(),
+            accounts: account_views,
+            attempts: attempt_views,
+        })
+    }
+
+    /// Attempts of the same person: same identity, else same SNILS, else
+    /// same account.
+    async fn same_person(&self, attempt: &LinkAttempt) -> Result<Vec<LinkAttempt>, AppError> {
+        Ok(
+            match (
+                &attempt.subject_hash,
+                &attempt.snils_hash,
+                attempt.account_id,
+            ) {
+                (Some(hash), _, _) => self.store.attempts_by_subject_hash(hash, TIMELINE).await?,
+                (None, Some(hash), _) => self.store.attempts_by_snils_hash(hash, TIMELINE).await?,
+                (None, None, Some(account)) => {
+                    self.store.attempts_for_account(account, TIMELINE).await?
+                }
+                (None, None, None) => Vec::new(),
+            },
+        )
+    }
+
+    async fn account_view(&self, account: &Account, unmask: bool) -> Result<AccountView, AppError> {
+        let links = self.store.links_for_account(account.id).await?;
+        let full_name = [
+            Some(account.surname.as_str()),
+            Some(account.given_name.as_str()),
+            account.patronymic.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|part| {
+            if unmask {
+                part.to_string()
+            } else {
+                mask_word(part)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+        let snils = account
+            .snils
+            .as_deref()
+            .map(|digits| match Snils::parse(digits) {
+                Ok(snils) if unmask => snils.to_string(),
+                Ok(snils) => snils.masked(),
+                Err(_) => "(invalid)".into(),
+            });
+        Ok(AccountView {
+            id: account.id,
+            role: account.role.clone(),
+            full_name,
+            snils,
+            status: account.status.clone(),
+            identities: links
+                .into_iter()
+                .map(|link| IdentityView {
+                    provider: link.provider,
+                    subject: if unmask {
+                        link.subject
+                    } else {
+                        crate::federation::mask_subject(&link.subject)
+                    },
+                    linked_at: link.linked_at,
+                    last_login_at: link.last_login_at,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn attempt_view(
+    attempt: LinkAttempt,
+    reference: Option<&str>,
+    linked_subject: Option<&str>,
+    lang: Lang,
+) -> AttemptView {
+    let outcome = OutcomeCode::parse(&attempt.outcome).unwrap_or(OutcomeCode::Rejected);
+    let remedy = remedy(
+        outcome,
+        &Facts {
+            details: Some(&attempt.details),
+            error_code: attempt.idp_error.as_deref(),
+            region: attempt.region_code,
+            linked_subject,
+        },
+        lang,
+    );
+    AttemptView {
+        looked_up: reference == Some(attempt.reference_code.as_str()),
+        tier_known: attempt.details.get("tier_known").and_then(Value::as_bool),
+        reference: attempt.reference_code,
+        at: attempt.created_at,
+        provider: attempt.provider,
+        outcome: attempt.outcome,
+        tier: attempt.tier,
+        region: attempt.region_code,
+        error_code: attempt.idp_error,
+        details: attempt.details,
+        remedy,
+    }
+}
+
+/// `Иванова` → `И*****`.
+fn mask_word(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first)
+            .chain(chars.map(|c| if c == '-' { '-' } else { '*' }))
+            .collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_the_first_letter_and_hyphens() {
+        assert_eq!(mask_word("Иванова"), "И******");
+        assert_eq!(mask_word("Римская-Корсакова"), "Р******-*********");
+        assert_eq!(mask_word(""), "");
+    }
+}

@@ -1,0 +1,148 @@
+//! Operators: a reference code from a failure page leads to the attempt,
+//! what was compared and who must fix what — for every failing demo person,
+//! through the use case and through `esia-link diagnose`.
+
+use esia_link::app::remedy::Side;
+use esia_link::demo::browser::Consent;
+use esia_link::i18n::Lang;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn every_failing_demo_person_gets_an_outcome_and_a_remedy() {
+    let app = spawn_app().await;
+    // morozov links first, so that morozov2 (a second State Services
+    // account of the same person) finds the account taken.
+    let (_, run) = app.login("esia", "morozov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let cases = [
+        ("kuznetsova", "name_mismatch", Side::School, "patronymic"),
+        ("popova", "snils_missing", Side::Person, "add the SNILS"),
+        (
+            "lebedev",
+            "no_account",
+            Side::School,
+            "record the person's SNILS",
+        ),
+        (
+            "morozov2",
+            "linked_elsewhere",
+            Side::Support,
+            "linked to OID",
+        ),
+        ("volkov", "tier_too_low", Side::Person, "must be confirmed"),
+        ("pavlov", "ambiguous", Side::School, "share this SNILS"),
+        ("orlov", "region_disabled", Side::Integration, "region"),
+    ];
+    for (person, outcome, side, needle) in cases {
+        let (_, run) = app.login("esia", person, Consent::Allow).await;
+        assert_eq!(run.outcome.as_deref(), Some(outcome), "{person}");
+        let reference = run.reference.expect("reference on the page");
+        let diagnosis = app
+            .state
+            .diagnose(&reference, "test:operator", false, Lang::En)
+            .await
+            .expect("diagnosis");
+        let attempt = diagnosis
+            .attempts
+            .iter()
+            .find(|a| a.looked_up)
+            .unwrap_or_else(|| panic!("{person}: the looked-up attempt is listed"));
+        assert_eq!(attempt.outcome, outcome, "{person}");
+        assert_eq!(attempt.remedy.side, side, "{person}: {:?}", attempt.remedy);
+        assert!(
+            attempt.remedy.steps.iter().any(|s| s.contains(needle)),
+            "{person}: {:?}",
+            attempt.remedy.steps
+        );
+    }
+}
+
+#[tokio::test]
+async fn lookups_are_audited_and_names_stay_masked_unless_asked() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "kuznetsova", Consent::Allow).await;
+    let reference = run.reference.expect("reference");
+    let masked = app
+        .state
+        .diagnose(&reference, "test:support", false, Lang::Ru)
+        .await
+        .expect("diagnosis");
+    let account = masked
+        .accounts
+        .first()
+        .expect("the account that was compared");
+    assert!(
+        !account.full_name.contains("Кузнецова"),
+        "{}",
+        account.full_name
+    );
+    assert!(account.full_name.starts_with('К'), "{}", account.full_name);
+    let json = serde_json::to_string(&masked).expect("json");
+    assert!(!json.contains("Кузнецова"), "no name in the masked view");
+
+    let unmasked = app
+        .state
+        .diagnose(&reference, "test:privileged", true, Lang::Ru)
+        .await
+        .expect("diagnosis");
+    assert!(unmasked.accounts[0].full_name.contains("Кузнецова"));
+
+    let audit = app
+        .state
+        .store()
+        .audit_for_target("diagnosis", "reference")
+        .await
+        .expect("audit");
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert!(
+        actions.contains(&("test:support", "diagnose.lookup")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("test:privileged", "diagnose.lookup_unmasked")),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_prints_the_outcome_and_the_remedy_for_a_reference() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "popova", Consent::Allow).await;
+    let reference = run.reference.expect("reference");
+    let hmac = esia_link::demo::demo_base_config()
+        .expect("demo config")
+        .security
+        .hmac_key
+        .expose()
+        .to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
+        .args(["--lang", "en", "diagnose", &reference])
+        .env("ESIA_LINK__DATABASE__URL", app.database_url())
+        .env("ESIA_LINK__SECURITY__HMAC_KEY", hmac)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(&reference), "{stdout}");
+    assert!(stdout.contains("snils_missing"), "{stdout}");
+    assert!(
+        stdout.contains("add the SNILS to the State Services profile"),
+        "{stdout}"
+    );
+
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
+        .args(["--lang", "en", "diagnose", "ZZZZ-ZZZZ"])
+        .env("ESIA_LINK__DATABASE__URL", app.database_url())
+        .env("ESIA_LINK__SECURITY__HMAC_KEY", "test-hmac-key-0123456789")
+        .output()
+        .expect("runs");
+    assert!(!unknown.status.success(), "nothing found is an error exit");
+}
