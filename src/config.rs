@@ -89,6 +89,11 @@ pub struct SecurityConfig {
     pub hmac_key: Secret,
     /// Login attempts started per client address per minute.
     pub login_starts_per_minute: u64,
+    /// Refused callbacks (unknown, replayed or foreign state) recorded per
+    /// client address per minute; beyond it they are answered without a
+    /// record or a stored outcome.
+    #[serde(default = "default_bogus_callbacks")]
+    pub bogus_callbacks_per_minute: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -174,6 +179,33 @@ pub struct ProviderConfig {
     /// Seconds for each call to the provider.
     #[serde(default = "default_http_timeout")]
     pub http_timeout_secs: u64,
+    /// Audiences an id_token may name besides our client_id (OIDC Core
+    /// 3.1.3.7); none by default, so a token for several clients is refused.
+    #[serde(default)]
+    pub trusted_audiences: Vec<String>,
+    /// RFC 9207: refuse a callback without `iss` even when the provider's
+    /// discovery does not advertise `authorization_response_iss_parameter_supported`.
+    #[serde(default)]
+    pub require_iss_parameter: bool,
+    /// Cap in bytes on every answer read from the provider (discovery, JWKS,
+    /// token, userinfo, person data).
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: usize,
+    /// Oldest id_token `iat` accepted, in seconds.
+    #[serde(default = "default_max_token_age")]
+    pub max_token_age_secs: u64,
+}
+
+fn default_max_response_bytes() -> usize {
+    256 * 1024
+}
+
+fn default_max_token_age() -> u64 {
+    600
+}
+
+fn default_bogus_callbacks() -> u64 {
+    20
 }
 
 fn default_true() -> bool {

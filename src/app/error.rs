@@ -43,6 +43,7 @@ impl AppError {
             AppError::NotLoggedIn => "session.missing",
             AppError::CsrfMismatch => "form.csrf",
             AppError::ReturnTargetRefused => "flow.return_target",
+            AppError::Ephemeral(crate::ephemeral::EphemeralError::Full(_)) => "internal.busy",
             AppError::Ephemeral(_) => "internal.ephemeral",
             AppError::Store(_) => "internal.store",
         }

@@ -19,6 +19,9 @@ pub enum EphemeralError {
     Unavailable(String),
     #[error("corrupt value: {0}")]
     Corrupt(String),
+    /// The in-process store's quota for this kind of entry is used up.
+    #[error("the in-process store is full ({0})")]
+    Full(&'static str),
 }
 
 #[async_trait::async_trait]

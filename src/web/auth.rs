@@ -71,6 +71,7 @@ async fn callback(
     RawQuery(query): RawQuery,
     request_headers: HeaderMap,
     RequestLang(request_lang): RequestLang,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, WebError> {
     let secure = app.config().server.secure_cookies;
     // Parsed by hand: a malformed query of any shape still gets the
@@ -78,6 +79,7 @@ async fn callback(
     let params = callback_params(query.as_deref());
     let browser = cookies::get(&request_headers, cookies::LOGIN);
     let previous_session = cookies::get(&request_headers, cookies::SESSION);
+    let client = client_address(&app, &request_headers, peer);
     let mut headers = HeaderMap::new();
     let completed = app
         .complete_login(
@@ -85,6 +87,7 @@ async fn callback(
             &params,
             browser.as_deref(),
             previous_session.as_deref(),
+            &client,
             request_lang,
         )
         .await
@@ -109,6 +112,9 @@ async fn callback(
         Completed::Failure { report } => {
             cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
             report
+        }
+        Completed::Throttled => {
+            return Err(WebError::page(AppError::RateLimited, request_lang));
         }
     };
     // The outcome is shown on a clean URL: the code never stays in the address bar.

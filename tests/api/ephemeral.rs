@@ -163,22 +163,28 @@ async fn the_rate_limiter_allows_the_limit_then_refuses() {
 
 #[tokio::test]
 async fn the_memory_store_evicts_beyond_its_bound() {
-    let s = MemoryStore::new(3);
+    // 100 entries: 20 of them for kinds other than logins, sessions and
+    // rate counters.
+    let s = MemoryStore::new(100);
     use esia_link::ephemeral::EphemeralStore;
-    for i in 0..5 {
+    for i in 0..25 {
         s.put(&format!("k{i}"), b"v", Duration::from_secs(60 + i))
             .await
             .expect("put");
     }
     let mut present = 0;
-    for i in 0..5 {
+    for i in 0..25 {
         if s.get(&format!("k{i}")).await.expect("get").is_some() {
             present += 1;
         }
     }
-    assert_eq!(present, 3);
+    assert_eq!(present, 20);
     assert!(
-        s.get("k4").await.expect("get").is_some(),
+        s.get("k0").await.expect("get").is_none(),
+        "the soonest to expire went first"
+    );
+    assert!(
+        s.get("k24").await.expect("get").is_some(),
         "the newest stays"
     );
 }

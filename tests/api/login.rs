@@ -816,3 +816,56 @@ async fn logout_of_an_esia_session_ends_the_esia_session_too() {
         assert!(home.body.contains("Вы вышли из дневника"), "{}", home.body);
     }
 }
+
+/// A flood of bogus callbacks (unknown state) from one address is answered
+/// cheaply after the per-address limit: the attempt table grows by at most
+/// the limit, and a login started before the flood still completes.
+#[tokio::test]
+async fn a_flood_of_bogus_callbacks_stays_cheap_and_breaks_no_login() {
+    let app = spawn_app().await;
+    let limit = app.state.config().security.bogus_callbacks_per_minute as i64;
+    let victim = ScriptedBrowser::new();
+    let pending = app.callback_url(&victim, "ivanova").await;
+
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM link_attempts")
+            .fetch_one(app.state.store().pool())
+            .await
+            .expect("count")
+    };
+    let before = count().await;
+    let attacker = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut throttled = 0;
+    for i in 0..400 {
+        let response = attacker
+            .get(format!(
+                "{}/auth/callback/esia?state=bogus-{i}&code=x",
+                app.base
+            ))
+            .send()
+            .await
+            .expect("callback");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled += 1;
+            let page = response.text().await.expect("page");
+            assert!(
+                page.contains("id=\"reference\"") || page.contains("<html"),
+                "a page"
+            );
+        }
+    }
+    let grown = count().await - before;
+    assert!(grown <= limit, "attempts grew by {grown}, limit {limit}");
+    assert!(throttled >= 400 - limit as usize, "throttled {throttled}");
+
+    let run = victim.callback(&pending).await.expect("victim's callback");
+    assert_eq!(
+        run.landed_at(),
+        Some("/account"),
+        "the login started before the flood completes: {:?}",
+        run.outcome
+    );
+}

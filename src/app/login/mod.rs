@@ -73,6 +73,9 @@ pub enum Completed {
     },
     /// Not logged in; the report explains why (also for a refused callback).
     Failure { report: OutcomeReport },
+    /// Too many refused callbacks from this client address: answered
+    /// without a record or a stored outcome (a flood stays cheap).
+    Throttled,
 }
 
 impl App {
@@ -159,6 +162,7 @@ impl App {
         params: &CallbackParams,
         browser_token: Option<&str>,
         previous_session: Option<&str>,
+        client: &str,
         request_lang: Lang,
     ) -> Result<Completed, AppError> {
         match self.try_complete(provider_id, params, browser_token).await {
@@ -178,6 +182,24 @@ impl App {
                 Err(error)
             }
             Err(error) => {
+                let bogus = matches!(
+                    error,
+                    AppError::StateMissing | AppError::StateUnknown | AppError::OtherBrowser
+                );
+                if bogus {
+                    let decision = self
+                        .rate
+                        .hit(
+                            &format!("bogus-callback:{client}"),
+                            self.config.security.bogus_callbacks_per_minute,
+                            Duration::from_secs(60),
+                        )
+                        .await?;
+                    if !decision.allowed {
+                        tracing::debug!(code = error.code(), "refused callback throttled");
+                        return Ok(Completed::Throttled);
+                    }
+                }
                 tracing::warn!(code = error.code(), "login callback rejected");
                 let report = self
                     .record_rejection(provider_id, &error, request_lang)
