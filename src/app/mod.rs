@@ -121,6 +121,16 @@ impl App {
         self.store.ping().await.map_err(AppError::from)
     }
 
+    /// Readiness: whether each backing store answers, by name.
+    pub async fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let database = self.store.ping().await.map_err(|e| e.to_string());
+        let ephemeral = self.ephemeral.ping().await.map_err(|e| e.to_string());
+        vec![
+            ("database", database),
+            (self.ephemeral.backend_name(), ephemeral),
+        ]
+    }
+
     /// Keyed hash for looking records up by SNILS or subject without storing
     /// them in clear next to the attempt.
     pub fn lookup_hash(&self, kind: &str, value: &str) -> String {

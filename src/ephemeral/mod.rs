@@ -43,6 +43,11 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Increments a counter that lives `window` from its first increment.
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, EphemeralError>;
     fn backend_name(&self) -> &'static str;
+
+    /// Answers when the store works (readiness checks).
+    async fn ping(&self) -> Result<(), EphemeralError> {
+        self.get("ping:readiness").await.map(|_| ())
+    }
 }
 
 pub type SharedEphemeral = Arc<dyn EphemeralStore>;

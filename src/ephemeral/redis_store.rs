@@ -1,9 +1,12 @@
 //! Redis: shared by every instance. SET PX / SET NX PX, GETDEL for take-once,
 //! INCR + PEXPIRE in one script for counters.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::{EphemeralError, EphemeralStore};
@@ -18,11 +21,19 @@ end
 return n
 ";
 
+/// Every command answers within this, or counts as Redis being down.
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(800);
+/// While Redis is known to be down, commands fail at once for this long;
+/// then the next command probes it again (half-open circuit).
+const CIRCUIT_OPEN: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
     incr: Script,
+    /// Unix milliseconds until which Redis counts as down.
+    down_until: Arc<AtomicI64>,
 }
 
 fn unavailable(error: redis::RedisError) -> EphemeralError {
@@ -36,12 +47,60 @@ fn millis(ttl: Duration) -> u64 {
 impl RedisStore {
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, EphemeralError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
-        let connection = ConnectionManager::new(client).await.map_err(unavailable)?;
+        // Short timeouts and one quick retry: a request must not wait for a
+        // reconnect loop while Redis is down (it reconnects when it is back).
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
         Ok(RedisStore {
             connection,
             prefix: prefix.to_string(),
             incr: Script::new(INCR_WITH_WINDOW),
+            down_until: Arc::new(AtomicI64::new(0)),
         })
+    }
+
+    /// Runs one command under the timeout and the circuit.
+    async fn guarded<T, F, Fut>(&self, op: F) -> Result<T, EphemeralError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let now = chrono::Utc::now().timestamp_millis();
+        if now < self.down_until.load(Ordering::Relaxed) {
+            return Err(EphemeralError::Unavailable(
+                "Redis is down (re-probed every second)".into(),
+            ));
+        }
+        let trip = || {
+            self.down_until
+                .store(now + CIRCUIT_OPEN.as_millis() as i64, Ordering::Relaxed)
+        };
+        match tokio::time::timeout(COMMAND_TIMEOUT, op(self.connection.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                if error.is_io_error()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal()
+                    || error.is_timeout()
+                {
+                    trip();
+                }
+                Err(unavailable(error))
+            }
+            Err(_) => {
+                trip();
+                Err(EphemeralError::Unavailable(format!(
+                    "Redis did not answer within {} ms",
+                    COMMAND_TIMEOUT.as_millis()
+                )))
+            }
+        }
     }
 
     fn key(&self, key: &str) -> String {
@@ -52,15 +111,14 @@ impl RedisStore {
 #[async_trait::async_trait]
 impl EphemeralStore for RedisStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), EphemeralError> {
-        let mut c = self.connection.clone();
-        redis::cmd("SET")
+        let mut command = redis::cmd("SET");
+        command
             .arg(self.key(key))
             .arg(value)
             .arg("PX")
-            .arg(millis(ttl))
-            .query_async::<()>(&mut c)
+            .arg(millis(ttl));
+        self.guarded(|mut c| async move { command.query_async::<()>(&mut c).await })
             .await
-            .map_err(unavailable)
     }
 
     async fn put_if_absent(
@@ -69,58 +127,52 @@ impl EphemeralStore for RedisStore {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, EphemeralError> {
-        let mut c = self.connection.clone();
-        let answer: Option<String> = redis::cmd("SET")
+        let mut command = redis::cmd("SET");
+        command
             .arg(self.key(key))
             .arg(value)
             .arg("NX")
             .arg("PX")
-            .arg(millis(ttl))
-            .query_async(&mut c)
-            .await
-            .map_err(unavailable)?;
+            .arg(millis(ttl));
+        let answer: Option<String> = self
+            .guarded(|mut c| async move { command.query_async(&mut c).await })
+            .await?;
         Ok(answer.is_some())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError> {
-        let mut c = self.connection.clone();
-        c.get(self.key(key)).await.map_err(unavailable)
+        let key = self.key(key);
+        self.guarded(|mut c| async move { c.get(key).await }).await
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError> {
-        let mut c = self.connection.clone();
-        redis::cmd("GETDEL")
-            .arg(self.key(key))
-            .query_async(&mut c)
+        let mut command = redis::cmd("GETDEL");
+        command.arg(self.key(key));
+        self.guarded(|mut c| async move { command.query_async(&mut c).await })
             .await
-            .map_err(unavailable)
     }
 
     async fn delete(&self, key: &str) -> Result<(), EphemeralError> {
-        let mut c = self.connection.clone();
-        c.del::<_, ()>(self.key(key)).await.map_err(unavailable)
+        let key = self.key(key);
+        self.guarded(|mut c| async move { c.del::<_, ()>(key).await })
+            .await
     }
 
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, EphemeralError> {
-        let mut c = self.connection.clone();
-        let set: i64 = redis::cmd("PEXPIRE")
-            .arg(self.key(key))
-            .arg(millis(ttl))
-            .query_async(&mut c)
-            .await
-            .map_err(unavailable)?;
+        let mut command = redis::cmd("PEXPIRE");
+        command.arg(self.key(key)).arg(millis(ttl));
+        let set: i64 = self
+            .guarded(|mut c| async move { command.query_async(&mut c).await })
+            .await?;
         Ok(set == 1)
     }
 
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, EphemeralError> {
-        let mut c = self.connection.clone();
+        let mut invocation = self.incr.key(self.key(key));
+        invocation.arg(millis(window));
         let n: i64 = self
-            .incr
-            .key(self.key(key))
-            .arg(millis(window))
-            .invoke_async(&mut c)
-            .await
-            .map_err(unavailable)?;
+            .guarded(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await?;
         Ok(n.max(0) as u64)
     }
 

@@ -116,7 +116,10 @@ impl Store {
         // is replaced; the ping would double every statement's round trips.
         let mut options = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .test_before_acquire(false);
+            .test_before_acquire(false)
+            // Fail fast while the database is down or the pool is exhausted:
+            // a temporary-error page in a second beats a hung request.
+            .acquire_timeout(std::time::Duration::from_secs(1));
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {

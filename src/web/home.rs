@@ -15,6 +15,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
 }
 
 struct HomeParams {
@@ -114,4 +115,30 @@ async fn health(State(app): State<AppState>) -> (StatusCode, &'static str) {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
+}
+
+/// `GET /readyz`: 200 when the database and the ephemeral store answer,
+/// 503 naming the one that does not (JSON).
+async fn ready(State(app): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    let checks = app.readiness().await;
+    let ready = checks.iter().all(|(_, result)| result.is_ok());
+    let body: serde_json::Map<String, serde_json::Value> = checks
+        .into_iter()
+        .map(|(name, result)| {
+            let state = match result {
+                Ok(()) => "ok".to_string(),
+                Err(error) => {
+                    tracing::warn!(store = name, error = %error, "readiness: store down");
+                    "down".to_string()
+                }
+            };
+            (name.to_string(), serde_json::Value::String(state))
+        })
+        .collect();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(serde_json::Value::Object(body)))
 }

@@ -10,6 +10,7 @@
 //! | `GET /account`, `POST /logout` | the logged-in person |
 //! | `GET /api/v1/me` | JSON for the diary application |
 //! | `GET /healthz` | liveness incl. database |
+//! | `GET /readyz` | readiness: database and ephemeral store, each named (JSON) |
 //! | anything else | a 404 page (RU/EN) |
 //!
 //! Handlers parse the request, call one use case of [`crate::app::App`] and

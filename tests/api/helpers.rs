@@ -240,6 +240,8 @@ pub struct AppOptions {
     /// GOST-signed ESIA tokens and the client signature by the external
     /// command `esia-link demo-gost-sign`.
     pub gost: bool,
+    /// A Redis of the test's own instead of `ESIA_LINK_TEST_REDIS_URL`.
+    pub redis_url: Option<String>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -283,7 +285,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     config.server.listen = listener.local_addr().expect("addr");
     config.log.filter = "warn".into();
     let mut redis_cleanup = None;
-    if let Some(redis) = redis_url() {
+    if let Some(redis) = options.redis_url.clone().or_else(redis_url) {
         let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
         redis_cleanup = Some(RedisCleanup::new(&redis, &prefix));
         config.ephemeral.backend = EphemeralBackend::Redis;

@@ -6,6 +6,7 @@ mod chromium;
 mod cli;
 mod diagnose;
 mod ephemeral;
+mod faults;
 mod helpers;
 mod login;
 mod store;

@@ -1,0 +1,116 @@
+//! Backing stores failing under a running service: answers stay fast and
+//! clear while Redis is down, and logins recover without a restart.
+
+use std::time::{Duration, Instant};
+
+use esia_link::demo::browser::{Consent, ScriptedBrowser};
+use reqwest::StatusCode;
+
+use crate::helpers::{spawn_app_with, AppOptions};
+
+fn redis_server(port: u16) -> std::process::Child {
+    std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server starts (apt-get install redis-server)")
+}
+
+async fn wait_for_redis(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server on port {port} did not come up");
+}
+
+#[tokio::test]
+#[ignore = "starts and stops its own redis-server (on PATH)"]
+async fn while_redis_is_down_pages_answer_within_a_second_and_logins_recover() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut redis = redis_server(port);
+    wait_for_redis(port).await;
+    let app = spawn_app_with(AppOptions {
+        redis_url: Some(format!("redis://127.0.0.1:{port}")),
+        ..AppOptions::default()
+    })
+    .await;
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "works while Redis is up");
+    let links = app.link_count().await;
+
+    redis.kill().expect("stop redis");
+    let _ = redis.wait();
+    let browser = ScriptedBrowser::new();
+    for attempt in 0..5 {
+        let started = Instant::now();
+        let hop = browser
+            .get(&format!("{}/auth/start/esia", app.base))
+            .await
+            .expect("answer");
+        let took = started.elapsed();
+        assert_eq!(
+            hop.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "attempt {attempt}"
+        );
+        assert!(
+            hop.body.contains("id=\"reference\""),
+            "a reference code: {}",
+            hop.body
+        );
+        assert!(
+            took < Duration::from_secs(1),
+            "attempt {attempt} took {took:?}"
+        );
+    }
+    let ready = browser
+        .get(&format!("{}/readyz", app.base))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.body.contains("\"redis\":\"down\""), "{}", ready.body);
+    assert!(ready.body.contains("\"database\":\"ok\""), "{}", ready.body);
+    assert_eq!(app.link_count().await, links, "nothing half-written");
+
+    let mut redis = redis_server(port);
+    wait_for_redis(port).await;
+    // The circuit re-probes after a second; the connection manager reconnects.
+    let mut recovered = false;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let (_, run) = app.login("esia", "fedorov", Consent::Allow).await;
+        if run.landed_at() == Some("/account") {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(
+        recovered,
+        "a login completes once Redis is back, same process"
+    );
+    let ready = browser
+        .get(&format!("{}/readyz", app.base))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    redis.kill().expect("stop redis");
+    let _ = redis.wait();
+}
