@@ -127,6 +127,22 @@ impl App {
         })
     }
 
+    /// Ends every session of the account behind `cookie` (every browser, every
+    /// instance), if the form carries its CSRF token.
+    pub async fn logout_everywhere(
+        &self,
+        cookie: Option<&str>,
+        csrf: &str,
+    ) -> Result<String, AppError> {
+        let session = self.session(cookie).await?;
+        if !tokens_equal(csrf, &session.data.csrf) {
+            return Err(AppError::CsrfMismatch);
+        }
+        self.sessions.end_all(session.data.account_id).await?;
+        self.sessions.destroy(&session.id).await?;
+        Ok("/?logged_out=1".into())
+    }
+
     /// Ends the session behind `cookie` if the form carries its CSRF token.
     /// No session is not an error: the person is logged out either way.
     /// Returns where the browser goes next: the IdP's logout when the

@@ -24,6 +24,10 @@ pub struct SessionData {
     pub created_at: i64,
     /// Token that every form of this session must carry.
     pub csrf: String,
+    /// The account's session generation when this session began; "log out
+    /// everywhere" raises the generation and ends every older session.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 #[derive(Clone)]
@@ -60,6 +64,7 @@ impl Sessions {
             subject: subject.to_string(),
             created_at: Utc::now().timestamp(),
             csrf: random_token(),
+            generation: self.generation(account_id).await?,
         };
         put_json(self.store.as_ref(), &key(&id), &data, self.idle).await?;
         Ok(id)
@@ -75,7 +80,10 @@ impl Sessions {
             return Ok(None);
         };
         let age = Utc::now().timestamp() - data.created_at;
-        if age < 0 || age as u64 > self.absolute.as_secs() {
+        if age < 0
+            || age as u64 > self.absolute.as_secs()
+            || data.generation < self.generation(data.account_id).await?
+        {
             self.store.delete(&key).await?;
             return Ok(None);
         }
@@ -86,6 +94,33 @@ impl Sessions {
     pub async fn destroy(&self, id: &str) -> Result<(), EphemeralError> {
         self.store.delete(&key(id)).await
     }
+
+    /// Ends every session of the account, on every instance: raises the
+    /// account's generation, which sessions compare on each use. The
+    /// counter lives as long as a session can, so it outlives every
+    /// session it ends.
+    pub async fn end_all(&self, account_id: Uuid) -> Result<(), EphemeralError> {
+        self.store
+            .incr(&generation_key(account_id), self.absolute)
+            .await
+            .map(|_| ())
+    }
+
+    async fn generation(&self, account_id: Uuid) -> Result<u64, EphemeralError> {
+        Ok(self
+            .store
+            .get(&generation_key(account_id))
+            .await?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+/// A counter: the `rate:` kind keeps it in its own share of the in-process
+/// store.
+fn generation_key(account_id: Uuid) -> String {
+    format!("rate:session-generation:{account_id}")
 }
 
 fn key(id: &str) -> String {

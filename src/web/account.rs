@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(account))
         .route("/logout", post(logout))
+        .route("/logout/everywhere", post(logout_everywhere))
 }
 
 pub fn role_label(role: &str, lang: Lang) -> String {
@@ -69,6 +70,9 @@ async fn account(
             tier: lang.pick("Уровень", "Tier").into(),
             linked_at: lang.pick("Связана", "Linked at").into(),
             logout: lang.pick("Выйти", "Log out").into(),
+            logout_everywhere: lang
+                .pick("Выйти на всех устройствах", "Log out everywhere")
+                .into(),
         },
         full_name: me.full_name.display(),
         role: role_label(&me.role, lang),
@@ -116,6 +120,30 @@ async fn logout(
     let cookie = cookies::get(&headers, cookies::SESSION);
     let next = app
         .logout(cookie.as_deref(), &form.csrf)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&next) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    cookies::remove(
+        response.headers_mut(),
+        cookies::SESSION,
+        "/",
+        app.config().server.secure_cookies,
+    );
+    Ok(response)
+}
+
+async fn logout_everywhere(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RequestLang(lang): RequestLang,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, WebError> {
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    let next = app
+        .logout_everywhere(cookie.as_deref(), &form.csrf)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let mut response = StatusCode::SEE_OTHER.into_response();

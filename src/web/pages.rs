@@ -98,6 +98,7 @@ pub struct AccountLabels {
     pub tier: String,
     pub linked_at: String,
     pub logout: String,
+    pub logout_everywhere: String,
 }
 
 pub struct LinkRow {

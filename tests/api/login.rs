@@ -869,3 +869,66 @@ async fn a_flood_of_bogus_callbacks_stays_cheap_and_breaks_no_login() {
         run.outcome
     );
 }
+
+#[tokio::test]
+async fn log_out_everywhere_ends_the_sessions_of_every_browser() {
+    let app = spawn_app().await;
+    let (phone, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let (laptop, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let (other_person, run) = app.login("esia", "fedorov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let me = |browser: &ScriptedBrowser| {
+        let request = browser.client().get(format!("{}/api/v1/me", app.base));
+        async move { request.send().await.expect("me").status() }
+    };
+    assert_eq!(me(&phone).await, StatusCode::OK);
+
+    let page = laptop
+        .get(&format!("{}/account", app.base))
+        .await
+        .expect("account");
+    assert!(
+        page.body.contains("id=\"logout-everywhere\""),
+        "the button is offered"
+    );
+    let form = esia_link::demo::browser::parse_form(&page.body).expect("form");
+    let forged = laptop
+        .post_form(
+            &format!("{}/logout/everywhere", app.base),
+            &[("csrf".into(), "forged".into())],
+        )
+        .await
+        .expect("forged");
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        me(&phone).await,
+        StatusCode::OK,
+        "a forged form ends nothing"
+    );
+
+    let done = laptop
+        .post_form(&format!("{}/logout/everywhere", app.base), &form.fields)
+        .await
+        .expect("log out everywhere");
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(me(&laptop).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&phone).await,
+        StatusCode::UNAUTHORIZED,
+        "the other browser too"
+    );
+    assert_eq!(
+        me(&other_person).await,
+        StatusCode::OK,
+        "other people are not affected"
+    );
+
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(
+        run.landed_at(),
+        Some("/account"),
+        "a new login works afterwards"
+    );
+}
