@@ -127,6 +127,18 @@ impl App {
         })
     }
 
+    /// Whether this session's login linked the identity just now; true
+    /// once, then the notice is cleared.
+    pub async fn take_link_notice(&self, session: &Session) -> Result<bool, AppError> {
+        if !session.data.just_linked {
+            return Ok(false);
+        }
+        self.sessions
+            .clear_notice(&session.id, &session.data)
+            .await?;
+        Ok(true)
+    }
+
     /// Ends every session of the account behind `cookie` (every browser, every
     /// instance), if the form carries its CSRF token.
     pub async fn logout_everywhere(

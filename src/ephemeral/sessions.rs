@@ -28,6 +28,9 @@ pub struct SessionData {
     /// everywhere" raises the generation and ends every older session.
     #[serde(default)]
     pub generation: u64,
+    /// This login linked the identity just now: the next page says so, once.
+    #[serde(default)]
+    pub just_linked: bool,
 }
 
 #[derive(Clone)]
@@ -56,6 +59,7 @@ impl Sessions {
         account_id: Uuid,
         provider: &str,
         subject: &str,
+        just_linked: bool,
     ) -> Result<String, EphemeralError> {
         let id = random_token();
         let data = SessionData {
@@ -65,6 +69,7 @@ impl Sessions {
             created_at: Utc::now().timestamp(),
             csrf: random_token(),
             generation: self.generation(account_id).await?,
+            just_linked,
         };
         put_json(self.store.as_ref(), &key(&id), &data, self.idle).await?;
         Ok(id)
@@ -89,6 +94,15 @@ impl Sessions {
         }
         self.store.expire(&key, self.idle).await?;
         Ok(Some(data))
+    }
+
+    /// Clears the one-time "just linked" notice of a session.
+    pub async fn clear_notice(&self, id: &str, data: &SessionData) -> Result<(), EphemeralError> {
+        let cleared = SessionData {
+            just_linked: false,
+            ..data.clone()
+        };
+        put_json(self.store.as_ref(), &key(id), &cleared, self.idle).await
     }
 
     pub async fn destroy(&self, id: &str) -> Result<(), EphemeralError> {

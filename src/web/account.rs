@@ -55,9 +55,32 @@ async fn account(
         .me(&session)
         .await
         .map_err(|e| WebError::page(e, lang))?;
+    let just_linked = app
+        .take_link_notice(&session)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    let notice = just_linked.then(|| {
+        let provider = me
+            .linked_identities
+            .iter()
+            .find(|l| l.provider == session.data.provider)
+            .map(|l| lang.pick(&l.provider_name_ru, &l.provider_name_en).to_string())
+            .unwrap_or_else(|| session.data.provider.clone());
+        match lang {
+            Lang::Ru => format!(
+                "Ваша учётная запись «{provider}» теперь связана с учётной записью дневника {}. В следующий раз вход будет сразу.",
+                me.full_name.display()
+            ),
+            Lang::En => format!(
+                "Your {provider} account is now linked to the e-diary account of {}. Next time you will be logged in directly.",
+                me.full_name.display()
+            ),
+        }
+    });
     let page = AccountPage {
         chrome: Chrome::new(lang, lang.pick("Учётная запись", "Account"), "/account"),
         heading: lang.pick("Вы вошли в дневник", "You are logged in").into(),
+        notice,
         labels: AccountLabels {
             name: lang.pick("ФИО", "Full name").into(),
             role: lang.pick("Роль", "Role").into(),

@@ -112,6 +112,8 @@ pub struct LinkRow {
 pub struct AccountPage {
     pub chrome: Chrome,
     pub heading: String,
+    /// Once, after the login that linked the identity.
+    pub notice: Option<String>,
     pub labels: AccountLabels,
     pub full_name: String,
     pub role: String,

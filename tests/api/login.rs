@@ -932,3 +932,29 @@ async fn log_out_everywhere_ends_the_sessions_of_every_browser() {
         "a new login works afterwards"
     );
 }
+
+#[tokio::test]
+async fn the_first_link_is_announced_once() {
+    let app = spawn_app().await;
+    let (browser, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let account = format!("{}/account", app.base);
+    let first = browser.get(&account).await.expect("account");
+    assert!(
+        first
+            .body
+            .contains("теперь связана с учётной записью дневника Иванова Мария Петровна"),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains("«Госуслуги»"), "names the provider");
+    let again = browser.get(&account).await.expect("account");
+    assert!(!again.body.contains("linked-notice"), "once only");
+
+    let (browser, _) = app.login("esia", "ivanova", Consent::Allow).await;
+    let returning = browser.get(&account).await.expect("account");
+    assert!(
+        !returning.body.contains("linked-notice"),
+        "not for a returning login"
+    );
+}

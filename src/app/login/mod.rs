@@ -387,7 +387,12 @@ impl App {
         }
         let session_id = self
             .sessions
-            .create(account_id, &person.provider, &person.subject)
+            .create(
+                account_id,
+                &person.provider,
+                &person.subject,
+                matches!(outcome, LinkOutcome::Linked { .. }),
+            )
             .await?;
         let redirect_to = transaction
             .return_to
