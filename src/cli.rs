@@ -82,6 +82,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Reports for operators.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Check and reformat a SNILS.
     Snils {
         #[command(subcommand)]
@@ -114,6 +119,18 @@ pub enum Command {
         idp_url: String,
         #[arg(long)]
         database: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Login attempts by outcome and region, with the top reasons.
+    Outcomes {
+        /// The window: 90m, 24h, 7d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -174,6 +191,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
+        Command::Report {
+            command: ReportCommand::Outcomes { since, json },
+        } => {
+            with_config(cli.config, |config| async move {
+                crate::ops::report::outcomes(config, &since, json, lang).await
+            })
+            .await
+        }
         #[cfg(feature = "demo")]
         Command::Diagnose {
             query,
@@ -182,8 +207,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             demo: true,
         } => match crate::demo::demo_layers(cli.config.as_deref()) {
             Ok(mut config) => {
-                config.database.url =
-                    crate::config::Secret::new("sqlite://./data/demo.db?mode=rw");
+                config.database.url = crate::config::Secret::new("sqlite://./data/demo.db?mode=rw");
                 crate::ops::diagnose::run(config, &query, json, unmask, lang)
                     .await
                     .map(|_| ExitCode::SUCCESS)

@@ -285,3 +285,41 @@ impl Store {
             .collect()
     }
 }
+
+/// One row of the outcomes report: how many attempts had this outcome in
+/// this region (and, for failures, this error code) since a time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutcomeCount {
+    pub outcome: String,
+    pub region_code: Option<i64>,
+    pub error_code: Option<String>,
+    pub count: i64,
+}
+
+impl Store {
+    /// Attempts since `since`, counted by outcome, region and error code.
+    pub async fn outcome_counts(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<OutcomeCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT outcome, region_code, idp_error, COUNT(*) AS n FROM link_attempts
+             WHERE created_at >= $1
+             GROUP BY outcome, region_code, idp_error
+             ORDER BY n DESC, outcome, region_code",
+        )
+        .bind(since.timestamp_millis())
+        .fetch_all(self.db())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutcomeCount {
+                    outcome: row.try_get("outcome")?,
+                    region_code: row.try_get("region_code")?,
+                    error_code: row.try_get("idp_error")?,
+                    count: row.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+}

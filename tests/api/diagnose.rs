@@ -146,3 +146,37 @@ async fn the_cli_prints_the_outcome_and_the_remedy_for_a_reference() {
         .expect("runs");
     assert!(!unknown.status.success(), "nothing found is an error exit");
 }
+
+#[tokio::test]
+async fn the_outcomes_report_counts_what_happened() {
+    let app = spawn_app().await;
+    for person in ["ivanova", "kuznetsova", "sokolov", "popova"] {
+        app.login("esia", person, Consent::Allow).await;
+    }
+    app.state.flush().await;
+    let hmac = esia_link::demo::demo_base_config()
+        .expect("demo config")
+        .security
+        .hmac_key
+        .expose()
+        .to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
+        .args(["--lang", "en", "report", "outcomes", "--since", "1h"])
+        .env("ESIA_LINK__DATABASE__URL", app.database_url())
+        .env("ESIA_LINK__SECURITY__HMAC_KEY", hmac)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("Login attempts in the last 1h: 4"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("name_mismatch             2"), "{stdout}");
+    assert!(stdout.contains("snils_missing             1"), "{stdout}");
+    assert!(stdout.contains("linked                    1"), "{stdout}");
+}
