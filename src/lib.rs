@@ -27,6 +27,7 @@ pub mod ephemeral;
 pub mod federation;
 pub mod i18n;
 pub mod logging;
+pub mod metrics;
 pub mod ops;
 pub mod startup;
 pub mod store;

@@ -99,6 +99,7 @@ async fn shutdown_signal() {
 /// Providers first (a bad provider stops startup before anything is
 /// touched), then the database, then the ephemeral store.
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
+    crate::metrics::install();
     let providers = Providers::from_config(&config)?;
     let store = Store::connect(
         config.database.url.expose(),

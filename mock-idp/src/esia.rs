@@ -18,7 +18,7 @@ use crate::esia_keys::verify_gost_client_secret;
 use crate::keys::verify_client_secret;
 use crate::pages::{error_page, error_redirect, error_redirect_text, login_or_consent};
 use crate::persons::{Person, Tier};
-use crate::state::{random_token, read, Client, ClientKey, Fault, Pending, Profile, State};
+use crate::state::{random_token, read, Calls, Client, ClientKey, Fault, Pending, Profile, State};
 use crate::tokens::{issue_tokens, redeem_code, TOKEN_LIFETIME_SECS};
 use crate::wording;
 
@@ -180,9 +180,11 @@ pub async fn token(
     AxState(state): AxState<State>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    Calls::count(&state.calls.token);
     let get = |k: &str| f.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let st = get("state");
     match state.fault() {
+        Some(Fault::HugeToken) => return crate::hostile::huge_json("{\"token_type\":\"Bearer\","),
         Some(Fault::Http500) => {
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -282,7 +284,9 @@ pub async fn token(
         access_token: tokens.access_token,
         id_token: Some(tokens.id_token),
         refresh_token: Some(random_token()),
-        state: st.map(str::to_string),
+        state: st
+            .filter(|_| !state.has_fault(Fault::TokenWithoutState))
+            .map(str::to_string),
         token_type: "Bearer".into(),
         expires_in: TOKEN_LIFETIME_SECS,
     };
@@ -469,6 +473,10 @@ pub async fn person(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    Calls::count(&state.calls.person);
+    if state.has_fault(Fault::HugePerson) {
+        return crate::hostile::huge_json("{\"oid\":1,");
+    }
     if state.has_fault(Fault::Http500) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
     }
@@ -522,6 +530,7 @@ pub async fn collection(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    Calls::count(&state.calls.person);
     if state.has_fault(Fault::Http500) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
     }

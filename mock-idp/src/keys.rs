@@ -123,6 +123,18 @@ impl SigningKey {
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
+    /// The same without `kid` in the header (the `kidless_token` fault).
+    pub fn sign_jwt_kidless(&self, claims: &Value) -> String {
+        let header = json!({"alg": self.alg().as_str(), "typ": "JWT"});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self.sign_bytes(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.material {
             Material::Rsa(key) => {

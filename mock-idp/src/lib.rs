@@ -10,6 +10,7 @@ mod admin;
 mod der;
 mod esia;
 pub mod esia_keys;
+mod hostile;
 pub mod keys;
 mod oidc;
 mod pages;
@@ -158,6 +159,39 @@ impl MockIdp {
         *write(&self.state.latency) = Duration::ZERO;
     }
 
+    /// RFC 9207 on or off: discovery advertises
+    /// `authorization_response_iss_parameter_supported` and every
+    /// authorization response (code or error) carries `iss`. Off by default.
+    pub fn set_iss_parameter(&self, on: bool) {
+        self.state
+            .iss_parameter
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Requests to the token endpoints (both profiles) so far.
+    pub fn token_calls(&self) -> u64 {
+        self.state
+            .calls
+            .token
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests to the OIDC userinfo endpoint so far.
+    pub fn userinfo_calls(&self) -> u64 {
+        self.state
+            .calls
+            .userinfo
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests to ESIA person data (`/rs/prns/...`) so far.
+    pub fn person_calls(&self) -> u64 {
+        self.state
+            .calls
+            .person
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Delays every non-admin response.
     pub fn set_latency(&self, latency: Duration) {
         *write(&self.state.latency) = latency;
@@ -294,6 +328,8 @@ pub async fn spawn(config: MockIdpConfig) -> anyhow::Result<MockIdp> {
         sessions: Mutex::new(HashMap::new()),
         logouts: std::sync::atomic::AtomicU64::new(0),
         fault: RwLock::new(None),
+        iss_parameter: std::sync::atomic::AtomicBool::new(false),
+        calls: state::Calls::default(),
         latency: RwLock::new(Duration::ZERO),
         clock_offset: RwLock::new(chrono::Duration::zero()),
         pending: Mutex::new(HashMap::new()),

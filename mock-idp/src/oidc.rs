@@ -15,13 +15,19 @@ use sha2::{Digest, Sha256};
 
 use crate::pages::{error_page, login_or_consent, redirect_to};
 use crate::persons::Tier;
-use crate::state::{read, Fault, Pending, Profile, State};
+use crate::state::{read, Calls, Fault, Pending, Profile, State};
 use crate::tokens::{issue_tokens, redeem_code, TOKEN_LIFETIME_SECS};
 
-pub async fn discovery(AxState(state): AxState<State>) -> Json<Value> {
+pub async fn discovery(AxState(state): AxState<State>) -> Response {
     let base = &state.base_url;
+    if state.has_fault(Fault::HugeDiscovery) {
+        return crate::hostile::huge_json(&format!(
+            "{{\"issuer\":\"{}\",\"jwks_uri\":\"{base}/jwks\",",
+            state.issuer
+        ));
+    }
     let algs = read(&state.keys).algs();
-    Json(json!({
+    let mut document = json!({
         "issuer": state.issuer,
         "authorization_endpoint": format!("{base}/oidc/authorize"),
         "token_endpoint": format!("{base}/oidc/token"),
@@ -34,7 +40,14 @@ pub async fn discovery(AxState(state): AxState<State>) -> Json<Value> {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "snils", "birthdate", "email", "phone"],
         "claims_supported": ["sub", "family_name", "given_name", "middle_name", "birthdate", "snils", "tier", "email", "email_verified", "phone_number"],
-    }))
+    });
+    if state
+        .iss_parameter
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        document["authorization_response_iss_parameter_supported"] = json!(true);
+    }
+    Json(document).into_response()
 }
 
 pub async fn jwks(AxState(state): AxState<State>) -> Json<Value> {
@@ -132,10 +145,12 @@ pub async fn token(
     headers: HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    Calls::count(&state.calls.token);
     match state.fault() {
         Some(Fault::Http500) => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
         }
+        Some(Fault::HugeToken) => return crate::hostile::huge_json("{\"token_type\":\"Bearer\","),
         Some(Fault::Overload) => {
             return oauth_error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -203,6 +218,10 @@ pub async fn token(
 }
 
 pub async fn userinfo(AxState(state): AxState<State>, headers: HeaderMap) -> Response {
+    Calls::count(&state.calls.userinfo);
+    if state.has_fault(Fault::HugeUserinfo) {
+        return crate::hostile::huge_json("{\"sub\":\"x\",");
+    }
     if state.has_fault(Fault::Http500) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
     }

@@ -242,7 +242,7 @@ pub async fn consent(AxState(state): AxState<State>, Form(form): Form<ConsentFor
     let Some(oid) = pending.oid.clone() else {
         return error_page(StatusCode::BAD_REQUEST, "Сначала войдите.");
     };
-    match form.decision.as_str() {
+    let answer = match form.decision.as_str() {
         "allow" => {
             let code = issue_code(&state, &pending, &oid);
             redirect_to(
@@ -256,5 +256,28 @@ pub async fn consent(AxState(state): AxState<State>, Form(form): Form<ConsentFor
             &pending.state,
             EsiaCode::E007004,
         ),
+    };
+    with_iss(answer, crate::hostile::iss_parameter(&state).as_deref())
+}
+
+/// Appends RFC 9207's `iss` to a redirect's Location.
+fn with_iss(mut response: Response, iss: Option<&str>) -> Response {
+    let Some(iss) = iss else {
+        return response;
+    };
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(location) = location {
+        let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("iss", iss)
+            .finish();
+        let separator = if location.contains('?') { '&' } else { '?' };
+        if let Ok(value) = format!("{location}{separator}{encoded}").parse() {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
     }
+    response
 }

@@ -117,10 +117,33 @@ pub enum Fault {
     OidMismatch,
     /// The ESIA token endpoint answers `ESIA-007099`, a code no client knows.
     UnknownEsiaCode,
+    /// id_token with `aud: [client_id, "another-client"]`.
+    ExtraAudience,
+    /// id_token with `azp: "another-client"`.
+    WrongAzp,
+    /// id_token issued (`iat`) 20 minutes ago, still unexpired.
+    OldIat,
+    /// OIDC id_token without `kid` in its header.
+    KidlessToken,
+    /// Discovery answers 20 MB (streamed, no Content-Length).
+    HugeDiscovery,
+    /// The token endpoint (either profile) answers 20 MB.
+    HugeToken,
+    /// userinfo answers 20 MB.
+    HugeUserinfo,
+    /// ESIA person data answers 20 MB.
+    HugePerson,
+    /// The ESIA token response leaves out `state`.
+    TokenWithoutState,
+    /// The authorization response leaves out RFC 9207's `iss` (discovery
+    /// still advertises it when [`crate::MockIdp::set_iss_parameter`] is on).
+    MissingIssParameter,
+    /// The authorization response carries another issuer's `iss`.
+    WrongIssParameter,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 14] = [
+    pub const ALL: [Fault; 25] = [
         Fault::Http500,
         Fault::Overload,
         Fault::MalformedJson,
@@ -135,6 +158,17 @@ impl Fault {
         Fault::UserinfoSubMismatch,
         Fault::OidMismatch,
         Fault::UnknownEsiaCode,
+        Fault::ExtraAudience,
+        Fault::WrongAzp,
+        Fault::OldIat,
+        Fault::KidlessToken,
+        Fault::HugeDiscovery,
+        Fault::HugeToken,
+        Fault::HugeUserinfo,
+        Fault::HugePerson,
+        Fault::TokenWithoutState,
+        Fault::MissingIssParameter,
+        Fault::WrongIssParameter,
     ];
 }
 
@@ -189,6 +223,11 @@ pub struct Shared {
     /// Successful `/idp/ext/Logout` calls.
     pub logouts: std::sync::atomic::AtomicU64,
     pub fault: RwLock<Option<Fault>>,
+    /// RFC 9207: discovery advertises `authorization_response_iss_parameter_supported`
+    /// and authorization responses carry `iss`.
+    pub iss_parameter: std::sync::atomic::AtomicBool,
+    /// Requests to the token endpoints, userinfo and `/rs/prns`.
+    pub calls: Calls,
     pub latency: RwLock<Duration>,
     pub clock_offset: RwLock<chrono::Duration>,
     pub pending: Mutex<HashMap<String, Pending>>,
@@ -224,6 +263,20 @@ impl Shared {
 
     pub fn has_fault(&self, fault: Fault) -> bool {
         self.fault() == Some(fault)
+    }
+}
+
+/// Request counters, so that tests can tell what a client did after a refusal.
+#[derive(Default)]
+pub struct Calls {
+    pub token: std::sync::atomic::AtomicU64,
+    pub userinfo: std::sync::atomic::AtomicU64,
+    pub person: std::sync::atomic::AtomicU64,
+}
+
+impl Calls {
+    pub fn count(counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -67,13 +67,14 @@ struct Basics {
     iat: i64,
     exp: i64,
     issuer: String,
-    audience: String,
+    audience: Value,
 }
 
 fn basics(state: &Shared, grant: &CodeGrant, fault: Option<&Fault>) -> Basics {
     let now = state.now().timestamp();
     let (iat, exp) = match fault {
         Some(Fault::ExpiredToken) => (now - 2 * 3600, now - 3600),
+        Some(Fault::OldIat) => (now - 20 * 60, now + TOKEN_LIFETIME_SECS),
         _ => (now, now + TOKEN_LIFETIME_SECS),
     };
     Basics {
@@ -84,8 +85,9 @@ fn basics(state: &Shared, grant: &CodeGrant, fault: Option<&Fault>) -> Basics {
             _ => state.issuer.clone(),
         },
         audience: match fault {
-            Some(Fault::WrongAudience) => "another-client".to_string(),
-            _ => grant.client_id.clone(),
+            Some(Fault::WrongAudience) => json!("another-client"),
+            Some(Fault::ExtraAudience) => json!([grant.client_id, "another-client"]),
+            _ => json!(grant.client_id),
         },
     }
 }
@@ -153,6 +155,9 @@ fn issue_esia_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
     if let Some(nonce) = &grant.nonce {
         claims["nonce"] = json!(nonce);
     }
+    if fault == Some(Fault::WrongAzp) {
+        claims["azp"] = json!("another-client");
+    }
     let active = read(&state.esia_keys).active.clone();
     let id_token = match fault {
         Some(Fault::AlgNone) => unsigned_esia_jwt("id", &claims),
@@ -200,6 +205,9 @@ fn issue_oidc_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
             _ => json!(nonce),
         };
     }
+    if fault == Some(Fault::WrongAzp) {
+        claims["azp"] = json!("another-client");
+    }
     let active = read(&state.keys).active.clone();
     let id_token = match fault {
         Some(Fault::AlgNone) => unsigned_jwt(&claims),
@@ -208,6 +216,7 @@ fn issue_oidc_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
             Err(_) => unsigned_jwt(&claims),
         },
         Some(Fault::BadSignature) => tamper(&active.sign_jwt(&claims)),
+        Some(Fault::KidlessToken) => active.sign_jwt_kidless(&claims),
         _ => active.sign_jwt(&claims),
     };
     let access_claims: Value = json!({

@@ -9,7 +9,7 @@ use super::jwt::{subject_text, Expectations, KeyCache};
 use super::signer::Signer;
 use super::{
     read_limited, request_error, EsiaSettings, FederatedPerson, FederationError, PendingLogin,
-    Profile, ProviderSettings, SetupError, StartedLogin, MAX_RESPONSE_BYTES,
+    Profile, ProviderSettings, SetupError, StartedLogin,
 };
 use crate::domain::tier::Tier;
 
@@ -39,7 +39,12 @@ impl EsiaProvider {
             field: "signer",
             reason: e.to_string(),
         })?;
-        let keys = KeyCache::new(esia.keys.clone(), &settings.id_token_algs, http.clone());
+        let keys = KeyCache::new(
+            esia.keys.clone(),
+            &settings.id_token_algs,
+            http.clone(),
+            settings.max_response_bytes,
+        );
         keys.preload().map_err(|reason| SetupError {
             provider: settings.id.clone(),
             field: "certificates",
@@ -124,8 +129,10 @@ impl EsiaProvider {
                 &Expectations {
                     issuer: &self.settings.issuer,
                     client_id: &self.settings.client_id,
+                    trusted_audiences: &self.settings.trusted_audiences,
                     nonce: None,
                     now: Utc::now().timestamp(),
+                    max_age_secs: self.settings.max_token_age.as_secs() as i64,
                 },
             )
             .await?;
@@ -209,15 +216,21 @@ impl EsiaProvider {
             .await
             .map_err(request_error)?;
         let status = response.status();
-        let body = read_limited(response, MAX_RESPONSE_BYTES).await?;
+        let body = read_limited(response, self.settings.max_response_bytes).await?;
         if status.is_success() {
             let tokens: EsiaTokenResponse = serde_json::from_slice(&body).map_err(|e| {
                 FederationError::BadResponse(format!("token response is not valid JSON: {e}"))
             })?;
-            if tokens.state.as_deref().is_some_and(|echo| echo != state) {
-                return Err(FederationError::BadResponse(
-                    "token response answers another request (state differs)".into(),
-                ));
+            // ESIA echoes the state of the token request: a response without
+            // it, or with another, does not answer this request.
+            match tokens.state.as_deref() {
+                Some(echo) if echo == state => {}
+                Some(_) => {
+                    return Err(FederationError::BadResponse(
+                        "token response answers another request (state differs)".into(),
+                    ))
+                }
+                None => return Err(FederationError::StateNotEchoed),
             }
             return Ok(tokens);
         }
@@ -238,7 +251,7 @@ impl EsiaProvider {
             .await
             .map_err(request_error)?;
         let status = response.status();
-        let body = read_limited(response, MAX_RESPONSE_BYTES).await?;
+        let body = read_limited(response, self.settings.max_response_bytes).await?;
         if !status.is_success() {
             return Err(error_from_body(status.as_u16(), &body));
         }
@@ -357,6 +370,9 @@ pub fn authorize_signature_input(
 ) -> String {
     format!("{client_id}{scope}{timestamp}{state}{redirect_uri}")
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

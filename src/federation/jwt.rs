@@ -4,14 +4,28 @@
 //! not quite standard (`sub` is a JSON number, no `kid`, subject data under
 //! `urn:esia:sbj`): an allow-list of algorithms that discovery cannot widen
 //! and that never contains `none`, exact `iss`, `aud` containing our
-//! client_id, `exp`/`iat` with a small leeway, the nonce where the profile
-//! uses one. Signatures are checked (`ring`; GOST by `esia_proto::gost`)
-//! against keys parsed once per load (not per token), from a JWKS or from
-//! PEM certificates. A token naming an unknown `kid`, or a kid-less token no
-//! key verifies, triggers one reload: single-flight (one in flight per
-//! provider, others wait for its result) and at most one per
-//! [`MIN_REFETCH_INTERVAL`], with verifications never waiting on a load they
-//! do not need.
+//! client_id and no audience that is not trusted, `azp` (when present) our
+//! client_id, `exp`/`iat`/`nbf` with a small leeway and a maximum `iat` age,
+//! the nonce where the profile uses one. Signatures are checked (`ring`;
+//! GOST by `esia_proto::gost`) against keys parsed once per load (not per
+//! token), from a JWKS or from PEM certificates.
+//!
+//! A token naming an unknown `kid`, or a kid-less token no key verifies,
+//! triggers one reload: single-flight (one in flight per provider, others
+//! wait for its result) and at most one per [`MIN_REFETCH_INTERVAL`]. A
+//! token that needs a load waits for one that *started after it was
+//! received* (sleeping out the rest of the interval if need be) rather than
+//! being refused with the set in hand, so two rotations inside a second do
+//! not fail a login. Verifications whose key is cached never wait.
+//!
+//! Kid-less tokens: RFC 7515 makes `kid` optional, and ESIA never sends one.
+//! Against **certificates** (the ESIA profile; a short, operator-configured
+//! list that holds two certificates across a rotation) every candidate key
+//! of the token's algorithm is tried. Against a **JWKS** a kid-less token is
+//! accepted only when exactly one key of its algorithm is there; with more
+//! than one it is refused as `token.kid_required` (OIDC Core 10.1: with
+//! several keys in the set the OP MUST name the `kid`), which also keeps a
+//! hostile JWKS from making every token cost hundreds of signature checks.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -30,8 +44,6 @@ use super::TokenProblem;
 pub const LEEWAY_SECS: i64 = 60;
 /// Forced reloads (unknown `kid`) happen at most this often per provider.
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_millis(100);
-/// A key set larger than this is refused.
-pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 /// Where a provider's signing keys come from.
 #[derive(Debug, Clone)]
@@ -65,8 +77,12 @@ impl KeySource {
 pub struct Expectations<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
+    /// Audiences allowed besides `client_id` (none by default).
+    pub trusted_audiences: &'a [String],
     pub nonce: Option<&'a str>,
     pub now: i64,
+    /// Oldest `iat` accepted, seconds before `now` (leeway not included).
+    pub max_age_secs: i64,
 }
 
 /// A verified token: its claims and its subject as a decimal string (ESIA
@@ -79,8 +95,9 @@ pub struct VerifiedToken {
 
 struct KeySet {
     keys: Vec<VerifyingKey>,
-    generation: u64,
-    fetched_at: Instant,
+    /// When the load that produced this set began: it reflects the IdP's
+    /// keys as of then or later.
+    loaded_since: Instant,
 }
 
 /// A provider's keys, loaded on first use (or at startup for certificates)
@@ -89,20 +106,36 @@ pub struct KeyCache {
     source: KeySource,
     allowed_algs: Vec<JwsAlg>,
     http: reqwest::Client,
+    max_bytes: usize,
     current: RwLock<Option<Arc<KeySet>>>,
     /// Held only while loading: one load in flight.
     fetching: Mutex<()>,
+    /// Loads made (for tests and the ops console).
+    loads: std::sync::atomic::AtomicU64,
 }
 
 impl KeyCache {
-    pub fn new(source: KeySource, allowed_algs: &[JwsAlg], http: reqwest::Client) -> KeyCache {
+    /// `max_bytes` caps a fetched JWKS.
+    pub fn new(
+        source: KeySource,
+        allowed_algs: &[JwsAlg],
+        http: reqwest::Client,
+        max_bytes: usize,
+    ) -> KeyCache {
         KeyCache {
             source,
             allowed_algs: allowed_algs.to_vec(),
             http,
+            max_bytes,
             current: RwLock::new(None),
             fetching: Mutex::new(()),
+            loads: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many times the keys were loaded.
+    pub fn load_count(&self) -> u64 {
+        self.loads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn source(&self) -> &KeySource {
@@ -136,7 +169,7 @@ impl KeyCache {
             tracing::warn!(certificate = %key.label, "a configured certificate is outside its validity dates");
         }
         let count = keys.len();
-        self.install(keys, 1);
+        self.install(keys, Instant::now());
         Ok(count)
     }
 
@@ -150,19 +183,15 @@ impl KeyCache {
     /// Loads the keys again now (SIGHUP after a certificate rotation).
     pub async fn reload(&self) -> Result<usize, TokenProblem> {
         let _in_flight = self.fetching.lock().await;
+        let started = Instant::now();
         let keys = self.fetch().await?;
         let count = keys.len();
-        let generation = self.cached().map_or(1, |c| c.generation + 1);
-        self.install(keys, generation);
+        self.install(keys, started);
         Ok(count)
     }
 
-    fn install(&self, keys: Vec<VerifyingKey>, generation: u64) -> Arc<KeySet> {
-        let set = Arc::new(KeySet {
-            keys,
-            generation,
-            fetched_at: Instant::now(),
-        });
+    fn install(&self, keys: Vec<VerifyingKey>, loaded_since: Instant) -> Arc<KeySet> {
+        let set = Arc::new(KeySet { keys, loaded_since });
         if let Ok(mut slot) = self.current.write() {
             *slot = Some(set.clone());
         }
@@ -206,17 +235,33 @@ impl KeyCache {
             .map_err(|_| TokenProblem::Malformed("signature is not base64url".into()))?;
         let message = format!("{header_b64}.{payload_b64}");
 
+        let received = Instant::now();
         let keys = self.keys().await?;
         let now = expect.now;
-        match check_signature(&keys, alg, kid, now, message.as_bytes(), &signature) {
+        let single_kidless = matches!(self.source, KeySource::Jwks(_));
+        let check = |keys: &KeySet| {
+            check_signature(
+                keys,
+                alg,
+                kid,
+                now,
+                single_kidless,
+                message.as_bytes(),
+                &signature,
+            )
+        };
+        match check(&keys) {
             KeyCheck::Valid => {}
             KeyCheck::BadSignature => return Err(TokenProblem::BadSignature),
+            KeyCheck::Ambiguous => return Err(TokenProblem::KidRequired),
             KeyCheck::NoKey => {
-                // The IdP may have rotated its keys: look once more.
-                let refreshed = self.refresh(keys.generation).await?;
-                match check_signature(&refreshed, alg, kid, now, message.as_bytes(), &signature) {
+                // The IdP may have rotated its keys: look once more, at a
+                // set loaded after this token arrived.
+                let refreshed = self.refresh(received).await?;
+                match check(&refreshed) {
                     KeyCheck::Valid => {}
                     KeyCheck::BadSignature => return Err(TokenProblem::BadSignature),
+                    KeyCheck::Ambiguous => return Err(TokenProblem::KidRequired),
                     KeyCheck::NoKey => {
                         return Err(match kid {
                             Some(kid) => TokenProblem::UnknownKey(kid.chars().take(64).collect()),
@@ -237,28 +282,35 @@ impl KeyCache {
         if let Some(keys) = self.cached() {
             return Ok(keys);
         }
-        self.refresh(0).await
+        self.refresh(Instant::now()).await
     }
 
     fn cached(&self) -> Option<Arc<KeySet>> {
         self.current.read().ok().and_then(|slot| slot.clone())
     }
 
-    /// A set newer than generation `seen`: someone else's fresh fetch, or
-    /// our own (at most one per [`MIN_REFETCH_INTERVAL`]).
-    async fn refresh(&self, seen: u64) -> Result<Arc<KeySet>, TokenProblem> {
+    /// A set whose load began at or after `needed_since`: someone else's
+    /// (waiting for the one in flight), or our own, at most one per
+    /// [`MIN_REFETCH_INTERVAL`] — a request inside the interval waits it
+    /// out rather than being answered with keys older than its token.
+    async fn refresh(&self, needed_since: Instant) -> Result<Arc<KeySet>, TokenProblem> {
         let _in_flight = self.fetching.lock().await;
         let current = self.cached();
         if let Some(current) = &current {
-            if current.generation != seen || current.fetched_at.elapsed() < MIN_REFETCH_INTERVAL {
+            if current.loaded_since >= needed_since {
                 return Ok(current.clone());
             }
+            let next_allowed = current.loaded_since + MIN_REFETCH_INTERVAL;
+            tokio::time::sleep_until(next_allowed.into()).await;
         }
+        let started = Instant::now();
         let keys = self.fetch().await?;
-        Ok(self.install(keys, current.map_or(1, |c| c.generation + 1)))
+        Ok(self.install(keys, started))
     }
 
     async fn fetch(&self) -> Result<Vec<VerifyingKey>, TokenProblem> {
+        self.loads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let url = match &self.source {
             KeySource::Jwks(url) => url,
             KeySource::Certificates { files, inline } => {
@@ -278,7 +330,7 @@ impl KeyCache {
                 response.status()
             )));
         }
-        let body = super::read_limited(response, MAX_JWKS_BYTES)
+        let body = super::read_limited(response, self.max_bytes)
             .await
             .map_err(|e| TokenProblem::JwksUnavailable(e.to_string()))?;
         let set: Map<String, Value> = serde_json::from_slice(&body)
@@ -299,6 +351,8 @@ enum KeyCheck {
     Valid,
     BadSignature,
     NoKey,
+    /// A kid-less token and several candidate keys in a JWKS.
+    Ambiguous,
 }
 
 fn read_certificates(files: &[PathBuf], inline: Option<&str>) -> Result<Vec<VerifyingKey>, String> {
@@ -317,23 +371,32 @@ fn read_certificates(files: &[PathBuf], inline: Option<&str>) -> Result<Vec<Veri
     Ok(keys)
 }
 
+/// `single_kidless`: a kid-less token needs exactly one candidate (JWKS);
+/// otherwise every candidate is tried (certificates).
 fn check_signature(
     keys: &KeySet,
     alg: JwsAlg,
     kid: Option<&str>,
     now: i64,
+    single_kidless: bool,
     message: &[u8],
     signature: &[u8],
 ) -> KeyCheck {
-    let mut candidates = keys
+    let candidates: Vec<&VerifyingKey> = keys
         .keys
         .iter()
         .filter(|key| key.fits(alg, kid, now))
-        .peekable();
-    if candidates.peek().is_none() {
+        .collect();
+    if candidates.is_empty() {
         return KeyCheck::NoKey;
     }
-    if candidates.any(|key| key.verifies(alg, message, signature)) {
+    if kid.is_none() && single_kidless && candidates.len() > 1 {
+        return KeyCheck::Ambiguous;
+    }
+    if candidates
+        .iter()
+        .any(|key| key.verifies(alg, message, signature))
+    {
         KeyCheck::Valid
     } else if kid.is_none() {
         // A kid-less token that none of the current keys verifies may be
@@ -361,8 +424,9 @@ pub fn subject_text(value: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Checks the claims; returns the subject.
-fn check_claims(
+/// Checks the claims (OIDC Core 3.1.3.7 items 2–5 and 9–11, RFC 7519 4.1);
+/// returns the subject.
+pub fn check_claims(
     claims: &Map<String, Value>,
     expect: &Expectations<'_>,
 ) -> Result<String, TokenProblem> {
@@ -370,26 +434,32 @@ fn check_claims(
     if iss != expect.issuer {
         return Err(TokenProblem::WrongIssuer(iss.chars().take(128).collect()));
     }
-    let audience_ok = match claims.get("aud") {
-        Some(Value::String(aud)) => aud == expect.client_id,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(expect.client_id)),
-        _ => false,
-    };
-    if !audience_ok {
-        return Err(TokenProblem::WrongAudience);
-    }
+    check_audience(claims, expect)?;
     let number = |name: &str| claims.get(name).and_then(Value::as_i64);
     let exp = number("exp").ok_or_else(|| TokenProblem::Malformed("no exp".into()))?;
-    if exp + LEEWAY_SECS < expect.now {
+    if exp.saturating_add(LEEWAY_SECS) < expect.now {
         return Err(TokenProblem::Expired);
     }
     let iat = number("iat").ok_or_else(|| TokenProblem::Malformed("no iat".into()))?;
-    if iat - LEEWAY_SECS > expect.now {
+    if iat.saturating_sub(LEEWAY_SECS) > expect.now {
         return Err(TokenProblem::IssuedInFuture);
     }
-    if let Some(nbf) = number("nbf") {
-        if nbf - LEEWAY_SECS > expect.now {
-            return Err(TokenProblem::IssuedInFuture);
+    if iat
+        .saturating_add(expect.max_age_secs)
+        .saturating_add(LEEWAY_SECS)
+        < expect.now
+    {
+        return Err(TokenProblem::TooOld);
+    }
+    match claims.get("nbf") {
+        None => {}
+        Some(nbf) => {
+            let nbf = nbf
+                .as_i64()
+                .ok_or_else(|| TokenProblem::Malformed("nbf is not a number".into()))?;
+            if nbf.saturating_sub(LEEWAY_SECS) > expect.now {
+                return Err(TokenProblem::IssuedInFuture);
+            }
         }
     }
     let subject = subject_text(claims.get("sub"))
@@ -403,58 +473,38 @@ fn check_claims(
     Ok(subject)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn claims(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().expect("object")
-    }
-
-    #[test]
-    fn claim_checks_table() {
-        let now = 1_800_000_000;
-        let good = json!({"iss":"https://idp","aud":"me","sub":"42","iat":now,"exp":now+3600,"nonce":"n1"});
-        let expect = Expectations {
-            issuer: "https://idp",
-            client_id: "me",
-            nonce: Some("n1"),
-            now,
-        };
-        assert_eq!(
-            check_claims(&claims(good.clone()), &expect).as_deref(),
-            Ok("42")
-        );
-
-        let mut cases: Vec<(Value, &str)> = Vec::new();
-        let mut with = |key: &str, value: Value, why: &'static str| {
-            let mut c = good.clone();
-            c[key] = value;
-            cases.push((c, why));
-        };
-        with("iss", json!("https://idp/"), "wrong issuer");
-        with("aud", json!("someone-else"), "wrong audience");
-        with("aud", json!(["a", "b"]), "audience list without us");
-        with("exp", json!(now - 120), "expired");
-        with("iat", json!(now + 600), "issued in the future");
-        with("nonce", json!("other"), "nonce mismatch");
-        with("sub", json!(""), "empty subject");
-        with("sub", json!(-5), "negative subject");
-        with("sub", json!({"a": 1}), "subject object");
-        for (c, why) in cases {
-            assert!(check_claims(&claims(c), &expect).is_err(), "{why}");
+/// `aud` must contain our client_id, and every other audience must be
+/// trusted (OIDC Core 3.1.3.7 items 3–4); `azp`, when present, must be our
+/// client_id (item 5). A token for several audiences without `azp` is
+/// accepted when they are all trusted (item 4's SHOULD, decided: `azp` is
+/// not required, the trust list already bounds who else may hold it).
+fn check_audience(
+    claims: &Map<String, Value>,
+    expect: &Expectations<'_>,
+) -> Result<(), TokenProblem> {
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(aud)) => vec![aud.as_str()],
+        Some(Value::Array(list)) => {
+            let texts: Option<Vec<&str>> = list.iter().map(Value::as_str).collect();
+            texts.ok_or(TokenProblem::WrongAudience)?
         }
-        let listed = json!({"iss":"https://idp","aud":["x","me"],"sub":"42","iat":now,"exp":now+30,"nonce":"n1"});
-        assert!(
-            check_claims(&claims(listed), &expect).is_ok(),
-            "aud as list containing us"
-        );
-        let numeric = json!({"iss":"https://idp","aud":"me","sub":1000299353,"iat":now,"exp":now+30,"nonce":"n1"});
-        assert_eq!(
-            check_claims(&claims(numeric), &expect).as_deref(),
-            Ok("1000299353"),
-            "ESIA's numeric OID becomes its decimal string"
-        );
+        _ => return Err(TokenProblem::WrongAudience),
+    };
+    if !audiences.contains(&expect.client_id) {
+        return Err(TokenProblem::WrongAudience);
+    }
+    let untrusted = audiences
+        .iter()
+        .any(|aud| *aud != expect.client_id && !expect.trusted_audiences.iter().any(|t| t == aud));
+    if untrusted {
+        return Err(TokenProblem::UntrustedAudience);
+    }
+    match claims.get("azp") {
+        None => Ok(()),
+        Some(Value::String(azp)) if azp == expect.client_id => Ok(()),
+        Some(_) => Err(TokenProblem::WrongAzp),
     }
 }
+
+#[cfg(test)]
+mod tests;

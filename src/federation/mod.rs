@@ -4,6 +4,7 @@
 //! [`FederatedPerson`], which the link decision consumes.
 
 pub mod esia;
+pub mod http;
 pub mod jwt;
 pub mod keys;
 pub mod oidc;
@@ -83,10 +84,18 @@ pub enum TokenProblem {
     WrongIssuer(String),
     #[error("audience is not this client")]
     WrongAudience,
+    #[error("the token is also meant for an audience that is not trusted")]
+    UntrustedAudience,
+    #[error("azp names another client")]
+    WrongAzp,
+    #[error("a kid-less token while the key set holds several candidate keys")]
+    KidRequired,
     #[error("token expired")]
     Expired,
     #[error("token issued in the future")]
     IssuedInFuture,
+    #[error("token issued too long ago")]
+    TooOld,
     #[error("nonce does not match the login")]
     NonceMismatch,
     #[error("sub and urn:esia:sbj:oid name different persons")]
@@ -104,6 +113,10 @@ impl TokenProblem {
             TokenProblem::BadSignature => "token.bad_signature",
             TokenProblem::WrongIssuer(_) => "token.wrong_issuer",
             TokenProblem::WrongAudience => "token.wrong_audience",
+            TokenProblem::UntrustedAudience => "token.untrusted_audience",
+            TokenProblem::WrongAzp => "token.wrong_azp",
+            TokenProblem::KidRequired => "token.kid_required",
+            TokenProblem::TooOld => "token.too_old",
             TokenProblem::Expired => "token.expired",
             TokenProblem::IssuedInFuture => "token.issued_in_future",
             TokenProblem::NonceMismatch => "token.nonce_mismatch",
@@ -132,6 +145,13 @@ pub enum FederationError {
     Token(#[from] TokenProblem),
     #[error("userinfo subject differs from the id_token subject")]
     SubjectMismatch,
+    /// RFC 9207: the callback's `iss` is missing where required, or names
+    /// another issuer (a mix-up attack).
+    #[error("the callback's iss parameter is {}", if *.missing { "missing" } else { "not this provider's issuer" })]
+    IssuerParameter { missing: bool },
+    /// The ESIA token response does not echo the `state` of our request.
+    #[error("the token response does not echo our state")]
+    StateNotEchoed,
     #[error("signing the request failed: {0}")]
     Signer(#[from] signer::SignerError),
 }
@@ -151,6 +171,9 @@ impl FederationError {
             FederationError::BadResponse(_) => "idp.bad_response".into(),
             FederationError::Token(problem) => problem.code().into(),
             FederationError::SubjectMismatch => "userinfo.sub_mismatch".into(),
+            FederationError::IssuerParameter { missing: true } => "callback.iss_missing".into(),
+            FederationError::IssuerParameter { missing: false } => "callback.iss_mismatch".into(),
+            FederationError::StateNotEchoed => "idp.state_not_echoed".into(),
             FederationError::Signer(_) => "client.signer_failed".into(),
         }
     }
@@ -213,6 +236,22 @@ impl Provider {
             Provider::Esia(p) => p.finish(code, pending).await,
             Provider::Oidc(p) => p.finish(code, pending).await,
         }
+    }
+
+    /// RFC 9207: checks the authorization response's `iss` parameter (the
+    /// callback's, success or error) before anything is redeemed. Present,
+    /// it must equal the issuer exactly; absent, it is refused when the
+    /// provider advertises `authorization_response_iss_parameter_supported`
+    /// or the configuration sets `require_iss_parameter`.
+    pub async fn check_iss_parameter(&self, iss: Option<&str>) -> Result<(), FederationError> {
+        let settings = self.settings();
+        let required = iss.is_none()
+            && (settings.require_iss_parameter
+                || match self {
+                    Provider::Esia(_) => false,
+                    Provider::Oidc(p) => p.advertises_iss_parameter().await?,
+                });
+        iss_verdict(&settings.issuer, iss, required)
     }
 
     /// The IdP's own logout, returning to `return_url` (ESIA only).
@@ -295,6 +334,18 @@ pub async fn read_limited(
     Ok(body)
 }
 
+/// RFC 9207 §2.4: a present `iss` equals the issuer exactly (no
+/// normalisation: a trailing slash or another case is another issuer); an
+/// absent one passes unless `required`.
+fn iss_verdict(issuer: &str, iss: Option<&str>, required: bool) -> Result<(), FederationError> {
+    match iss {
+        Some(iss) if iss == issuer => Ok(()),
+        Some(_) => Err(FederationError::IssuerParameter { missing: false }),
+        None if required => Err(FederationError::IssuerParameter { missing: true }),
+        None => Ok(()),
+    }
+}
+
 /// The `ESIA-NNNNNN` code at the start of an error description, known or not.
 pub fn esia_number(description: &str) -> Option<String> {
     let head = description.trim_start().get(..11)?;
@@ -329,4 +380,40 @@ pub(crate) fn describe_reqwest(error: &reqwest::Error) -> String {
 
 pub(crate) fn request_error(error: reqwest::Error) -> FederationError {
     FederationError::Unreachable(describe_reqwest(&error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_iss_parameter_must_name_the_issuer_exactly() {
+        let issuer = "http://esia.gosuslugi.ru/";
+        let cases: [(Option<&str>, bool, Option<&str>); 8] = [
+            (Some(issuer), false, None),
+            (Some(issuer), true, None),
+            (None, false, None),
+            (None, true, Some("callback.iss_missing")),
+            (
+                Some("http://esia.gosuslugi.ru"),
+                false,
+                Some("callback.iss_mismatch"),
+            ),
+            (
+                Some("HTTP://ESIA.GOSUSLUGI.RU/"),
+                false,
+                Some("callback.iss_mismatch"),
+            ),
+            (
+                Some("https://evil.example/"),
+                true,
+                Some("callback.iss_mismatch"),
+            ),
+            (Some(""), false, Some("callback.iss_mismatch")),
+        ];
+        for (iss, required, expected) in cases {
+            let verdict = iss_verdict(issuer, iss, required).err().map(|e| e.code());
+            assert_eq!(verdict.as_deref(), expected, "{iss:?} required={required}");
+        }
+    }
 }

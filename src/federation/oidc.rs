@@ -1,37 +1,71 @@
 //! The standard OIDC profile: discovery, authorization code with PKCE S256
 //! and nonce, `client_secret_basic`, userinfo with configurable claim names.
 //! `openidconnect` does discovery, the authorization URL and the code
-//! exchange; the id_token goes through the shared [`KeyCache`] verifier.
+//! exchange, through [`BoundedHttp`] so that every answer is capped; the
+//! id_token goes through the shared [`KeyCache`] verifier.
 
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
-use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
+use openidconnect::{
+    AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    DiscoveryError, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadata, RedirectUrl, RequestTokenError, Scope,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::RwLock;
 
+use super::http::{BoundedHttp, BoundedHttpError};
 use super::jwt::{Expectations, KeyCache, KeySource};
 use super::{
     read_limited, request_error, FederatedPerson, FederationError, PendingLogin, Profile,
-    ProviderSettings, StartedLogin, MAX_RESPONSE_BYTES,
+    ProviderSettings, StartedLogin,
 };
 use crate::config::ClaimNames;
 use crate::domain::tier::Tier;
+
+/// What discovery says beyond the core fields: RFC 9207's flag.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct IssParameterMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+}
+
+impl AdditionalProviderMetadata for IssParameterMetadata {}
+
+/// `CoreProviderMetadata` with [`IssParameterMetadata`].
+pub type Metadata = ProviderMetadata<
+    IssParameterMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 pub struct OidcProvider {
     settings: ProviderSettings,
     client_secret: ClientSecret,
     claims: ClaimNames,
     http: reqwest::Client,
+    bounded: BoundedHttp,
     discovered: RwLock<Option<Arc<Discovered>>>,
 }
 
 struct Discovered {
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
     jwks: KeyCache,
 }
 
@@ -45,11 +79,16 @@ impl OidcProvider {
             // `Provider::build` only hands over oidc settings.
             Profile::Esia(_) => (ClientSecret::new(String::new()), ClaimNames::default()),
         };
+        let bounded = BoundedHttp {
+            client: http.clone(),
+            limit: settings.max_response_bytes,
+        };
         OidcProvider {
             settings,
             client_secret,
             claims,
             http,
+            bounded,
             discovered: RwLock::new(None),
         }
     }
@@ -69,22 +108,34 @@ impl OidcProvider {
         }
         let issuer = IssuerUrl::new(self.settings.issuer.clone())
             .map_err(|e| FederationError::BadResponse(format!("issuer URL: {e}")))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+        let metadata = Metadata::discover_async(issuer, &self.bounded)
             .await
-            .map_err(|e| FederationError::Unreachable(format!("discovery failed: {e}")))?;
+            .map_err(discovery_error)?;
         let jwks = KeyCache::new(
             KeySource::Jwks(metadata.jwks_uri().url().to_string()),
             &self.settings.id_token_algs,
             self.http.clone(),
+            self.settings.max_response_bytes,
         );
         let found = Arc::new(Discovered { metadata, jwks });
         *slot = Some(found.clone());
         Ok(found)
     }
 
+    /// RFC 9207: whether discovery promises `iss` on every authorization
+    /// response.
+    pub async fn advertises_iss_parameter(&self) -> Result<bool, FederationError> {
+        let discovered = self.discovered().await?;
+        Ok(discovered
+            .metadata
+            .additional_metadata()
+            .authorization_response_iss_parameter_supported
+            == Some(true))
+    }
+
     fn client(
         &self,
-        metadata: &CoreProviderMetadata,
+        metadata: &Metadata,
         redirect_uri: &str,
     ) -> Result<
         CoreClient<
@@ -149,7 +200,7 @@ impl OidcProvider {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
         }
         let tokens = exchange
-            .request_async(&self.http)
+            .request_async(&self.bounded)
             .await
             .map_err(|e| match e {
                 RequestTokenError::ServerResponse(response) => FederationError::Refused {
@@ -157,9 +208,7 @@ impl OidcProvider {
                     error: response.error().as_ref().to_string(),
                     description: response.error_description().cloned().unwrap_or_default(),
                 },
-                RequestTokenError::Request(inner) => {
-                    FederationError::Unreachable(format!("token request failed: {inner}"))
-                }
+                RequestTokenError::Request(inner) => inner.into(),
                 RequestTokenError::Parse(inner, _) => {
                     FederationError::BadResponse(format!("token response: {inner}"))
                 }
@@ -179,8 +228,10 @@ impl OidcProvider {
                 &Expectations {
                     issuer: &self.settings.issuer,
                     client_id: &self.settings.client_id,
+                    trusted_audiences: &self.settings.trusted_audiences,
                     nonce: pending.nonce,
                     now: Utc::now().timestamp(),
+                    max_age_secs: self.settings.max_token_age.as_secs() as i64,
                 },
             )
             .await?
@@ -196,7 +247,7 @@ impl OidcProvider {
 
     async fn userinfo(
         &self,
-        metadata: &CoreProviderMetadata,
+        metadata: &Metadata,
         access_token: &str,
     ) -> Result<Map<String, Value>, FederationError> {
         let endpoint = metadata
@@ -210,7 +261,7 @@ impl OidcProvider {
             .await
             .map_err(request_error)?;
         let status = response.status();
-        let body = read_limited(response, MAX_RESPONSE_BYTES).await?;
+        let body = read_limited(response, self.settings.max_response_bytes).await?;
         if !status.is_success() {
             return Err(FederationError::HttpStatus {
                 status: status.as_u16(),
@@ -249,5 +300,103 @@ impl OidcProvider {
             tier: parsed_tier.unwrap_or(Tier::Simplified),
             tier_known: parsed_tier.is_some(),
         }
+    }
+}
+
+/// Transport failures stay "unreachable"; an answer over the cap, a wrong
+/// status or a document that does not parse or names another issuer is a
+/// bad answer.
+fn discovery_error(error: DiscoveryError<BoundedHttpError>) -> FederationError {
+    match error {
+        DiscoveryError::Request(inner) => match FederationError::from(inner) {
+            FederationError::Unreachable(reason) => {
+                FederationError::Unreachable(format!("discovery failed: {reason}"))
+            }
+            other => other,
+        },
+        DiscoveryError::Response(status, _, _) if !status.is_success() => {
+            FederationError::HttpStatus {
+                status: status.as_u16(),
+                code: None,
+            }
+        }
+        other => FederationError::BadResponse(format!("discovery: {other}")),
+    }
+}
+
+#[cfg(all(test, feature = "demo"))]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::config::ProviderConfig;
+    use crate::federation::{Provider, ProviderSettings};
+
+    fn provider(idp: &mock_idp::MockIdp) -> Provider {
+        let raw: ProviderConfig = toml::from_str(&format!(
+            r#"
+            id = "oidc"
+            profile = "oidc"
+            display_name_ru = "Тест"
+            display_name_en = "Test"
+            issuer = "{}"
+            client_id = "esia-link-oidc"
+            client_secret = "demo-oidc-secret"
+            scopes = ["openid"]
+            "#,
+            idp.issuer()
+        ))
+        .expect("provider TOML");
+        Provider::build(ProviderSettings::parse(&raw).expect("settings")).expect("provider")
+    }
+
+    #[tokio::test]
+    async fn discovery_decides_whether_the_iss_parameter_is_required() {
+        let idp = mock_idp::spawn(mock_idp::MockIdpConfig::default())
+            .await
+            .expect("mock");
+        let quiet = provider(&idp);
+        assert!(
+            quiet.check_iss_parameter(None).await.is_ok(),
+            "not advertised"
+        );
+        assert!(quiet.check_iss_parameter(Some(&idp.issuer())).await.is_ok());
+        let other = format!("{}/", idp.issuer());
+        let refused = quiet.check_iss_parameter(Some(&other)).await;
+        assert_eq!(
+            refused.map_err(|e| e.code()),
+            Err("callback.iss_mismatch".into())
+        );
+
+        idp.set_iss_parameter(true);
+        let advertised = provider(&idp);
+        let refused = advertised.check_iss_parameter(None).await;
+        assert_eq!(
+            refused.map_err(|e| e.code()),
+            Err("callback.iss_missing".into())
+        );
+        assert!(advertised
+            .check_iss_parameter(Some(&idp.issuer()))
+            .await
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_oversized_discovery_document_is_a_bad_response() {
+        let idp = mock_idp::spawn(mock_idp::MockIdpConfig::default())
+            .await
+            .expect("mock");
+        idp.set_fault(mock_idp::Fault::HugeDiscovery);
+        let started = Instant::now();
+        let refused = provider(&idp).start("http://127.0.0.1:1/cb").await;
+        assert_eq!(
+            refused.map(|_| ()).map_err(|e| e.code()),
+            Err("idp.bad_response".into())
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "stopped reading early"
+        );
+        idp.clear_faults();
+        assert!(provider(&idp).start("http://127.0.0.1:1/cb").await.is_ok());
     }
 }

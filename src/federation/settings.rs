@@ -29,8 +29,20 @@ pub struct ProviderSettings {
     pub scopes: Vec<String>,
     pub id_token_algs: Vec<JwsAlg>,
     pub http_timeout: Duration,
+    /// Audiences besides `client_id` an id_token may carry.
+    pub trusted_audiences: Vec<String>,
+    /// RFC 9207 `iss` on the callback required whatever discovery says.
+    pub require_iss_parameter: bool,
+    /// Cap on every answer read from this provider.
+    pub max_response_bytes: usize,
+    /// Oldest `iat` accepted.
+    pub max_token_age: Duration,
     pub profile: Profile,
 }
+
+/// Bounds of `max_response_bytes`: small enough to bound memory, large
+/// enough for a JWKS with a few RSA keys.
+pub const RESPONSE_BYTES_RANGE: std::ops::RangeInclusive<usize> = 4 * 1024..=16 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub enum Profile {
@@ -102,6 +114,28 @@ impl ProviderSettings {
             return Err(fail(
                 "id_token_algs",
                 "must list at least one algorithm".into(),
+            ));
+        }
+        if !RESPONSE_BYTES_RANGE.contains(&raw.max_response_bytes) {
+            return Err(fail(
+                "max_response_bytes",
+                format!(
+                    "must be between {} and {}",
+                    RESPONSE_BYTES_RANGE.start(),
+                    RESPONSE_BYTES_RANGE.end()
+                ),
+            ));
+        }
+        if !(60..=86_400).contains(&raw.max_token_age_secs) {
+            return Err(fail(
+                "max_token_age_secs",
+                "must be between 60 and 86400".into(),
+            ));
+        }
+        if raw.trusted_audiences.iter().any(|a| a.trim().is_empty()) {
+            return Err(fail(
+                "trusted_audiences",
+                "must not list an empty value".into(),
             ));
         }
         let url = |field: &'static str, value: &Option<String>| -> Result<Url, SetupError> {
@@ -184,6 +218,10 @@ impl ProviderSettings {
             scopes: raw.scopes.clone(),
             id_token_algs,
             http_timeout: Duration::from_secs(raw.http_timeout_secs.clamp(1, 120)),
+            trusted_audiences: raw.trusted_audiences.clone(),
+            require_iss_parameter: raw.require_iss_parameter,
+            max_response_bytes: raw.max_response_bytes,
+            max_token_age: Duration::from_secs(raw.max_token_age_secs),
             profile,
         })
     }
@@ -218,7 +256,13 @@ mod tests {
     #[test]
     fn each_broken_field_is_named() {
         type Breaker = fn(&mut ProviderConfig);
-        let cases: [(Breaker, &str); 9] = [
+        let cases: [(Breaker, &str); 12] = [
+            (|p| p.max_response_bytes = 10, "max_response_bytes"),
+            (|p| p.max_token_age_secs = 0, "max_token_age_secs"),
+            (
+                |p| p.trusted_audiences = vec![" ".into()],
+                "trusted_audiences",
+            ),
             (|p| p.jwks_url = None, "certificates"),
             (|p| p.certificates = vec!["esia.pem".into()], "jwks_url"),
             (|p| p.token_url = None, "token_url"),

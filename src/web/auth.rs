@@ -193,6 +193,7 @@ fn callback_params(query: Option<&str>) -> CallbackParams {
         state: query_param(query, "state"),
         error: query_param(query, "error"),
         error_description: query_param(query, "error_description"),
+        iss: query_param(query, "iss"),
     }
 }
 

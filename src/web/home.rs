@@ -16,6 +16,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
 }
 
 struct HomeParams {
@@ -141,4 +142,16 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, axum::Json<serde_jso
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, axum::Json(serde_json::Value::Object(body)))
+}
+
+/// `GET /metrics`: Prometheus text (restrict it to the monitoring network at
+/// the load balancer: counts only, no personal data).
+async fn metrics() -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(),
+    )
 }

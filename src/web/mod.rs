@@ -11,6 +11,7 @@
 //! | `GET /api/v1/me` | JSON for the diary application |
 //! | `GET /healthz` | liveness incl. database |
 //! | `GET /readyz` | readiness: database and ephemeral store, each named (JSON) |
+//! | `GET /metrics` | Prometheus text: attempts by outcome, IdP latency and errors, rate limits |
 //! | anything else | a 404 page (RU/EN) |
 //!
 //! Handlers parse the request, call one use case of [`crate::app::App`] and

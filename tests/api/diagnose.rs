@@ -180,3 +180,25 @@ async fn the_outcomes_report_counts_what_happened() {
     assert!(stdout.contains("snils_missing             1"), "{stdout}");
     assert!(stdout.contains("linked                    1"), "{stdout}");
 }
+
+#[tokio::test]
+async fn metrics_count_attempts_idp_errors_and_latency() {
+    let app = spawn_app().await;
+    app.login("esia", "ivanova", Consent::Allow).await;
+    app.login("esia", "popova", Consent::Allow).await;
+    app.login("esia", "ivanova", Consent::Deny).await;
+    let text = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    for needle in [
+        "esia_link_login_attempts_total{outcome=\"linked\",provider=\"esia\"}",
+        "esia_link_login_attempts_total{outcome=\"snils_missing\",provider=\"esia\"}",
+        "esia_link_idp_errors_total{provider=\"esia\",code=\"ESIA-007004\"}",
+        "esia_link_idp_seconds_bucket{provider=\"esia\",le=\"",
+    ] {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+}

@@ -8,5 +8,6 @@ mod diagnose;
 mod ephemeral;
 mod faults;
 mod helpers;
+mod hostile;
 mod login;
 mod store;

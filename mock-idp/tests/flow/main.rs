@@ -6,5 +6,6 @@ mod errors;
 mod esia_flow;
 mod esia_real;
 mod faults;
+mod hostile;
 mod kit;
 mod oidc_flow;

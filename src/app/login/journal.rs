@@ -25,7 +25,7 @@ const BATCH: usize = 500;
 pub const WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
 
 enum Entry {
-    Attempt(NewAttempt),
+    Attempt(Box<NewAttempt>),
     Touch { link_id: Uuid, at: DateTime<Utc> },
     Flush(oneshot::Sender<()>),
 }
@@ -45,7 +45,7 @@ impl Journal {
     }
 
     pub async fn attempt(&self, attempt: NewAttempt) -> Result<(), StoreError> {
-        match self.sender.try_send(Entry::Attempt(attempt)) {
+        match self.sender.try_send(Entry::Attempt(Box::new(attempt))) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(Entry::Attempt(attempt)))
             | Err(mpsc::error::TrySendError::Closed(Entry::Attempt(attempt))) => {
@@ -81,7 +81,7 @@ async fn write_behind(store: Store, mut receiver: mpsc::Receiver<Entry>) {
         while let Some(entry) = next.take() {
             let flush = matches!(entry, Entry::Flush(_));
             match entry {
-                Entry::Attempt(attempt) => attempts.push(attempt),
+                Entry::Attempt(attempt) => attempts.push(*attempt),
                 Entry::Touch { link_id, at } => touches.push((link_id, at)),
                 Entry::Flush(done) => flushes.push(done),
             }

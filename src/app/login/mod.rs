@@ -62,6 +62,8 @@ pub struct CallbackParams {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207: the issuer of the authorization response.
+    pub iss: Option<String>,
 }
 
 pub enum Completed {
@@ -120,6 +122,7 @@ impl App {
             )
             .await?;
         if !decision.allowed {
+            crate::metrics::rate_limited("login_start");
             return Err(AppError::RateLimited);
         }
         let redirect_uri = self.redirect_uri(provider_id);
@@ -196,6 +199,7 @@ impl App {
                         )
                         .await?;
                     if !decision.allowed {
+                        crate::metrics::rate_limited("callback");
                         tracing::debug!(code = error.code(), "refused callback throttled");
                         return Ok(Completed::Throttled);
                     }
@@ -241,14 +245,18 @@ impl App {
             return Err(AppError::StateUnknown);
         }
 
-        let federated = match (&params.error, &params.code) {
-            (Some(error), _) => Err(crate::federation::esia::refusal_from_redirect(
+        // RFC 9207, before the code is redeemed (and on error answers too).
+        let iss_checked = provider.check_iss_parameter(params.iss.as_deref()).await;
+        let federated = match (iss_checked, &params.error, &params.code) {
+            (Err(error), _, _) => Err(error),
+            (Ok(()), Some(error), _) => Err(crate::federation::esia::refusal_from_redirect(
                 error,
                 params.error_description.as_deref(),
             )),
-            (None, Some(code)) if !code.is_empty() && code.len() <= 4096 => {
+            (Ok(()), None, Some(code)) if !code.is_empty() && code.len() <= 4096 => {
                 let redirect_uri = self.redirect_uri(provider_id);
-                provider
+                let started = std::time::Instant::now();
+                let answer = provider
                     .finish(
                         code,
                         &PendingLogin {
@@ -258,9 +266,11 @@ impl App {
                             redirect_uri: &redirect_uri,
                         },
                     )
-                    .await
+                    .await;
+                crate::metrics::idp_seconds(provider_id, started.elapsed().as_secs_f64());
+                answer
             }
-            (None, _) => Err(FederationError::BadResponse(
+            (Ok(()), None, _) => Err(FederationError::BadResponse(
                 "the callback carries neither code nor error".into(),
             )),
         };
@@ -268,6 +278,7 @@ impl App {
         let person = match federated {
             Ok(person) => person,
             Err(error) => {
+                crate::metrics::idp_error(provider_id, &error.code());
                 tracing::warn!(provider = provider_id, code = %error.code(), error = %error, reference = %reference, "identity provider step failed");
                 let report =
                     OutcomeReport::idp_error(&reference, provider_id, &error, transaction.lang);
@@ -427,6 +438,7 @@ impl App {
         person: Option<&FederatedPerson>,
         snils: Option<&Snils>,
     ) -> Result<(), StoreError> {
+        crate::metrics::login_attempt(report.outcome.as_str(), &report.provider);
         let attempt = NewAttempt {
             reference_code: report.reference.clone(),
             provider: report.provider.chars().take(64).collect(),

@@ -1,0 +1,61 @@
+//! Prometheus metrics: one recorder per process, rendered at `/metrics`.
+//!
+//! | metric | labels |
+//! | --- | --- |
+//! | `esia_link_login_attempts_total` | `outcome`, `provider` |
+//! | `esia_link_idp_errors_total` | `provider`, `code` (ESIA code or ours) |
+//! | `esia_link_idp_seconds` (histogram) | `provider`: token exchange + verification + person data |
+//! | `esia_link_rate_limited_total` | `what`: `login_start`, `callback` |
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the recorder (once per process; later calls reuse it).
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .clone()
+}
+
+/// The text exposition of every metric.
+pub fn render() -> String {
+    install().map(|handle| handle.render()).unwrap_or_default()
+}
+
+pub fn login_attempt(outcome: &'static str, provider: &str) {
+    metrics::counter!(
+        "esia_link_login_attempts_total",
+        "outcome" => outcome,
+        "provider" => provider.to_string()
+    )
+    .increment(1);
+}
+
+pub fn idp_error(provider: &str, code: &str) {
+    metrics::counter!(
+        "esia_link_idp_errors_total",
+        "provider" => provider.to_string(),
+        "code" => code.chars().take(40).collect::<String>()
+    )
+    .increment(1);
+}
+
+pub fn idp_seconds(provider: &str, seconds: f64) {
+    metrics::histogram!("esia_link_idp_seconds", "provider" => provider.to_string())
+        .record(seconds);
+}
+
+pub fn rate_limited(what: &'static str) {
+    metrics::counter!("esia_link_rate_limited_total", "what" => what).increment(1);
+}
