@@ -101,16 +101,7 @@ async fn shutdown_signal() {
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
     crate::metrics::install();
     let providers = Providers::from_config(&config)?;
-    let store = Store::connect(
-        config.database.url.expose(),
-        config.database.max_connections,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| anyhow::anyhow!("database migrations: {e}"))?;
+    let store = migrated_store(&config, config.database.max_connections).await?;
     for region in &config.regions {
         store
             .upsert_region(&Region {
@@ -141,16 +132,22 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     Ok(App::new(config, store, ephemeral, providers))
 }
 
-/// The context for command-line tools (`diagnose`): the database and the
-/// configuration, no providers and no shared ephemeral store.
-pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
-    let store = Store::connect(config.database.url.expose(), 2)
+/// Connects to the configured database and applies the migrations.
+async fn migrated_store(config: &Config, max_connections: u32) -> anyhow::Result<Store> {
+    let store = Store::connect(config.database.url.expose(), max_connections)
         .await
         .map_err(|e| anyhow::anyhow!("database: {e}"))?;
     store
         .migrate()
         .await
         .map_err(|e| anyhow::anyhow!("database migrations: {e}"))?;
+    Ok(store)
+}
+
+/// The context for command-line tools (`diagnose`): the database and the
+/// configuration, no providers and no shared ephemeral store.
+pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
+    let store = migrated_store(&config, 2).await?;
     let ephemeral: SharedEphemeral = Arc::new(MemoryStore::new(1000));
     Ok(App::new(config, store, ephemeral, Providers::default()))
 }
@@ -250,13 +247,7 @@ pub async fn serve(config: Config, insecure_demo: bool) -> anyhow::Result<()> {
 
 /// `esia-link migrate`.
 pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
-    let store = Store::connect(config.database.url.expose(), 1)
-        .await
-        .map_err(|e| anyhow::anyhow!("database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| anyhow::anyhow!("database migrations: {e}"))?;
+    let store = migrated_store(&config, 1).await?;
     println!("migrations applied ({:?})", store.backend());
     Ok(())
 }

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 
 use crate::config::Config;
 use crate::i18n::Lang;
-use crate::store::{OutcomeCount, Store};
+use crate::store::OutcomeCount;
 
 /// `24h`, `7d`, `90m` → a duration.
 pub fn parse_since(text: &str) -> Option<Duration> {
@@ -33,9 +33,8 @@ pub async fn outcomes(config: Config, since: &str, json: bool, lang: Lang) -> an
             )
         )
     })?;
-    let store = Store::connect(config.database.url.expose(), 1).await?;
-    store.migrate().await?;
-    let counts = store.outcome_counts(Utc::now() - window).await?;
+    let app = crate::startup::build_tool_app(config).await?;
+    let counts = app.store().outcome_counts(Utc::now() - window).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&counts)?);
     } else {

@@ -145,17 +145,7 @@ async fn logout(
         .logout(cookie.as_deref(), &form.csrf)
         .await
         .map_err(|e| WebError::page(e, lang))?;
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(location) = HeaderValue::from_str(&next) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    cookies::remove(
-        response.headers_mut(),
-        cookies::SESSION,
-        "/",
-        app.config().server.secure_cookies,
-    );
-    Ok(response)
+    Ok(logged_out(&app, &next))
 }
 
 async fn logout_everywhere(
@@ -169,8 +159,13 @@ async fn logout_everywhere(
         .logout_everywhere(cookie.as_deref(), &form.csrf)
         .await
         .map_err(|e| WebError::page(e, lang))?;
+    Ok(logged_out(&app, &next))
+}
+
+/// 303 to `next` with the session cookie removed.
+fn logged_out(app: &AppState, next: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(location) = HeaderValue::from_str(&next) {
+    if let Ok(location) = HeaderValue::from_str(next) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     cookies::remove(
@@ -179,5 +174,5 @@ async fn logout_everywhere(
         "/",
         app.config().server.secure_cookies,
     );
-    Ok(response)
+    response
 }

@@ -6,7 +6,23 @@ use esia_link::app::remedy::Side;
 use esia_link::demo::browser::Consent;
 use esia_link::i18n::Lang;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, TestApp};
+
+/// Runs `esia-link ARGS` against the test app's database with the demo key.
+fn esia_link(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let hmac = esia_link::demo::demo_base_config()
+        .expect("demo config")
+        .security
+        .hmac_key
+        .expose()
+        .to_string();
+    std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
+        .args(args)
+        .env("ESIA_LINK__DATABASE__URL", app.database_url())
+        .env("ESIA_LINK__SECURITY__HMAC_KEY", hmac)
+        .output()
+        .expect("runs")
+}
 
 #[tokio::test]
 async fn every_failing_demo_person_gets_an_outcome_and_a_remedy() {
@@ -113,18 +129,7 @@ async fn the_cli_prints_the_outcome_and_the_remedy_for_a_reference() {
     let app = spawn_app().await;
     let (_, run) = app.login("esia", "popova", Consent::Allow).await;
     let reference = run.reference.expect("reference");
-    let hmac = esia_link::demo::demo_base_config()
-        .expect("demo config")
-        .security
-        .hmac_key
-        .expose()
-        .to_string();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
-        .args(["--lang", "en", "diagnose", &reference])
-        .env("ESIA_LINK__DATABASE__URL", app.database_url())
-        .env("ESIA_LINK__SECURITY__HMAC_KEY", hmac)
-        .output()
-        .expect("runs");
+    let output = esia_link(&app, &["--lang", "en", "diagnose", &reference]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -138,12 +143,7 @@ async fn the_cli_prints_the_outcome_and_the_remedy_for_a_reference() {
         "{stdout}"
     );
 
-    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
-        .args(["--lang", "en", "diagnose", "ZZZZ-ZZZZ"])
-        .env("ESIA_LINK__DATABASE__URL", app.database_url())
-        .env("ESIA_LINK__SECURITY__HMAC_KEY", "test-hmac-key-0123456789")
-        .output()
-        .expect("runs");
+    let unknown = esia_link(&app, &["--lang", "en", "diagnose", "ZZZZ-ZZZZ"]);
     assert!(!unknown.status.success(), "nothing found is an error exit");
 }
 
@@ -154,18 +154,10 @@ async fn the_outcomes_report_counts_what_happened() {
         app.login("esia", person, Consent::Allow).await;
     }
     app.state.flush().await;
-    let hmac = esia_link::demo::demo_base_config()
-        .expect("demo config")
-        .security
-        .hmac_key
-        .expose()
-        .to_string();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
-        .args(["--lang", "en", "report", "outcomes", "--since", "1h"])
-        .env("ESIA_LINK__DATABASE__URL", app.database_url())
-        .env("ESIA_LINK__SECURITY__HMAC_KEY", hmac)
-        .output()
-        .expect("runs");
+    let output = esia_link(
+        &app,
+        &["--lang", "en", "report", "outcomes", "--since", "1h"],
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
