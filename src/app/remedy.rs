@@ -28,6 +28,35 @@ pub enum Side {
     Integration,
 }
 
+impl Side {
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Side::Nobody => lang.pick("никто", "nobody"),
+            Side::Person => lang.pick(
+                "человек, в профиле Госуслуг",
+                "the person, in the State Services profile",
+            ),
+            Side::School => lang.pick(
+                "школа, в данных дневника",
+                "the school, in the diary's data",
+            ),
+            Side::Support => lang.pick("служба поддержки", "support"),
+            Side::Integration => {
+                lang.pick("те, кто ведёт интеграцию", "whoever runs the integration")
+            }
+        }
+    }
+}
+
+/// A name part as the object of a sentence ("correct the surname").
+fn part_object(part: NamePart, lang: Lang) -> &'static str {
+    match part {
+        NamePart::Surname => lang.pick("фамилию", "surname"),
+        NamePart::Given => lang.pick("имя", "given name"),
+        NamePart::Patronymic => lang.pick("отчество", "patronymic"),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Remedy {
     pub side: Side,
@@ -91,7 +120,7 @@ pub fn remedy(outcome: OutcomeCode, facts: &Facts<'_>, lang: Lang) -> Remedy {
                 if verdict.is_match() {
                     continue;
                 }
-                let label = name_part.label(lang);
+                let label = part_object(name_part, lang);
                 steps.push(match (verified, verdict) {
                     (_, PartVerdict::MissingRight) => format!(
                         "{} {label} {}",
@@ -116,7 +145,7 @@ pub fn remedy(outcome: OutcomeCode, facts: &Facts<'_>, lang: Lang) -> Remedy {
                     ),
                     (false, _) => format!(
                         "{} {label}: {}",
-                        t("Сверить", "Check the"),
+                        t("Сверьте", "Check the"),
                         t(
                             "если ошибка в профиле Госуслуг — исправляет человек, если в дневнике — школа.",
                             "if the State Services profile is wrong the person corrects it; if the diary is wrong the school does.",

@@ -136,10 +136,7 @@ fn render_attempt(attempt: &AttemptView, lang: Lang) -> String {
     out.push_str(&format!(
         "    {} ({}):\n",
         t("что делать", "remedy"),
-        serde_json::to_value(attempt.remedy.side)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
+        attempt.remedy.side.label(lang)
     ));
     for step in &attempt.remedy.steps {
         out.push_str(&format!("      - {step}\n"));
