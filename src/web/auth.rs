@@ -227,6 +227,36 @@ fn see_other(mut headers: HeaderMap, location: &str) -> Response {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any query string parses: no panic, values bounded, and a state
+        /// that was sent plainly first comes back as sent.
+        #[test]
+        fn any_callback_query_parses(query in ".{0,300}", state in "[A-Za-z0-9_-]{1,64}") {
+            let params = callback_params(Some(&query));
+            let values = [
+                params.code,
+                params.state,
+                params.error,
+                params.error_description,
+                params.iss,
+            ];
+            for value in values.iter().flatten() {
+                proptest::prop_assert!(value.chars().count() <= 4096);
+            }
+            let with_state = format!("state={state}&{query}");
+            let parsed = callback_params(Some(&with_state));
+            proptest::prop_assert_eq!(parsed.state.as_deref(), Some(state.as_str()));
+        }
+
+        #[test]
+        fn any_bytes_as_a_query_parse(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = callback_params(Some(&text));
+        }
+    }
+
     #[test]
     fn odd_callback_queries_parse_without_failing() {
         let cases: [(Option<&str>, Option<&str>, Option<&str>); 6] = [
