@@ -72,7 +72,39 @@ pub struct AttemptView {
     pub remedy: Remedy,
 }
 
+/// Who may use the operator console, from the account's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorRole {
+    /// Sees masked data.
+    Support,
+    /// May unmask (audited as such).
+    PrivilegedSupport,
+}
+
+impl OperatorRole {
+    pub fn parse(role: &str) -> Option<OperatorRole> {
+        match role {
+            "support" => Some(OperatorRole::Support),
+            "privileged_support" => Some(OperatorRole::PrivilegedSupport),
+            _ => None,
+        }
+    }
+
+    pub fn may_unmask(self) -> bool {
+        self == OperatorRole::PrivilegedSupport
+    }
+}
+
 impl App {
+    /// The operator role of the session's account, if it has one.
+    pub async fn operator_role(
+        &self,
+        session: &super::account::Session,
+    ) -> Result<Option<OperatorRole>, AppError> {
+        let role = self.store.operator_role(session.data.account_id).await?;
+        Ok(role.as_deref().and_then(OperatorRole::parse))
+    }
+
     /// Looks `query` up (a reference code, a SNILS or a diary login) for
     /// `actor`; `unmask` shows names and SNILS in full.
     pub async fn diagnose(

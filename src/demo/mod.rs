@@ -266,7 +266,8 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!();
     println!("  Press «Отказать» on the consent page to see idp_error (ESIA-007004).");
     println!();
-    println!("  Operators: look up the reference code a failure page shows with");
+    println!("  Operators: log in as «operator» and open {service_url}/ops to look up the");
+    println!("  reference code a failure page shows, or on the command line:");
     println!("    cargo run --release -- diagnose --demo <reference code>      (add --lang en for English)");
     println!("  Ctrl+C stops both.");
     println!();

@@ -42,6 +42,9 @@ pub struct RosterAccount {
     pub snils: Option<String>,
     #[serde(default)]
     pub login: Option<String>,
+    /// An operator role for the /ops console (`support`, `privileged_support`).
+    #[serde(default)]
+    pub operator: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +62,11 @@ pub async fn seed(store: &Store, text: &str, actor: &str) -> anyhow::Result<Seed
         let line = index + 1;
         FullName::new(&a.surname, &a.given_name, a.patronymic.as_deref())
             .map_err(|e| anyhow::anyhow!("account {line}: {e}"))?;
+        if let Some(role) = &a.operator {
+            if !matches!(role.as_str(), "support" | "privileged_support") {
+                anyhow::bail!("account {line}: unknown operator role {role:?}");
+            }
+        }
         let snils = match &a.snils {
             Some(raw) => Some(
                 Snils::parse(raw)
@@ -106,7 +114,14 @@ pub async fn seed(store: &Store, text: &str, actor: &str) -> anyhow::Result<Seed
             (school, account)
         })
         .collect();
-    store.create_roster(&schools, &rows, actor).await?;
+    let ids = store.create_roster(&schools, &rows, actor).await?;
+    for ((a, _), id) in accounts.iter().zip(&ids) {
+        if let Some(role) = &a.operator {
+            store
+                .grant_operator(*id, role, actor, "operator listed in the roster")
+                .await?;
+        }
+    }
     Ok(Seeded {
         schools: roster.school.len(),
         accounts: accounts.len(),

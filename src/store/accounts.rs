@@ -421,3 +421,52 @@ impl Store {
         Ok(row.map(|r| r.try_get("region")).transpose()?)
     }
 }
+
+impl Store {
+    /// Grants (or changes) an account's operator role, with its audit row.
+    pub async fn grant_operator(
+        &self,
+        account_id: Uuid,
+        role: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM operators WHERE account_id = $1")
+            .bind(account_id.to_string())
+            .execute(self.in_tx(&mut tx))
+            .await?;
+        sqlx::query(
+            "INSERT INTO operators (account_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(account_id.to_string())
+        .bind(role)
+        .bind(now_ms())
+        .bind(actor)
+        .execute(self.in_tx(&mut tx))
+        .await?;
+        self.insert_audit(
+            &mut tx,
+            &NewAuditEntry {
+                actor: actor.to_string(),
+                action: "operator.granted".into(),
+                target_kind: "account".into(),
+                target_id: account_id.to_string(),
+                reason: Some(reason.to_string()),
+                details: json!({ "role": role }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The account's operator role, if it holds one.
+    pub async fn operator_role(&self, account_id: Uuid) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT role FROM operators WHERE account_id = $1")
+            .bind(account_id.to_string())
+            .fetch_optional(self.db())
+            .await?;
+        Ok(row.map(|r| r.try_get("role")).transpose()?)
+    }
+}

@@ -9,6 +9,7 @@
 //! | `GET /auth/outcome` | what happened, who can fix it, reference code |
 //! | `GET /account`, `POST /logout` | the logged-in person |
 //! | `GET /api/v1/me` | JSON for the diary application |
+//! | `GET /ops?q=` | support console: why a login failed (support roles only) |
 //! | `GET /healthz` | liveness incl. database |
 //! | `GET /readyz` | readiness: database and ephemeral store, each named (JSON) |
 //! | `GET /metrics` | Prometheus text: attempts by outcome, IdP latency and errors, rate limits |
@@ -24,6 +25,7 @@ pub mod cookies;
 pub mod error;
 mod home;
 pub mod lang;
+mod ops;
 pub mod pages;
 pub mod return_to;
 pub mod texts;
@@ -47,6 +49,7 @@ pub fn router(app: AppState) -> Router {
         .merge(auth::router())
         .merge(account::router())
         .merge(api::router())
+        .merge(ops::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.config().server.secure_cookies,

@@ -160,3 +160,30 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
         }
     }
 }
+
+pub struct OpsAttempt {
+    pub looked_up: bool,
+    pub at: String,
+    pub reference: String,
+    pub provider: String,
+    pub outcome: String,
+    pub error_code: String,
+    pub tier: String,
+    pub comparison: Vec<String>,
+    pub side: String,
+    pub steps: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ops.html")]
+pub struct OpsPage {
+    pub chrome: Chrome,
+    pub query: String,
+    pub may_unmask: bool,
+    pub searched: bool,
+    pub found: bool,
+    pub accounts: Vec<String>,
+    pub attempts: Vec<OpsAttempt>,
+    /// Query label, button, unmask, nothing found, remedy, who fixes, tier.
+    pub labels: [String; 7],
+}

@@ -1,6 +1,7 @@
 //! The demo in a real browser: headless Chromium clicks «Войти через
 //! Госуслуги», logs in at the mock IdP, allows the data and lands on the
-//! account page. It needs Debian's chromium and chromium-driver, so it is
+//! account page; then a parent with a mistyped surname gets a reference
+//! code, and an operator looks it up at /ops and sees the remedy. It needs Debian's chromium and chromium-driver, so it is
 //! ignored by default; `.ci/run` installs them and runs it with `--ignored`.
 
 use std::process::Stdio;
@@ -65,35 +66,44 @@ async fn demo_login_in_headless_chromium() {
     }
     let client = client.expect("a WebDriver session with Chromium");
 
+    // Click «Войти через Госуслуги», log in at the mock as `person`, allow.
+    let log_in = |person: &'static str| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move {
+            client.goto(&format!("{base}/?region=29")).await?;
+            client
+                .find(Locator::Id("login-esia"))
+                .await?
+                .click()
+                .await?;
+            client
+                .wait()
+                .for_element(Locator::Css("input[name=login]"))
+                .await?
+                .send_keys(person)
+                .await?;
+            client
+                .find(Locator::Css("input[name=password]"))
+                .await?
+                .send_keys("demo")
+                .await?;
+            client
+                .find(Locator::Css("form [type=submit]"))
+                .await?
+                .click()
+                .await?;
+            client
+                .wait()
+                .for_element(Locator::Css("button[value=allow]"))
+                .await?
+                .click()
+                .await?;
+            Ok::<_, fantoccini::error::CmdError>(())
+        }
+    };
     let result = async {
-        client.goto(&format!("{}/?region=29", app.base)).await?;
-        client
-            .find(Locator::Id("login-esia"))
-            .await?
-            .click()
-            .await?;
-        client
-            .wait()
-            .for_element(Locator::Css("input[name=login]"))
-            .await?
-            .send_keys("ivanova")
-            .await?;
-        client
-            .find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys("demo")
-            .await?;
-        client
-            .find(Locator::Css("form [type=submit]"))
-            .await?
-            .click()
-            .await?;
-        client
-            .wait()
-            .for_element(Locator::Css("button[value=allow]"))
-            .await?
-            .click()
-            .await?;
+        log_in("ivanova").await?;
         let name = client
             .wait()
             .for_element(Locator::Id("full-name"))
@@ -101,14 +111,51 @@ async fn demo_login_in_headless_chromium() {
             .text()
             .await?;
         let url = client.current_url().await?;
-        Ok::<_, fantoccini::error::CmdError>((name, url))
+
+        // A parent whose surname the school mistyped sees a reference code;
+        // the operator types it into /ops and sees what to do.
+        log_in("sokolov").await?;
+        let reference = client
+            .wait()
+            .for_element(Locator::Id("reference"))
+            .await?
+            .text()
+            .await?;
+        log_in("operator").await?;
+        client.wait().for_element(Locator::Id("full-name")).await?;
+        client.goto(&format!("{}/ops", app.base)).await?;
+        client
+            .wait()
+            .for_element(Locator::Id("q"))
+            .await?
+            .send_keys(&reference)
+            .await?;
+        client.find(Locator::Id("lookup")).await?.click().await?;
+        let remedy = client
+            .wait()
+            .for_element(Locator::Css(".looked-up .remedy"))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((name, url, reference, remedy))
     }
     .await;
     let _ = client.close().await;
     let _ = chromedriver.kill().await;
     let _ = std::fs::remove_dir_all(&profile);
 
-    let (name, url) = result.expect("the browser flow completes");
+    let (name, url, reference, remedy) = result.expect("the browser flow completes");
     assert_eq!(name, "Иванова Мария Петровна");
     assert_eq!(url.path(), "/account");
+    assert_eq!(
+        reference.len(),
+        9,
+        "a reference code was shown: {reference}"
+    );
+    // Headless Chromium asks for English (Accept-Language: en-US).
+    assert!(
+        remedy.contains("The school must correct the surname in the diary")
+            || remedy.contains("Школа должна исправить фамилию в дневнике"),
+        "the operator sees the remedy: {remedy}"
+    );
 }

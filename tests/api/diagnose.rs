@@ -194,3 +194,69 @@ async fn metrics_count_attempts_idp_errors_and_latency() {
         assert!(text.contains(needle), "{needle} in:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn the_ops_console_shows_the_remedy_to_operators_only() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "sokolov", Consent::Allow).await;
+    let reference = run.reference.expect("reference");
+
+    let anonymous = esia_link::demo::browser::ScriptedBrowser::new();
+    let hop = anonymous
+        .get(&format!("{}/ops", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(hop.status, reqwest::StatusCode::SEE_OTHER, "log in first");
+
+    let (parent, _) = app.login("esia", "ivanova", Consent::Allow).await;
+    let hop = parent
+        .get(&format!("{}/ops?q={reference}", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(
+        hop.status,
+        reqwest::StatusCode::FORBIDDEN,
+        "parents see nothing"
+    );
+    assert!(!hop.body.contains(&reference));
+
+    let (operator, run) = app.login("esia", "operator", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
+    let page = operator
+        .get(&format!("{}/ops?q={reference}&lang=en", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("data-outcome=\"name_mismatch\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("The school must correct the surname in the diary"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Соколов"), "masked by default");
+    let unmasked = operator
+        .get(&format!("{}/ops?q={reference}&unmask=1", app.base))
+        .await
+        .expect("ops");
+    assert!(
+        unmasked.body.contains("Сокалов"),
+        "privileged support may unmask"
+    );
+    let audit = app
+        .state
+        .store()
+        .audit_for_target("diagnosis", "reference")
+        .await
+        .expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor.starts_with("operator:") && e.action == "diagnose.lookup_unmasked"),
+        "the unmasked lookup is audited"
+    );
+}
