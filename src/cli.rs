@@ -82,6 +82,23 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// The audit log, newest first, filtered.
+    Audit {
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        /// A target id (account, school, link ...).
+        #[arg(long)]
+        target: Option<String>,
+        /// 90m, 24h, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Reports for operators.
     Report {
         #[command(subcommand)]
@@ -132,6 +149,8 @@ pub enum ReportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Accounts sharing a SNILS, and accounts another identity tried to claim.
+    Duplicates,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +210,35 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
+        Command::Report {
+            command: ReportCommand::Duplicates,
+        } => {
+            with_config(cli.config, |config| async move {
+                crate::ops::audit::duplicates(config, lang).await
+            })
+            .await
+        }
+        Command::Audit {
+            actor,
+            action,
+            target,
+            since,
+            limit,
+            json,
+        } => {
+            let query = crate::ops::audit::AuditQuery {
+                actor,
+                action,
+                target,
+                since,
+                limit,
+                json,
+            };
+            with_config(cli.config, |config| async move {
+                crate::ops::audit::audit(config, query, lang).await
+            })
+            .await
+        }
         Command::Report {
             command: ReportCommand::Outcomes { since, json },
         } => {

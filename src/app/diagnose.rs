@@ -96,6 +96,30 @@ impl OperatorRole {
 }
 
 impl App {
+    /// An operator removes the link between an account and its identity at
+    /// `provider` (e.g. the person lost the State Services account the diary
+    /// was linked to). A reason is required and goes to the audit log.
+    pub async fn unlink(
+        &self,
+        actor: &str,
+        account_id: Uuid,
+        provider: &str,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let reason = reason.trim();
+        if reason.chars().count() < 5 {
+            return Err(AppError::ReasonRequired);
+        }
+        let link = self
+            .store
+            .find_link_for_account(provider, account_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        self.store.delete_link(link.id, actor, reason).await?;
+        tracing::info!(actor, account = %account_id, provider, "link removed by an operator");
+        Ok(())
+    }
+
     /// The operator role of the session's account, if it has one.
     pub async fn operator_role(
         &self,

@@ -24,6 +24,12 @@ pub enum AppError {
     CsrfMismatch,
     #[error("the return address points to a foreign site")]
     ReturnTargetRefused,
+    #[error("an operator action needs a reason")]
+    ReasonRequired,
+    #[error("no such record")]
+    NotFound,
+    #[error("this needs an operator role")]
+    Forbidden,
     #[error("temporary storage unavailable")]
     Ephemeral(#[from] EphemeralError),
     #[error("database unavailable")]
@@ -43,6 +49,9 @@ impl AppError {
             AppError::NotLoggedIn => "session.missing",
             AppError::CsrfMismatch => "form.csrf",
             AppError::ReturnTargetRefused => "flow.return_target",
+            AppError::ReasonRequired => "ops.reason_required",
+            AppError::NotFound => "ops.not_found",
+            AppError::Forbidden => "ops.forbidden",
             AppError::Ephemeral(crate::ephemeral::EphemeralError::Full(_)) => "internal.busy",
             AppError::Ephemeral(_) => "internal.ephemeral",
             AppError::Store(_) => "internal.store",

@@ -1,5 +1,7 @@
-//! Operator and administrator tools: roster seeding, `diagnose`, `report`.
+//! Operator and administrator tools: roster seeding, `diagnose`, `report`,
+//! `audit`.
 
+pub mod audit;
 pub mod diagnose;
 pub mod report;
 pub mod roster;

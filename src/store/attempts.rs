@@ -98,6 +98,19 @@ fn bind_attempt<'q>(
         .bind(attempt.snils_hash.clone())
 }
 
+fn audit_from(row: &AnyRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: to_time(row.try_get("at")?),
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        target_kind: row.try_get("target_kind")?,
+        target_id: row.try_get("target_id")?,
+        reason: row.try_get("reason")?,
+        details: json_col(row, "details_json")?,
+    })
+}
+
 fn attempt_from(row: &AnyRow) -> Result<LinkAttempt, StoreError> {
     Ok(LinkAttempt {
         id: uuid_col(row, "id")?,
@@ -269,20 +282,7 @@ impl Store {
         .bind(target_id)
         .fetch_all(self.db())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditEntry {
-                    id: row.try_get("id")?,
-                    at: to_time(row.try_get("at")?),
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    target_kind: row.try_get("target_kind")?,
-                    target_id: row.try_get("target_id")?,
-                    reason: row.try_get("reason")?,
-                    details: json_col(row, "details_json")?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_from).collect()
     }
 }
 
@@ -319,6 +319,79 @@ impl Store {
                     error_code: row.try_get("idp_error")?,
                     count: row.try_get("n")?,
                 })
+            })
+            .collect()
+    }
+}
+
+/// Filters of the audit-log viewer; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Audit rows matching `filter`, newest first.
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target_kind, target_id, reason, details_json FROM audit_log
+             WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2)
+               AND ($3 = '' OR target_id = $3) AND at >= $4
+             ORDER BY id DESC LIMIT $5",
+        )
+        .bind(filter.actor.clone().unwrap_or_default())
+        .bind(filter.action.clone().unwrap_or_default())
+        .bind(filter.target_id.clone().unwrap_or_default())
+        .bind(filter.since.map(|t| t.timestamp_millis()).unwrap_or(0))
+        .bind(filter.limit.max(1))
+        .fetch_all(self.db())
+        .await?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    /// Accounts sharing a SNILS (a school data error): SNILS digits and the
+    /// accounts carrying it.
+    pub async fn shared_snils(&self) -> Result<Vec<(String, Vec<Uuid>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT snils, id FROM accounts WHERE snils IN
+               (SELECT snils FROM accounts WHERE snils IS NOT NULL GROUP BY snils HAVING COUNT(*) > 1)
+             ORDER BY snils, id",
+        )
+        .fetch_all(self.db())
+        .await?;
+        let mut groups: Vec<(String, Vec<Uuid>)> = Vec::new();
+        for row in &rows {
+            let snils: String = row.try_get("snils")?;
+            let id = uuid_col(row, "id")?;
+            match groups.last_mut() {
+                Some((last, ids)) if *last == snils => ids.push(id),
+                _ => groups.push((snils, vec![id])),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Accounts that another identity of the same provider tried to claim
+    /// (`linked_elsewhere` attempts), with how many distinct identities.
+    pub async fn contested_accounts(&self) -> Result<Vec<(Uuid, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT account_id, provider, COUNT(DISTINCT subject_hash) AS n FROM link_attempts
+             WHERE outcome = 'linked_elsewhere' AND account_id IS NOT NULL
+             GROUP BY account_id, provider ORDER BY n DESC, account_id",
+        )
+        .fetch_all(self.db())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    uuid_col(row, "account_id")?,
+                    row.try_get("provider")?,
+                    row.try_get("n")?,
+                ))
             })
             .collect()
     }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 pub use accounts::AccountOverview;
 pub use accounts::{Account, NewAccount, NewSchool, Region, School};
-pub use attempts::{AuditEntry, LinkAttempt, NewAttempt, NewAuditEntry, OutcomeCount};
+pub use attempts::{AuditEntry, AuditFilter, LinkAttempt, NewAttempt, NewAuditEntry, OutcomeCount};
 pub use links::{FederatedLink, LoginCandidate, NewLink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

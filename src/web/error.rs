@@ -50,6 +50,9 @@ fn status(error: &AppError) -> StatusCode {
         | AppError::OtherBrowser
         | AppError::ReturnTargetRefused => StatusCode::BAD_REQUEST,
         AppError::NotLoggedIn => StatusCode::UNAUTHORIZED,
+        AppError::ReasonRequired => StatusCode::BAD_REQUEST,
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::CsrfMismatch => StatusCode::FORBIDDEN,
         AppError::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
         AppError::Ephemeral(_) | AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -94,6 +97,21 @@ fn wording(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
                 "Сеанс закончился или вы ещё не вошли. Войдите снова.",
                 "Your session has ended or you have not logged in yet. Log in again.",
             ),
+        ),
+        AppError::ReasonRequired => (
+            t("Нужна причина", "A reason is needed"),
+            t(
+                "Каждое действие поддержки записывается в журнал с причиной. Укажите причину (не короче 5 знаков).",
+                "Every support action is logged with its reason. Give a reason (at least 5 characters).",
+            ),
+        ),
+        AppError::NotFound => (
+            t("Не найдено", "Not found"),
+            t("Такой записи нет (возможно, её уже изменили).", "There is no such record (it may have changed already)."),
+        ),
+        AppError::Forbidden => (
+            t("Нет доступа", "No access"),
+            t("Это действие доступно только сотрудникам поддержки.", "This action is for support staff only."),
         ),
         AppError::CsrfMismatch => (
             t("Запрос отклонён", "Request refused"),

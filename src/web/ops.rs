@@ -4,22 +4,24 @@
 //! login or a SNILS and see the attempts, the comparison and the remedy.
 //! Every lookup is audited under `operator:{account id}`.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Form, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use super::error::WebError;
 use super::lang::RequestLang;
-use super::pages::{render, Chrome, MessagePage, OpsAttempt, OpsPage};
+use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt, OpsPage};
 use super::{cookies, query_param, AppState};
 use crate::app::diagnose::OperatorRole;
 use crate::app::AppError;
 use crate::i18n::Lang;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/ops", get(console))
+    Router::new()
+        .route("/ops", get(console))
+        .route("/ops/unlink", post(unlink))
 }
 
 async fn console(
@@ -55,6 +57,15 @@ async fn console(
         ));
     };
     let looked_up = query_param(query.as_deref(), "q").filter(|q| !q.trim().is_empty());
+    let notice = query_param(query.as_deref(), "done")
+        .filter(|done| done == "unlinked")
+        .map(|_| {
+            lang.pick(
+                "Связь удалена; причина записана в журнал.",
+                "The link was removed; the reason is in the audit log.",
+            )
+            .to_string()
+        });
     let unmask = query_param(query.as_deref(), "unmask").is_some();
     if unmask && !role.may_unmask() {
         return Ok(forbidden(
@@ -89,19 +100,33 @@ async fn console(
             .map(|d| {
                 d.accounts
                     .iter()
-                    .map(|a| {
-                        format!(
+                    .map(|a| OpsAccount {
+                        id: a.id.to_string(),
+                        summary: format!(
                             "{} — {} ({}), {}: {}",
                             a.id,
                             a.full_name,
                             a.role,
                             lang.pick("СНИЛС", "SNILS"),
                             a.snils.as_deref().unwrap_or("—")
-                        )
+                        ),
+                        identities: a
+                            .identities
+                            .iter()
+                            .map(|i| {
+                                (
+                                    i.provider.clone(),
+                                    i.subject.clone(),
+                                    i.linked_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                                )
+                            })
+                            .collect(),
                     })
                     .collect()
             })
             .unwrap_or_default(),
+        csrf: session.data.csrf.clone(),
+        notice,
         attempts: diagnosis
             .map(|d| {
                 d.attempts
@@ -138,10 +163,66 @@ async fn console(
             lang.pick("Что делать", "Remedy"),
             lang.pick("Кто исправляет", "Who fixes it"),
             lang.pick("Уровень", "Tier"),
+            lang.pick("Отвязать", "Unlink"),
+            lang.pick("Причина", "Reason"),
         ]
         .map(str::to_string),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(serde::Deserialize)]
+struct UnlinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `POST /ops/unlink`: remove an account's link with a provider, with a
+/// reason (audited).
+async fn unlink(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RequestLang(lang): RequestLang,
+    Form(form): Form<UnlinkForm>,
+) -> Result<Response, WebError> {
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    let session = app
+        .session(cookie.as_deref())
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    if !crate::ephemeral::sessions::tokens_equal(&form.csrf, &session.data.csrf) {
+        return Err(WebError::page(AppError::CsrfMismatch, lang));
+    }
+    if app
+        .operator_role(&session)
+        .await
+        .map_err(|e| WebError::page(e, lang))?
+        .is_none()
+    {
+        return Err(WebError::page(AppError::Forbidden, lang));
+    }
+    let account = uuid::Uuid::parse_str(form.account.trim())
+        .map_err(|_| WebError::page(AppError::NotFound, lang))?;
+    let actor = format!("operator:{}", session.data.account_id);
+    app.unlink(&actor, account, &form.provider, &form.reason)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    let mut back = url::form_urlencoded::Serializer::new(String::new());
+    back.append_pair("q", &form.q)
+        .append_pair("done", "unlinked");
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/ops?{}", back.finish())) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }
 
 fn comparison_lines(details: &serde_json::Value) -> Vec<String> {

@@ -161,6 +161,13 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     }
 }
 
+pub struct OpsAccount {
+    pub id: String,
+    pub summary: String,
+    /// (provider, masked subject, linked at)
+    pub identities: Vec<(String, String, String)>,
+}
+
 pub struct OpsAttempt {
     pub looked_up: bool,
     pub at: String,
@@ -182,8 +189,12 @@ pub struct OpsPage {
     pub may_unmask: bool,
     pub searched: bool,
     pub found: bool,
-    pub accounts: Vec<String>,
+    pub accounts: Vec<OpsAccount>,
     pub attempts: Vec<OpsAttempt>,
-    /// Query label, button, unmask, nothing found, remedy, who fixes, tier.
-    pub labels: [String; 7],
+    pub csrf: String,
+    /// A one-line notice ("the link was removed").
+    pub notice: Option<String>,
+    /// Query label, button, unmask, nothing found, remedy, who fixes, tier,
+    /// unlink, reason.
+    pub labels: [String; 9],
 }

@@ -260,3 +260,97 @@ async fn the_ops_console_shows_the_remedy_to_operators_only() {
         "the unmasked lookup is audited"
     );
 }
+
+/// "The person has two State Services accounts": the operator unlinks the
+/// old one with a reason (refused without one), and the other account is no
+/// longer refused as linked elsewhere. The audit log and the duplicates
+/// report show it.
+#[tokio::test]
+async fn an_operator_unlinks_with_a_reason_and_the_link_no_longer_blocks() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "morozov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let (_, run) = app.login("esia", "morozov2", Consent::Allow).await;
+    assert_eq!(run.outcome.as_deref(), Some("linked_elsewhere"));
+    let reference = run.reference.expect("reference");
+
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = operator
+        .get(&format!("{}/ops?q={reference}", app.base))
+        .await
+        .expect("ops");
+    let unlink_at = page
+        .body
+        .find("action=\"/ops/unlink\"")
+        .and_then(|at| page.body[..at].rfind("<form"))
+        .unwrap_or_else(|| panic!("an unlink form for the linked identity: {}", page.body));
+    let form = esia_link::demo::browser::parse_form(&page.body[unlink_at..]).expect("form");
+    assert_eq!(form.action, "/ops/unlink");
+    let post = |reason: &str| {
+        let mut fields = form.fields.clone();
+        fields.retain(|(k, _)| k != "reason");
+        fields.push(("reason".into(), reason.into()));
+        fields
+    };
+    let refused = operator
+        .post_form(&format!("{}/ops/unlink", app.base), &post("  "))
+        .await
+        .expect("post");
+    assert_eq!(
+        refused.status,
+        reqwest::StatusCode::BAD_REQUEST,
+        "no reason, no action"
+    );
+    assert_eq!(
+        app.link_count().await,
+        2,
+        "morozov's and the operator's links stay"
+    );
+
+    let (parent, _) = app.login("esia", "ivanova", Consent::Allow).await;
+    let mut parent_fields = post("I want to");
+    for (k, v) in parent_fields.iter_mut() {
+        if k == "csrf" {
+            *v = "forged".into();
+        }
+    }
+    let forbidden = parent
+        .post_form(&format!("{}/ops/unlink", app.base), &parent_fields)
+        .await
+        .expect("post");
+    assert_eq!(forbidden.status, reqwest::StatusCode::FORBIDDEN);
+
+    let done = operator
+        .post_form(
+            &format!("{}/ops/unlink", app.base),
+            &post("the parent lost access to the old State Services account"),
+        )
+        .await
+        .expect("post");
+    assert_eq!(done.status, reqwest::StatusCode::SEE_OTHER, "{}", done.body);
+
+    // The old link no longer stands in the way; what is left is the second
+    // account's own tier (simplified: an unverified passport).
+    let (_, run) = app.login("esia", "morozov2", Consent::Allow).await;
+    assert_eq!(run.outcome.as_deref(), Some("tier_too_low"));
+
+    let audit = esia_link(&app, &["--lang", "en", "audit", "--action", "link.deleted"]);
+    let text = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success());
+    assert!(text.contains("operator:"), "{text}");
+    assert!(
+        text.contains("lost access to the old State Services account"),
+        "{text}"
+    );
+
+    let (_, run) = app.login("esia", "pavlov", Consent::Allow).await;
+    assert_eq!(run.outcome.as_deref(), Some("ambiguous"));
+    let report = esia_link(&app, &["--lang", "en", "report", "duplicates"]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(report.status.success());
+    assert!(text.contains("***-***-"), "a shared, masked SNILS: {text}");
+    assert!(
+        text.contains("1 other identities"),
+        "morozov's account was contested: {text}"
+    );
+}
