@@ -120,6 +120,28 @@ impl App {
         Ok(())
     }
 
+    /// The console's unlink: the session behind `cookie` must hold an
+    /// operator role and the form its CSRF token; the actor recorded is the
+    /// operator's account.
+    pub async fn operator_unlink(
+        &self,
+        cookie: Option<&str>,
+        csrf: &str,
+        account_id: Uuid,
+        provider: &str,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let session = self.session(cookie).await?;
+        if !crate::ephemeral::sessions::tokens_equal(csrf, &session.data.csrf) {
+            return Err(AppError::CsrfMismatch);
+        }
+        if self.operator_role(&session).await?.is_none() {
+            return Err(AppError::Forbidden);
+        }
+        let actor = format!("operator:{}", session.data.account_id);
+        self.unlink(&actor, account_id, provider, reason).await
+    }
+
     /// The operator role of the session's account, if it has one.
     pub async fn operator_role(
         &self,

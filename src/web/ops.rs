@@ -194,27 +194,17 @@ async fn unlink(
     Form(form): Form<UnlinkForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let session = app
-        .session(cookie.as_deref())
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
-    if !crate::ephemeral::sessions::tokens_equal(&form.csrf, &session.data.csrf) {
-        return Err(WebError::page(AppError::CsrfMismatch, lang));
-    }
-    if app
-        .operator_role(&session)
-        .await
-        .map_err(|e| WebError::page(e, lang))?
-        .is_none()
-    {
-        return Err(WebError::page(AppError::Forbidden, lang));
-    }
     let account = uuid::Uuid::parse_str(form.account.trim())
         .map_err(|_| WebError::page(AppError::NotFound, lang))?;
-    let actor = format!("operator:{}", session.data.account_id);
-    app.unlink(&actor, account, &form.provider, &form.reason)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    app.operator_unlink(
+        cookie.as_deref(),
+        &form.csrf,
+        account,
+        &form.provider,
+        &form.reason,
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
     let mut back = url::form_urlencoded::Serializer::new(String::new());
     back.append_pair("q", &form.q)
         .append_pair("done", "unlinked");
