@@ -104,6 +104,21 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Schools: create one, give it an API token.
+    School {
+        #[command(subcommand)]
+        command: SchoolCommand,
+    },
+    /// A school's people from a CSV or JSON file.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+    /// One-time activation codes and the invitation sheets that carry them.
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
+    },
     /// Check and reformat a SNILS.
     Snils {
         #[command(subcommand)]
@@ -154,6 +169,70 @@ pub enum ReportCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SchoolCommand {
+    /// Create a school and print its id.
+    Add {
+        /// Region code (e.g. 29).
+        #[arg(long)]
+        region: i64,
+        #[arg(long)]
+        name: String,
+    },
+    /// Create an API token for the school's admin API (printed once).
+    Token {
+        #[arg(long)]
+        school: uuid::Uuid,
+        /// What the token is for, e.g. "schedule system".
+        #[arg(long, default_value = "school admin")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCommand {
+    /// Check every row of FILE (.csv, or .json) and write it to the school
+    /// when all rows are good. Columns: key, role, surname, given_name,
+    /// patronymic, birth_date, snils, class, children, login (English or
+    /// Russian headers; `,` or `;`). Re-importing updates by key.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        school: uuid::Uuid,
+        /// Write the good rows even when some rows are bad.
+        #[arg(long)]
+        partial: bool,
+        /// Check only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CodesCommand {
+    /// Issue new codes to a school's pending accounts (all, one class or
+    /// one account); earlier codes of the same people stop working.
+    Issue {
+        #[arg(long)]
+        school: uuid::Uuid,
+        #[arg(long)]
+        class: Option<String>,
+        #[arg(long)]
+        account: Option<uuid::Uuid>,
+        /// Days until the codes expire (default: `activation.code_days`, 30).
+        #[arg(long)]
+        days: Option<u32>,
+        /// CSV of the codes (the only copy); stdout when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Printable HTML invitation sheets, one page per person.
+        #[arg(long)]
+        sheets: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the effective configuration (all layers) with secrets masked.
     Show,
@@ -188,6 +267,31 @@ pub enum BenchCommand {
         #[arg(long, default_value = "esia")]
         provider: String,
     },
+    /// Generate a roster of N people, import it, issue everyone a code, and
+    /// print rows/s and peak memory (SQLite, or PostgreSQL with --postgres).
+    Roster {
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        /// A PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432; a
+        /// database is created on it for the run and dropped afterwards.
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+    /// The diary application's access check (viewer may see pupil?) against
+    /// a school of 2,000 pupils, 3,000 parents and 500 trusted persons:
+    /// checks/s and latency percentiles.
+    Access {
+        #[arg(long, default_value_t = 200_000)]
+        checks: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// A PostgreSQL server (a scratch database is created and dropped).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// A Redis URL for the ephemeral store (keys prefixed and removed).
+        #[arg(long)]
+        redis: Option<String>,
+    },
 }
 
 /// Runs the parsed command line; the exit code says whether it succeeded.
@@ -210,6 +314,75 @@ pub async fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
+        Command::School {
+            command: SchoolCommand::Add { region, name },
+        } => {
+            with_config(cli.config, |config| async move {
+                crate::ops::school::add_school(config, region, &name, lang).await
+            })
+            .await
+        }
+        Command::School {
+            command: SchoolCommand::Token { school, label },
+        } => {
+            with_config(cli.config, |config| async move {
+                crate::ops::school::add_token(config, school, &label, lang).await
+            })
+            .await
+        }
+        Command::Roster {
+            command:
+                RosterCommand::Import {
+                    file,
+                    school,
+                    partial,
+                    dry_run,
+                    json,
+                },
+        } => {
+            let args = crate::ops::school::ImportArgs {
+                file,
+                school,
+                partial,
+                dry_run,
+                json,
+            };
+            let mut good = true;
+            let status = with_config(cli.config, |config| async {
+                good = crate::ops::school::import(config, args, lang).await?;
+                Ok(())
+            })
+            .await;
+            if status == ExitCode::SUCCESS && !good {
+                ExitCode::FAILURE
+            } else {
+                status
+            }
+        }
+        Command::Codes {
+            command:
+                CodesCommand::Issue {
+                    school,
+                    class,
+                    account,
+                    days,
+                    out,
+                    sheets,
+                },
+        } => {
+            let args = crate::ops::school::CodesArgs {
+                school,
+                class,
+                account,
+                days,
+                out,
+                sheets,
+            };
+            with_config(cli.config, |config| async move {
+                crate::ops::school::issue_codes(config, args, lang).await
+            })
+            .await
+        }
         Command::Report {
             command: ReportCommand::Duplicates,
         } => {
@@ -309,6 +482,26 @@ pub async fn run(cli: Cli) -> ExitCode {
                     provider,
                 },
         } => crate::demo::bench::login(logins, concurrency, &provider)
+            .await
+            .map(|_| ExitCode::SUCCESS)
+            .unwrap_or_else(|e| fail(&*e)),
+        #[cfg(feature = "demo")]
+        Command::Bench {
+            command: BenchCommand::Roster { rows, postgres },
+        } => crate::demo::bench_roster::roster(rows, postgres)
+            .await
+            .map(|_| ExitCode::SUCCESS)
+            .unwrap_or_else(|e| fail(&*e)),
+        #[cfg(feature = "demo")]
+        Command::Bench {
+            command:
+                BenchCommand::Access {
+                    checks,
+                    concurrency,
+                    postgres,
+                    redis,
+                },
+        } => crate::demo::bench_roster::access(checks, concurrency, postgres, redis)
             .await
             .map(|_| ExitCode::SUCCESS)
             .unwrap_or_else(|e| fail(&*e)),

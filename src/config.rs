@@ -32,6 +32,39 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub activation: ActivationConfig,
+    /// Outbound e-mail and SMS (`[notify]`); the file outbox by default.
+    #[serde(default)]
+    pub notify: crate::notify::NotifySettings,
+}
+
+/// `[activation]`: one-time codes, the wizard, password logins.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActivationConfig {
+    /// Days a newly issued code stays valid.
+    pub code_days: u32,
+    /// Codes tried per client address per minute (guessing).
+    pub code_attempts_per_minute: u64,
+    /// Hours a confirmation or recovery link stays valid.
+    pub email_link_hours: u32,
+    /// Password logins tried per client address per minute.
+    pub password_attempts_per_minute: u64,
+    /// Backoff and lockout per account after failed passwords.
+    pub throttle: crate::domain::throttle::ThrottlePolicy,
+}
+
+impl Default for ActivationConfig {
+    fn default() -> Self {
+        ActivationConfig {
+            code_days: 30,
+            code_attempts_per_minute: 10,
+            email_link_hours: 24,
+            password_attempts_per_minute: 20,
+            throttle: crate::domain::throttle::ThrottlePolicy::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

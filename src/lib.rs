@@ -28,6 +28,7 @@ pub mod federation;
 pub mod i18n;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod ops;
 pub mod startup;
 pub mod store;

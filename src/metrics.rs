@@ -59,3 +59,8 @@ pub fn idp_seconds(provider: &str, seconds: f64) {
 pub fn rate_limited(what: &'static str) {
     metrics::counter!("esia_link_rate_limited_total", "what" => what).increment(1);
 }
+
+/// An activation code redeemed (the wizard finished).
+pub fn activation_redeemed() {
+    metrics::counter!("esia_link_activation_redemptions_total").increment(1);
+}

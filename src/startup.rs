@@ -102,17 +102,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     crate::metrics::install();
     let providers = Providers::from_config(&config)?;
     let store = migrated_store(&config, config.database.max_connections).await?;
-    for region in &config.regions {
-        store
-            .upsert_region(&Region {
-                code: i64::from(region.code),
-                name_ru: region.name_ru.clone(),
-                name_en: region.name_en.clone(),
-                esia_enabled: region.esia_enabled,
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("saving region {}: {e}", region.code))?;
-    }
+    save_regions(&config, &store).await?;
     let ephemeral: SharedEphemeral = match config.ephemeral.backend {
         EphemeralBackend::Memory => Arc::new(MemoryStore::new(config.ephemeral.memory_max_entries)),
         EphemeralBackend::Redis => {
@@ -129,7 +119,11 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
             )
         }
     };
-    Ok(App::new(config, store, ephemeral, providers))
+    let outbox = config
+        .notify
+        .build()
+        .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
+    Ok(App::new(config, store, ephemeral, providers, outbox))
 }
 
 /// Connects to the configured database and applies the migrations.
@@ -144,12 +138,39 @@ async fn migrated_store(config: &Config, max_connections: u32) -> anyhow::Result
     Ok(store)
 }
 
+/// The configured regions, written to the database (schools refer to them).
+async fn save_regions(config: &Config, store: &Store) -> anyhow::Result<()> {
+    for region in &config.regions {
+        store
+            .upsert_region(&Region {
+                code: i64::from(region.code),
+                name_ru: region.name_ru.clone(),
+                name_en: region.name_en.clone(),
+                esia_enabled: region.esia_enabled,
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("saving region {}: {e}", region.code))?;
+    }
+    Ok(())
+}
+
 /// The context for command-line tools (`diagnose`): the database and the
 /// configuration, no providers and no shared ephemeral store.
 pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
     let store = migrated_store(&config, 2).await?;
+    save_regions(&config, &store).await?;
     let ephemeral: SharedEphemeral = Arc::new(MemoryStore::new(1000));
-    Ok(App::new(config, store, ephemeral, Providers::default()))
+    let outbox = config
+        .notify
+        .build()
+        .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
+    Ok(App::new(
+        config,
+        store,
+        ephemeral,
+        Providers::default(),
+        outbox,
+    ))
 }
 
 /// SHA-256 (hex) of the values published with the demo. Only their hashes

@@ -4,11 +4,14 @@
 //! lookup is audited; personal data stays masked unless asked for (and that
 //! is audited too).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::operate::required_reason;
 use super::remedy::{remedy, Facts, Remedy};
 use super::{App, AppError};
 use crate::domain::code::ReferenceCode;
@@ -72,26 +75,40 @@ pub struct AttemptView {
     pub remedy: Remedy,
 }
 
-/// Who may use the operator console, from the account's role.
+/// Who may use the operator console, from the account's operator role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperatorRole {
-    /// Sees masked data.
+    /// Sees masked data of everyone.
     Support,
     /// May unmask (audited as such).
     PrivilegedSupport,
+    /// A school's administrator: sees masked data of the school's people
+    /// only (anyone else is "not found") and may correct their data.
+    SchoolAdmin { school_id: Uuid },
 }
 
 impl OperatorRole {
-    pub fn parse(role: &str) -> Option<OperatorRole> {
-        match role {
-            "support" => Some(OperatorRole::Support),
-            "privileged_support" => Some(OperatorRole::PrivilegedSupport),
+    /// The role stored in `operators` (with its school for `school_admin`).
+    pub fn parse(role: &str, school_id: Option<Uuid>) -> Option<OperatorRole> {
+        match (role, school_id) {
+            ("support", _) => Some(OperatorRole::Support),
+            ("privileged_support", _) => Some(OperatorRole::PrivilegedSupport),
+            ("school_admin", Some(school_id)) => Some(OperatorRole::SchoolAdmin { school_id }),
             _ => None,
         }
     }
 
     pub fn may_unmask(self) -> bool {
         self == OperatorRole::PrivilegedSupport
+    }
+
+    /// The one school a school administrator is limited to; `None` for
+    /// support, who see everyone.
+    pub fn school(self) -> Option<Uuid> {
+        match self {
+            OperatorRole::SchoolAdmin { school_id } => Some(school_id),
+            OperatorRole::Support | OperatorRole::PrivilegedSupport => None,
+        }
     }
 }
 
@@ -106,9 +123,22 @@ impl App {
         provider: &str,
         reason: &str,
     ) -> Result<(), AppError> {
-        let reason = reason.trim();
-        if reason.chars().count() < 5 {
-            return Err(AppError::ReasonRequired);
+        self.unlink_in(actor, None, account_id, provider, reason)
+            .await
+    }
+
+    /// [`App::unlink`] limited to the accounts of `scope` (a school), if any.
+    async fn unlink_in(
+        &self,
+        actor: &str,
+        scope: Option<Uuid>,
+        account_id: Uuid,
+        provider: &str,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let reason = required_reason(reason)?;
+        if scope.is_some() {
+            self.account_in_scope(account_id, scope).await?;
         }
         let link = self
             .store
@@ -135,11 +165,12 @@ impl App {
         if !crate::ephemeral::sessions::tokens_equal(csrf, &session.data.csrf) {
             return Err(AppError::CsrfMismatch);
         }
-        if self.operator_role(&session).await?.is_none() {
+        let Some(role) = self.operator_role(&session).await? else {
             return Err(AppError::Forbidden);
-        }
+        };
         let actor = format!("operator:{}", session.data.account_id);
-        self.unlink(&actor, account_id, provider, reason).await
+        self.unlink_in(&actor, role.school(), account_id, provider, reason)
+            .await
     }
 
     /// The operator role of the session's account, if it has one.
@@ -148,7 +179,7 @@ impl App {
         session: &super::account::Session,
     ) -> Result<Option<OperatorRole>, AppError> {
         let role = self.store.operator_role(session.data.account_id).await?;
-        Ok(role.as_deref().and_then(OperatorRole::parse))
+        Ok(role.and_then(|(role, school)| OperatorRole::parse(&role, school)))
     }
 
     /// Looks `query` up (a reference code, a SNILS or a diary login) for
@@ -160,20 +191,38 @@ impl App {
         unmask: bool,
         lang: Lang,
     ) -> Result<Diagnosis, AppError> {
+        self.diagnose_in(query, actor, unmask, None, lang).await
+    }
+
+    /// [`App::diagnose`] limited to the people of `scope` (a school), if
+    /// any: accounts of other schools, and attempts not tied to an account
+    /// of the school, are left out as if they did not exist.
+    pub(super) async fn diagnose_in(
+        &self,
+        query: &str,
+        actor: &str,
+        unmask: bool,
+        scope: Option<Uuid>,
+        lang: Lang,
+    ) -> Result<Diagnosis, AppError> {
         let query = query.trim();
-        let (kind, attempts, accounts) = if let Some(reference) = ReferenceCode::parse(query) {
-            let looked_up = self
-                .store
-                .find_attempt_by_reference(reference.as_str())
-                .await?;
-            let mut timeline = Vec::new();
-            if let Some(attempt) = &looked_up {
-                timeline = self.same_person(attempt).await?;
-                if !timeline.iter().any(|a| a.id == attempt.id) {
-                    timeline.insert(0, attempt.clone());
-                }
+        // A diary login may read as a reference code too (`testov.tt`):
+        // a reference that matches no attempt is tried as a login.
+        let shaped_as_reference = ReferenceCode::parse(query);
+        let looked_up = match &shaped_as_reference {
+            Some(reference) => {
+                self.store
+                    .find_attempt_by_reference(reference.as_str())
+                    .await?
             }
-            let accounts = match looked_up.as_ref().and_then(|a| a.account_id) {
+            None => None,
+        };
+        let (kind, mut attempts, mut accounts) = if let Some(attempt) = looked_up {
+            let mut timeline = self.same_person(&attempt).await?;
+            if !timeline.iter().any(|a| a.id == attempt.id) {
+                timeline.insert(0, attempt.clone());
+            }
+            let accounts = match attempt.account_id {
                 Some(id) => vec![self.store.get_account(id).await?],
                 None => Vec::new(),
             };
@@ -192,9 +241,29 @@ impl App {
                         .await?;
                     (QueryKind::Login, attempts, vec![account])
                 }
+                None if shaped_as_reference.is_some() => {
+                    (QueryKind::Reference, Vec::new(), Vec::new())
+                }
                 None => (QueryKind::Login, Vec::new(), Vec::new()),
             }
         };
+
+        if let Some(school) = scope {
+            accounts.retain(|a| a.school_id == Some(school));
+            let mut of_school: HashSet<Uuid> = accounts.iter().map(|a| a.id).collect();
+            let mut elsewhere: HashSet<Uuid> = HashSet::new();
+            for id in attempts.iter().filter_map(|a| a.account_id) {
+                if of_school.contains(&id) || elsewhere.contains(&id) {
+                    continue;
+                }
+                match self.account_in_scope(id, scope).await {
+                    Ok(_) => of_school.insert(id),
+                    Err(AppError::NotFound) => elsewhere.insert(id),
+                    Err(e) => return Err(e),
+                };
+            }
+            attempts.retain(|a| a.account_id.is_some_and(|id| of_school.contains(&id)));
+        }
 
         self.store
             .append_audit(&NewAuditEntry {
@@ -211,6 +280,7 @@ impl App {
                 details: serde_json::json!({
                     "attempts": attempts.len(),
                     "accounts": accounts.iter().map(|a| a.id).collect::<Vec<_>>(),
+                    "school_scope": scope,
                 }),
             })
             .await?;
@@ -219,7 +289,7 @@ impl App {
         for account in &accounts {
             account_views.push(self.account_view(account, unmask).await?);
         }
-        let reference = ReferenceCode::parse(query).map(|r| r.as_str().to_string());
+        let reference = shaped_as_reference.map(|r| r.as_str().to_string());
         let mut attempt_views = Vec::with_capacity(attempts.len());
         for attempt in attempts {
             let linked_subject = match (attempt.outcome.as_str(), attempt.account_id) {
@@ -346,7 +416,7 @@ fn attempt_view(
 }
 
 /// `Иванова` → `И*****`.
-fn mask_word(word: &str) -> String {
+pub(super) fn mask_word(word: &str) -> String {
     let mut chars = word.chars();
     match chars.next() {
         Some(first) => std::iter::once(first)

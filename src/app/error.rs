@@ -34,6 +34,9 @@ pub enum AppError {
     Ephemeral(#[from] EphemeralError),
     #[error("database unavailable")]
     Store(#[from] StoreError),
+    /// A failure of the service itself (e.g. a hashing task that died).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl AppError {
@@ -55,11 +58,15 @@ impl AppError {
             AppError::Ephemeral(crate::ephemeral::EphemeralError::Full(_)) => "internal.busy",
             AppError::Ephemeral(_) => "internal.ephemeral",
             AppError::Store(_) => "internal.store",
+            AppError::Internal(_) => "internal.error",
         }
     }
 
     /// The service's own failure (a backing store), not the request's.
     pub fn is_internal(&self) -> bool {
-        matches!(self, AppError::Ephemeral(_) | AppError::Store(_))
+        matches!(
+            self,
+            AppError::Ephemeral(_) | AppError::Store(_) | AppError::Internal(_)
+        )
     }
 }

@@ -6,10 +6,17 @@
 //! they need is a method here, returning a typed result or an [`AppError`].
 
 pub mod account;
+pub mod activation;
+pub mod credentials;
 pub mod diagnose;
 mod error;
+pub mod family;
 pub mod login;
+pub mod operate;
+pub mod password;
 pub mod remedy;
+pub mod roster;
+pub mod school;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -42,6 +49,7 @@ pub struct App {
     rate: RateLimiter,
     codes: CodeHasher,
     journal: login::journal::Journal,
+    outbox: std::sync::Arc<dyn crate::notify::Outbox>,
 }
 
 impl App {
@@ -51,6 +59,7 @@ impl App {
         store: Store,
         ephemeral: SharedEphemeral,
         providers: Providers,
+        outbox: std::sync::Arc<dyn crate::notify::Outbox>,
     ) -> App {
         let sessions = Sessions::new(
             ephemeral.clone(),
@@ -67,7 +76,13 @@ impl App {
             providers,
             sessions,
             codes,
+            outbox,
         }
+    }
+
+    /// Where e-mail and SMS go (SMTP, or the file outbox tests read).
+    pub fn outbox(&self) -> &dyn crate::notify::Outbox {
+        self.outbox.as_ref()
     }
 
     pub fn config(&self) -> &Config {
@@ -98,6 +113,18 @@ impl App {
                 display_name_en: p.settings().display_name_en.clone(),
             })
             .collect()
+    }
+
+    /// A provider's configured name in `lang` (its id if unknown).
+    pub fn provider_display_name(&self, id: &str, lang: crate::i18n::Lang) -> String {
+        self.providers()
+            .into_iter()
+            .find(|p| p.id == id)
+            .map(|p| {
+                lang.pick(&p.display_name_ru, &p.display_name_en)
+                    .to_string()
+            })
+            .unwrap_or_else(|| id.to_string())
     }
 
     /// Reloads every provider's signing keys (SIGHUP after an ESIA

@@ -4,6 +4,8 @@
 //! (`cargo build --release --no-default-features`) contains none of them.
 
 pub mod bench;
+pub mod bench_access;
+pub mod bench_roster;
 pub mod browser;
 
 use std::net::{IpAddr, SocketAddr};
@@ -222,7 +224,8 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
 
     write_esia_certificates(&idp, &certificates)?;
     let app = Application::build_with_listener(config, listener).await?;
-    let seeded = seed(app.state().store(), DEMO_ROSTER, "system:demo").await?;
+    let seeded = seed(&app.state(), DEMO_ROSTER, "system:demo").await?;
+    let invitations = demo_invitations(&app.state(), &service_url, &options.database).await?;
 
     println!();
     println!("esia-link demo is running.");
@@ -266,10 +269,84 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!();
     println!("  Press «Отказать» on the consent page to see idp_error (ESIA-007004).");
     println!();
+    println!("  Activation (school side → person side): invitation sheets with one-time codes");
+    println!(
+        "  for the Arkhangelsk school are in {}.",
+        invitations.sheets.display()
+    );
+    println!("  Попова Елена (mock login «popova», no SNILS at State Services) activates with");
+    println!(
+        "    {service_url}/activate?code={}",
+        invitations.popova_code
+    );
+    println!(
+        "  E-mails (the confirmation link) go to {}.",
+        invitations.outbox.display()
+    );
+    println!("  Then log in as «popova» via State Services: the snils_missing page offers");
+    println!("  «Связать по логину и паролю дневника» — the next login goes straight in.");
+    println!();
     println!("  Operators: log in as «operator» and open {service_url}/ops to look up the");
     println!("  reference code a failure page shows, or on the command line:");
     println!("    cargo run --release -- diagnose --demo <reference code>      (add --lang en for English)");
     println!("  Ctrl+C stops both.");
     println!();
     app.run_until_stopped().await
+}
+
+struct DemoInvitations {
+    sheets: PathBuf,
+    popova_code: String,
+    outbox: PathBuf,
+}
+
+/// Codes for every pending account of Popova's school, through the same
+/// use case and sheet printer a school uses; the outbox starts empty.
+async fn demo_invitations(
+    app: &crate::app::App,
+    service_url: &str,
+    database: &std::path::Path,
+) -> anyhow::Result<DemoInvitations> {
+    let dir = database
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let outbox = app.config().notify.dir.join("outbox.jsonl");
+    let _ = std::fs::remove_file(&outbox);
+    let popova = app
+        .store()
+        .find_account_by_login("popova.ev")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo roster has popova.ev"))?;
+    let school_id = popova
+        .school_id
+        .ok_or_else(|| anyhow::anyhow!("popova.ev has a school"))?;
+    let school = app.school(school_id).await?;
+    let mut html = crate::ops::sheets::header(&school.name);
+    let mut popova_code = String::new();
+    let mut sink = |batch: &[crate::app::school::IssuedCode]| {
+        for issued in batch {
+            let url = format!("{service_url}/activate?code={}", issued.code);
+            html.push_str(&crate::ops::sheets::sheet(issued, &school.name, &url));
+            if issued.target.account_id == popova.id {
+                popova_code = issued.code.to_string();
+            }
+        }
+    };
+    app.issue_codes(
+        school_id,
+        &crate::app::school::CodeScope::default(),
+        app.config().activation.code_days,
+        "system:demo",
+        &mut sink,
+    )
+    .await?;
+    html.push_str(crate::ops::sheets::FOOTER);
+    let sheets = dir.join("demo-invitations.html");
+    std::fs::write(&sheets, html)?;
+    Ok(DemoInvitations {
+        sheets,
+        popova_code,
+        outbox,
+    })
 }

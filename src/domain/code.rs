@@ -49,14 +49,36 @@ fn random_chars(len: usize) -> String {
         .collect()
 }
 
-/// Reads what a person typed: any case, spaces/hyphens/underscores ignored,
-/// O→0 and I/L→1 as Crockford prescribes.
+/// Cyrillic letters that look like Latin ones on a printed sheet: a code
+/// typed on a Russian keyboard layout still reads right.
+fn cyrillic_lookalike(c: char) -> char {
+    match c {
+        'А' | 'а' => 'A',
+        'В' | 'в' => 'B',
+        'С' | 'с' => 'C',
+        'Е' | 'е' => 'E',
+        'Н' | 'н' => 'H',
+        'К' | 'к' => 'K',
+        'М' | 'м' => 'M',
+        'О' | 'о' => 'O',
+        'Р' | 'р' => 'P',
+        'Т' | 'т' => 'T',
+        'Х' | 'х' => 'X',
+        'У' | 'у' => 'Y',
+        'З' | 'з' => '3',
+        other => other,
+    }
+}
+
+/// Reads what a person typed: any case, any grouping (spaces, hyphens,
+/// underscores, dots ignored), O→0 and I/L→1 as Crockford prescribes, and
+/// Cyrillic look-alike letters as the Latin ones.
 fn canonical(input: &str, expected: usize) -> Result<String, CodeError> {
     let mut out = String::with_capacity(expected);
     for c in input.chars() {
-        let upper = c.to_ascii_uppercase();
+        let upper = cyrillic_lookalike(c).to_ascii_uppercase();
         let mapped = match upper {
-            ' ' | '-' | '_' | '\u{a0}' => continue,
+            ' ' | '-' | '_' | '.' | '\u{a0}' | '\u{2010}'..='\u{2015}' => continue,
             'O' => '0',
             'I' | 'L' => '1',
             other if other.is_ascii() && ALPHABET.contains(&(other as u8)) => other,
@@ -169,6 +191,10 @@ mod tests {
             "7KQ2 M9XD ABCD",
             " 7kq2_m9xd-abcd ",
             "7KQ2-M9XD-ABCD",
+            // Cyrillic К, М, Х, А, В, С typed for the Latin letters.
+            "7КQ2-М9ХD-АВСD",
+            "7kq 2m9 xda bcd",
+            "7KQ2–M9XD–ABCD",
         ];
         for typed in same {
             assert_eq!(ActivationCode::parse(typed).as_ref(), Ok(&code), "{typed}");

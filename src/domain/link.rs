@@ -240,7 +240,8 @@ pub fn decide(
     }
 }
 
-fn names_match(comparison: &NameComparison, allow_missing_patronymic: bool) -> bool {
+/// Whether a comparison counts as the same person under the policy.
+pub fn names_match(comparison: &NameComparison, allow_missing_patronymic: bool) -> bool {
     comparison.surname.is_match()
         && comparison.given.is_match()
         && match comparison.patronymic {

@@ -1,8 +1,12 @@
 //! Full names (ФИО) and the comparison the link decision relies on:
 //! normalization that forgives what people and schools get wrong by accident
-//! (ё/е, case, spaces, dash variants, Latin look-alikes typed into Cyrillic
-//! words) and a per-part report of what differed and which rule made parts
-//! equal.
+//! (ё/е, case, spaces, dash and apostrophe variants, invisible characters
+//! pasted from documents, Latin look-alikes typed into Cyrillic words) and a
+//! per-part report of what differed and which rule made parts equal.
+//!
+//! Roster import and the link decision share this module: [`clean`] is what
+//! is stored (the display form), [`normalize`] what is compared. Both reach a
+//! fixed point: applying them twice changes nothing.
 
 use std::fmt;
 
@@ -73,6 +77,7 @@ fn is_dash(c: char) -> bool {
 }
 
 fn check_part(value: &str, part: &'static str) -> Result<(), NameError> {
+    let value = clean(value);
     if value.chars().count() > MAX_PART_CHARS {
         return Err(NameError::TooLong { part });
     }
@@ -94,13 +99,15 @@ impl FullName {
         given: &str,
         patronymic: Option<&str>,
     ) -> Result<FullName, NameError> {
+        // Kept as written (the comparison reports what it forgave), but a
+        // part of nothing but invisible characters is empty.
         let surname = surname.trim();
         let given = given.trim();
-        let patronymic = patronymic.map(str::trim).filter(|p| !p.is_empty());
-        if surname.is_empty() {
+        let patronymic = patronymic.map(str::trim).filter(|p| !clean(p).is_empty());
+        if clean(surname).is_empty() {
             return Err(NameError::EmptySurname);
         }
-        if given.is_empty() {
+        if clean(given).is_empty() {
             return Err(NameError::EmptyGiven);
         }
         check_part(surname, "surname")?;
@@ -187,10 +194,14 @@ impl fmt::Debug for FullName {
 pub enum NameRule {
     /// Unicode NFC (a decomposed «ё» becomes one character).
     Unicode,
+    /// Soft hyphens, zero-width spaces and joiners, byte order marks.
+    Invisible,
     /// Surrounding spaces trimmed, inner runs collapsed.
     Whitespace,
     /// Dash variants become `-`, spaces around it are dropped.
     Hyphen,
+    /// Apostrophe variants (’ ʼ ‘ ` ´ ′) become `'`.
+    Apostrophe,
     /// Latin A B C E H K M O P T X Y (and a c e o p x y) inside a Cyrillic word.
     LatinLookalike,
     /// Upper/lower case.
@@ -201,10 +212,12 @@ pub enum NameRule {
 }
 
 impl NameRule {
-    pub const ALL: [NameRule; 6] = [
+    pub const ALL: [NameRule; 8] = [
         NameRule::Unicode,
+        NameRule::Invisible,
         NameRule::Whitespace,
         NameRule::Hyphen,
+        NameRule::Apostrophe,
         NameRule::LatinLookalike,
         NameRule::Case,
         NameRule::YoToYe,
@@ -213,8 +226,10 @@ impl NameRule {
     pub fn code(self) -> &'static str {
         match self {
             NameRule::Unicode => "unicode",
+            NameRule::Invisible => "invisible",
             NameRule::Whitespace => "whitespace",
             NameRule::Hyphen => "hyphen",
+            NameRule::Apostrophe => "apostrophe",
             NameRule::LatinLookalike => "latin_lookalike",
             NameRule::Case => "case",
             NameRule::YoToYe => "yo",
@@ -224,7 +239,12 @@ impl NameRule {
     pub fn describe(self, lang: Lang) -> &'static str {
         match self {
             NameRule::Unicode => lang.pick("запись символов Unicode", "Unicode composition"),
+            NameRule::Invisible => lang.pick(
+                "невидимые символы (мягкий перенос, пробел нулевой ширины)",
+                "invisible characters (soft hyphen, zero-width space)",
+            ),
             NameRule::Whitespace => lang.pick("лишние пробелы", "extra spaces"),
+            NameRule::Apostrophe => lang.pick("вид апострофа", "apostrophe variant"),
             NameRule::Hyphen => lang.pick(
                 "вид дефиса и пробелы вокруг него",
                 "hyphen variant and spaces around it",
@@ -241,6 +261,11 @@ impl NameRule {
     fn apply(self, text: &str) -> String {
         match self {
             NameRule::Unicode => text.nfc().collect(),
+            NameRule::Invisible => text.chars().filter(|c| !is_invisible(*c)).collect(),
+            NameRule::Apostrophe => text
+                .chars()
+                .map(|c| if is_apostrophe(c) { '\'' } else { c })
+                .collect(),
             NameRule::Whitespace => text.split_whitespace().collect::<Vec<_>>().join(" "),
             NameRule::Hyphen => {
                 let unified: String = text
@@ -258,6 +283,20 @@ impl NameRule {
             NameRule::YoToYe => text.replace('ё', "е").replace('Ё', "Е"),
         }
     }
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}'
+    )
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '\u{2bc}' | '\u{2018}' | '`' | '\u{b4}' | '\u{2032}'
+    )
 }
 
 fn is_cyrillic(c: char) -> bool {
@@ -290,8 +329,25 @@ fn lookalike(c: char) -> Option<char> {
 }
 
 /// Replaces look-alikes only inside words that have a Cyrillic letter, so a
-/// name written wholly in Latin letters stays as it is.
+/// name written wholly in Latin letters stays as it is. Works on decomposed
+/// text, so a Latin letter with a mark («ă») becomes the Cyrillic one («ӑ»)
+/// whether it was typed composed or not.
 fn latin_to_cyrillic(text: &str) -> String {
+    let decomposed: String = text.nfd().collect();
+    let replaced = replace_lookalikes(&decomposed);
+    if replaced == decomposed {
+        // Nothing replaced: leave composition to the Unicode rule.
+        text.to_string()
+    } else {
+        replaced.nfc().collect()
+    }
+}
+
+fn is_combining(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36f}')
+}
+
+fn replace_lookalikes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
@@ -303,7 +359,7 @@ fn latin_to_cyrillic(text: &str) -> String {
         word.clear();
     };
     for c in text.chars() {
-        if c.is_alphabetic() {
+        if c.is_alphabetic() || is_combining(c) {
             word.push(c);
         } else {
             flush(&mut word, &mut out);
@@ -321,13 +377,46 @@ pub fn normalize(part: &str) -> String {
 
 /// The normalized form and the rules that changed something, in order.
 pub fn normalize_traced(part: &str) -> (String, Vec<NameRule>) {
+    apply_until_fixed(part, &NameRule::ALL)
+}
+
+/// The rules that keep what a person wrote and only undo what documents and
+/// keyboards add: the form rosters store.
+const CLEANING: [NameRule; 5] = [
+    NameRule::Unicode,
+    NameRule::Invisible,
+    NameRule::Whitespace,
+    NameRule::Hyphen,
+    NameRule::Apostrophe,
+];
+
+/// The display form of a name part: composed, without invisible characters,
+/// single spaces, one kind of dash and apostrophe; letters and case kept.
+pub fn clean(part: &str) -> String {
+    apply_until_fixed(part, &CLEANING).0
+}
+
+/// Applies the rules in order, again and again until a pass changes nothing
+/// (one rule can enable another: removing a zero-width joiner lets a
+/// combining mark compose, lowering «Ё»+U+0308 leaves a mark for NFC).
+fn apply_until_fixed(part: &str, rules: &[NameRule]) -> (String, Vec<NameRule>) {
     let mut text = part.to_string();
     let mut used = Vec::new();
-    for rule in NameRule::ALL {
-        let next = rule.apply(&text);
-        if next != text {
-            used.push(rule);
-            text = next;
+    // Each pass only removes or unifies characters; a handful always settles.
+    for _ in 0..8 {
+        let mut changed = false;
+        for &rule in rules {
+            let next = rule.apply(&text);
+            if next != text {
+                if !used.contains(&rule) {
+                    used.push(rule);
+                }
+                text = next;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
     (text, used)
@@ -630,6 +719,37 @@ mod tests {
     }
 
     #[test]
+    fn pasted_characters_are_forgiven() {
+        let cases: &[(&str, &str, &[NameRule])] = &[
+            ("Д’Артаньян", "Д'Артаньян", &[NameRule::Apostrophe]),
+            (
+                "Дʼартаньян",
+                "Д'Артаньян",
+                &[NameRule::Apostrophe, NameRule::Case],
+            ),
+            ("Ива\u{ad}нов", "Иванов", &[NameRule::Invisible]),
+            ("\u{feff}Иванов\u{200b}", "Иванов", &[NameRule::Invisible]),
+            ("Ё\u{308}лкин", "Елкин", &[NameRule::Case, NameRule::YoToYe]),
+        ];
+        for (left, right, rules) in cases {
+            let (l, used) = normalize_traced(left);
+            assert_eq!(l, normalize(right), "{left:?}");
+            for rule in *rules {
+                assert!(used.contains(rule), "{left:?}: {used:?} lacks {rule:?}");
+            }
+        }
+        assert_eq!(clean(" Ива\u{ad}нов\u{a0} "), "Иванов");
+        assert_eq!(clean("О’Коннор"), "О'Коннор");
+        let n = FullName::new("Ива\u{200b}нова", "Мари\u{ad}я", Some("\u{feff}")).expect("ok");
+        assert_eq!(n.patronymic(), None);
+        assert_eq!(normalize(n.surname()), "иванова");
+        assert_eq!(
+            FullName::new("\u{200b}", "Мария", None),
+            Err(NameError::EmptySurname)
+        );
+    }
+
+    #[test]
     fn parsing_and_validation() {
         let n = name("  Мамедов   Ахмед Гусейн оглы ");
         assert_eq!(n.surname(), "Мамедов");
@@ -661,6 +781,21 @@ mod tests {
         fn normalization_is_idempotent(text in "[а-яёА-ЯЁa-zA-Z \\-–—]{0,24}") {
             let once = normalize(&text);
             prop_assert_eq!(normalize(&once), once.clone());
+        }
+
+        /// What people paste from documents: apostrophe variants, soft
+        /// hyphens, zero-width characters, combining marks after letters
+        /// that already carry one (Ё + U+0308), non-breaking spaces.
+        #[test]
+        fn normalization_and_cleaning_reach_a_fixed_point(
+            text in "[аеиоёЁЕеЙйAaOo'’ʼ‘` \u{a0}\u{ad}\u{200b}\u{200c}\u{200d}\u{2060}\u{feff}\u{308}\u{306}\\-–]{0,24}"
+        ) {
+            let once = normalize(&text);
+            prop_assert_eq!(normalize(&once), once.clone());
+            let cleaned = clean(&text);
+            prop_assert_eq!(clean(&cleaned), cleaned.clone());
+            // Cleaning never changes what the comparison sees.
+            prop_assert_eq!(normalize(&cleaned), once);
         }
 
         #[test]

@@ -99,7 +99,7 @@ impl Snils {
 
 /// The check number of nine digits: weights 9..1; below 100 as is; 100 and
 /// 101 give 00; above 101 reduce modulo 101 and apply the same rule.
-fn check_number(nine: &str) -> String {
+pub fn check_number(nine: &str) -> String {
     let mut sum: u32 = nine
         .chars()
         .zip((1..=9).rev())

@@ -39,6 +39,7 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
             target_id: query.target,
             since,
             limit: query.limit,
+            ..AuditFilter::default()
         })
         .await?;
     if query.json {

@@ -1,7 +1,10 @@
-//! Operator and administrator tools: roster seeding, `diagnose`, `report`,
+//! Operator and administrator tools: roster seeding and import, codes and
+//! invitation sheets, `diagnose`, `report`,
 //! `audit`.
 
 pub mod audit;
 pub mod diagnose;
 pub mod report;
 pub mod roster;
+pub mod school;
+pub mod sheets;

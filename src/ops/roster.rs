@@ -1,12 +1,14 @@
-//! Seeding schools and accounts from a roster file (the demo roster now;
-//! school CSV import builds on the same validation later).
+//! Seeding schools and accounts from a roster file (the demo roster): the
+//! schools are created, then each school's people go through the same
+//! roster import a school's own file does.
 
-use chrono::NaiveDate;
 use serde::Deserialize;
+use serde_json::json;
 
-use crate::domain::name::FullName;
-use crate::domain::snils::Snils;
-use crate::store::{NewAccount, NewSchool, Store};
+use crate::app::roster::{BytesSource, ImportOptions, RosterFormat};
+use crate::app::App;
+use crate::i18n::Lang;
+use crate::store::NewSchool;
 
 pub const DEMO_ROSTER: &str = include_str!("../../config/demo-roster.toml");
 
@@ -37,7 +39,7 @@ pub struct RosterAccount {
     #[serde(default)]
     pub patronymic: Option<String>,
     #[serde(default)]
-    pub birth_date: Option<NaiveDate>,
+    pub birth_date: Option<chrono::NaiveDate>,
     #[serde(default)]
     pub snils: Option<String>,
     #[serde(default)]
@@ -45,6 +47,12 @@ pub struct RosterAccount {
     /// An operator role for the /ops console (`support`, `privileged_support`).
     #[serde(default)]
     pub operator: Option<String>,
+    /// A pupil's class (pupils without one are put in 1А).
+    #[serde(default)]
+    pub class: Option<String>,
+    /// A parent's children, by their logins.
+    #[serde(default)]
+    pub children: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -53,77 +61,90 @@ pub struct Seeded {
     pub accounts: usize,
 }
 
-/// Validates the whole roster first, then writes it in one transaction: a
-/// bad line, or a failure halfway, leaves the database untouched.
-pub async fn seed(store: &Store, text: &str, actor: &str) -> anyhow::Result<Seeded> {
+/// Creates the roster's schools, imports each school's people through the
+/// roster import (all checks, all or nothing per school) and grants the
+/// operator roles it lists.
+pub async fn seed(app: &App, text: &str, actor: &str) -> anyhow::Result<Seeded> {
     let roster: Roster = toml::from_str(text)?;
-    let mut accounts = Vec::with_capacity(roster.account.len());
     for (index, a) in roster.account.iter().enumerate() {
-        let line = index + 1;
-        FullName::new(&a.surname, &a.given_name, a.patronymic.as_deref())
-            .map_err(|e| anyhow::anyhow!("account {line}: {e}"))?;
+        if !roster.school.iter().any(|s| s.key == a.school) {
+            anyhow::bail!("account {}: unknown school {:?}", index + 1, a.school);
+        }
         if let Some(role) = &a.operator {
             if !matches!(role.as_str(), "support" | "privileged_support") {
-                anyhow::bail!("account {line}: unknown operator role {role:?}");
+                anyhow::bail!("account {}: unknown operator role {role:?}", index + 1);
             }
         }
-        let snils = match &a.snils {
-            Some(raw) => Some(
-                Snils::parse(raw)
-                    .map_err(|e| anyhow::anyhow!("account {line}: SNILS: {e}"))?
-                    .digits()
-                    .to_string(),
-            ),
-            None => None,
+    }
+    let mut seeded = Seeded::default();
+    for school in &roster.school {
+        let created = app
+            .store()
+            .create_school(
+                &NewSchool {
+                    region_code: i64::from(school.region),
+                    name: school.name.clone(),
+                },
+                actor,
+            )
+            .await?;
+        seeded.schools += 1;
+        let rows: Vec<serde_json::Value> = roster
+            .account
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.school == school.key)
+            .map(|(index, a)| {
+                json!({
+                    "key": a.login.clone().unwrap_or_else(|| format!("row{}", index + 1)),
+                    "role": a.role,
+                    "surname": a.surname,
+                    "given_name": a.given_name,
+                    "patronymic": a.patronymic,
+                    "birth_date": a.birth_date.map(|d| d.to_string()),
+                    "snils": a.snils,
+                    "class": a.class.clone().or_else(|| (a.role == "pupil").then(|| "1А".to_string())),
+                    "children": a.children,
+                    "login": a.login,
+                })
+            })
+            .collect();
+        let source = BytesSource {
+            bytes: serde_json::to_vec(&rows)?,
+            format: RosterFormat::Json,
         };
-        if !roster.school.iter().any(|s| s.key == a.school) {
-            anyhow::bail!("account {line}: unknown school {:?}", a.school);
-        }
-        accounts.push((a, snils));
-    }
-    let schools: Vec<NewSchool> = roster
-        .school
-        .iter()
-        .map(|school| NewSchool {
-            region_code: i64::from(school.region),
-            name: school.name.clone(),
-        })
-        .collect();
-    let rows: Vec<(usize, NewAccount)> = accounts
-        .iter()
-        .map(|(a, snils)| {
-            let school = roster
-                .school
+        let report = app
+            .import_roster(
+                created.id,
+                &source,
+                &ImportOptions::default(),
+                actor,
+                &|_| {},
+            )
+            .await?;
+        if !report.ok() {
+            let mut lines: Vec<String> = report
+                .problems
                 .iter()
-                .position(|s| s.key == a.school)
-                .unwrap_or_default();
-            let account = NewAccount {
-                school_id: None,
-                role: a.role.clone(),
-                surname: a.surname.clone(),
-                given_name: a.given_name.clone(),
-                patronymic: a.patronymic.clone(),
-                birth_date: a.birth_date,
-                snils: snils.clone(),
-                login: a.login.clone(),
-                password_hash: None,
-                status: "pending".into(),
-                email: None,
-                phone: None,
-            };
-            (school, account)
-        })
-        .collect();
-    let ids = store.create_roster(&schools, &rows, actor).await?;
-    for ((a, _), id) in accounts.iter().zip(&ids) {
-        if let Some(role) = &a.operator {
-            store
-                .grant_operator(*id, role, actor, "operator listed in the roster")
-                .await?;
+                .map(|p| p.describe(Lang::En))
+                .collect();
+            lines.extend(report.file_problem.map(|p| p.message(Lang::En)));
+            anyhow::bail!("school {:?}: {}", school.key, lines.join("; "));
         }
+        seeded.accounts += (report.created + report.updated) as usize;
     }
-    Ok(Seeded {
-        schools: roster.school.len(),
-        accounts: accounts.len(),
-    })
+    for a in &roster.account {
+        let (Some(role), Some(login)) = (&a.operator, &a.login) else {
+            continue;
+        };
+        let account = app
+            .store()
+            .find_account_by_login(login)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("operator {login:?} was not imported"))?;
+        app.store()
+            .grant_operator(account.id, role, actor, "operator listed in the roster")
+            .await?;
+    }
+    Ok(seeded)
 }

@@ -423,11 +423,36 @@ impl Store {
 }
 
 impl Store {
-    /// Grants (or changes) an account's operator role, with its audit row.
+    /// Grants (or changes) an account's `support` or `privileged_support`
+    /// role, with its audit row.
     pub async fn grant_operator(
         &self,
         account_id: Uuid,
         role: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.grant(account_id, role, None, actor, reason).await
+    }
+
+    /// Makes the account an administrator of `school_id`'s people (a
+    /// `school_admin` operator limited to that school), with its audit row.
+    pub async fn grant_school_admin(
+        &self,
+        account_id: Uuid,
+        school_id: Uuid,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.grant(account_id, "school_admin", Some(school_id), actor, reason)
+            .await
+    }
+
+    async fn grant(
+        &self,
+        account_id: Uuid,
+        role: &str,
+        school_id: Option<Uuid>,
         actor: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
@@ -437,10 +462,11 @@ impl Store {
             .execute(self.in_tx(&mut tx))
             .await?;
         sqlx::query(
-            "INSERT INTO operators (account_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO operators (account_id, role, school_id, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(account_id.to_string())
         .bind(role)
+        .bind(school_id.map(|s| s.to_string()))
         .bind(now_ms())
         .bind(actor)
         .execute(self.in_tx(&mut tx))
@@ -453,7 +479,7 @@ impl Store {
                 target_kind: "account".into(),
                 target_id: account_id.to_string(),
                 reason: Some(reason.to_string()),
-                details: json!({ "role": role }),
+                details: json!({ "role": role, "school_id": school_id }),
             },
         )
         .await?;
@@ -461,12 +487,62 @@ impl Store {
         Ok(())
     }
 
-    /// The account's operator role, if it holds one.
-    pub async fn operator_role(&self, account_id: Uuid) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT role FROM operators WHERE account_id = $1")
+    /// The account's operator role and, for a `school_admin`, its school.
+    pub async fn operator_role(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Option<(String, Option<Uuid>)>, StoreError> {
+        let row = sqlx::query("SELECT role, school_id FROM operators WHERE account_id = $1")
             .bind(account_id.to_string())
             .fetch_optional(self.db())
             .await?;
-        Ok(row.map(|r| r.try_get("role")).transpose()?)
+        row.map(|r| Ok((r.try_get("role")?, opt_uuid_col(&r, "school_id")?)))
+            .transpose()
+    }
+
+    /// Writes the school's correction of a person's name, birth date and
+    /// SNILS (the values in `corrected`) and its audit row in one
+    /// transaction. `corrected.updated_at` must be the time read with the
+    /// account: if the account changed since, nothing is written and the
+    /// answer is `NotFound`.
+    pub async fn correct_personal_data(
+        &self,
+        corrected: &Account,
+        actor: &str,
+        reason: &str,
+        details: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE accounts SET surname = $1, given_name = $2, patronymic = $3, birth_date = $4, snils = $5,
+             updated_at = $6 WHERE id = $7 AND updated_at = $8",
+        )
+        .bind(&corrected.surname)
+        .bind(&corrected.given_name)
+        .bind(corrected.patronymic.clone())
+        .bind(corrected.birth_date.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(corrected.snils.clone())
+        .bind(now_ms().max(corrected.updated_at.timestamp_millis() + 1))
+        .bind(corrected.id.to_string())
+        .bind(corrected.updated_at.timestamp_millis())
+        .execute(self.in_tx(&mut tx))
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        self.insert_audit(
+            &mut tx,
+            &NewAuditEntry {
+                actor: actor.to_string(),
+                action: "account.data_corrected".into(),
+                target_kind: "account".into(),
+                target_id: corrected.id.to_string(),
+                reason: Some(reason.to_string()),
+                details,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -331,7 +331,22 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub target_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
+    /// Rows strictly before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Rows older than this row id: the next page of a newest-first list.
+    pub before_id: Option<i64>,
+    /// Only rows about accounts of this school (a school administrator's view).
+    pub school_id: Option<Uuid>,
     pub limit: i64,
+}
+
+/// Attempts that began in one hour with one outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourCount {
+    /// Hours since the Unix epoch (UTC).
+    pub hour: i64,
+    pub outcome: String,
+    pub count: i64,
 }
 
 impl Store {
@@ -340,17 +355,51 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target_kind, target_id, reason, details_json FROM audit_log
              WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2)
-               AND ($3 = '' OR target_id = $3) AND at >= $4
-             ORDER BY id DESC LIMIT $5",
+               AND ($3 = '' OR target_id = $3) AND at >= $4 AND at < $5 AND id < $6
+               AND ($7 = '' OR (target_kind = 'account'
+                                AND target_id IN (SELECT id FROM accounts WHERE school_id = $7)))
+             ORDER BY id DESC LIMIT $8",
         )
         .bind(filter.actor.clone().unwrap_or_default())
         .bind(filter.action.clone().unwrap_or_default())
         .bind(filter.target_id.clone().unwrap_or_default())
         .bind(filter.since.map(|t| t.timestamp_millis()).unwrap_or(0))
+        .bind(filter.until.map(|t| t.timestamp_millis()).unwrap_or(i64::MAX))
+        .bind(filter.before_id.unwrap_or(i64::MAX))
+        .bind(filter.school_id.map(|s| s.to_string()).unwrap_or_default())
         .bind(filter.limit.max(1))
         .fetch_all(self.db())
         .await?;
         rows.iter().map(audit_from).collect()
+    }
+
+    /// Attempts since `since` (optionally of one region), counted by hour
+    /// and outcome; hours without attempts are absent. Oldest first.
+    pub async fn attempts_per_hour(
+        &self,
+        since: DateTime<Utc>,
+        region: Option<i64>,
+    ) -> Result<Vec<HourCount>, StoreError> {
+        // Integer division: the same hour buckets in SQLite and PostgreSQL.
+        let rows = sqlx::query(
+            "SELECT created_at / 3600000 AS hour, outcome, COUNT(*) AS n FROM link_attempts
+             WHERE created_at >= $1 AND ($2 = 0 OR region_code = $2)
+             GROUP BY created_at / 3600000, outcome
+             ORDER BY hour, outcome",
+        )
+        .bind(since.timestamp_millis())
+        .bind(region.unwrap_or(0))
+        .fetch_all(self.db())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HourCount {
+                    hour: row.try_get("hour")?,
+                    outcome: row.try_get("outcome")?,
+                    count: row.try_get("n")?,
+                })
+            })
+            .collect()
     }
 
     /// Accounts sharing a SNILS (a school data error): SNILS digits and the

@@ -255,6 +255,76 @@ impl Store {
         Ok(())
     }
 
+    /// Moves link `link_id` to `to_account` (an operator's relink), with an
+    /// audit row on each account, in one transaction. The unique
+    /// constraints decide races: if `to_account` has a link with the
+    /// provider by then, nothing changes and the answer is `AlreadyLinked`.
+    pub async fn relink(
+        &self,
+        link_id: Uuid,
+        to_account: Uuid,
+        actor: &str,
+        reason: &str,
+    ) -> Result<FederatedLink, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS} FROM federated_links WHERE id = $1"
+        ))
+        .bind(link_id.to_string())
+        .fetch_optional(self.in_tx(&mut tx))
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let link = link_from(&row)?;
+        let now = now_ms();
+        let moved = sqlx::query(
+            "UPDATE federated_links SET account_id = $1, method = 'operator', linked_at = $2, last_login_at = NULL
+             WHERE id = $3",
+        )
+        .bind(to_account.to_string())
+        .bind(now)
+        .bind(link_id.to_string())
+        .execute(self.in_tx(&mut tx))
+        .await;
+        if let Err(error) = moved {
+            if unique_violation(&error).is_some() {
+                return Err(StoreError::AlreadyLinked(LinkConflict::AccountTaken));
+            }
+            return Err(error.into());
+        }
+        let details = json!({
+            "link_id": link.id,
+            "provider": link.provider,
+            "from_account": link.account_id,
+            "to_account": to_account,
+            "method_before": link.method,
+        });
+        for (action, account) in [
+            ("link.relinked", to_account),
+            ("link.relinked_away", link.account_id),
+        ] {
+            self.insert_audit(
+                &mut tx,
+                &NewAuditEntry {
+                    actor: actor.to_string(),
+                    action: action.into(),
+                    target_kind: "account".into(),
+                    target_id: account.to_string(),
+                    reason: Some(reason.to_string()),
+                    details: details.clone(),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(FederatedLink {
+            account_id: to_account,
+            method: "operator".into(),
+            linked_at: to_time(now),
+            last_login_at: None,
+            ..link
+        })
+    }
+
     /// Stores only the code's hash.
     pub async fn insert_activation_code(
         &self,

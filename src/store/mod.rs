@@ -6,8 +6,11 @@
 //! both understand: UUIDs as text, times as unix milliseconds, flags as 0/1.
 
 mod accounts;
+mod activation;
 mod attempts;
+mod family;
 mod links;
+mod roster;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +23,13 @@ use uuid::Uuid;
 
 pub use accounts::AccountOverview;
 pub use accounts::{Account, NewAccount, NewSchool, Region, School};
+pub use activation::{Activation, ActivationConflict, EmailTokenUse};
 pub use attempts::{AuditEntry, AuditFilter, LinkAttempt, NewAttempt, NewAuditEntry, OutcomeCount};
+pub use family::*;
 pub use links::{FederatedLink, LoginCandidate, NewLink};
+pub use roster::{
+    ActivationRecord, BatchWritten, CodeScope, CodeTarget, SchoolPerson, SnilsHolder,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -27,6 +27,7 @@ pub fn role_label(role: &str, lang: Lang) -> String {
         "parent" => lang.pick("родитель", "parent"),
         "teacher" => lang.pick("учитель", "teacher"),
         "school_admin" => lang.pick("администратор школы", "school administrator"),
+        "trusted" => lang.pick("доверенное лицо", "trusted person"),
         other => other,
     }
     .to_string()

@@ -10,12 +10,13 @@ use axum::Router;
 
 use super::error::WebError;
 use super::lang::RequestLang;
-use super::pages::{render, Chrome, MessagePage, OutcomePage};
+use super::pages::{render, Chrome, MessagePage, Offer, OutcomePage};
 use super::return_to::safe_return_target;
 use super::texts::outcome_text;
 use super::{cookies, query_param, AppState};
 use crate::app::login::{CallbackParams, Completed, OutcomeReport, LOGIN_TTL, OUTCOME_TTL};
 use crate::app::AppError;
+use crate::domain::OutcomeCode;
 use crate::i18n::Lang;
 
 pub fn router() -> Router<AppState> {
@@ -59,7 +60,7 @@ async fn start(
                 AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             };
-            Ok(render(status, &outcome_page(&report, lang)))
+            Ok(render(status, &outcome_page(&report, lang, false)))
         }
         Err((error, None)) => Err(WebError::page(error, lang)),
     }
@@ -109,8 +110,21 @@ async fn callback(
             );
             return Ok(see_other(headers, &redirect_to));
         }
-        Completed::Failure { report } => {
+        Completed::Failure {
+            report,
+            pending_link,
+        } => {
             cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
+            if let Some(token) = pending_link {
+                cookies::set(
+                    &mut headers,
+                    cookies::PENDING_LINK,
+                    &token,
+                    "/",
+                    15 * 60,
+                    secure,
+                );
+            }
             report
         }
         Completed::Throttled => {
@@ -122,7 +136,10 @@ async fn callback(
         Ok(token) => token,
         Err(e) => {
             tracing::error!(error = %e, "cannot keep the outcome for display");
-            return Ok(render(StatusCode::OK, &outcome_page(&report, report.lang)));
+            return Ok(render(
+                StatusCode::OK,
+                &outcome_page(&report, report.lang, false),
+            ));
         }
     };
     cookies::set(
@@ -152,7 +169,10 @@ async fn outcome(
         None => None,
     };
     Ok(match report {
-        Some(report) => render(StatusCode::OK, &outcome_page(&report, lang)),
+        Some(report) => {
+            let linkable = cookies::get(&headers, cookies::PENDING_LINK).is_some();
+            render(StatusCode::OK, &outcome_page(&report, lang, linkable))
+        }
         None => render(
             StatusCode::NOT_FOUND,
             &MessagePage::new(
@@ -168,8 +188,26 @@ async fn outcome(
     })
 }
 
-fn outcome_page(report: &OutcomeReport, lang: Lang) -> OutcomePage {
+fn outcome_page(report: &OutcomeReport, lang: Lang, linkable: bool) -> OutcomePage {
     let text = outcome_text(report, lang);
+    let offer = match report.outcome {
+        OutcomeCode::SnilsMissing | OutcomeCode::NoAccount if linkable => Some(Offer {
+            id: "link-by-password",
+            url: format!("/link?lang={}", lang.code()),
+            label: lang.pick("Связать по логину и паролю дневника", "Link with your e-diary login and password").into(),
+            explanation: lang.pick(
+                "Уже есть логин и пароль от дневника? Подтвердите им свою учётную запись — и следующий вход через Госуслуги пройдёт сразу.",
+                "Already have an e-diary login and password? Prove your account with them, and your next State Services login goes straight in.",
+            ).into(),
+        }),
+        OutcomeCode::RegionDisabled => Some(Offer {
+            id: "password-login",
+            url: format!("/login/password?lang={}", lang.code()),
+            label: lang.pick("Войти по логину и паролю", "Log in with login and password").into(),
+            explanation: String::new(),
+        }),
+        _ => None,
+    };
     OutcomePage {
         chrome: Chrome::new(lang, text.title.clone(), "/auth/outcome"),
         outcome_code: report.outcome.as_str(),
@@ -184,6 +222,7 @@ fn outcome_page(report: &OutcomeReport, lang: Lang) -> OutcomePage {
             )
             .into(),
         again_label: lang.pick("Начать вход заново", "Start again").into(),
+        offer,
     }
 }
 
@@ -199,7 +238,7 @@ fn callback_params(query: Option<&str>) -> CallbackParams {
 
 /// The client's address for rate limits: the configured proxy header's last
 /// entry (the one our own proxy appended), else the peer address.
-fn client_address(app: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+pub(super) fn client_address(app: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     app.config()
         .server
         .client_ip_header
@@ -213,7 +252,7 @@ fn client_address(app: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Stri
         .unwrap_or_else(|| peer.ip().to_string())
 }
 
-fn see_other(mut headers: HeaderMap, location: &str) -> Response {
+pub(super) fn see_other(mut headers: HeaderMap, location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(value) => {
             headers.insert(header::LOCATION, value);

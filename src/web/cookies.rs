@@ -44,3 +44,5 @@ pub const SESSION: &str = "el_session";
 pub const LOGIN: &str = "el_login";
 /// Points the clean outcome URL at the kept report.
 pub const OUTCOME: &str = "el_outcome";
+/// A State Services identity waiting to be linked by diary password.
+pub const PENDING_LINK: &str = "el_link";

@@ -56,6 +56,7 @@ fn status(error: &AppError) -> StatusCode {
         AppError::CsrfMismatch => StatusCode::FORBIDDEN,
         AppError::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
         AppError::Ephemeral(_) | AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -127,7 +128,7 @@ fn wording(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
                 "The login service is unavailable right now. Nothing was changed; try again in a few minutes.",
             ),
         ),
-        AppError::Ephemeral(_) | AppError::Store(_) => (
+        AppError::Ephemeral(_) | AppError::Store(_) | AppError::Internal(_) => (
             t("Временная ошибка", "Temporary error"),
             t(
                 "Сервис временно не может выполнить запрос. Ничего не изменилось; попробуйте ещё раз через несколько минут.",

@@ -90,6 +90,16 @@ async fn home(
                 "E-diary login via State Services is not enabled in this region yet. Log in with the login and password the school gave you.",
             )
             .into(),
+        other_ways: lang.pick("Другие способы", "Other ways in").into(),
+        password_label: lang
+            .pick("Войти по логину и паролю дневника", "Log in with the e-diary login and password")
+            .into(),
+        activate_label: lang
+            .pick(
+                "Активировать учётную запись кодом от школы",
+                "Activate your account with the code from your school",
+            )
+            .into(),
         pick_region_text: lang
             .pick(
                 "Выберите регион, в котором находится школа.",

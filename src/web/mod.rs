@@ -19,15 +19,20 @@
 //! render; failures go through [`error::WebError`].
 
 mod account;
+mod activate;
 mod api;
 mod auth;
+mod chart;
 pub mod cookies;
 pub mod error;
+mod family;
 mod home;
 pub mod lang;
 mod ops;
 pub mod pages;
+mod password;
 pub mod return_to;
+mod school_api;
 pub mod texts;
 
 use std::sync::Arc;
@@ -49,7 +54,11 @@ pub fn router(app: AppState) -> Router {
         .merge(auth::router())
         .merge(account::router())
         .merge(api::router())
+        .merge(school_api::router())
+        .merge(activate::router())
+        .merge(password::router())
         .merge(ops::router())
+        .merge(family::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.config().server.secure_cookies,
@@ -90,6 +99,21 @@ pub fn router(app: AppState) -> Router {
         router
     };
     router.with_state(app)
+}
+
+/// For forms posted before any session exists (codes, passwords): only
+/// this site's own pages may post them. Browsers send `Origin` with every
+/// cross-site POST; its absence means a same-site or non-browser client.
+pub(crate) fn same_origin(app: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => app
+            .config()
+            .server
+            .public_url
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(origin),
+    }
 }
 
 async fn not_found(RequestLang(lang): RequestLang) -> Response {

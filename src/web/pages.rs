@@ -70,6 +70,9 @@ pub struct HomePage {
     pub providers_intro: String,
     pub disabled_text: String,
     pub pick_region_text: String,
+    pub other_ways: String,
+    pub password_label: String,
+    pub activate_label: String,
     /// A one-line notice above the form ("you have logged out").
     pub notice: Option<String>,
     pub return_to: Option<String>,
@@ -86,6 +89,16 @@ pub struct OutcomePage {
     pub next_label: String,
     pub reference_label: String,
     pub again_label: String,
+    /// A button under the steps: link by diary password, or log in with it.
+    pub offer: Option<Offer>,
+}
+
+/// A way forward the outcome page offers as a button.
+pub struct Offer {
+    pub id: &'static str,
+    pub url: String,
+    pub label: String,
+    pub explanation: String,
 }
 
 pub struct AccountLabels {
@@ -181,20 +194,111 @@ pub struct OpsAttempt {
     pub steps: Vec<String>,
 }
 
+/// The activation wizard's words, chosen for the request's language.
+pub struct WizardTexts {
+    pub code_label: &'static str,
+    pub code_hint: &'static str,
+    pub next: &'static str,
+    pub data_intro: &'static str,
+    pub name: &'static str,
+    pub birth_date: &'static str,
+    pub school: &'static str,
+    pub class: &'static str,
+    pub role: &'static str,
+    pub data_wrong: String,
+    pub data_ok: &'static str,
+    pub email: &'static str,
+    pub phone: &'static str,
+    pub password_rules: &'static str,
+    pub password: &'static str,
+    pub repeat: &'static str,
+    pub login_current: &'static str,
+    pub login_new: &'static str,
+    pub login_once: &'static str,
+    pub finish: &'static str,
+    pub to_login: &'static str,
+}
+
+impl WizardTexts {
+    pub fn new(lang: Lang, support: &str) -> WizardTexts {
+        WizardTexts {
+            code_label: lang.pick("Код активации с листа-приглашения", "Activation code from the invitation sheet"),
+            code_hint: lang.pick(
+                "Регистр букв, пробелы и дефисы не важны.",
+                "Letter case, spaces and hyphens do not matter.",
+            ),
+            next: lang.pick("Далее", "Next"),
+            data_intro: lang.pick(
+                "Проверьте данные, которые внесла школа.",
+                "Check the data your school entered.",
+            ),
+            name: lang.pick("ФИО", "Full name"),
+            birth_date: lang.pick("Дата рождения", "Date of birth"),
+            school: lang.pick("Школа", "School"),
+            class: lang.pick("Класс", "Class"),
+            role: lang.pick("Роль", "Role"),
+            data_wrong: format!(
+                "{} {support}",
+                lang.pick(
+                    "Данные неверны? Исправляет их школа: обратитесь к классному руководителю или администратору дневника.",
+                    "Is something wrong? Your school corrects it: contact the class teacher or the diary administrator."
+                )
+            ),
+            data_ok: lang.pick("Данные верны", "The data is correct"),
+            email: lang.pick("Электронная почта", "E-mail"),
+            phone: lang.pick("Мобильный телефон", "Mobile phone"),
+            password_rules: lang.pick(
+                "Придумайте постоянный пароль: не короче 10 символов, без логина, имени и даты рождения, не из списка распространённых.",
+                "Choose a permanent password: at least 10 characters, without your login, name or date of birth, not a common one.",
+            ),
+            password: lang.pick("Пароль", "Password"),
+            repeat: lang.pick("Пароль ещё раз", "Password again"),
+            login_current: lang.pick("Ваш логин:", "Your login:"),
+            login_new: lang.pick("Новый логин (необязательно)", "New login (optional)"),
+            login_once: lang.pick(
+                "Логин можно сменить только один раз.",
+                "A login can be changed only once.",
+            ),
+            finish: lang.pick("Завершить активацию", "Finish activation"),
+            to_login: lang.pick("Войти", "Log in"),
+        }
+    }
+}
+
 #[derive(Template)]
-#[template(path = "ops.html")]
-pub struct OpsPage {
+#[template(path = "activate.html")]
+pub struct ActivatePage {
     pub chrome: Chrome,
-    pub query: String,
-    pub may_unmask: bool,
-    pub searched: bool,
-    pub found: bool,
-    pub accounts: Vec<OpsAccount>,
-    pub attempts: Vec<OpsAttempt>,
+    pub t: WizardTexts,
+    /// code, data, contacts, password, login, sent, confirmed
+    pub step: &'static str,
+    pub progress: Option<String>,
+    pub errors: Vec<String>,
+    pub typed: String,
+    pub name: String,
+    pub birth_date: String,
+    pub school: String,
+    pub class_name: Option<String>,
+    pub role: String,
+    pub email: String,
+    pub phone: String,
+    pub login: Option<String>,
+    pub login_changeable: bool,
     pub csrf: String,
-    /// A one-line notice ("the link was removed").
-    pub notice: Option<String>,
-    /// Query label, button, unmask, nothing found, remedy, who fixes, tier,
-    /// unlink, reason.
-    pub labels: [String; 9],
+    pub sent: String,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    pub chrome: Chrome,
+    pub intro: String,
+    pub errors: Vec<String>,
+    /// `/login/password` or `/link`.
+    pub action: &'static str,
+    pub login: String,
+    pub login_label: &'static str,
+    pub password_label: &'static str,
+    pub submit_label: &'static str,
+    pub activate_label: &'static str,
 }

@@ -30,10 +30,9 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
         "you — in your State Services profile",
     );
     let support = t("служба поддержки", "support");
-    let nobody = t("никто: повторите попытку позже", "nobody: try again later");
     let credentials_later = t(
-        "Связать учётные записи по логину и паролю дневника (или коду активации) можно будет на этой странице — эта возможность появится в ближайшем обновлении.",
-        "Linking with your e-diary login and password (or activation code) will be offered on this page — it arrives in an upcoming update.",
+        "Или, если у вас уже есть логин и пароль от дневника, свяжите учётные записи ими — кнопка ниже. Нет пароля? Активируйте учётную запись кодом с листа-приглашения от школы.",
+        "Or, if you already have an e-diary login and password, link the accounts with them (the button below). No password? Activate your account with the code from your school's invitation sheet.",
     );
     // Exhaustive: an outcome without wording does not compile.
     match report.outcome {
@@ -158,10 +157,13 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
                 "Ваша школа находится в регионе, где вход в дневник через Госуслуги пока не подключён.",
                 "Your school is in a region where e-diary login via State Services is not enabled yet.",
             ),
-            fixer: nobody,
+            fixer: t(
+                "вы: войдите по логину и паролю дневника (кнопка ниже)",
+                "you: log in with your e-diary login and password (the button below)",
+            ),
             steps: vec![t(
-                "Войдите логином и паролем дневника, которые выдала школа.",
-                "Log in with the e-diary login and password the school gave you.",
+                "Войдите логином и паролем дневника. Ещё не активировали учётную запись? Активируйте её кодом с листа-приглашения от школы.",
+                "Log in with your e-diary login and password. Not activated yet? Activate your account with the code from your school's invitation sheet.",
             )],
             details: vec![],
             success: false,

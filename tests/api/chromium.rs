@@ -18,6 +18,273 @@ fn chromedriver() -> Option<&'static str> {
         .find(|p| std::path::Path::new(p).exists())
 }
 
+/// A headless Chromium driven through chromedriver; dropped with the test.
+struct Browser {
+    client: fantoccini::Client,
+    chromedriver: tokio::process::Child,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let driver = chromedriver()
+            .expect("chromedriver installed (apt-get install chromium chromium-driver)");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let chromedriver = tokio::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let profile =
+            std::env::temp_dir().join(format!("esia-link-chromium-{}", uuid::Uuid::new_v4()));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--allow-file-access-from-files",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        for _ in 0..50 {
+            if let Ok(client) = ClientBuilder::rustls()
+                .expect("rustls connector")
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                return Browser {
+                    client,
+                    chromedriver,
+                    profile,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no WebDriver session with Chromium");
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.chromedriver.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Logs in through the mock IdP as `person` (password "demo"), allowing.
+async fn log_in_via_esia(
+    client: &fantoccini::Client,
+    base: &str,
+    person: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    client.goto(&format!("{base}/?region=29")).await?;
+    client
+        .find(Locator::Id("login-esia"))
+        .await?
+        .click()
+        .await?;
+    client
+        .wait()
+        .for_element(Locator::Css("input[name=login]"))
+        .await?
+        .send_keys(person)
+        .await?;
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await?
+        .send_keys("demo")
+        .await?;
+    client
+        .find(Locator::Css("form [type=submit]"))
+        .await?
+        .click()
+        .await?;
+    client
+        .wait()
+        .for_element(Locator::Css("button[value=allow]"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+async fn fill(
+    client: &fantoccini::Client,
+    id: &str,
+    text: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    let field = client.wait().for_element(Locator::Id(id)).await?;
+    field.clear().await?;
+    field.send_keys(text).await
+}
+
+async fn click(client: &fantoccini::Client, id: &str) -> Result<(), fantoccini::error::CmdError> {
+    client
+        .wait()
+        .for_element(Locator::Id(id))
+        .await?
+        .click()
+        .await
+}
+
+const PASSWORD: &str = "тихий-ручей-под-ивой";
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chromium() {
+    let app = spawn_app().await;
+    let school = app
+        .state
+        .create_school(29, "Школа № 11", "test")
+        .await
+        .expect("school");
+    let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class\n\
+               t1,teacher,Белова,Анна,Сергеевна,1980-03-03,,\n";
+    let source = esia_link::app::roster::BytesSource {
+        bytes: csv.as_bytes().to_vec(),
+        format: esia_link::app::roster::RosterFormat::Csv,
+    };
+    let report = app
+        .state
+        .import_roster(school.id, &source, &Default::default(), "test", &|_| {})
+        .await
+        .expect("import");
+    assert!(report.ok(), "{report:?}");
+    // The school prints the sheets; the person holds one.
+    let mut html = esia_link::ops::sheets::header(&school.name);
+    let base = app.base.clone();
+    app.state
+        .issue_codes(
+            school.id,
+            &Default::default(),
+            30,
+            "test",
+            &mut |batch: &[esia_link::app::school::IssuedCode]| {
+                for issued in batch {
+                    let url = format!("{base}/activate?code={}", issued.code);
+                    html.push_str(&esia_link::ops::sheets::sheet(issued, &school.name, &url));
+                }
+            },
+        )
+        .await
+        .expect("codes");
+    html.push_str(esia_link::ops::sheets::FOOTER);
+    let sheet = std::env::temp_dir().join(format!("esia-link-sheet-{}.html", uuid::Uuid::new_v4()));
+    std::fs::write(&sheet, html).expect("sheet");
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let outbox = app.outbox_dir.clone();
+    let result = async {
+        client.goto(&format!("file://{}", sheet.display())).await?;
+        let url = client
+            .wait()
+            .for_element(Locator::Css(".url"))
+            .await?
+            .text()
+            .await?;
+        client.goto(&url).await?;
+        click(&client, "data-ok").await?;
+        fill(&client, "email", "belova@mail.ru").await?;
+        fill(&client, "phone", "+7 912 000-11-22").await?;
+        click(&client, "contacts-submit").await?;
+        fill(&client, "password", PASSWORD).await?;
+        fill(&client, "repeat", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        fill(&client, "new_login", "belova.as").await?;
+        click(&client, "finish").await?;
+        client
+            .wait()
+            .for_element(Locator::Id("wizard-sent"))
+            .await?;
+        let mail = esia_link::notify::FileOutbox::read(&outbox);
+        let link = mail
+            .iter()
+            .flat_map(|m| {
+                m.body
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .find(|w| w.contains("/activate/confirm?token="))
+            .expect("a confirmation link in the outbox");
+        client.goto(&link).await?;
+        click(&client, "to-login").await?;
+        fill(&client, "login", "belova.as").await?;
+        fill(&client, "password", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        let name = client
+            .wait()
+            .for_element(Locator::Id("full-name"))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>(name)
+    }
+    .await;
+    browser.stop().await;
+    let _ = std::fs::remove_file(&sheet);
+    assert_eq!(
+        result.expect("the wizard completes"),
+        "Белова Анна Сергеевна"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn a_person_without_snils_links_by_password_then_logs_in_directly_in_chromium() {
+    let app = spawn_app().await;
+    let hash = esia_link::app::password::hash(secrecy::SecretString::from(PASSWORD))
+        .await
+        .expect("hash");
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $1, status = 'active', email = 'p@mail.ru', email_verified = 1 WHERE login = 'popova.ev'",
+    )
+    .bind(hash)
+    .execute(app.state.store().pool())
+    .await
+    .expect("password");
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let result = async {
+        log_in_via_esia(&client, &app.base, "popova").await?;
+        click(&client, "link-by-password").await?;
+        fill(&client, "login", "popova.ev").await?;
+        fill(&client, "password", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        let linked = client
+            .wait()
+            .for_element(Locator::Id("full-name"))
+            .await?
+            .text()
+            .await?;
+        log_in_via_esia(&client, &app.base, "popova").await?;
+        let direct = client
+            .wait()
+            .for_element(Locator::Id("full-name"))
+            .await?
+            .text()
+            .await?;
+        let url = client.current_url().await?;
+        Ok::<_, fantoccini::error::CmdError>((linked, direct, url))
+    }
+    .await;
+    browser.stop().await;
+    let (linked, direct, url) = result.expect("the browser flow completes");
+    assert_eq!(linked, "Попова Елена Викторовна");
+    assert_eq!(direct, "Попова Елена Викторовна");
+    assert_eq!(url.path(), "/account");
+}
+
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
 async fn demo_login_in_headless_chromium() {

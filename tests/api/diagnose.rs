@@ -6,7 +6,7 @@ use esia_link::app::remedy::Side;
 use esia_link::demo::browser::Consent;
 use esia_link::i18n::Lang;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{csrf_token, demo_account, fill_form, make_school_admin, spawn_app, TestApp};
 
 /// Runs `esia-link ARGS` against the test app's database with the demo key.
 fn esia_link(app: &TestApp, args: &[&str]) -> std::process::Output {
@@ -352,5 +352,528 @@ async fn an_operator_unlinks_with_a_reason_and_the_link_no_longer_blocks() {
     assert!(
         text.contains("1 other identities"),
         "morozov's account was contested: {text}"
+    );
+}
+
+/// Audit rows about an account, as (actor, action, reason, details).
+async fn account_audit(app: &TestApp, account: uuid::Uuid) -> Vec<esia_link::store::AuditEntry> {
+    app.state
+        .store()
+        .audit_for_target("account", &account.to_string())
+        .await
+        .expect("audit")
+}
+
+/// "The identity was linked to the wrong diary account": the operator moves
+/// it with a reason; the next login lands in the other account, both
+/// accounts' audit trails say so, and the rows cannot be rewritten.
+#[tokio::test]
+async fn an_operator_relinks_an_identity_and_the_move_is_audited() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "morozov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let morozov = demo_account(&app, "morozov.sp").await;
+    let testov = demo_account(&app, "testov.tt").await;
+    let kravtsova = demo_account(&app, "kravtsova.ea").await;
+
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = operator
+        .get(&format!("{}/ops?q=morozov.sp&lang=en", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+    let reason = "linked to the wrong diary account by mistake";
+    let moved = operator
+        .post_form(
+            &format!("{}/ops/relink", app.base),
+            &fill_form(
+                &page.body,
+                "/ops/relink",
+                &[("to", &testov.id.to_string()), ("reason", reason)],
+            ),
+        )
+        .await
+        .expect("post");
+    assert_eq!(
+        moved.status,
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        moved.body
+    );
+    assert!(
+        moved
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("done=relinked")),
+        "{:?}",
+        moved.location
+    );
+    let store = app.state.store();
+    assert!(store
+        .find_link_for_account("esia", morozov.id)
+        .await
+        .expect("query")
+        .is_none());
+    let link = store
+        .find_link_for_account("esia", testov.id)
+        .await
+        .expect("query")
+        .expect("the link is on the other account");
+    assert_eq!(link.method, "operator");
+
+    let into = account_audit(&app, testov.id).await;
+    let row = into
+        .iter()
+        .find(|e| e.action == "link.relinked")
+        .unwrap_or_else(|| panic!("{into:?}"));
+    assert!(row.actor.starts_with("operator:"), "{}", row.actor);
+    assert_eq!(row.reason.as_deref(), Some(reason));
+    assert_eq!(row.details["from_account"], morozov.id.to_string());
+    assert_eq!(row.details["to_account"], testov.id.to_string());
+    assert!(account_audit(&app, morozov.id)
+        .await
+        .iter()
+        .any(|e| e.action == "link.relinked_away" && e.reason.as_deref() == Some(reason)));
+
+    // The identity now opens the other account.
+    let (browser, run) = app.login("esia", "morozov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let account = browser
+        .get(&format!("{}/account", app.base))
+        .await
+        .expect("account");
+    assert!(account.body.contains("Тестов"), "{}", account.body);
+
+    // A target that has a link with the provider already: refused, unchanged.
+    let page = operator
+        .get(&format!("{}/ops?q=testov.tt&lang=en", app.base))
+        .await
+        .expect("ops");
+    let refused = operator
+        .post_form(
+            &format!("{}/ops/relink", app.base),
+            &fill_form(
+                &page.body,
+                "/ops/relink",
+                &[("to", &kravtsova.id.to_string()), ("reason", reason)],
+            ),
+        )
+        .await
+        .expect("post");
+    assert_eq!(
+        refused.status,
+        reqwest::StatusCode::CONFLICT,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("linked with this provider already"));
+    assert!(store
+        .find_link_for_account("esia", testov.id)
+        .await
+        .expect("query")
+        .is_some());
+
+    // The audit rows survive attempts to rewrite them.
+    let update = sqlx::query(
+        "UPDATE audit_log SET reason = 'nothing happened' WHERE action = 'link.relinked'",
+    )
+    .execute(store.pool())
+    .await;
+    assert!(update.is_err(), "UPDATE refused");
+    let delete = sqlx::query("DELETE FROM audit_log WHERE action = 'link.relinked'")
+        .execute(store.pool())
+        .await;
+    assert!(delete.is_err(), "DELETE refused");
+    let after = account_audit(&app, testov.id).await;
+    assert!(after
+        .iter()
+        .any(|e| e.action == "link.relinked" && e.reason.as_deref() == Some(reason)));
+}
+
+#[tokio::test]
+async fn relink_and_correction_without_a_reason_change_nothing() {
+    let app = spawn_app().await;
+    app.login("esia", "morozov", Consent::Allow).await;
+    let morozov = demo_account(&app, "morozov.sp").await;
+    let testov = demo_account(&app, "testov.tt").await;
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = operator
+        .get(&format!("{}/ops?q=morozov.sp&lang=en", app.base))
+        .await
+        .expect("ops");
+    for blank in ["", "   ", "ok"] {
+        let refused = operator
+            .post_form(
+                &format!("{}/ops/relink", app.base),
+                &fill_form(
+                    &page.body,
+                    "/ops/relink",
+                    &[("to", &testov.id.to_string()), ("reason", blank)],
+                ),
+            )
+            .await
+            .expect("post");
+        assert_eq!(
+            refused.status,
+            reqwest::StatusCode::BAD_REQUEST,
+            "{blank:?}"
+        );
+        assert!(refused.body.contains("Give a reason"), "{}", refused.body);
+    }
+    assert!(
+        app.state
+            .store()
+            .find_link_for_account("esia", morozov.id)
+            .await
+            .expect("query")
+            .is_some(),
+        "the link stays where it was"
+    );
+
+    make_school_admin(&app, "smirnov.oa").await;
+    let (admin, run) = app.login("esia", "smirnov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let page = admin
+        .get(&format!("{}/ops?q=sokolov.da&lang=en", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+    let refused = admin
+        .post_form(
+            &format!("{}/ops/correct", app.base),
+            &fill_form(
+                &page.body,
+                "/ops/correct",
+                &[
+                    ("surname", "Соколов"),
+                    ("given_name", "Дмитрий"),
+                    ("patronymic", "Алексеевич"),
+                    ("reason", " \n "),
+                ],
+            ),
+        )
+        .await
+        .expect("post");
+    assert_eq!(refused.status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(demo_account(&app, "sokolov.da").await.surname, "Сокалов");
+
+    let audit = app
+        .state
+        .store()
+        .audit_entries(&esia_link::store::AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert!(
+        !audit
+            .iter()
+            .any(|e| e.action == "link.relinked" || e.action == "account.data_corrected"),
+        "nothing done, nothing logged"
+    );
+}
+
+#[tokio::test]
+async fn support_may_not_correct_personal_data() {
+    let app = spawn_app().await;
+    let sokolov = demo_account(&app, "sokolov.da").await;
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = operator
+        .get(&format!("{}/ops?q=sokolov.da&lang=en", app.base))
+        .await
+        .expect("ops");
+    assert!(
+        !page.body.contains("action=\"/ops/correct\""),
+        "support gets no correction form"
+    );
+    let csrf = csrf_token(&app, &operator).await;
+    let fields: Vec<(String, String)> = [
+        ("csrf", csrf.as_str()),
+        ("account", &sokolov.id.to_string()),
+        ("surname", "Соколов"),
+        ("given_name", "Дмитрий"),
+        ("patronymic", "Алексеевич"),
+        ("birth_date", ""),
+        ("snils", ""),
+        ("reason", "the parent asked support to fix the surname"),
+        ("q", "sokolov.da"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let refused = operator
+        .post_form(&format!("{}/ops/correct", app.base), &fields)
+        .await
+        .expect("post");
+    assert_eq!(
+        refused.status,
+        reqwest::StatusCode::FORBIDDEN,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("Only the school corrects personal data"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(demo_account(&app, "sokolov.da").await.surname, "Сокалов");
+    assert!(!account_audit(&app, sokolov.id)
+        .await
+        .iter()
+        .any(|e| e.action == "account.data_corrected"));
+}
+
+/// A school administrator fixes the typo that made the login fail, and the
+/// person logs in; people of another school do not exist for them.
+#[tokio::test]
+async fn a_school_admin_corrects_data_in_their_own_school_only() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "sokolov", Consent::Allow).await;
+    assert_eq!(run.outcome.as_deref(), Some("name_mismatch"));
+    let (_, run) = app.login("esia", "kuznetsova", Consent::Allow).await;
+    let other_reference = run.reference.expect("reference");
+    let sokolov = demo_account(&app, "sokolov.da").await;
+    let kuznetsova = demo_account(&app, "kuznetsova.as").await;
+    let smirnov = demo_account(&app, "smirnov.oa").await;
+    make_school_admin(&app, "smirnov.oa").await;
+    let (admin, run) = app.login("esia", "smirnov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+
+    let page = admin
+        .get(&format!("{}/ops?q=sokolov.da&lang=en", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&sokolov.id.to_string()));
+    assert!(!page.body.contains("Сокалов"), "masked for school admins");
+    let unmask = admin
+        .get(&format!("{}/ops?q=sokolov.da&unmask=1", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(unmask.status, reqwest::StatusCode::FORBIDDEN);
+
+    let reason = "the school register had a typo in the surname";
+    let done = admin
+        .post_form(
+            &format!("{}/ops/correct", app.base),
+            &fill_form(
+                &page.body,
+                "/ops/correct",
+                &[
+                    ("surname", "Соколов"),
+                    ("given_name", "Дмитрий"),
+                    ("patronymic", "Алексеевич"),
+                    ("reason", reason),
+                ],
+            ),
+        )
+        .await
+        .expect("post");
+    assert_eq!(done.status, reqwest::StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(demo_account(&app, "sokolov.da").await.surname, "Соколов");
+    let audit = account_audit(&app, sokolov.id).await;
+    let row = audit
+        .iter()
+        .find(|e| e.action == "account.data_corrected")
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    assert_eq!(row.actor, format!("operator:{}", smirnov.id));
+    assert_eq!(row.reason.as_deref(), Some(reason));
+    assert_eq!(row.details["fields"], serde_json::json!(["surname"]));
+    let details = row.details.to_string();
+    assert!(
+        !details.contains("Соколов") && !details.contains("Сокалов"),
+        "{details}"
+    );
+
+    // The login that failed on the typo now links.
+    let (_, run) = app.login("esia", "sokolov", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
+
+    // Another school's person: the same answer as for no one at all.
+    for query in ["kuznetsova.as", other_reference.as_str(), "nobody.at.all"] {
+        let page = admin
+            .get(&format!("{}/ops?q={query}&lang=en", app.base))
+            .await
+            .expect("ops");
+        assert_eq!(page.status, reqwest::StatusCode::OK);
+        assert!(
+            page.body.contains("id=\"nothing\""),
+            "{query}: {}",
+            page.body
+        );
+        assert!(!page.body.contains(&kuznetsova.id.to_string()), "{query}");
+        assert!(!page.body.contains("data-outcome"), "{query}: no attempts");
+    }
+    let csrf = csrf_token(&app, &admin).await;
+    let fields = |account: uuid::Uuid| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf.clone()),
+            ("account", account.to_string()),
+            ("surname", "Кузнецова".to_string()),
+            ("given_name", "Анна".to_string()),
+            ("patronymic", String::new()),
+            ("reason", "trying another school's pupil".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    };
+    let refused = admin
+        .post_form(&format!("{}/ops/correct", app.base), &fields(kuznetsova.id))
+        .await
+        .expect("post");
+    assert_eq!(refused.status, reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(
+        demo_account(&app, "kuznetsova.as")
+            .await
+            .patronymic
+            .as_deref(),
+        Some("Сергеевна")
+    );
+    let relink: Vec<(String, String)> = [
+        ("csrf", csrf.clone()),
+        ("account", smirnov.id.to_string()),
+        ("provider", "esia".to_string()),
+        ("to", kuznetsova.id.to_string()),
+        ("reason", "trying another school's account".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let refused = admin
+        .post_form(&format!("{}/ops/relink", app.base), &relink)
+        .await
+        .expect("post");
+    assert_eq!(refused.status, reqwest::StatusCode::NOT_FOUND);
+    assert!(app
+        .state
+        .store()
+        .find_link_for_account("esia", smirnov.id)
+        .await
+        .expect("query")
+        .is_some());
+
+    // Their audit viewer shows their school's accounts only.
+    let viewer = admin
+        .get(&format!("{}/ops/audit?lang=en", app.base))
+        .await
+        .expect("audit");
+    assert_eq!(viewer.status, reqwest::StatusCode::OK);
+    assert!(viewer.body.contains("account.data_corrected"));
+    assert!(viewer.body.contains(&sokolov.id.to_string()));
+    assert!(
+        !viewer.body.contains(&kuznetsova.id.to_string()),
+        "{}",
+        viewer.body
+    );
+}
+
+#[tokio::test]
+async fn the_audit_viewer_filters_by_action() {
+    let app = spawn_app().await;
+    app.login("esia", "morozov", Consent::Allow).await;
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    operator
+        .get(&format!("{}/ops?q=morozov.sp", app.base))
+        .await
+        .expect("a lookup, audited");
+
+    let all = operator
+        .get(&format!("{}/ops/audit?lang=en", app.base))
+        .await
+        .expect("audit");
+    assert_eq!(all.status, reqwest::StatusCode::OK, "{}", all.body);
+    assert!(
+        all.body.contains("data-action=\"link.created\""),
+        "{}",
+        all.body
+    );
+    assert!(all.body.contains("data-action=\"diagnose.lookup\""));
+
+    let links = operator
+        .get(&format!(
+            "{}/ops/audit?action=link.created&since=1h",
+            app.base
+        ))
+        .await
+        .expect("audit");
+    assert_eq!(links.status, reqwest::StatusCode::OK);
+    assert!(links.body.contains("data-action=\"link.created\""));
+    assert!(
+        !links.body.contains("data-action=\"diagnose.lookup\""),
+        "{}",
+        links.body
+    );
+
+    let morozov = demo_account(&app, "morozov.sp").await;
+    let by_subject = operator
+        .get(&format!("{}/ops/audit?subject={}", app.base, morozov.id))
+        .await
+        .expect("audit");
+    assert!(by_subject.body.contains("data-action=\"link.created\""));
+    assert!(!by_subject.body.contains("data-action=\"diagnose.lookup\""));
+
+    let older = operator
+        .get(&format!("{}/ops/audit?until=1h", app.base))
+        .await
+        .expect("audit");
+    assert!(
+        older.body.contains("id=\"nothing\""),
+        "nothing older than an hour"
+    );
+    let bad = operator
+        .get(&format!("{}/ops/audit?since=yesterday", app.base))
+        .await
+        .expect("audit");
+    assert_eq!(bad.status, reqwest::StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("id=\"problem\""));
+
+    let (parent, _) = app.login("esia", "ivanova", Consent::Allow).await;
+    let forbidden = parent
+        .get(&format!("{}/ops/audit", app.base))
+        .await
+        .expect("audit");
+    assert_eq!(forbidden.status, reqwest::StatusCode::FORBIDDEN);
+    assert!(!forbidden.body.contains("link.created"));
+}
+
+#[tokio::test]
+async fn the_ops_front_page_charts_attempts_per_hour_by_outcome() {
+    let app = spawn_app().await;
+    let (_, run) = app.login("esia", "sokolov", Consent::Allow).await;
+    assert_eq!(run.outcome.as_deref(), Some("name_mismatch"));
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    app.state.flush().await;
+
+    let page = operator
+        .get(&format!("{}/ops?lang=en", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(page.status, reqwest::StatusCode::OK, "{}", page.body);
+    let svg_at = page
+        .body
+        .find("<svg")
+        .unwrap_or_else(|| panic!("{}", page.body));
+    let svg = &page.body[svg_at..];
+    assert!(svg.contains("data-series=\"name_mismatch\""), "{svg}");
+    assert!(svg.contains("name_mismatch: 1</title>"), "{svg}");
+    assert!(
+        svg.contains("data-series=\"linked\""),
+        "the operator's own login: {svg}"
+    );
+    assert!(page.body.contains("Login attempts per hour"));
+
+    let elsewhere = operator
+        .get(&format!("{}/ops?region=78", app.base))
+        .await
+        .expect("ops");
+    assert!(elsewhere.body.contains("<svg"));
+    assert!(
+        !elsewhere.body.contains("data-series=\"name_mismatch\""),
+        "another region's chart: {}",
+        elsewhere.body
     );
 }

@@ -160,6 +160,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The file the ESIA provider reads the mock's certificates from.
     pub esia_certificates: std::path::PathBuf,
+    /// Where the app's e-mail and SMS go (`FileOutbox::read` reads them).
+    pub outbox_dir: std::path::PathBuf,
     _db: TestDb,
     _redis: Option<RedisCleanup>,
 }
@@ -167,6 +169,7 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.esia_certificates);
+        let _ = std::fs::remove_dir_all(&self.outbox_dir);
     }
 }
 
@@ -284,6 +287,11 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
     config.server.listen = listener.local_addr().expect("addr");
     config.log.filter = "warn".into();
+    let outbox_dir = std::env::temp_dir().join(format!(
+        "esia-link-outbox-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    config.notify.dir = outbox_dir.clone();
     let mut redis_cleanup = None;
     if let Some(redis) = options.redis_url.clone().or_else(redis_url) {
         let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
@@ -303,7 +311,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .await
         .expect("app builds");
     let state = app.state();
-    seed(state.store(), DEMO_ROSTER, "test")
+    seed(&state, DEMO_ROSTER, "test")
         .await
         .expect("roster seeds");
     tokio::spawn(app.run_until_stopped());
@@ -312,7 +320,60 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         idp,
         state,
         esia_certificates,
+        outbox_dir,
         _db: db,
         _redis: redis_cleanup,
     }
+}
+
+/// The demo roster's account with diary login `login`.
+pub async fn demo_account(app: &TestApp, login: &str) -> esia_link::store::Account {
+    app.state
+        .store()
+        .find_account_by_login(login)
+        .await
+        .expect("query")
+        .unwrap_or_else(|| panic!("{login} is in the demo roster"))
+}
+
+/// Makes the demo account `login` an administrator of its own school (the
+/// `school_admin` operator role); returns the school.
+pub async fn make_school_admin(app: &TestApp, login: &str) -> uuid::Uuid {
+    let account = demo_account(app, login).await;
+    let school = account.school_id.expect("a roster account has a school");
+    app.state
+        .store()
+        .grant_school_admin(account.id, school, "test", "the school's administrator")
+        .await
+        .expect("grant");
+    school
+}
+
+/// The fields of the first POST form in `html` whose action is `action`,
+/// with `values` set (replacing fields of the same name).
+pub fn fill_form(html: &str, action: &str, values: &[(&str, &str)]) -> Vec<(String, String)> {
+    let at = html
+        .find(&format!("action=\"{action}\""))
+        .and_then(|at| html[..at].rfind("<form"))
+        .unwrap_or_else(|| panic!("a form posting to {action} in: {html}"));
+    let form = esia_link::demo::browser::parse_form(&html[at..]).expect("form");
+    let mut fields = form.fields;
+    for (name, value) in values {
+        fields.retain(|(k, _)| k != name);
+        fields.push((name.to_string(), value.to_string()));
+    }
+    fields
+}
+
+/// The session's CSRF token, read from the account page's logout form.
+pub async fn csrf_token(app: &TestApp, browser: &ScriptedBrowser) -> String {
+    let page = browser
+        .get(&format!("{}/account", app.base))
+        .await
+        .expect("account page");
+    fill_form(&page.body, "/logout", &[])
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v)
+        .expect("a CSRF token on the account page")
 }

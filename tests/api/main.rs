@@ -1,13 +1,17 @@
 //! The one integration-test binary of the service (one binary keeps link
 //! time down). Modules share the harness in `helpers`.
 
+mod activation;
 mod backends;
 mod chromium;
 mod cli;
+mod credentials;
 mod diagnose;
 mod ephemeral;
+mod family;
 mod faults;
 mod helpers;
 mod hostile;
 mod login;
+mod school;
 mod store;

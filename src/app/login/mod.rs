@@ -74,7 +74,12 @@ pub enum Completed {
         report: OutcomeReport,
     },
     /// Not logged in; the report explains why (also for a refused callback).
-    Failure { report: OutcomeReport },
+    /// `pending_link` is set when the identity can still be linked with the
+    /// diary password (no SNILS at the IdP, or no account with it).
+    Failure {
+        report: OutcomeReport,
+        pending_link: Option<String>,
+    },
     /// Too many refused callbacks from this client address: answered
     /// without a record or a stored outcome (a flood stays cheap).
     Throttled,
@@ -208,7 +213,10 @@ impl App {
                 let report = self
                     .record_rejection(provider_id, &error, request_lang)
                     .await;
-                Ok(Completed::Failure { report })
+                Ok(Completed::Failure {
+                    report,
+                    pending_link: None,
+                })
             }
         }
     }
@@ -283,7 +291,10 @@ impl App {
                 let report =
                     OutcomeReport::idp_error(&reference, provider_id, &error, transaction.lang);
                 self.record(&report, None, None).await?;
-                return Ok(Completed::Failure { report });
+                return Ok(Completed::Failure {
+                    report,
+                    pending_link: None,
+                });
             }
         };
         self.decide_and_apply(&person, &transaction, reference)
@@ -307,7 +318,10 @@ impl App {
                 FederationError::BadResponse("the profile has no surname or given name".into());
             let report = OutcomeReport::idp_error(&reference, &person.provider, &error, lang);
             self.record(&report, Some(person), None).await?;
-            return Ok(Completed::Failure { report });
+            return Ok(Completed::Failure {
+                report,
+                pending_link: None,
+            });
         };
         let snils = person
             .snils
@@ -372,6 +386,23 @@ impl App {
             }
         }
 
+        // A person a parent invited as a trusted person (surname + SNILS)
+        // gets a lightweight `trusted` account and logs in.
+        if matches!(outcome, LinkOutcome::SnilsMissing | LinkOutcome::NoAccount) {
+            let claimant = super::family::TrustedClaimant {
+                provider: person.provider.clone(),
+                subject: person.subject.clone(),
+                name: idp_person.name.clone(),
+                snils: snils.clone(),
+                birth_date: person.birth_date,
+                tier: person.tier,
+                verified_phone: None,
+            };
+            if let Some(account_id) = self.claim_trusted_invitations(&claimant).await? {
+                outcome = LinkOutcome::LoggedIn { account_id };
+            }
+        }
+
         let account_region = outcome.account_id().and_then(|id| {
             existing_account
                 .iter()
@@ -391,7 +422,26 @@ impl App {
         tracing::info!(provider = %person.provider, subject = %mask_subject(&person.subject), outcome = report.outcome.as_str(), reference = %reference, "login attempt");
 
         let (true, Some(account_id)) = (outcome.is_success(), outcome.account_id()) else {
-            return Ok(Completed::Failure { report });
+            let pending_link =
+                if matches!(outcome, LinkOutcome::SnilsMissing | LinkOutcome::NoAccount) {
+                    let identity = super::credentials::PendingIdentity {
+                        provider: person.provider.clone(),
+                        subject: person.subject.clone(),
+                        surname: idp_person.name.surname().to_string(),
+                        given_name: idp_person.name.given().to_string(),
+                        patronymic: idp_person.name.patronymic().map(str::to_string),
+                        birth_date: person.birth_date,
+                        tier: person.tier.as_str().to_string(),
+                        reference: reference.to_string(),
+                    };
+                    Some(self.keep_pending_identity(&identity).await?)
+                } else {
+                    None
+                };
+            return Ok(Completed::Failure {
+                report,
+                pending_link,
+            });
         };
         if let (LinkOutcome::LoggedIn { .. }, Some(link_id)) = (&outcome, existing_link) {
             self.journal.touch(link_id, Utc::now()).await?;

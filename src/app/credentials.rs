@@ -1,0 +1,392 @@
+//! Diary login and password: logging in with them (with backoff and
+//! lockout), and linking a State Services identity that the automatic match
+//! could not place (no SNILS at the IdP, or no account with it) by proving
+//! the diary account with its password. Linking needs the full names to
+//! match: a parent cannot attach their identity to their child's account.
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::{App, AppError};
+use crate::domain::link::names_match;
+use crate::domain::name::{compare, FullName};
+use crate::domain::throttle::Verdict;
+use crate::ephemeral::sessions::{random_token, token_hash};
+use crate::ephemeral::typed::{get_json, put_json, take_json};
+use crate::i18n::Lang;
+use crate::store::{Account, NewLink, StoreError};
+
+/// How long a failed State Services login stays linkable.
+const PENDING_LINK_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// A State Services identity waiting to be linked by password.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingIdentity {
+    pub provider: String,
+    pub subject: String,
+    pub surname: String,
+    pub given_name: String,
+    pub patronymic: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub tier: String,
+    pub reference: String,
+}
+
+impl std::fmt::Debug for PendingIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PendingIdentity({}, {})", self.provider, self.reference)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordRefusal {
+    /// Unknown login or wrong password: never says which.
+    Wrong,
+    /// Too many attempts from this address.
+    RateLimited,
+    /// Backoff or lockout of this login, until then.
+    Throttled(Verdict),
+    /// The account was never activated.
+    NotActivated,
+    /// Activated, e-mail not confirmed yet; a new link went out.
+    ConfirmEmail,
+    Blocked,
+    /// Fallback linking: the names differ.
+    NameMismatch,
+    /// Fallback linking: this account has an identity of that provider.
+    AccountLinkedAlready,
+    /// Fallback linking: nothing waits to be linked (expired, used).
+    NothingToLink,
+}
+
+/// Moscow time, as schools and parents read it.
+fn moscow(time: DateTime<Utc>) -> String {
+    let offset = FixedOffset::east_opt(3 * 3600)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    time.with_timezone(&offset).format("%H:%M").to_string()
+}
+
+impl PasswordRefusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PasswordRefusal::Wrong => "password.wrong",
+            PasswordRefusal::RateLimited => "password.rate_limited",
+            PasswordRefusal::Throttled(Verdict::LockedUntil(_)) => "password.locked",
+            PasswordRefusal::Throttled(_) => "password.wait",
+            PasswordRefusal::NotActivated => "account.not_activated",
+            PasswordRefusal::ConfirmEmail => "account.confirm_email",
+            PasswordRefusal::Blocked => "account.blocked",
+            PasswordRefusal::NameMismatch => "link.name_mismatch",
+            PasswordRefusal::AccountLinkedAlready => "link.account_taken",
+            PasswordRefusal::NothingToLink => "link.gone",
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            PasswordRefusal::Wrong => lang.pick(
+                "Неверный логин или пароль.",
+                "Wrong login or password.",
+            ).into(),
+            PasswordRefusal::RateLimited => lang.pick(
+                "Слишком много попыток входа с этого адреса. Подождите минуту.",
+                "Too many login attempts from this address. Wait a minute.",
+            ).into(),
+            PasswordRefusal::Throttled(verdict) => {
+                let at = verdict.retry_at().map(|t| format!("{} {}", moscow(t), lang.pick("МСК", "Moscow time"))).unwrap_or_default();
+                verdict.message(lang, &at).unwrap_or_default()
+            }
+            PasswordRefusal::NotActivated => lang.pick(
+                "Учётная запись ещё не активирована. Активируйте её кодом с листа-приглашения, который выдала школа.",
+                "The account is not activated yet. Activate it with the code from the invitation sheet your school gave you.",
+            ).into(),
+            PasswordRefusal::ConfirmEmail => lang.pick(
+                "Осталось подтвердить почту: мы отправили новое письмо со ссылкой. Откройте её и войдите снова.",
+                "One step left: confirm your e-mail. We have sent a new message with the link; open it and log in again.",
+            ).into(),
+            PasswordRefusal::Blocked => lang.pick(
+                "Учётная запись заблокирована. Обратитесь к администратору дневника в школе.",
+                "The account is blocked. Contact the e-diary administrator at your school.",
+            ).into(),
+            PasswordRefusal::NameMismatch => lang.pick(
+                "ФИО в учётной записи дневника не совпадает с ФИО на Госуслугах, поэтому связать их нельзя. Если это ваша учётная запись, попросите школу исправить ФИО; если это учётная запись ребёнка — войдите в свою.",
+                "The name on this e-diary account differs from your State Services name, so they cannot be linked. If it is your account, ask the school to correct the name; if it is your child's account, use your own.",
+            ).into(),
+            PasswordRefusal::AccountLinkedAlready => lang.pick(
+                "К этой учётной записи дневника уже привязана другая учётная запись Госуслуг. Обратитесь в поддержку с кодом обращения.",
+                "Another State Services account is linked to this e-diary account already. Contact support with the reference code.",
+            ).into(),
+            PasswordRefusal::NothingToLink => lang.pick(
+                "Время на привязку истекло. Войдите через Госуслуги ещё раз.",
+                "The time to link has run out. Log in via State Services again.",
+            ).into(),
+        }
+    }
+}
+
+/// Consecutive failures of one login.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Failures {
+    count: u32,
+    last: Option<DateTime<Utc>>,
+}
+
+fn pending_key(token: &str) -> String {
+    format!("pending-link:{}", token_hash(token))
+}
+
+impl App {
+    fn failures_key(&self, login: &str) -> String {
+        format!("pwfail:{}", self.lookup_hash("login", login))
+    }
+
+    /// The password check shared by login and linking: address limit,
+    /// per-login backoff and lockout, the hash (a dummy one for unknown
+    /// logins, so timing does not tell), then the account's state.
+    async fn check_password(
+        &self,
+        login: &str,
+        password: SecretString,
+        client: &str,
+        lang: Lang,
+    ) -> Result<Result<Account, PasswordRefusal>, AppError> {
+        let limit = self.config().activation.password_attempts_per_minute;
+        let decision = self
+            .rate
+            .hit(
+                &format!("password:{client}"),
+                limit,
+                Duration::from_secs(60),
+            )
+            .await?;
+        if !decision.allowed {
+            crate::metrics::rate_limited("password");
+            return Ok(Err(PasswordRefusal::RateLimited));
+        }
+        let login = login.trim().to_lowercase();
+        let policy = self.config().activation.throttle;
+        let key = self.failures_key(&login);
+        let failures: Failures = get_json(self.ephemeral().as_ref(), &key)
+            .await?
+            .unwrap_or_default();
+        let verdict = policy.decide(failures.count, failures.last, Utc::now());
+        if !verdict.is_allowed() {
+            crate::metrics::rate_limited("password_account");
+            return Ok(Err(PasswordRefusal::Throttled(verdict)));
+        }
+        let account = if login.is_empty() || login.len() > 64 {
+            None
+        } else {
+            self.store().find_account_by_login(&login).await?
+        };
+        let matched = match account.as_ref().and_then(|a| a.password_hash.clone()) {
+            Some(phc) => super::password::verify(password, phc).await,
+            None => {
+                super::password::verify_dummy(password).await;
+                false
+            }
+        };
+        let (Some(account), true) = (account, matched) else {
+            let failed = Failures {
+                count: failures.count.saturating_add(1),
+                last: Some(Utc::now()),
+            };
+            let keep = policy.lock_for + policy.max_delay + Duration::from_secs(60);
+            put_json(self.ephemeral().as_ref(), &key, &failed, keep).await?;
+            return Ok(Err(PasswordRefusal::Wrong));
+        };
+        self.ephemeral().delete(&key).await?;
+        match account.status.as_str() {
+            "active" => Ok(Ok(account)),
+            "blocked" => Ok(Err(PasswordRefusal::Blocked)),
+            _ if account.password_hash.is_some() && account.email.is_some() => {
+                self.resend_confirmation(&account, lang).await?;
+                Ok(Err(PasswordRefusal::ConfirmEmail))
+            }
+            _ => Ok(Err(PasswordRefusal::NotActivated)),
+        }
+    }
+
+    /// A new confirmation link, at most one per 10 minutes per account.
+    async fn resend_confirmation(&self, account: &Account, lang: Lang) -> Result<(), AppError> {
+        let Some(email) = account.email.as_deref() else {
+            return Ok(());
+        };
+        let decision = self
+            .rate
+            .hit(
+                &format!("resend:{}", account.id),
+                1,
+                Duration::from_secs(600),
+            )
+            .await?;
+        if !decision.allowed {
+            return Ok(());
+        }
+        let token = random_token();
+        let hours = self.config().activation.email_link_hours;
+        self.store()
+            .add_email_token(
+                &self.lookup_hash("email_token", &token),
+                account.id,
+                "confirm_email",
+                email,
+                Utc::now() + chrono::Duration::hours(i64::from(hours)),
+            )
+            .await?;
+        self.send_confirmation(email, &token, lang).await;
+        Ok(())
+    }
+
+    /// Logs in with the diary login and password; returns the session's
+    /// cookie value.
+    pub async fn password_login(
+        &self,
+        login: &str,
+        password: SecretString,
+        client: &str,
+        lang: Lang,
+    ) -> Result<Result<String, PasswordRefusal>, AppError> {
+        let account = match self.check_password(login, password, client, lang).await? {
+            Ok(account) => account,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let session = self
+            .sessions
+            .create(
+                account.id,
+                "password",
+                account.login.as_deref().unwrap_or(""),
+                false,
+            )
+            .await?;
+        tracing::info!(account = %account.id, "password login");
+        Ok(Ok(session))
+    }
+
+    /// Keeps a State Services identity that could not be placed, for the
+    /// "link with your diary password" form; returns its token.
+    pub(crate) async fn keep_pending_identity(
+        &self,
+        identity: &PendingIdentity,
+    ) -> Result<String, AppError> {
+        let token = random_token();
+        put_json(
+            self.ephemeral().as_ref(),
+            &pending_key(&token),
+            identity,
+            PENDING_LINK_TTL,
+        )
+        .await?;
+        Ok(token)
+    }
+
+    /// The identity waiting behind a token (for the form's wording).
+    pub async fn pending_identity(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Option<PendingIdentity>, AppError> {
+        let Some(token) = token.filter(|t| t.len() <= 128) else {
+            return Ok(None);
+        };
+        Ok(get_json(self.ephemeral().as_ref(), &pending_key(token)).await?)
+    }
+
+    /// Proves a diary account with its password and links the waiting
+    /// identity to it when the names match; logs in. Returns the session's
+    /// cookie value.
+    pub async fn link_with_password(
+        &self,
+        token: Option<&str>,
+        login: &str,
+        password: SecretString,
+        client: &str,
+        lang: Lang,
+    ) -> Result<Result<String, PasswordRefusal>, AppError> {
+        let Some(identity) = self.pending_identity(token).await? else {
+            return Ok(Err(PasswordRefusal::NothingToLink));
+        };
+        let account = match self.check_password(login, password, client, lang).await? {
+            Ok(account) => account,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let names = FullName::new(
+            &identity.surname,
+            &identity.given_name,
+            identity.patronymic.as_deref(),
+        )
+        .and_then(|idp| {
+            FullName::new(
+                &account.surname,
+                &account.given_name,
+                account.patronymic.as_deref(),
+            )
+            .map(|diary| compare(&idp, &diary))
+        });
+        let allow_missing = self.config().policy.allow_missing_patronymic;
+        let matched = names.as_ref().is_ok_and(|c| names_match(c, allow_missing));
+        if !matched {
+            self.audit_refused_link(&identity, &account, "names differ")
+                .await?;
+            return Ok(Err(PasswordRefusal::NameMismatch));
+        }
+        let link = NewLink {
+            provider: identity.provider.clone(),
+            subject: identity.subject.clone(),
+            account_id: account.id,
+            method: "credentials".into(),
+            tier_at_link: identity.tier.clone(),
+        };
+        let reason = format!(
+            "diary password proved after a State Services login without a match (reference {})",
+            identity.reference
+        );
+        match self
+            .store()
+            .create_link(&link, &format!("account:{}", account.id), &reason)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::AlreadyLinked(_)) => {
+                return Ok(Err(PasswordRefusal::AccountLinkedAlready))
+            }
+            Err(other) => return Err(other.into()),
+        }
+        if let Some(token) = token {
+            let _: Option<PendingIdentity> =
+                take_json(self.ephemeral().as_ref(), &pending_key(token)).await?;
+        }
+        crate::metrics::login_attempt("linked_by_password", &identity.provider);
+        let session = self
+            .sessions
+            .create(account.id, &identity.provider, &identity.subject, true)
+            .await?;
+        Ok(Ok(session))
+    }
+
+    async fn audit_refused_link(
+        &self,
+        identity: &PendingIdentity,
+        account: &Account,
+        why: &str,
+    ) -> Result<(), AppError> {
+        self.store()
+            .append_audit(&crate::store::NewAuditEntry {
+                actor: format!("account:{}", account.id),
+                action: "link.refused".into(),
+                target_kind: "account".into(),
+                target_id: account.id.to_string(),
+                reason: Some(why.into()),
+                details: serde_json::json!({
+                    "provider": identity.provider,
+                    "method": "credentials",
+                    "reference": identity.reference,
+                }),
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,295 @@
+//! `esia-link bench roster`: generates a roster file of N people (pupils,
+//! each with a parent who lists them), imports it through the same use case
+//! as `roster import`, issues an activation code to everyone, and prints
+//! rows/s for each phase and the process's peak resident memory.
+//!
+//! SQLite (a temporary file) by default; `--postgres URL` runs against a
+//! database it creates on that server and drops afterwards.
+
+use std::io::{BufWriter, Write};
+use std::time::Instant;
+
+use crate::app::roster::{FileSource, ImportOptions, RosterFormat};
+use crate::app::school::CodeScope;
+use crate::domain::snils::check_number;
+
+const SURNAMES: [&str; 8] = [
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+];
+const GIVEN: [&str; 8] = [
+    "Александр",
+    "Дмитрий",
+    "Максим",
+    "Сергей",
+    "Андрей",
+    "Алексей",
+    "Артём",
+    "Илья",
+];
+const PATRONYMICS: [&str; 4] = ["Иванович", "Петрович", "Сергеевич", "Андреевич"];
+
+/// A line of /proc/self/status in MiB (`VmHWM`, `RssAnon`...).
+fn status_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Samples the process's anonymous (heap) memory every 20 ms; the kernel
+/// keeps only the peak of the total, which includes SQLite's memory-mapped
+/// database file.
+fn sample_anon_peak(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<f64> {
+    std::thread::spawn(move || {
+        let mut peak = 0.0f64;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            peak = peak.max(status_mib("RssAnon:"));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        peak
+    })
+}
+
+/// A valid SNILS from a counter (above the unchecked range).
+fn snils(n: u64) -> String {
+    let nine = format!("{:09}", 100_000_000 + n);
+    format!("{nine}{}", check_number(&nine))
+}
+
+/// Writes `rows` rows: pupil, then a parent naming that pupil.
+fn generate(path: &std::path::Path, rows: u64) -> anyhow::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "key,role,surname,given_name,patronymic,birth_date,snils,class,children"
+    )?;
+    for n in 0..rows {
+        let surname = SURNAMES[(n / 2 % 8) as usize];
+        let given = GIVEN[(n % 8) as usize];
+        let patronymic = PATRONYMICS[(n / 16 % 4) as usize];
+        if n % 2 == 0 {
+            let class = format!(
+                "{}{}",
+                1 + n / 2 % 11,
+                ["А", "Б", "В"][(n / 22 % 3) as usize]
+            );
+            writeln!(
+                out,
+                "p{n},pupil,{surname},{given},{patronymic},2014-09-{:02},{},{class},",
+                1 + n % 28,
+                snils(n)
+            )?;
+        } else {
+            writeln!(
+                out,
+                "m{n},parent,{surname}а,Мария,Петровна,1985-03-{:02},{},,p{}",
+                1 + n % 28,
+                snils(n),
+                n - 1
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub async fn roster(rows: u64, postgres: Option<String>) -> anyhow::Result<()> {
+    anyhow::ensure!(rows > 0, "--rows must be positive");
+    let scratch =
+        std::env::temp_dir().join(format!("esia-link-bench-roster-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&scratch)?;
+    let file = scratch.join("roster.csv");
+    let started = Instant::now();
+    generate(&file, rows)?;
+    let generated = started.elapsed();
+    let file_mib = std::fs::metadata(&file)?.len() as f64 / (1024.0 * 1024.0);
+
+    let mut config = super::demo_base_config()?;
+    config.log.filter = "error".into();
+    config.notify.dir = scratch.join("outbox");
+    let scratch_db = ScratchDb::create(postgres.as_deref(), &scratch).await?;
+    let backend = scratch_db.backend;
+    let url = scratch_db.url.clone();
+    config.database.url = crate::config::Secret::new(url);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_anon_peak(stop.clone());
+    let result = run(config, &file, rows).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let anon_peak = sampler.join().unwrap_or(0.0);
+    scratch_db.drop().await?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let (import_secs, codes_secs, issued, relationships) = result?;
+    println!(
+        "roster benchmark ({backend}): {rows} rows, {file_mib:.0} MiB CSV generated in {:.1} s",
+        generated.as_secs_f64()
+    );
+    println!(
+        "  import (check + write + parent links): {import_secs:.1} s, {:.0} rows/s, {relationships} relationships",
+        rows as f64 / import_secs
+    );
+    println!(
+        "  activation codes: {issued} in {codes_secs:.1} s, {:.0} codes/s",
+        issued as f64 / codes_secs
+    );
+    println!(
+        "  total {:.1} s; peak resident memory {:.0} MiB (VmHWM), of it heap at most {:.0} MiB (RssAnon, sampled)",
+        import_secs + codes_secs,
+        status_mib("VmHWM:"),
+        anon_peak
+    );
+    Ok(())
+}
+
+async fn run(
+    config: crate::config::Config,
+    file: &std::path::Path,
+    rows: u64,
+) -> anyhow::Result<(f64, f64, u64, u64)> {
+    let app = crate::startup::build_tool_app(config).await?;
+    let school = app.create_school(29, "Bench school", "bench").await?;
+    let source = FileSource {
+        path: file.to_path_buf(),
+        format: RosterFormat::Csv,
+    };
+    let started = Instant::now();
+    let report = app
+        .import_roster(
+            school.id,
+            &source,
+            &ImportOptions::default(),
+            "bench",
+            &|_| {},
+        )
+        .await?;
+    let import_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.ok() && report.created == rows,
+        "the generated roster imports cleanly: {} problems, {} created",
+        report.problems_total,
+        report.created
+    );
+    let started = Instant::now();
+    let mut sink = |_: &[crate::app::school::IssuedCode]| {};
+    let issued = app
+        .issue_codes(school.id, &CodeScope::default(), 30, "bench", &mut sink)
+        .await?;
+    let codes_secs = started.elapsed().as_secs_f64();
+    Ok((import_secs, codes_secs, issued, report.relationships_added))
+}
+
+/// A database for one benchmark run: a SQLite file in the scratch
+/// directory, or a database created on a PostgreSQL server and dropped.
+pub(crate) struct ScratchDb {
+    pub url: String,
+    pub backend: &'static str,
+    postgres: Option<(String, String)>,
+}
+
+impl ScratchDb {
+    pub(crate) async fn create(
+        postgres: Option<&str>,
+        scratch: &std::path::Path,
+    ) -> anyhow::Result<ScratchDb> {
+        Ok(match postgres {
+            Some(server) => {
+                let server = server.trim_end_matches('/');
+                let name = format!("esia_link_bench_{}", uuid::Uuid::new_v4().simple());
+                let admin = format!("{server}/postgres");
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                    .await?;
+                ScratchDb {
+                    url: format!("{server}/{name}"),
+                    backend: "PostgreSQL",
+                    postgres: Some((admin, name)),
+                }
+            }
+            None => ScratchDb {
+                url: format!("sqlite://{}?mode=rwc", scratch.join("bench.db").display()),
+                backend: "SQLite",
+                postgres: None,
+            },
+        })
+    }
+
+    pub(crate) async fn drop(self) -> anyhow::Result<()> {
+        if let Some((admin, name)) = self.postgres {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
+            sqlx::Executor::execute(
+                &mut conn,
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// `esia-link bench access`: the access check against a scratch database
+/// (and Redis when given), with a school of the issue's size.
+pub async fn access(
+    checks: usize,
+    concurrency: usize,
+    postgres: Option<String>,
+    redis: Option<String>,
+) -> anyhow::Result<()> {
+    let scratch =
+        std::env::temp_dir().join(format!("esia-link-bench-access-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&scratch)?;
+    let db = ScratchDb::create(postgres.as_deref(), &scratch).await?;
+    let mut config = super::demo_base_config()?;
+    config.log.filter = "error".into();
+    config.notify.dir = scratch.join("outbox");
+    config.database.url = crate::config::Secret::new(db.url.clone());
+    config.database.max_connections = 16;
+    let prefix = format!("esia-link-bench:{}:", uuid::Uuid::new_v4().simple());
+    if let Some(redis) = &redis {
+        config.ephemeral.backend = crate::config::EphemeralBackend::Redis;
+        config.ephemeral.redis_url = Some(crate::config::Secret::new(redis.clone()));
+        config.ephemeral.key_prefix = prefix.clone();
+    }
+    println!(
+        "access benchmark: {} database{}",
+        db.backend,
+        if redis.is_some() { " + Redis" } else { "" }
+    );
+    let bench = super::bench_access::AccessBench {
+        checks,
+        concurrency,
+        ..Default::default()
+    };
+    let result = super::bench_access::access(config, &bench).await;
+    db.drop().await?;
+    if let Some(redis) = &redis {
+        if let Ok(client) = redis::Client::open(redis.as_str()) {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{prefix}*"))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    result.map(|_| ())
+}
