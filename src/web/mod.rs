@@ -31,6 +31,7 @@ pub mod lang;
 mod ops;
 pub mod pages;
 mod password;
+mod recovery;
 pub mod return_to;
 mod school_api;
 pub mod texts;
@@ -59,6 +60,7 @@ pub fn router(app: AppState) -> Router {
         .merge(password::router())
         .merge(ops::router())
         .merge(family::router())
+        .merge(recovery::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             app.config().server.secure_cookies,
@@ -102,10 +104,16 @@ pub fn router(app: AppState) -> Router {
 }
 
 /// For forms posted before any session exists (codes, passwords): only
-/// this site's own pages may post them. Browsers send `Origin` with every
-/// cross-site POST; its absence means a same-site or non-browser client.
+/// this site's own pages may post them. Browsers say where a request comes
+/// from in `Sec-Fetch-Site`; older ones only in `Origin` (which our
+/// `no-referrer` policy turns into `null` after cross-site redirects, so it
+/// is the fallback). Neither header: not a browser, nothing to forge.
 pub(crate) fn same_origin(app: &AppState, headers: &axum::http::HeaderMap) -> bool {
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match header("origin") {
         None => true,
         Some(origin) => app
             .config()

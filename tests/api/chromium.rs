@@ -73,6 +73,13 @@ impl Browser {
         panic!("no WebDriver session with Chromium");
     }
 
+    /// Where the browser is and what it shows: for a failure's message.
+    async fn describe(&self) -> String {
+        let url = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let source = self.client.source().await.unwrap_or_default();
+        format!("at {url}:\n{source}")
+    }
+
     async fn stop(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.chromedriver.kill().await;
@@ -231,6 +238,9 @@ async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chrom
         Ok::<_, fantoccini::error::CmdError>(name)
     }
     .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
     browser.stop().await;
     let _ = std::fs::remove_file(&sheet);
     assert_eq!(
@@ -278,6 +288,9 @@ async fn a_person_without_snils_links_by_password_then_logs_in_directly_in_chrom
         Ok::<_, fantoccini::error::CmdError>((linked, direct, url))
     }
     .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
     browser.stop().await;
     let (linked, direct, url) = result.expect("the browser flow completes");
     assert_eq!(linked, "Попова Елена Викторовна");

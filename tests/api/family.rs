@@ -1049,18 +1049,3 @@ async fn the_access_benchmark_runs_on_a_small_school() {
     assert!(report.allowed > 500 && report.allowed < 2000, "{report:?}");
     assert!(report.p99_ms >= report.p50_ms && report.checks_per_second > 0.0);
 }
-
-/// The full-size run (`cargo test --test api family::bench -- --ignored
-/// --nocapture`, with ESIA_LINK_TEST_DATABASE_URL for PostgreSQL).
-#[tokio::test]
-#[ignore = "a benchmark: run by hand"]
-async fn bench_access_full_size() {
-    let db = crate::helpers::fresh_database().await;
-    let mut config = esia_link::demo::demo_base_config().expect("config");
-    config.database.url = esia_link::config::Secret::new(db.url.as_str());
-    config.database.max_connections = 16;
-    let report = esia_link::demo::bench_access::access(config, &Default::default())
-        .await
-        .expect("bench runs");
-    println!("{report:?}");
-}
