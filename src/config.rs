@@ -151,6 +151,11 @@ pub struct RegionConfig {
     pub from_age: Option<u32>,
     #[serde(default)]
     pub min_tier: Option<Tier>,
+    /// Confirm a parent's children from State Services data at login
+    /// (ESIA `/kids`: SNILS and full name match a pupil whose school listed
+    /// this parent).
+    #[serde(default = "default_true")]
+    pub esia_kids_confirmation: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

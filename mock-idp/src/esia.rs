@@ -416,6 +416,11 @@ fn documents(person: &Person) -> Vec<EsiaDocument> {
         .collect()
 }
 
+/// ESIA's collection shape: `{"stateFacts":["hasSize"],"size":N,"elements":[...]}`.
+fn collection_json(elements: Vec<Value>) -> Value {
+    json!({"stateFacts": ["hasSize"], "size": elements.len(), "elements": elements})
+}
+
 /// Kids as JSON: each field only with its scope (`kid_fullname`,
 /// `kid_birthdate`, `kid_gender`, `kid_snils`).
 fn kids(person: &Person, granted: &Granted) -> Vec<Value> {
@@ -424,7 +429,10 @@ fn kids(person: &Person, granted: &Granted) -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(i, k)| {
-            let mut kid = json!({"id": format!("{}-{}", person.oid, i + 1)});
+            let mut kid = json!({
+                "stateFacts": ["Identifiable"],
+                "id": format!("{}-{}", person.oid, i + 1),
+            });
             if granted.has("kid_fullname") {
                 kid["firstName"] = json!(k.given_name);
                 kid["lastName"] = json!(k.surname);
@@ -515,15 +523,16 @@ pub async fn person(
     let mut body = json!(body);
     // ESIA sends the OID as a number.
     body["oid"] = crate::tokens::oid_json(&p.oid);
-    if wants("kids") && granted.kids() {
-        let items = kids(p, &granted);
-        body["kids"] = json!({"size": items.len(), "elements": items});
+    if wants("kids") && granted.kids() && !state.has_fault(Fault::KidsRefused) {
+        body["kids"] = collection_json(kids(p, &granted));
     }
     Json(body).into_response()
 }
 
 /// `/rs/prns/{oid}/{ctts|docs|kids}`: links, or objects with
-/// `?embed=(elements)`; 403 ESIA-005029 without the collection's scope.
+/// `?embed=(elements)`, in ESIA's collection shape; 403 ESIA-005029
+/// without the collection's scope (kids: any `kid_*` scope; each field of a
+/// kid still needs its own) or under the `kids_refused` fault.
 pub async fn collection(
     AxState(state): AxState<State>,
     Path((oid, which)): Path<(String, String)>,
@@ -544,7 +553,7 @@ pub async fn collection(
     let allowed = match which.as_str() {
         "ctts" => granted.contacts(),
         "docs" => granted.has("id_doc"),
-        "kids" => granted.kids(),
+        "kids" => granted.kids() && !state.has_fault(Fault::KidsRefused),
         _ => return not_found(),
     };
     if !allowed {
@@ -566,7 +575,7 @@ pub async fn collection(
             .map(|i| json!(format!("{}/rs/prns/{oid}/{which}/{i}", state.base_url)))
             .collect()
     };
-    Json(json!({"size": elements.len(), "elements": elements})).into_response()
+    Json(collection_json(elements)).into_response()
 }
 
 /// `GET /idp/ext/Logout?client_id=...&redirect_url=...`: ends the login

@@ -60,6 +60,10 @@ fn scope_lines(scope: &str) -> Vec<&'static str> {
             "email" => "Адрес электронной почты",
             "mobile" => "Номер мобильного телефона",
             "contacts" => "Контактные данные",
+            "kid_fullname" => "Фамилия, имя, отчество детей",
+            "kid_birthdate" => "Даты рождения детей",
+            "kid_gender" => "Пол детей",
+            "kid_snils" => "СНИЛС детей",
             s if s.starts_with("kid_") => "Сведения о детях",
             _ => continue,
         };

@@ -140,10 +140,13 @@ pub enum Fault {
     MissingIssParameter,
     /// The authorization response carries another issuer's `iss`.
     WrongIssParameter,
+    /// `/rs/prns/{oid}/kids` (and embedded kids) answer 403 ESIA-005029
+    /// whatever the token's scopes: a client must log in without kids.
+    KidsRefused,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 25] = [
+    pub const ALL: [Fault; 26] = [
         Fault::Http500,
         Fault::Overload,
         Fault::MalformedJson,
@@ -169,6 +172,7 @@ impl Fault {
         Fault::TokenWithoutState,
         Fault::MissingIssParameter,
         Fault::WrongIssParameter,
+        Fault::KidsRefused,
     ];
 }
 

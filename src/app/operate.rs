@@ -267,7 +267,7 @@ impl App {
 
     /// The operator behind a console form: a session, the form's CSRF token,
     /// an operator role (in that order, as for the unlink form).
-    async fn acting_operator(
+    pub(super) async fn acting_operator(
         &self,
         cookie: Option<&str>,
         csrf: &str,

@@ -3,15 +3,21 @@
 
 use chrono::{NaiveDate, Utc};
 use esia_proto::{EsiaCode, EsiaErrorResponse, EsiaPerson, EsiaTokenResponse};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::jwt::{subject_text, Expectations, KeyCache};
 use super::signer::Signer;
 use super::{
-    read_limited, request_error, EsiaSettings, FederatedPerson, FederationError, PendingLogin,
-    Profile, ProviderSettings, SetupError, StartedLogin,
+    read_limited, request_error, EsiaSettings, FederatedKid, FederatedPerson, FederationError,
+    PendingLogin, Profile, ProviderSettings, SetupError, StartedLogin,
 };
 use crate::domain::tier::Tier;
+
+/// The scopes under which ESIA lists a person's children with what a
+/// confirmation needs: full name, birth date and SNILS. The kids are read
+/// only when the provider asks for all three and the token grants them.
+pub const KID_SCOPES: [&str; 3] = ["kid_fullname", "kid_birthdate", "kid_snils"];
 
 pub struct EsiaProvider {
     settings: ProviderSettings,
@@ -20,6 +26,8 @@ pub struct EsiaProvider {
     http: reqwest::Client,
     keys: KeyCache,
     scope: String,
+    /// The configured scopes include every one of [`KID_SCOPES`].
+    wants_kids: bool,
 }
 
 impl EsiaProvider {
@@ -51,6 +59,7 @@ impl EsiaProvider {
             reason,
         })?;
         let scope = settings.scopes.join(" ");
+        let wants_kids = has_kid_scopes(settings.scopes.iter().map(String::as_str));
         Ok(EsiaProvider {
             settings,
             esia,
@@ -58,6 +67,7 @@ impl EsiaProvider {
             http,
             keys,
             scope,
+            wants_kids,
         })
     }
 
@@ -168,6 +178,7 @@ impl EsiaProvider {
             });
         }
         let (tier, tier_known) = tier_of(&person, trusted_claim);
+        let kids = self.kids_if_granted(&subject, &tokens.access_token).await;
         Ok(FederatedPerson {
             provider: self.settings.id.clone(),
             subject,
@@ -178,6 +189,7 @@ impl EsiaProvider {
             birth_date: person.birth_date.as_deref().and_then(parse_esia_date),
             tier,
             tier_known,
+            kids,
         })
     }
 
@@ -238,11 +250,60 @@ impl EsiaProvider {
     }
 
     async fn person(&self, oid: &str, access_token: &str) -> Result<EsiaPerson, FederationError> {
+        let body = self
+            .rest_get(oid, "?embed=(documents.elements)", access_token)
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            FederationError::BadResponse(format!("person data is not valid JSON: {e}"))
+        })
+    }
+
+    /// The person's children when the provider asks for [`KID_SCOPES`] and
+    /// the access token grants them. Never fails the login: a refusal or a
+    /// bad answer is logged (its code only, no personal data) and the login
+    /// goes on without kids.
+    async fn kids_if_granted(&self, oid: &str, access_token: &str) -> Vec<FederatedKid> {
+        if !self.wants_kids || !token_grants_kid_scopes(access_token) {
+            return Vec::new();
+        }
+        match self.kids(oid, access_token).await {
+            Ok(kids) => kids,
+            Err(error) => {
+                tracing::warn!(
+                    provider = %self.settings.id,
+                    code = %error.code(),
+                    "the person's kids could not be read; the login goes on without them"
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// `GET /rs/prns/{oid}/kids?embed=(elements)`.
+    async fn kids(
+        &self,
+        oid: &str,
+        access_token: &str,
+    ) -> Result<Vec<FederatedKid>, FederationError> {
+        let body = self
+            .rest_get(oid, "/kids?embed=(elements)", access_token)
+            .await?;
+        parse_kids(&body)
+    }
+
+    /// A GET under `/rs/prns/{oid}` with the bearer token, capped like
+    /// every answer from the IdP; an error status becomes ESIA's error.
+    async fn rest_get(
+        &self,
+        oid: &str,
+        rest: &str,
+        access_token: &str,
+    ) -> Result<Vec<u8>, FederationError> {
         if oid.is_empty() || !oid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(FederationError::BadResponse("subject is not an OID".into()));
         }
         let base = self.esia.api_url.as_str().trim_end_matches('/');
-        let url = format!("{base}/prns/{oid}?embed=(documents.elements)");
+        let url = format!("{base}/prns/{oid}{rest}");
         let response = self
             .http
             .get(url)
@@ -255,10 +316,88 @@ impl EsiaProvider {
         if !status.is_success() {
             return Err(error_from_body(status.as_u16(), &body));
         }
-        serde_json::from_slice(&body).map_err(|e| {
-            FederationError::BadResponse(format!("person data is not valid JSON: {e}"))
-        })
+        Ok(body)
     }
+}
+
+fn has_kid_scopes<'a>(scopes: impl IntoIterator<Item = &'a str>) -> bool {
+    let scopes: Vec<&str> = scopes.into_iter().collect();
+    KID_SCOPES.iter().all(|k| scopes.contains(k))
+}
+
+/// Whether ESIA's access token grants [`KID_SCOPES`]: its `scope` claim
+/// lists what the person granted (`kid_snils?oid=N ...`). The token came
+/// straight from the token endpoint and is only read here, not trusted for
+/// anything else; one we cannot read is given the benefit of the doubt
+/// (ESIA refuses the call itself if the scopes are missing).
+fn token_grants_kid_scopes(access_token: &str) -> bool {
+    use base64::Engine;
+    let claims = access_token
+        .split('.')
+        .nth(1)
+        .and_then(|part| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
+    let Some(scope) = claims
+        .as_ref()
+        .and_then(|c| c.get("scope"))
+        .and_then(|s| s.as_str())
+    else {
+        return true;
+    };
+    has_kid_scopes(
+        scope
+            .split_whitespace()
+            .map(|s| s.split('?').next().unwrap_or_default()),
+    )
+}
+
+/// ESIA's collection of kids, read leniently: elements that are links (no
+/// `embed`) or not objects are skipped, a missing field stays `None`, and
+/// the element `id` (an integer or a string) is not needed. One odd kid
+/// must not cost the others.
+#[derive(Deserialize)]
+struct KidsCollection {
+    #[serde(default)]
+    elements: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KidElement {
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    middle_name: Option<String>,
+    #[serde(default)]
+    birth_date: Option<String>,
+    #[serde(default)]
+    snils: Option<String>,
+}
+
+fn parse_kids(body: &[u8]) -> Result<Vec<FederatedKid>, FederationError> {
+    // The serde message could quote a name or a SNILS: it is left out.
+    let collection: KidsCollection = serde_json::from_slice(body)
+        .map_err(|_| FederationError::BadResponse("kids are not an ESIA collection".into()))?;
+    let text = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(collection
+        .elements
+        .into_iter()
+        .filter(serde_json::Value::is_object)
+        .filter_map(|element| serde_json::from_value::<KidElement>(element).ok())
+        .map(|k| FederatedKid {
+            surname: text(k.last_name),
+            given_name: text(k.first_name),
+            patronymic: text(k.middle_name),
+            birth_date: k.birth_date.as_deref().and_then(parse_esia_date),
+            snils: text(k.snils),
+        })
+        .collect())
 }
 
 /// The account tier and whether the data to decide it was there: `trusted`
@@ -482,6 +621,59 @@ mod tests {
         let person: EsiaPerson = serde_json::from_slice(body).expect("parses");
         assert_eq!(person.oid.as_deref(), Some("1000299353"));
         assert_eq!(tier_of(&person, false), (Tier::Standard, true));
+    }
+
+    #[test]
+    fn kids_are_read_leniently_from_esia_s_collection() {
+        let body = r#"{"stateFacts":["hasSize"],"size":4,"elements":[
+            {"stateFacts":["Identifiable"],"id":1234,"firstName":"Илья","lastName":"Иванов",
+             "middleName":"Сергеевич","birthDate":"14.05.2013","snils":"221-321-421 90"},
+            {"id":"1000001-2","firstName":"Дарья","lastName":"Иванова","birthDate":"2016-09-02"},
+            "https://esia.example/rs/prns/1/kids/3",
+            {"firstName":7}
+        ]}"#;
+        let kids = parse_kids(body.as_bytes()).expect("parses");
+        assert_eq!(kids.len(), 2, "links and unreadable kids are skipped");
+        assert_eq!(kids[0].surname.as_deref(), Some("Иванов"));
+        assert_eq!(kids[0].patronymic.as_deref(), Some("Сергеевич"));
+        assert_eq!(kids[0].birth_date, NaiveDate::from_ymd_opt(2013, 5, 14));
+        assert_eq!(kids[0].snils.as_deref(), Some("221-321-421 90"));
+        assert_eq!(kids[1].given_name.as_deref(), Some("Дарья"));
+        assert_eq!(kids[1].birth_date, None, "not ESIA's date format");
+        assert_eq!(kids[1].snils, None);
+        let empty = parse_kids(br#"{"stateFacts":["hasSize"],"size":0}"#).expect("parses");
+        assert!(empty.is_empty());
+        let error = parse_kids(r#"["Иванов"]"#.as_bytes()).expect_err("not a collection");
+        assert!(!error.to_string().contains("Иванов"), "{error}");
+    }
+
+    #[test]
+    fn the_kid_scopes_must_all_be_asked_for_and_granted() {
+        use base64::Engine;
+        let token = |scope: &str| {
+            let claims = serde_json::json!({ "scope": scope, "urn:esia:sbj_id": 1 });
+            format!(
+                "e30.{}.c2ln",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
+            )
+        };
+        let all = "openid fullname?oid=1 kid_fullname?oid=1 kid_birthdate?oid=1 kid_snils?oid=1";
+        assert!(token_grants_kid_scopes(&token(all)));
+        assert!(!token_grants_kid_scopes(&token(
+            "openid kid_fullname?oid=1 kid_birthdate?oid=1"
+        )));
+        assert!(!token_grants_kid_scopes(&token("openid fullname?oid=1")));
+        assert!(
+            token_grants_kid_scopes("not-a-jwt"),
+            "unreadable: ESIA decides"
+        );
+        assert!(has_kid_scopes([
+            "openid",
+            "kid_snils",
+            "kid_fullname",
+            "kid_birthdate"
+        ]));
+        assert!(!has_kid_scopes(["openid", "kid_fullname", "kid_snils"]));
     }
 
     #[test]

@@ -40,6 +40,32 @@ pub struct FederatedPerson {
     /// `false` when the data that decides the tier was missing (e.g. the
     /// document scope not granted) and `tier` is the safe minimum.
     pub tier_known: bool,
+    /// The person's children as the IdP lists them (ESIA `/kids` with the
+    /// `kid_*` scopes); empty when not asked for, not granted or not read.
+    pub kids: Vec<FederatedKid>,
+}
+
+/// A child of the person, before any domain parsing: each part may be
+/// missing when its scope was not granted.
+#[derive(Clone, Default)]
+pub struct FederatedKid {
+    pub surname: Option<String>,
+    pub given_name: Option<String>,
+    pub patronymic: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    /// As the IdP writes it (`123-456-789 01`).
+    pub snils: Option<String>,
+}
+
+/// No names or SNILS in logs.
+impl std::fmt::Debug for FederatedKid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederatedKid")
+            .field("has_name", &self.surname.is_some())
+            .field("has_birth_date", &self.birth_date.is_some())
+            .field("has_snils", &self.snils.is_some())
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for FederatedPerson {
@@ -49,6 +75,7 @@ impl std::fmt::Debug for FederatedPerson {
             .field("subject", &mask_subject(&self.subject))
             .field("tier", &self.tier)
             .field("has_snils", &self.snils.is_some())
+            .field("kids", &self.kids.len())
             .finish_non_exhaustive()
     }
 }

@@ -299,6 +299,7 @@ impl OidcProvider {
             birth_date,
             tier: parsed_tier.unwrap_or(Tier::Simplified),
             tier_known: parsed_tier.is_some(),
+            kids: Vec::new(),
         }
     }
 }

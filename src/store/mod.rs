@@ -9,7 +9,10 @@ mod accounts;
 mod activation;
 mod attempts;
 mod family;
+mod kids;
 mod links;
+mod operator;
+mod recovery;
 mod roster;
 
 use std::path::Path;
@@ -26,7 +29,9 @@ pub use accounts::{Account, NewAccount, NewSchool, Region, School};
 pub use activation::{Activation, ActivationConflict, EmailTokenUse};
 pub use attempts::{AuditEntry, AuditFilter, LinkAttempt, NewAttempt, NewAuditEntry, OutcomeCount};
 pub use family::*;
+pub use kids::{KidLink, ESIA_KIDS_REASON};
 pub use links::{FederatedLink, LoginCandidate, NewLink};
+pub use recovery::PasswordReset;
 pub use roster::{
     ActivationRecord, BatchWritten, CodeScope, CodeTarget, SchoolPerson, SnilsHolder,
 };

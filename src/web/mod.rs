@@ -29,6 +29,7 @@ mod family;
 mod home;
 pub mod lang;
 mod ops;
+mod ops_actions;
 pub mod pages;
 mod password;
 mod recovery;
@@ -59,6 +60,7 @@ pub fn router(app: AppState) -> Router {
         .merge(activate::router())
         .merge(password::router())
         .merge(ops::router())
+        .merge(ops_actions::router())
         .merge(family::router())
         .merge(recovery::router())
         .fallback(not_found)

@@ -51,6 +51,10 @@ struct ConsoleTexts {
     who_fixes: &'static str,
     tier: &'static str,
     unlink: &'static str,
+    more_actions: &'static str,
+    reset_activation: &'static str,
+    confirm_relationship: &'static str,
+    pupil_id: &'static str,
     reason: &'static str,
     relink_to: &'static str,
     relink: &'static str,
@@ -82,6 +86,16 @@ impl ConsoleTexts {
             who_fixes: t("Кто исправляет", "Who fixes it"),
             tier: t("Уровень", "Tier"),
             unlink: t("Отвязать", "Unlink"),
+            more_actions: t("Другие действия", "More actions"),
+            reset_activation: t(
+                "Сбросить активацию (новый код)",
+                "Reset activation (new code)",
+            ),
+            confirm_relationship: t(
+                "Подтвердить связь с учеником",
+                "Confirm the relationship with a pupil",
+            ),
+            pupil_id: t("id ученика", "pupil's id"),
             reason: t("Причина", "Reason"),
             relink_to: t(
                 "Перенести связь на учётную запись (id)",

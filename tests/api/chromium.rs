@@ -75,7 +75,12 @@ impl Browser {
 
     /// Where the browser is and what it shows: for a failure's message.
     async fn describe(&self) -> String {
-        let url = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
         let source = self.client.source().await.unwrap_or_default();
         format!("at {url}:\n{source}")
     }

@@ -13,5 +13,7 @@ mod faults;
 mod helpers;
 mod hostile;
 mod login;
+mod operator_actions;
+mod recovery;
 mod school;
 mod store;

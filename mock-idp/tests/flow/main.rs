@@ -1,11 +1,12 @@
 //! The mock IdP's protocol tests (one binary): the ESIA flow end to end,
 //! every listed error code, every fault, the OIDC profile and key rotation,
-//! and what real ESIA does (`esia_real`).
+//! what real ESIA does (`esia_real`) and a person's kids (`kids`).
 
 mod errors;
 mod esia_flow;
 mod esia_real;
 mod faults;
 mod hostile;
+mod kids;
 mod kit;
 mod oidc_flow;

@@ -455,6 +455,11 @@ impl App {
                 matches!(outcome, LinkOutcome::Linked { .. }),
             )
             .await?;
+        // -- #10: children confirmed from State Services data (app/kids.rs);
+        // -- never fails the login. -----------------------------------------
+        self.confirm_kids_after_login(account_id, account_region, &person.kids)
+            .await;
+        // ---------------------------------------------------------------------
         let redirect_to = transaction
             .return_to
             .clone()

@@ -1,0 +1,197 @@
+//! The console's reset-activation and confirm-relationship actions: a
+//! reason is required, a school administrator acts only in their school,
+//! each action is audited, and a reset activation works with the new code.
+
+use esia_link::demo::browser::Consent;
+use reqwest::StatusCode;
+
+use crate::helpers::{demo_account, fill_form, make_school_admin, spawn_app, TestApp};
+
+async fn audit_count(app: &TestApp, action: &str, target: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2")
+        .bind(action)
+        .bind(target)
+        .fetch_one(app.state.store().pool())
+        .await
+        .expect("audit")
+}
+
+#[tokio::test]
+async fn a_reset_activation_gives_a_working_code_and_needs_a_reason() {
+    let app = spawn_app().await;
+    let fedorov = demo_account(&app, "fedorov.pi").await;
+    sqlx::query("UPDATE accounts SET status = 'active', password_hash = 'x' WHERE id = $1")
+        .bind(fedorov.id.to_string())
+        .execute(app.state.store().pool())
+        .await
+        .expect("activate");
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = operator
+        .get(&format!("{}/ops?q=fedorov.pi&lang=en", app.base))
+        .await
+        .expect("ops");
+    assert!(page.body.contains("/ops/reset-activation"), "{}", page.body);
+
+    let refused = operator
+        .post_form(
+            &format!("{}/ops/reset-activation?lang=en", app.base),
+            &fill_form(&page.body, "/ops/reset-activation", &[("reason", "  ")]),
+        )
+        .await
+        .expect("post");
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(
+        app.state
+            .store()
+            .get_account(fedorov.id)
+            .await
+            .expect("account")
+            .status,
+        "active",
+        "nothing changed"
+    );
+
+    let done = operator
+        .post_form(
+            &format!("{}/ops/reset-activation?lang=en", app.base),
+            &fill_form(
+                &page.body,
+                "/ops/reset-activation",
+                &[("reason", "lost the password and the e-mail")],
+            ),
+        )
+        .await
+        .expect("post");
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let code = done
+        .body
+        .split_whitespace()
+        .find(|w| w.len() == 15 && w.matches('-').count() == 2)
+        .map(|w| w.trim_end_matches('.'))
+        .expect("the new code is shown")
+        .to_string();
+    let account = app
+        .state
+        .store()
+        .get_account(fedorov.id)
+        .await
+        .expect("account");
+    assert_eq!(account.status, "pending");
+    assert!(account.password_hash.is_none());
+    assert_eq!(
+        audit_count(&app, "account.activation_reset", &fedorov.id.to_string()).await,
+        1
+    );
+    // The new code opens the wizard.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let wizard = browser
+        .get(format!("{}/activate?code={code}", app.base))
+        .send()
+        .await
+        .expect("wizard");
+    assert_eq!(wizard.status(), StatusCode::OK);
+    assert!(wizard.text().await.expect("body").contains("Федоров"));
+}
+
+#[tokio::test]
+async fn an_operator_confirms_a_listed_relationship_within_their_school() {
+    let app = spawn_app().await;
+    // A school lists a parent for a pupil (proposed).
+    let school = app
+        .state
+        .create_school(29, "Школа № 12", "test")
+        .await
+        .expect("school");
+    let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class,children\n\
+               p1,pupil,Зайцев,Иван,,2015-01-01,,3А,\n\
+               m1,parent,Зайцева,Анна,,1988-01-01,,,p1\n";
+    let source = esia_link::app::roster::BytesSource {
+        bytes: csv.as_bytes().to_vec(),
+        format: esia_link::app::roster::RosterFormat::Csv,
+    };
+    app.state
+        .import_roster(school.id, &source, &Default::default(), "test", &|_| {})
+        .await
+        .expect("import");
+    let people = app
+        .state
+        .school_people(school.id, None, None, 10)
+        .await
+        .expect("people");
+    let id_of = |key: &str| {
+        people
+            .iter()
+            .find(|p| p.key.as_deref() == Some(key))
+            .map(|p| p.id)
+            .expect("imported")
+    };
+    let (parent, pupil) = (id_of("m1"), id_of("p1"));
+
+    // A school admin of another school does not see them.
+    make_school_admin(&app, "kravtsova.ea").await;
+    let (admin, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = admin
+        .get(&format!("{}/ops?q=kravtsova.ea&lang=en", app.base))
+        .await
+        .expect("ops");
+    let form = fill_form(
+        &page.body,
+        "/ops/confirm-relationship",
+        &[
+            ("parent", &parent.to_string()),
+            ("pupil", &pupil.to_string()),
+            ("reason", "confirmed in person at the school office"),
+        ],
+    );
+    let outside = admin
+        .post_form(&format!("{}/ops/confirm-relationship", app.base), &form)
+        .await
+        .expect("post");
+    assert_eq!(outside.status, StatusCode::NOT_FOUND, "{}", outside.body);
+
+    // Support (privileged) may; the row is confirmed with basis operator.
+    sqlx::query("UPDATE operators SET role = 'privileged_support', school_id = NULL")
+        .execute(app.state.store().pool())
+        .await
+        .expect("role back");
+    let page = admin
+        .get(&format!("{}/ops?q=kravtsova.ea&lang=en", app.base))
+        .await
+        .expect("ops");
+    let form = fill_form(
+        &page.body,
+        "/ops/confirm-relationship",
+        &[
+            ("parent", &parent.to_string()),
+            ("pupil", &pupil.to_string()),
+            ("reason", "confirmed in person at the school office"),
+        ],
+    );
+    let done = admin
+        .post_form(&format!("{}/ops/confirm-relationship", app.base), &form)
+        .await
+        .expect("post");
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let (status, basis): (String, String) = sqlx::query_as(
+        "SELECT status, basis FROM relationships WHERE parent_id = $1 AND pupil_id = $2",
+    )
+    .bind(parent.to_string())
+    .bind(pupil.to_string())
+    .fetch_one(app.state.store().pool())
+    .await
+    .expect("row");
+    assert_eq!((status.as_str(), basis.as_str()), ("confirmed", "operator"));
+    assert_eq!(
+        audit_count(&app, "relationship.confirmed", &pupil.to_string()).await,
+        1
+    );
+    // Twice: nothing proposed any more.
+    let again = admin
+        .post_form(&format!("{}/ops/confirm-relationship", app.base), &form)
+        .await
+        .expect("post");
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}
