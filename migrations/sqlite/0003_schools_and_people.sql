@@ -69,3 +69,5 @@ CREATE INDEX email_tokens_account ON email_tokens (account_id);
 -- (school_id) alone is a prefix of the indexes above: one index less to
 -- maintain on every roster write.
 DROP INDEX accounts_school;
+-- Recovery finds accounts by their confirmed e-mail.
+CREATE INDEX accounts_email ON accounts (email);

@@ -53,7 +53,12 @@ pub struct App {
     codes: CodeHasher,
     journal: login::journal::Journal,
     outbox: std::sync::Arc<dyn crate::notify::Outbox>,
+    /// The last answer of [`App::idp_reachability`] and when it was taken.
+    idp_probe: tokio::sync::Mutex<Option<(std::time::Instant, Vec<(String, Result<(), String>)>)>>,
 }
+
+/// `/readyz` asks the IdPs at most this often (load balancers poll often).
+const IDP_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl App {
     /// Must run inside a Tokio runtime (it starts the journal's writer).
@@ -80,6 +85,7 @@ impl App {
             sessions,
             codes,
             outbox,
+            idp_probe: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -159,6 +165,43 @@ impl App {
             ("database", database),
             (self.ephemeral.backend_name(), ephemeral),
         ]
+    }
+
+    /// Whether each IdP answers HTTP at all (its discovery document, or
+    /// ESIA's authorization endpoint), at most once per 30 s. Any HTTP
+    /// status counts as reachable; a refused connection or a timeout (2 s)
+    /// does not.
+    pub async fn idp_reachability(&self) -> Vec<(String, Result<(), String>)> {
+        let mut cached = self.idp_probe.lock().await;
+        if let Some((at, answer)) = cached.as_ref() {
+            if at.elapsed() < IDP_PROBE_TTL {
+                return answer.clone();
+            }
+        }
+        let client = crate::federation::http_client(std::time::Duration::from_secs(2));
+        let mut answer = Vec::new();
+        for provider in self.providers.all() {
+            let settings = provider.settings();
+            let url = match &settings.profile {
+                crate::federation::settings::Profile::Esia(esia) => esia.authorize_url.to_string(),
+                _ => format!(
+                    "{}/.well-known/openid-configuration",
+                    settings.issuer.trim_end_matches('/')
+                ),
+            };
+            let result = match &client {
+                Ok(client) => client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            answer.push((settings.id.clone(), result));
+        }
+        *cached = Some((std::time::Instant::now(), answer.clone()));
+        answer
     }
 
     /// Keyed hash for looking records up by SNILS or subject without storing

@@ -146,6 +146,20 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, axum::Json<serde_jso
             (name.to_string(), serde_json::Value::String(state))
         })
         .collect();
+    // An IdP that does not answer degrades State Services logins but not
+    // the instance (password logins, activation and the API still work):
+    // it is reported, it does not take the instance out of the pool.
+    let mut body = body;
+    let idps: serde_json::Map<String, serde_json::Value> = app
+        .idp_reachability()
+        .await
+        .into_iter()
+        .map(|(id, result)| {
+            let state = if result.is_ok() { "ok" } else { "unreachable" };
+            (id, serde_json::Value::String(state.into()))
+        })
+        .collect();
+    body.insert("idp".into(), serde_json::Value::Object(idps));
     let status = if ready {
         StatusCode::OK
     } else {

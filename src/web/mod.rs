@@ -9,7 +9,15 @@
 //! | `GET /auth/outcome` | what happened, who can fix it, reference code |
 //! | `GET /account`, `POST /logout` | the logged-in person |
 //! | `GET /api/v1/me` | JSON for the diary application |
-//! | `GET /ops?q=` | support console: why a login failed (support roles only) |
+//! | `GET /ops?q=` | support console: why a login failed (operator roles only) |
+//! | `GET /ops/audit`, `POST /ops/{unlink,relink,correct,reset-activation,confirm-relationship}` | audit viewer and operator actions (reason required, audited) |
+//! | `GET /activate[?code=]`, `POST /activate/{code,step}`, `GET /activate/confirm` | the activation wizard and its e-mail link |
+//! | `GET/POST /login/password`, `GET/POST /link` | diary password login; linking a State Services identity by password |
+//! | `/recover/...`, `/family/child/{id}/password` | forgotten password or login; a parent sets a child's password |
+//! | `GET /notifications`, `/family...` | notification centre, children, trusted persons |
+//! | `/api/v1/schools/{id}/{roster,people,codes}` | school admin API (per-school bearer token) |
+//! | `GET /api/v1/openapi.json` | the OpenAPI document of the school API (generated) |
+//! | `GET /api/v1/me/access`, `GET /api/v1/access` | what a session may see; allow/deny for a service |
 //! | `GET /healthz` | liveness incl. database |
 //! | `GET /readyz` | readiness: database and ephemeral store, each named (JSON) |
 //! | `GET /metrics` | Prometheus text: attempts by outcome, IdP latency and errors, rate limits |

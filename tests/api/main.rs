@@ -12,6 +12,7 @@ mod family;
 mod faults;
 mod helpers;
 mod hostile;
+mod kids;
 mod login;
 mod operator_actions;
 mod recovery;

@@ -195,3 +195,17 @@ async fn an_operator_confirms_a_listed_relationship_within_their_school() {
         .expect("post");
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn readiness_reports_whether_each_idp_answers() {
+    let app = spawn_app().await;
+    let ready: serde_json::Value = reqwest::get(format!("{}/readyz", app.base))
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["idp"]["esia"], "ok", "{ready}");
+    assert_eq!(ready["idp"]["oidc"], "ok", "{ready}");
+    assert_eq!(ready["database"], "ok", "{ready}");
+}

@@ -175,6 +175,18 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let ivanova = demo_account(&app, "ivanova.mp").await;
     let laptop = logged_in(&app, "ivanova.mp", PASSWORD).await;
     let phone = logged_in(&app, "ivanova.mp", PASSWORD).await;
+    // Someone guessing has locked the login for a while.
+    for _ in 0..5 {
+        assert!(!password_works(&app, "ivanova.mp", "wrong-password-1").await);
+    }
+    let (status, _) = post(
+        &app,
+        &ScriptedBrowser::new(),
+        "/login/password",
+        &[("login", "ivanova.mp"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 
     let browser = ScriptedBrowser::new();
     let (status, form) = get(&app, &browser, "/recover/password").await;
@@ -227,7 +239,10 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
         !session_alive(&app, &phone).await,
         "the phone is logged out"
     );
-    assert!(password_works(&app, "ivanova.mp", NEW_PASSWORD).await);
+    assert!(
+        password_works(&app, "ivanova.mp", NEW_PASSWORD).await,
+        "the new password works at once: the lockout is over"
+    );
     assert!(!password_works(&app, "ivanova.mp", PASSWORD).await);
     assert_eq!(
         audit_rows(&app, "account.password_reset", ivanova.id).await,

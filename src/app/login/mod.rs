@@ -410,6 +410,15 @@ impl App {
                 .find(|c| c.account_id == id)
                 .map(|c| i64::from(c.region.get()))
         });
+        // -- #10: children confirmed from State Services data (app/kids.rs),
+        // -- once the login or link succeeded; never fails the login. Before
+        // -- the attempt is journaled, so its one read stays off the journal's
+        // -- write-behind window.
+        if let (true, Some(account_id)) = (outcome.is_success(), outcome.account_id()) {
+            self.confirm_kids_after_login(account_id, account_region, &person.kids)
+                .await;
+        }
+        // ---------------------------------------------------------------------
         let report = OutcomeReport::from_outcome(
             &reference,
             &idp_person,
@@ -455,11 +464,6 @@ impl App {
                 matches!(outcome, LinkOutcome::Linked { .. }),
             )
             .await?;
-        // -- #10: children confirmed from State Services data (app/kids.rs);
-        // -- never fails the login. -----------------------------------------
-        self.confirm_kids_after_login(account_id, account_region, &person.kids)
-            .await;
-        // ---------------------------------------------------------------------
         let redirect_to = transaction
             .return_to
             .clone()
