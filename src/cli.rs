@@ -94,6 +94,9 @@ pub enum Command {
         /// 90m, 24h, 7d.
         #[arg(long)]
         since: Option<String>,
+        /// Rows before then: 2026-09-01 (that whole day included) or 2h.
+        #[arg(long)]
+        until: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: i64,
         #[arg(long)]
@@ -396,6 +399,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             action,
             target,
             since,
+            until,
             limit,
             json,
         } => {
@@ -404,6 +408,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 action,
                 target,
                 since,
+                until,
                 limit,
                 json,
             };

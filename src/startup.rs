@@ -128,7 +128,15 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
 
 /// Connects to the configured database and applies the migrations.
 async fn migrated_store(config: &Config, max_connections: u32) -> anyhow::Result<Store> {
-    let store = Store::connect(config.database.url.expose(), max_connections)
+    migrated_store_with(config, max_connections, None).await
+}
+
+async fn migrated_store_with(
+    config: &Config,
+    max_connections: u32,
+    cache_mib: Option<u32>,
+) -> anyhow::Result<Store> {
+    let store = Store::connect_with(config.database.url.expose(), max_connections, cache_mib)
         .await
         .map_err(|e| anyhow::anyhow!("database: {e}"))?;
     store
@@ -157,7 +165,9 @@ async fn save_regions(config: &Config, store: &Store) -> anyhow::Result<()> {
 /// The context for command-line tools (`diagnose`): the database and the
 /// configuration, no providers and no shared ephemeral store.
 pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
-    let store = migrated_store(&config, 2).await?;
+    // Tools import rosters and issue codes in bulk: a 32 MiB page cache per
+    // connection (SQLite) instead of the default 2 MiB.
+    let store = migrated_store_with(&config, 2, Some(32)).await?;
     save_regions(&config, &store).await?;
     let ephemeral: SharedEphemeral = Arc::new(MemoryStore::new(1000));
     let outbox = config

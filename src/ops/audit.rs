@@ -13,6 +13,9 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub target: Option<String>,
     pub since: Option<String>,
+    /// Rows before this moment: `2026-09-01` (the end of that day) or a
+    /// span back from now (`2h`).
+    pub until: Option<String>,
     pub limit: i64,
     pub json: bool,
 }
@@ -30,6 +33,21 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
         ),
         None => None,
     };
+    let until = match &query.until {
+        Some(text) => Some(
+            crate::app::operate::parse_moment(text, crate::app::operate::Bound::Until, Utc::now())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{}: {text:?}",
+                        lang.pick(
+                            "--until ожидает ГГГГ-ММ-ДД или 90m, 24h, 7d",
+                            "--until wants YYYY-MM-DD or 90m, 24h, 7d"
+                        )
+                    )
+                })?,
+        ),
+        None => None,
+    };
     let app = crate::startup::build_tool_app(config).await?;
     let entries = app
         .store()
@@ -38,6 +56,7 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
             action: query.action,
             target_id: query.target,
             since,
+            until,
             limit: query.limit,
             ..AuditFilter::default()
         })

@@ -188,7 +188,7 @@ impl Store {
         school: &NewSchool,
         actor: &str,
     ) -> Result<School, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = self.insert_school(&mut tx, school, actor).await?;
         tx.commit().await?;
         self.get_school(id).await
@@ -202,7 +202,7 @@ impl Store {
         accounts: &[(usize, NewAccount)],
         actor: &str,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut school_ids = Vec::with_capacity(schools.len());
         for school in schools {
             school_ids.push(self.insert_school(&mut tx, school, actor).await?);
@@ -273,7 +273,7 @@ impl Store {
         account: &NewAccount,
         actor: &str,
     ) -> Result<Account, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = self.insert_account(&mut tx, account, actor).await?;
         tx.commit().await?;
         self.get_account(id).await
@@ -456,7 +456,7 @@ impl Store {
         actor: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM operators WHERE account_id = $1")
             .bind(account_id.to_string())
             .execute(self.in_tx(&mut tx))
@@ -512,7 +512,7 @@ impl Store {
         reason: &str,
         details: serde_json::Value,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE accounts SET surname = $1, given_name = $2, patronymic = $3, birth_date = $4, snils = $5,
              updated_at = $6 WHERE id = $7 AND updated_at = $8",

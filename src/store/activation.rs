@@ -60,7 +60,7 @@ impl Store {
         activation: &Activation<'_>,
     ) -> Result<Result<(), ActivationConflict>, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let consumed = sqlx::query(
             "UPDATE activation_codes SET used_at = $1, progress_json = NULL
              WHERE code_hash = $2 AND account_id = $3 AND used_at IS NULL
@@ -156,7 +156,7 @@ impl Store {
         email: &str,
         expires: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.insert_email_token(&mut tx, token_hash, account_id, purpose, email, expires)
             .await?;
         tx.commit().await?;
@@ -171,7 +171,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<EmailTokenUse>, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT account_id, email FROM email_tokens
              WHERE token_hash = $1 AND purpose = 'confirm_email' AND used_at IS NULL

@@ -168,7 +168,7 @@ impl Store {
         attempts: &[NewAttempt],
         touches: &[(Uuid, DateTime<Utc>)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in attempts.chunks(100) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|row| {
@@ -263,7 +263,7 @@ impl Store {
     }
 
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.insert_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())

@@ -411,7 +411,7 @@ impl Store {
         actor: &str,
         notifications: &[NewNotification],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let confirmed = status == "confirmed";
         let changed = sqlx::query(
             "UPDATE relationships SET status = $1, holder_id = $2, basis = $3, decided_at = $4,
@@ -454,7 +454,7 @@ impl Store {
         actor: &str,
         notifications: &[NewNotification],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO invitations (id, inviter_id, pupil_id, relationship_id, invitee_surname,
                  match_kind, match_hash, hint, services, status, created_at, expires_at)
@@ -567,7 +567,7 @@ impl Store {
         actor: &str,
         notifications: &[NewNotification],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE invitations SET status = $1,
                  grantee_id = COALESCE($2, grantee_id),
@@ -620,7 +620,7 @@ impl Store {
         actor: &str,
         notifications: &[NewNotification],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let added = self.insert_notifications(&mut tx, notifications).await?;
         if added > 0 {
             self.insert_audit(
@@ -648,7 +648,7 @@ impl Store {
         if notifications.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let added = self.insert_notifications(&mut tx, notifications).await?;
         tx.commit().await?;
         Ok(added)
@@ -888,7 +888,7 @@ impl Store {
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::new_v4();
         let now = at.timestamp_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO accounts (id, school_id, role, surname, given_name, patronymic, birth_date,
                  snils, status, phone, phone_verified, email_verified, login_changed, created_at,

@@ -130,7 +130,7 @@ impl Store {
         actor: &str,
         notifications: &[NewNotification],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE relationships SET status = 'confirmed', holder_id = $1, basis = 'esia_kids',
                  decided_at = $2, decided_by = $3

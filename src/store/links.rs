@@ -152,7 +152,7 @@ impl Store {
     ) -> Result<FederatedLink, StoreError> {
         let id = Uuid::new_v4();
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO federated_links (id, provider, subject, account_id, method, tier_at_link, linked_at, last_login_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -227,7 +227,7 @@ impl Store {
         actor: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "SELECT {LINK_COLUMNS} FROM federated_links WHERE id = $1"
         ))
@@ -266,7 +266,7 @@ impl Store {
         actor: &str,
         reason: &str,
     ) -> Result<FederatedLink, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "SELECT {LINK_COLUMNS} FROM federated_links WHERE id = $1"
         ))
@@ -333,7 +333,7 @@ impl Store {
         expires_at: DateTime<Utc>,
         actor: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO activation_codes (code_hash, account_id, created_at, expires_at, created_by) VALUES ($1, $2, $3, $4, $5)",
         )

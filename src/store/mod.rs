@@ -112,6 +112,17 @@ impl Store {
     /// Connects to `sqlite://path?mode=rwc` (creating the directory) or
     /// `postgres://...`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        Store::connect_with(url, max_connections, None).await
+    }
+
+    /// As [`Store::connect`]; on SQLite, `cache_mib` sets each connection's
+    /// page cache (SQLite's default is 2 MiB). Bulk tools (roster import)
+    /// use a larger one: a big import writes all over seven indexes.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        cache_mib: Option<u32>,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -134,8 +145,13 @@ impl Store {
             // a temporary-error page in a second beats a hung request.
             .acquire_timeout(std::time::Duration::from_secs(1));
         if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
+            options = options.after_connect(move |conn, _| {
                 Box::pin(async move {
+                    if let Some(mib) = cache_mib {
+                        let kib = i64::from(mib) * 1024;
+                        conn.execute(format!("PRAGMA cache_size = -{kib}").as_str())
+                            .await?;
+                    }
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
@@ -188,6 +204,18 @@ impl Store {
     fn in_tx<'t>(&self, tx: &'t mut Transaction<'static, Any>) -> &'t mut AnyConnection {
         self.statements.fetch_add(1, Ordering::Relaxed);
         tx
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// `BEGIN IMMEDIATE`: a deferred transaction that reads first and then
+    /// writes fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT,
+    /// which the busy timeout cannot wait out) if another connection wrote
+    /// in between; an immediate one waits its turn instead.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Raw access for tests and tools; application code uses the methods.

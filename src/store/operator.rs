@@ -20,7 +20,7 @@ impl Store {
         reason: &str,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let reset = sqlx::query(
             "UPDATE accounts SET status = 'pending', password_hash = NULL, email_verified = 0,
                  updated_at = $1
@@ -80,7 +80,7 @@ impl Store {
         reason: &str,
     ) -> Result<(), StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let confirmed = sqlx::query(
             "UPDATE relationships SET status = 'confirmed', basis = 'operator', holder_id = parent_id,
                  decided_at = $1, decided_by = $2

@@ -68,7 +68,7 @@ impl Store {
         password_hash: &str,
     ) -> Result<Option<PasswordReset>, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The UPDATE first: it takes the write lock and decides the race.
         let used = sqlx::query(
             "UPDATE email_tokens SET used_at = $1
@@ -128,7 +128,7 @@ impl Store {
         password_hash: &str,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE accounts SET password_hash = $1, updated_at = $2
              WHERE id = $3 AND role = 'pupil' AND status = 'active'

@@ -174,7 +174,7 @@ impl Store {
             return Ok(BatchWritten::default());
         }
         let school = school_id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut existing: HashMap<String, String> = HashMap::new();
         for chunk in people.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -281,7 +281,7 @@ impl Store {
             return Ok(0);
         }
         let school = school_id.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut added = 0;
         for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -426,7 +426,7 @@ impl Store {
             return Ok(());
         }
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in codes.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "UPDATE activation_codes SET revoked_at = $1
@@ -516,7 +516,7 @@ impl Store {
         actor: &str,
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::new_v4();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO school_tokens (id, school_id, token_hash, label, created_at)
              VALUES ($1, $2, $3, $4, $5)",
