@@ -54,8 +54,11 @@ pub struct App {
     journal: login::journal::Journal,
     outbox: std::sync::Arc<dyn crate::notify::Outbox>,
     /// The last answer of [`App::idp_reachability`] and when it was taken.
-    idp_probe: tokio::sync::Mutex<Option<(std::time::Instant, Vec<(String, Result<(), String>)>)>>,
+    idp_probe: tokio::sync::Mutex<Option<(std::time::Instant, IdpReachability)>>,
 }
+
+/// Per provider id: reachable, or why not.
+pub type IdpReachability = Vec<(String, Result<(), String>)>;
 
 /// `/readyz` asks the IdPs at most this often (load balancers poll often).
 const IDP_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -171,7 +174,7 @@ impl App {
     /// ESIA's authorization endpoint), at most once per 30 s. Any HTTP
     /// status counts as reachable; a refused connection or a timeout (2 s)
     /// does not.
-    pub async fn idp_reachability(&self) -> Vec<(String, Result<(), String>)> {
+    pub async fn idp_reachability(&self) -> IdpReachability {
         let mut cached = self.idp_probe.lock().await;
         if let Some((at, answer)) = cached.as_ref() {
             if at.elapsed() < IDP_PROBE_TTL {
