@@ -227,7 +227,7 @@ impl fmt::Debug for NewTrustedAccount {
 }
 
 /// `p.id AS p_id, ...` for an account aliased `a` joined to its school `s`.
-fn brief_columns(a: &str, s: &str, prefix: &str) -> String {
+pub(super) fn brief_columns(a: &str, s: &str, prefix: &str) -> String {
     [
         "id",
         "role",
@@ -246,7 +246,7 @@ fn brief_columns(a: &str, s: &str, prefix: &str) -> String {
     .join(", ")
 }
 
-fn brief_from(row: &AnyRow, prefix: &str) -> Result<PersonBrief, StoreError> {
+pub(super) fn brief_from(row: &AnyRow, prefix: &str) -> Result<PersonBrief, StoreError> {
     let col = |c: &str| format!("{prefix}{c}");
     Ok(PersonBrief {
         id: uuid_col(row, &col("id"))?,

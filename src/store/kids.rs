@@ -5,13 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::family::{brief_columns, brief_from};
 use super::{
-    opt_date_col, opt_uuid_col, uuid_col, NewAuditEntry, NewNotification, PersonBrief, Store,
-    StoreError,
+    opt_uuid_col, uuid_col, NewAuditEntry, NewNotification, PersonBrief, Store, StoreError,
 };
 
 /// What the audit row says when State Services data confirmed a link.
@@ -28,42 +27,6 @@ pub struct KidLink {
     pub viewer: PersonBrief,
     pub parent: PersonBrief,
     pub pupil: PersonBrief,
-}
-
-/// `a.id AS p_id, ...` for an account aliased `a` and its school `s`.
-fn columns(a: &str, s: &str, prefix: &str) -> String {
-    [
-        "id",
-        "role",
-        "surname",
-        "given_name",
-        "patronymic",
-        "birth_date",
-        "snils",
-        "school_id",
-        "class_name",
-    ]
-    .iter()
-    .map(|c| format!("{a}.{c} AS {prefix}{c}"))
-    .chain(std::iter::once(format!("{s}.name AS {prefix}school_name")))
-    .collect::<Vec<_>>()
-    .join(", ")
-}
-
-fn person(row: &AnyRow, prefix: &str) -> Result<PersonBrief, StoreError> {
-    let col = |c: &str| format!("{prefix}{c}");
-    Ok(PersonBrief {
-        id: uuid_col(row, &col("id"))?,
-        role: row.try_get(col("role").as_str())?,
-        surname: row.try_get(col("surname").as_str())?,
-        given_name: row.try_get(col("given_name").as_str())?,
-        patronymic: row.try_get(col("patronymic").as_str())?,
-        birth_date: opt_date_col(row, &col("birth_date"))?,
-        snils: row.try_get(col("snils").as_str())?,
-        school_id: opt_uuid_col(row, &col("school_id"))?,
-        school_name: row.try_get(col("school_name").as_str())?,
-        class_name: row.try_get(col("class_name").as_str())?,
-    })
 }
 
 impl Store {
@@ -95,9 +58,9 @@ impl Store {
                AND (r.parent_id = m.id OR r.holder_id = m.id
                     OR (m.snils IS NOT NULL AND p.snils = m.snils))
              ORDER BY r.created_at, r.id",
-            columns("m", "ms", "m_"),
-            columns("p", "ps", "p_"),
-            columns("c", "cs", "c_"),
+            brief_columns("m", "ms", "m_"),
+            brief_columns("p", "ps", "p_"),
+            brief_columns("c", "cs", "c_"),
         );
         let mut query = sqlx::query(&sql).bind(viewer.to_string());
         for snils in kid_snils {
@@ -110,9 +73,9 @@ impl Store {
                     relationship_id: uuid_col(row, "id")?,
                     status: row.try_get("status")?,
                     holder_id: opt_uuid_col(row, "holder_id")?,
-                    viewer: person(row, "m_")?,
-                    parent: person(row, "p_")?,
-                    pupil: person(row, "c_")?,
+                    viewer: brief_from(row, "m_")?,
+                    parent: brief_from(row, "p_")?,
+                    pupil: brief_from(row, "c_")?,
                 })
             })
             .collect()

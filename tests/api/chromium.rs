@@ -306,87 +306,10 @@ async fn a_person_without_snils_links_by_password_then_logs_in_directly_in_chrom
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
 async fn demo_login_in_headless_chromium() {
-    let driver =
-        chromedriver().expect("chromedriver installed (apt-get install chromium chromium-driver)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut chromedriver = tokio::process::Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
     let app = spawn_app().await;
-
-    let profile = std::env::temp_dir().join(format!("esia-link-chromium-{}", uuid::Uuid::new_v4()));
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
-    );
-    let mut client = None;
-    for _ in 0..50 {
-        match ClientBuilder::rustls()
-            .expect("rustls connector")
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let client = client.expect("a WebDriver session with Chromium");
-
-    // Click «Войти через Госуслуги», log in at the mock as `person`, allow.
-    let log_in = |person: &'static str| {
-        let client = client.clone();
-        let base = app.base.clone();
-        async move {
-            client.goto(&format!("{base}/?region=29")).await?;
-            client
-                .find(Locator::Id("login-esia"))
-                .await?
-                .click()
-                .await?;
-            client
-                .wait()
-                .for_element(Locator::Css("input[name=login]"))
-                .await?
-                .send_keys(person)
-                .await?;
-            client
-                .find(Locator::Css("input[name=password]"))
-                .await?
-                .send_keys("demo")
-                .await?;
-            client
-                .find(Locator::Css("form [type=submit]"))
-                .await?
-                .click()
-                .await?;
-            client
-                .wait()
-                .for_element(Locator::Css("button[value=allow]"))
-                .await?
-                .click()
-                .await?;
-            Ok::<_, fantoccini::error::CmdError>(())
-        }
-    };
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let log_in = |person: &'static str| log_in_via_esia(&client, &app.base, person);
     let result = async {
         log_in("ivanova").await?;
         let name = client
@@ -425,9 +348,10 @@ async fn demo_login_in_headless_chromium() {
         Ok::<_, fantoccini::error::CmdError>((name, url, reference, remedy))
     }
     .await;
-    let _ = client.close().await;
-    let _ = chromedriver.kill().await;
-    let _ = std::fs::remove_dir_all(&profile);
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
 
     let (name, url, reference, remedy) = result.expect("the browser flow completes");
     assert_eq!(name, "Иванова Мария Петровна");
