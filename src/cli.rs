@@ -232,6 +232,9 @@ pub enum CodesCommand {
         /// Printable HTML invitation sheets, one page per person.
         #[arg(long)]
         sheets: Option<PathBuf>,
+        /// The same sheets as a PDF, one A4 page per person.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
     },
 }
 
@@ -294,6 +297,13 @@ pub enum BenchCommand {
         /// A Redis URL for the ephemeral store (keys prefixed and removed).
         #[arg(long)]
         redis: Option<String>,
+        /// Every check reads the database (`[access] cache_seconds = 0`).
+        #[arg(long)]
+        no_cache: bool,
+        /// Pupils whose cached facts are invalidated per second while the
+        /// checks run (published through Redis like real changes).
+        #[arg(long, default_value_t = 50)]
+        changes_per_second: u32,
     },
 }
 
@@ -371,6 +381,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     days,
                     out,
                     sheets,
+                    pdf,
                 },
         } => {
             let args = crate::ops::school::CodesArgs {
@@ -380,6 +391,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 days,
                 out,
                 sheets,
+                pdf,
             };
             with_config(cli.config, |config| async move {
                 crate::ops::school::issue_codes(config, args, lang).await
@@ -505,11 +517,23 @@ pub async fn run(cli: Cli) -> ExitCode {
                     concurrency,
                     postgres,
                     redis,
+                    no_cache,
+                    changes_per_second,
                 },
-        } => crate::demo::bench_roster::access(checks, concurrency, postgres, redis)
-            .await
-            .map(|_| ExitCode::SUCCESS)
-            .unwrap_or_else(|e| fail(&*e)),
+        } => crate::demo::bench_access::command(
+            crate::demo::bench_access::AccessBench {
+                checks,
+                concurrency,
+                cache: !no_cache,
+                changes_per_second,
+                ..Default::default()
+            },
+            postgres,
+            redis,
+        )
+        .await
+        .map(|_| ExitCode::SUCCESS)
+        .unwrap_or_else(|e| fail(&*e)),
         #[cfg(feature = "demo")]
         Command::DemoGostSign => crate::demo::gost_sign_stdin()
             .map(|_| ExitCode::SUCCESS)

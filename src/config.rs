@@ -37,7 +37,144 @@ pub struct Config {
     /// Outbound e-mail and SMS (`[notify]`); the file outbox by default.
     #[serde(default)]
     pub notify: crate::notify::NotifySettings,
+    /// `[support]`: the service-wide support contacts and per-school ones.
+    #[serde(default)]
+    pub support: SupportConfig,
+    /// `[access]`: the access check's cache.
+    #[serde(default)]
+    pub access: AccessConfig,
 }
+
+/// The access check caches what it reads about (viewer, pupil); changes
+/// invalidate it at once on every instance (through Redis when shared).
+/// `cache_seconds = 0` turns it off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// How long an entry may be served at most (a bound for the case an
+    /// invalidation could be lost without the subscription noticing).
+    #[serde(default = "default_access_cache_seconds")]
+    pub cache_seconds: u64,
+    /// At most this many (viewer, pupil) entries per instance.
+    #[serde(default = "default_access_cache_entries")]
+    pub cache_entries: usize,
+}
+
+impl Default for AccessConfig {
+    fn default() -> AccessConfig {
+        AccessConfig {
+            cache_seconds: default_access_cache_seconds(),
+            cache_entries: default_access_cache_entries(),
+        }
+    }
+}
+
+fn default_access_cache_seconds() -> u64 {
+    30
+}
+
+fn default_access_cache_entries() -> usize {
+    200_000
+}
+
+/// Where a person gets help: shown wherever a page says "contact support".
+/// Every field is optional, but a configured set names at least one way to
+/// reach someone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportContacts {
+    /// As people dial it, e.g. `8 800 100-00-00`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// A help page (`https://...`) or a `tel:` link.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Opening hours as written for people, e.g. `пн–пт 9:00–18:00 (МСК)`.
+    #[serde(default)]
+    pub hours: Option<String>,
+    /// The hours in English; `hours` when not given.
+    #[serde(default)]
+    pub hours_en: Option<String>,
+}
+
+impl SupportContacts {
+    fn is_empty(&self) -> bool {
+        self.phone.is_none() && self.email.is_none() && self.url.is_none()
+    }
+
+    /// Checks each field; `at` names the table in the message.
+    fn validate(&self, at: &str) -> Result<(), ConfigError> {
+        let invalid =
+            |field: &str, why: String| Err(ConfigError::Invalid(format!("{at}.{field}: {why}")));
+        if self.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "{at}: support contacts need at least one of phone, email or url"
+            )));
+        }
+        if let Some(phone) = &self.phone {
+            let digits = phone.chars().filter(char::is_ascii_digit).count();
+            let allowed = phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '\u{a0}'));
+            if !allowed || !(5..=15).contains(&digits) {
+                return invalid(
+                    "phone",
+                    format!("{phone:?} is not a phone number (digits, spaces, + - ( ) only)"),
+                );
+            }
+        }
+        if let Some(email) = &self.email {
+            if crate::domain::activation::parse_email(email).as_deref() != Ok(email.as_str()) {
+                return invalid(
+                    "email",
+                    format!(
+                        "{email:?} is not an e-mail address (name@domain, domain in lower case)"
+                    ),
+                );
+            }
+        }
+        if let Some(link) = &self.url {
+            let scheme = url::Url::parse(link).ok().map(|u| u.scheme().to_string());
+            if !matches!(scheme.as_deref(), Some("https" | "tel")) {
+                return invalid("url", format!("{link:?} must be an https:// or tel: URL"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[support]`: the service-wide contacts (the table's own fields), used
+/// where a region has none, and `[support.schools."<school id>"]`: a
+/// school's own, which win over its region's (schools live in the
+/// database, so they are keyed by id here).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupportConfig {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub url: Option<String>,
+    pub hours: Option<String>,
+    pub hours_en: Option<String>,
+    pub schools: BTreeMap<String, SupportContacts>,
+}
+
+impl SupportConfig {
+    /// The service-wide contacts, if any are configured.
+    fn service(&self) -> SupportContacts {
+        SupportContacts {
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            url: self.url.clone(),
+            hours: self.hours.clone(),
+            hours_en: self.hours_en.clone(),
+        }
+    }
+}
+
+/// The zone times are shown in where a region names none.
+pub const DEFAULT_TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Moscow;
 
 /// `[activation]`: one-time codes, the wizard, password logins.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -156,6 +293,23 @@ pub struct RegionConfig {
     /// this parent).
     #[serde(default = "default_true")]
     pub esia_kids_confirmation: bool,
+    /// IANA name, e.g. `Asia/Yekaterinburg`: pages show this region's
+    /// times in it. `Europe/Moscow` when not given.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Support contacts for people of this region's schools.
+    #[serde(default)]
+    pub support: Option<SupportContacts>,
+}
+
+impl RegionConfig {
+    /// The region's zone (validated at load; the default if not given).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone
+            .as_deref()
+            .and_then(|name| name.parse().ok())
+            .unwrap_or(DEFAULT_TIME_ZONE)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -450,6 +604,29 @@ impl Config {
             if seen.insert(region.code, ()).is_some() {
                 return invalid(format!("region {} is configured twice", region.code));
             }
+            let at = format!("regions[code = {}]", region.code);
+            if let Some(name) = &region.time_zone {
+                if name.parse::<chrono_tz::Tz>().is_err() {
+                    return invalid(format!(
+                        "{at}.time_zone: {name:?} is not an IANA time zone (e.g. \"Europe/Moscow\", \"Asia/Yekaterinburg\")"
+                    ));
+                }
+            }
+            if let Some(support) = &region.support {
+                support.validate(&format!("{at}.support"))?;
+            }
+        }
+        let service = self.support.service();
+        if service != SupportContacts::default() {
+            service.validate("support")?;
+        }
+        for (school, contacts) in &self.support.schools {
+            if uuid::Uuid::parse_str(school).is_err() {
+                return invalid(format!(
+                    "support.schools.{school:?}: a school is named by its id (a UUID)"
+                ));
+            }
+            contacts.validate(&format!("support.schools.{school:?}"))?;
         }
         let mut ids = BTreeMap::new();
         for provider in &self.providers {
@@ -469,6 +646,38 @@ impl Config {
 
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.id == id)
+    }
+
+    pub fn region(&self, code: u16) -> Option<&RegionConfig> {
+        self.regions.iter().find(|r| r.code == code)
+    }
+
+    /// Whose support contacts a person sees: their school's, else their
+    /// region's, else the service-wide ones; `None` when nothing is
+    /// configured (pages then say so in general words).
+    pub fn support_for(
+        &self,
+        school: Option<uuid::Uuid>,
+        region: Option<u16>,
+    ) -> Option<SupportContacts> {
+        let school = school.and_then(|id| {
+            self.support
+                .schools
+                .iter()
+                .find(|(key, _)| uuid::Uuid::parse_str(key).ok() == Some(id))
+                .map(|(_, contacts)| contacts.clone())
+        });
+        school
+            .or_else(|| region.and_then(|code| self.region(code)?.support.clone()))
+            .or_else(|| Some(self.support.service()).filter(|s| !s.is_empty()))
+    }
+
+    /// The zone a region's times are shown in.
+    pub fn time_zone(&self, region: Option<u16>) -> chrono_tz::Tz {
+        region
+            .and_then(|code| self.region(code))
+            .map(RegionConfig::tz)
+            .unwrap_or(DEFAULT_TIME_ZONE)
     }
 }
 
@@ -574,5 +783,115 @@ mod tests {
             let err = Config::load_with_env(None, env(&[(key, value)])).expect_err(key);
             assert!(err.to_string().contains(expected), "{key}: {err}");
         }
+    }
+
+    fn with_overlay(overlay: &str) -> Result<Config, ConfigError> {
+        Config::load_layers(Some(overlay), None, env(&[]))
+    }
+
+    #[test]
+    fn the_default_names_time_zones_and_support_contacts_that_load() {
+        let config = Config::load_with_env(None, env(&[])).expect("valid");
+        for region in &config.regions {
+            assert!(region.time_zone.is_some(), "region {}", region.code);
+            assert!(region.support.is_some(), "region {}", region.code);
+        }
+        assert_eq!(config.time_zone(Some(29)), chrono_tz::Europe::Moscow);
+        assert_eq!(
+            config.time_zone(Some(66)),
+            DEFAULT_TIME_ZONE,
+            "unknown region"
+        );
+        assert_eq!(config.time_zone(None), chrono_tz::Europe::Moscow);
+    }
+
+    #[test]
+    fn support_contacts_come_from_the_school_then_the_region_then_the_service() {
+        let school = "6f1c1a52-3a56-4d55-9a6c-1d2b0c7e9a10";
+        let config = with_overlay(&format!(
+            r#"
+[support]
+phone = "8 800 100-00-00"
+[support.schools."{school}"]
+email = "help@school9.example.ru"
+[[regions]]
+code = 29
+name_ru = "Архангельская область"
+name_en = "Arkhangelsk Oblast"
+esia_enabled = true
+time_zone = "Europe/Moscow"
+support = {{ url = "https://help.arkh.example.ru", hours = "пн–пт 9–18" }}
+[[regions]]
+code = 66
+name_ru = "Свердловская область"
+name_en = "Sverdlovsk Oblast"
+esia_enabled = true
+time_zone = "Asia/Yekaterinburg"
+"#
+        ))
+        .expect("valid");
+        let id = uuid::Uuid::parse_str(school).expect("uuid");
+        let pick = |school, region| config.support_for(school, region);
+        assert_eq!(
+            pick(Some(id), Some(29)).and_then(|s| s.email).as_deref(),
+            Some("help@school9.example.ru")
+        );
+        assert_eq!(
+            pick(Some(uuid::Uuid::new_v4()), Some(29))
+                .and_then(|s| s.url)
+                .as_deref(),
+            Some("https://help.arkh.example.ru")
+        );
+        assert_eq!(
+            pick(None, Some(66)).and_then(|s| s.phone).as_deref(),
+            Some("8 800 100-00-00"),
+            "a region without its own falls back to the service's"
+        );
+        assert_eq!(config.time_zone(Some(66)), chrono_tz::Asia::Yekaterinburg);
+    }
+
+    #[test]
+    fn bad_time_zones_and_support_contacts_are_named_at_load() {
+        let region = |extra: &str| {
+            format!(
+                "[[regions]]\ncode = 66\nname_ru = \"С\"\nname_en = \"S\"\nesia_enabled = true\n{extra}\n"
+            )
+        };
+        let cases = [
+            (
+                region("time_zone = \"Europe/Mosow\""),
+                "regions[code = 66].time_zone",
+            ),
+            (
+                region("support = { email = \"help at example.ru\" }"),
+                "regions[code = 66].support.email",
+            ),
+            (
+                region("support = { url = \"http://help.example.ru\" }"),
+                "regions[code = 66].support.url",
+            ),
+            (
+                region("support = { phone = \"call us\" }"),
+                "regions[code = 66].support.phone",
+            ),
+            (
+                region("support = { hours = \"9-18\" }"),
+                "regions[code = 66].support",
+            ),
+            (
+                "[support]\nemail = \"nobody\"\n".to_string(),
+                "support.email",
+            ),
+            (
+                "[support.schools.arkh1]\nphone = \"8 800 100-00-00\"\n".to_string(),
+                "support.schools",
+            ),
+        ];
+        for (overlay, expected) in cases {
+            let err = with_overlay(&overlay).expect_err(&overlay);
+            assert!(err.to_string().contains(expected), "{overlay}: {err}");
+        }
+        let ok = region("support = { url = \"tel:+78001000000\" }");
+        assert!(with_overlay(&ok).is_ok(), "tel: links are fine");
     }
 }

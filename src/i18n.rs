@@ -1,5 +1,7 @@
-//! The two languages every user-facing string exists in.
+//! The two languages every user-facing string exists in, and times as
+//! people of a region read them.
 
+use chrono::{DateTime, Offset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Russian is the default; English on request (`?lang=en` or `Accept-Language: en`).
@@ -64,9 +66,88 @@ impl Lang {
     }
 }
 
+/// A moment as shown to a person in `zone`, with the zone named so that
+/// nobody has to guess: `30.11.2026 11:00 (МСК)`, `30.11.2026 13:00
+/// (МСК+2)` (Russians count zones from Moscow time), in English `30 Nov
+/// 2026 13:00 (UTC+5)`.
+pub fn local_time(at: DateTime<Utc>, zone: chrono_tz::Tz, lang: Lang) -> String {
+    let local = zone.from_utc_datetime(&at.naive_utc());
+    let offset_minutes = local.offset().fix().local_minus_utc() / 60;
+    match lang {
+        Lang::Ru => format!(
+            "{} ({})",
+            local.format("%d.%m.%Y %H:%M"),
+            relative_label("МСК", offset_minutes - 180)
+        ),
+        Lang::En => format!(
+            "{} ({})",
+            local.format("%-d %b %Y %H:%M"),
+            relative_label("UTC", offset_minutes)
+        ),
+    }
+}
+
+/// `МСК`, `МСК+2`, `UTC−1`, `UTC+5:30` (a true minus sign).
+fn relative_label(base: &str, minutes: i32) -> String {
+    if minutes == 0 {
+        return base.to_string();
+    }
+    let sign = if minutes > 0 { '+' } else { '\u{2212}' };
+    let (hours, rest) = (minutes.abs() / 60, minutes.abs() % 60);
+    if rest == 0 {
+        format!("{base}{sign}{hours}")
+    } else {
+        format!("{base}{sign}{hours}:{rest:02}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_in_the_zone_and_name_it() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 30, 8, 0, 0)
+            .single()
+            .expect("time");
+        let cases = [
+            (
+                chrono_tz::Europe::Moscow,
+                Lang::Ru,
+                "30.11.2026 11:00 (МСК)",
+            ),
+            (
+                chrono_tz::Europe::Moscow,
+                Lang::En,
+                "30 Nov 2026 11:00 (UTC+3)",
+            ),
+            (
+                chrono_tz::Asia::Yekaterinburg,
+                Lang::Ru,
+                "30.11.2026 13:00 (МСК+2)",
+            ),
+            (
+                chrono_tz::Asia::Yekaterinburg,
+                Lang::En,
+                "30 Nov 2026 13:00 (UTC+5)",
+            ),
+            (
+                chrono_tz::Europe::Kaliningrad,
+                Lang::Ru,
+                "30.11.2026 10:00 (МСК\u{2212}1)",
+            ),
+            (
+                chrono_tz::Asia::Kolkata,
+                Lang::En,
+                "30 Nov 2026 13:30 (UTC+5:30)",
+            ),
+            (chrono_tz::UTC, Lang::En, "30 Nov 2026 08:00 (UTC)"),
+        ];
+        for (zone, lang, expected) in cases {
+            assert_eq!(local_time(at, zone, lang), expected, "{zone} {lang:?}");
+        }
+    }
 
     #[test]
     fn negotiation_table() {

@@ -103,27 +103,37 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
     let providers = Providers::from_config(&config)?;
     let store = migrated_store(&config, config.database.max_connections).await?;
     save_regions(&config, &store).await?;
-    let ephemeral: SharedEphemeral = match config.ephemeral.backend {
-        EphemeralBackend::Memory => Arc::new(MemoryStore::new(config.ephemeral.memory_max_entries)),
-        EphemeralBackend::Redis => {
-            let url = config
-                .ephemeral
-                .redis_url
-                .as_ref()
-                .map(|u| u.expose().to_string())
-                .unwrap_or_default();
-            Arc::new(
-                RedisStore::connect(&url, &config.ephemeral.key_prefix)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("redis: {e}"))?,
-            )
-        }
+    let redis = shared_store(&config).await?;
+    let ephemeral: SharedEphemeral = match &redis {
+        Some(redis) => redis.clone(),
+        None => Arc::new(MemoryStore::new(config.ephemeral.memory_max_entries)),
     };
     let outbox = config
         .notify
         .build()
         .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
-    Ok(App::new(config, store, ephemeral, providers, outbox))
+    let mut app = App::new(config, store, ephemeral, providers, outbox);
+    if let Some(redis) = &redis {
+        app.listen_to_peers(redis);
+    }
+    Ok(app)
+}
+
+/// The configured Redis store, when the instances share one.
+async fn shared_store(config: &Config) -> anyhow::Result<Option<Arc<RedisStore>>> {
+    if config.ephemeral.backend != EphemeralBackend::Redis {
+        return Ok(None);
+    }
+    let url = config
+        .ephemeral
+        .redis_url
+        .as_ref()
+        .map(|u| u.expose().to_string())
+        .unwrap_or_default();
+    let redis = RedisStore::connect(&url, &config.ephemeral.key_prefix)
+        .await
+        .map_err(|e| anyhow::anyhow!("redis: {e}"))?;
+    Ok(Some(Arc::new(redis)))
 }
 
 /// Connects to the configured database and applies the migrations.
@@ -174,13 +184,23 @@ pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
         .notify
         .build()
         .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
-    Ok(App::new(
-        config,
-        store,
-        ephemeral,
-        Providers::default(),
-        outbox,
-    ))
+    // A tool's changes (a roster import) reach the running instances'
+    // access caches through the shared store, when there is one.
+    let redis = match shared_store(&config).await {
+        Ok(redis) => redis,
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                "running instances will see this tool's changes once their access cache entries expire"
+            );
+            None
+        }
+    };
+    let mut app = App::new(config, store, ephemeral, Providers::default(), outbox);
+    if let Some(redis) = redis {
+        app.tell_peers_through(redis);
+    }
+    Ok(app)
 }
 
 /// SHA-256 (hex) of the values published with the demo. Only their hashes

@@ -1,10 +1,13 @@
 //! The logged-in person: whose session this is, what the account page and
-//! `/api/v1/me` show, logging out.
+//! `/api/v1/me` show, logging out; whom a person asks for help and which
+//! clock their times are shown by.
 
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::login::OutcomeReport;
 use super::{App, AppError};
+use crate::config::SupportContacts;
 use crate::domain::tier::Tier;
 use crate::ephemeral::sessions::{tokens_equal, SessionData};
 
@@ -125,6 +128,55 @@ impl App {
                 })
                 .collect(),
         })
+    }
+
+    /// Support contacts for people of this school and region: the school's,
+    /// else the region's, else the service's (see [`crate::config::Config::support_for`]).
+    pub fn support_for(
+        &self,
+        school: Option<Uuid>,
+        region: Option<i64>,
+    ) -> Option<SupportContacts> {
+        let region = region.and_then(|code| u16::try_from(code).ok());
+        self.config.support_for(school, region)
+    }
+
+    /// Support contacts for the holder of an account (one they proved).
+    pub async fn support_for_account(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Option<SupportContacts>, AppError> {
+        let overview = self.store.account_overview(account_id).await?;
+        Ok(self.support_for(
+            overview.school.as_ref().map(|s| s.id),
+            overview.region.as_ref().map(|r| r.code),
+        ))
+    }
+
+    /// Support contacts for an outcome page. The school's own contacts only
+    /// when State Services vouched for the SNILS the account was found by
+    /// (standard tier or better): anyone can type a SNILS into a simplified
+    /// account, and a school's phone would tell them whose it is. Never
+    /// fails the page: without contacts it says "support" in general words.
+    pub async fn support_for_outcome(&self, report: &OutcomeReport) -> Option<SupportContacts> {
+        let vouched = report.actual_tier.is_some_and(|t| t >= Tier::Standard);
+        let school = match report.account_id.filter(|_| vouched) {
+            Some(id) => match self.store.account_overview(id).await {
+                Ok(overview) => overview.school.map(|s| s.id),
+                Err(error) => {
+                    tracing::warn!(error = %error, "no school for the support contacts");
+                    None
+                }
+            },
+            None => None,
+        };
+        self.config.support_for(school, report.region)
+    }
+
+    /// The zone a region's times are shown in (Moscow when it names none).
+    pub fn time_zone(&self, region: Option<i64>) -> chrono_tz::Tz {
+        self.config
+            .time_zone(region.and_then(|code| u16::try_from(code).ok()))
     }
 
     /// Whether this session's login linked the identity just now; true

@@ -172,6 +172,37 @@ impl App {
         typed: &str,
         client: &str,
     ) -> Result<Result<String, ActivationError>, AppError> {
+        let (code_hash, account_id) = match self.check_activation_code(typed, client).await? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let token = random_token();
+        let entry = WizardEntry {
+            code_hash,
+            account_id,
+            csrf: random_token(),
+        };
+        put_json(
+            self.ephemeral().as_ref(),
+            &wizard_key(&token),
+            &entry,
+            WIZARD_IDLE,
+        )
+        .await?;
+        tracing::info!(account = %account_id, "activation wizard opened");
+        Ok(Ok(token))
+    }
+
+    /// The one check of a typed code, shared by the wizard and by linking a
+    /// State Services identity with a code: the per-address limit, the
+    /// reading (case, grouping, Cyrillic look-alikes), the stored state
+    /// (expired, used, revoked) and a still pending account. Returns the
+    /// code's hash and its account.
+    pub(super) async fn check_activation_code(
+        &self,
+        typed: &str,
+        client: &str,
+    ) -> Result<Result<(String, Uuid), ActivationError>, AppError> {
         let limit = self.config().activation.code_attempts_per_minute;
         let decision = self
             .rate
@@ -201,21 +232,7 @@ impl App {
         if account.status != "pending" {
             return Ok(Err(ActivationError::Code(CodeRefusal::AccountActive)));
         }
-        let token = random_token();
-        let entry = WizardEntry {
-            code_hash,
-            account_id: record.account_id,
-            csrf: random_token(),
-        };
-        put_json(
-            self.ephemeral().as_ref(),
-            &wizard_key(&token),
-            &entry,
-            WIZARD_IDLE,
-        )
-        .await?;
-        tracing::info!(account = %record.account_id, "activation wizard opened");
-        Ok(Ok(token))
+        Ok(Ok((code_hash, record.account_id)))
     }
 
     /// The wizard entry and the code's saved progress, if both are alive.

@@ -1,22 +1,35 @@
 //! Diary login and password: logging in with them (with backoff and
 //! lockout), and linking a State Services identity that the automatic match
 //! could not place (no SNILS at the IdP, or no account with it) by proving
-//! the diary account with its password. Linking needs the full names to
-//! match: a parent cannot attach their identity to their child's account.
+//! the diary account: with its password, or with the one-time activation
+//! code the school issued. Linking needs the full names to match: a parent
+//! cannot attach their identity to their child's account.
+//!
+//! An account linked by its code may still be pending (no password, no
+//! e-mail): it is deliberately left so. Its owner logs in via State
+//! Services, which needs neither; a password can be set later with a new
+//! code from the school, through the activation wizard. That is why a code
+//! is only spent on a link the next State Services login will accept
+//! (region enabled, tier enough for the age): otherwise the person would
+//! be left with neither a way in nor a code.
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
+use super::activation::ActivationError;
 use super::{App, AppError};
-use crate::domain::link::names_match;
+use crate::domain::activation::CodeRefusal;
+use crate::domain::link::{decide, names_match, CandidateAccount, IdpPerson, LinkOutcome};
 use crate::domain::name::{compare, FullName};
 use crate::domain::throttle::Verdict;
+use crate::domain::tier::{RegionCode, Tier};
 use crate::ephemeral::sessions::{random_token, token_hash};
 use crate::ephemeral::typed::{get_json, put_json, take_json};
-use crate::i18n::Lang;
+use crate::i18n::{local_time, Lang};
 use crate::store::{Account, NewLink, StoreError};
 
 /// How long a failed State Services login stays linkable.
@@ -57,16 +70,83 @@ pub enum PasswordRefusal {
     /// Fallback linking: the names differ.
     NameMismatch,
     /// Fallback linking: this account has an identity of that provider.
-    AccountLinkedAlready,
+    AccountLinkedAlready {
+        account: Uuid,
+        reference: String,
+    },
     /// Fallback linking: nothing waits to be linked (expired, used).
     NothingToLink,
 }
 
-/// Moscow time, as schools and parents read it.
-fn moscow(time: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(3 * 3600)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-    time.with_timezone(&offset).format("%H:%M").to_string()
+/// Why linking with an activation code was refused; nothing changed and
+/// the code is still good (unless the refusal is about the code itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeLinkRefusal {
+    /// The code itself, in the wizard's words: address limit, unreadable,
+    /// unknown, expired, used, revoked, account active already.
+    Code(ActivationError),
+    /// The names differ (a parent holding their child's code).
+    NameMismatch,
+    /// State Services login is off in the region of the code's school.
+    RegionDisabled,
+    /// The State Services account is below the tier the age needs.
+    TierTooLow { required: Tier, actual: Tier },
+    /// The code's account has an identity of that provider already.
+    AccountLinkedAlready { account: Uuid, reference: String },
+    /// Nothing waits to be linked (expired, used).
+    NothingToLink,
+}
+
+/// "Contact support with the reference code", with the code.
+fn linked_already(lang: Lang, reference: &str) -> String {
+    match lang {
+        Lang::Ru => format!("К этой учётной записи дневника уже привязана другая учётная запись Госуслуг. Обратитесь в поддержку и назовите код обращения {reference}."),
+        Lang::En => format!("Another State Services account is linked to this e-diary account already. Contact support and quote the reference code {reference}."),
+    }
+}
+
+impl CodeLinkRefusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CodeLinkRefusal::Code(error) => error.code(),
+            CodeLinkRefusal::NameMismatch => "link.name_mismatch",
+            CodeLinkRefusal::RegionDisabled => "link.region_disabled",
+            CodeLinkRefusal::TierTooLow { .. } => "link.tier_too_low",
+            CodeLinkRefusal::AccountLinkedAlready { .. } => "link.account_taken",
+            CodeLinkRefusal::NothingToLink => "link.gone",
+        }
+    }
+
+    pub fn messages(&self, lang: Lang) -> Vec<String> {
+        let one = |ru: &str, en: &str| vec![lang.pick(ru, en).to_string()];
+        match self {
+            CodeLinkRefusal::Code(error) => error.messages(lang),
+            CodeLinkRefusal::NameMismatch => one(
+                "ФИО в учётной записи, для которой выдан этот код, не совпадает с ФИО на Госуслугах, поэтому связать их нельзя. Если это ваш код, попросите школу исправить ФИО; если это код ребёнка — введите код со своего листа-приглашения.",
+                "The name on the e-diary account this code was issued for differs from your State Services name, so they cannot be linked. If it is your code, ask the school to correct the name; if it is your child's code, enter the code from your own invitation sheet.",
+            ),
+            CodeLinkRefusal::RegionDisabled => one(
+                "В регионе вашей школы вход в дневник через Госуслуги пока не подключён, поэтому связать учётные записи нельзя. Код не израсходован: активируйте им учётную запись и входите по логину и паролю.",
+                "E-diary login via State Services is not enabled in your school's region yet, so the accounts cannot be linked. The code is not used up: activate your account with it and log in with a login and password.",
+            ),
+            CodeLinkRefusal::TierTooLow { required, actual } => vec![match lang {
+                Lang::Ru => format!(
+                    "В вашем возрасте для входа через Госуслуги нужна учётная запись уровня «{}» или выше, а у вас — «{}». Подтвердите учётную запись на Госуслугах и попробуйте снова; код не израсходован.",
+                    required.label(lang),
+                    actual.label(lang)
+                ),
+                Lang::En => format!(
+                    "At your age logging in via State Services needs an account of the “{}” tier or higher; yours is “{}”. Upgrade your State Services account and try again; the code is not used up.",
+                    required.label(lang),
+                    actual.label(lang)
+                ),
+            }],
+            CodeLinkRefusal::AccountLinkedAlready { reference, .. } => {
+                vec![linked_already(lang, reference)]
+            }
+            CodeLinkRefusal::NothingToLink => PasswordRefusal::NothingToLink.messages(lang),
+        }
+    }
 }
 
 impl PasswordRefusal {
@@ -80,9 +160,13 @@ impl PasswordRefusal {
             PasswordRefusal::ConfirmEmail => "account.confirm_email",
             PasswordRefusal::Blocked => "account.blocked",
             PasswordRefusal::NameMismatch => "link.name_mismatch",
-            PasswordRefusal::AccountLinkedAlready => "link.account_taken",
+            PasswordRefusal::AccountLinkedAlready { .. } => "link.account_taken",
             PasswordRefusal::NothingToLink => "link.gone",
         }
+    }
+
+    pub fn messages(&self, lang: Lang) -> Vec<String> {
+        vec![self.message(lang)]
     }
 
     pub fn message(&self, lang: Lang) -> String {
@@ -96,7 +180,9 @@ impl PasswordRefusal {
                 "Too many login attempts from this address. Wait a minute.",
             ).into(),
             PasswordRefusal::Throttled(verdict) => {
-                let at = verdict.retry_at().map(|t| format!("{} {}", moscow(t), lang.pick("МСК", "Moscow time"))).unwrap_or_default();
+                // Which account a login belongs to is not told, so neither is
+                // its region: the service's own zone.
+                let at = verdict.retry_at().map(|t| local_time(t, crate::config::DEFAULT_TIME_ZONE, lang)).unwrap_or_default();
                 verdict.message(lang, &at).unwrap_or_default()
             }
             PasswordRefusal::NotActivated => lang.pick(
@@ -115,10 +201,9 @@ impl PasswordRefusal {
                 "ФИО в учётной записи дневника не совпадает с ФИО на Госуслугах, поэтому связать их нельзя. Если это ваша учётная запись, попросите школу исправить ФИО; если это учётная запись ребёнка — войдите в свою.",
                 "The name on this e-diary account differs from your State Services name, so they cannot be linked. If it is your account, ask the school to correct the name; if it is your child's account, use your own.",
             ).into(),
-            PasswordRefusal::AccountLinkedAlready => lang.pick(
-                "К этой учётной записи дневника уже привязана другая учётная запись Госуслуг. Обратитесь в поддержку с кодом обращения.",
-                "Another State Services account is linked to this e-diary account already. Contact support with the reference code.",
-            ).into(),
+            PasswordRefusal::AccountLinkedAlready { reference, .. } => {
+                linked_already(lang, reference)
+            }
             PasswordRefusal::NothingToLink => lang.pick(
                 "Время на привязку истекло. Войдите через Госуслуги ещё раз.",
                 "The time to link has run out. Log in via State Services again.",
@@ -313,23 +398,8 @@ impl App {
             Ok(account) => account,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        let names = FullName::new(
-            &identity.surname,
-            &identity.given_name,
-            identity.patronymic.as_deref(),
-        )
-        .and_then(|idp| {
-            FullName::new(
-                &account.surname,
-                &account.given_name,
-                account.patronymic.as_deref(),
-            )
-            .map(|diary| compare(&idp, &diary))
-        });
-        let allow_missing = self.config().policy.allow_missing_patronymic;
-        let matched = names.as_ref().is_ok_and(|c| names_match(c, allow_missing));
-        if !matched {
-            self.audit_refused_link(&identity, &account, "names differ")
+        if !self.names_agree(&identity, &account) {
+            self.audit_refused_link(&identity, &account, "credentials", "names differ")
                 .await?;
             return Ok(Err(PasswordRefusal::NameMismatch));
         }
@@ -351,7 +421,10 @@ impl App {
         {
             Ok(_) => {}
             Err(StoreError::AlreadyLinked(_)) => {
-                return Ok(Err(PasswordRefusal::AccountLinkedAlready))
+                return Ok(Err(PasswordRefusal::AccountLinkedAlready {
+                    account: account.id,
+                    reference: identity.reference,
+                }))
             }
             Err(other) => return Err(other.into()),
         }
@@ -367,10 +440,167 @@ impl App {
         Ok(Ok(session))
     }
 
+    /// Proves a diary account with the activation code its school issued
+    /// and links the waiting identity to it when the names match and the
+    /// next State Services login would be let in; the code is consumed in
+    /// the same transaction. Logs in; returns the session's cookie value.
+    pub async fn link_with_code(
+        &self,
+        token: Option<&str>,
+        typed: &str,
+        client: &str,
+    ) -> Result<Result<String, CodeLinkRefusal>, AppError> {
+        let Some(identity) = self.pending_identity(token).await? else {
+            return Ok(Err(CodeLinkRefusal::NothingToLink));
+        };
+        let (code_hash, account_id) = match self.check_activation_code(typed, client).await? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(Err(CodeLinkRefusal::Code(refusal))),
+        };
+        let overview = self.store().account_overview(account_id).await?;
+        let account = overview.account;
+        if !self.names_agree(&identity, &account) {
+            self.audit_refused_link(&identity, &account, "activation_code", "names differ")
+                .await?;
+            return Ok(Err(CodeLinkRefusal::NameMismatch));
+        }
+        let region = overview
+            .school
+            .and_then(|s| u16::try_from(s.region_code).ok());
+        if let Some(refusal) = self.next_login_refusal(&identity, &account, region) {
+            let why = match &refusal {
+                CodeLinkRefusal::RegionDisabled => "State Services login not enabled in the region",
+                _ => "State Services account tier too low for the age",
+            };
+            self.audit_refused_link(&identity, &account, "activation_code", why)
+                .await?;
+            return Ok(Err(refusal));
+        }
+        let link = NewLink {
+            provider: identity.provider.clone(),
+            subject: identity.subject.clone(),
+            account_id: account.id,
+            method: "activation_code".into(),
+            tier_at_link: identity.tier.clone(),
+        };
+        let reason = format!(
+            "activation code proved after a State Services login without a match (reference {})",
+            identity.reference
+        );
+        match self
+            .store()
+            .link_with_activation_code(
+                &code_hash,
+                &link,
+                &format!("account:{}", account.id),
+                &reason,
+            )
+            .await
+        {
+            Ok(Some(_)) => {}
+            // Spent or revoked between the check and now (another tab).
+            Ok(None) => {
+                return Ok(Err(CodeLinkRefusal::Code(ActivationError::Code(
+                    CodeRefusal::Used,
+                ))))
+            }
+            Err(StoreError::AlreadyLinked(_)) => {
+                return Ok(Err(CodeLinkRefusal::AccountLinkedAlready {
+                    account: account.id,
+                    reference: identity.reference,
+                }))
+            }
+            Err(other) => return Err(other.into()),
+        }
+        if let Some(token) = token {
+            let _: Option<PendingIdentity> =
+                take_json(self.ephemeral().as_ref(), &pending_key(token)).await?;
+        }
+        crate::metrics::login_attempt("linked_by_code", &identity.provider);
+        tracing::info!(account = %account.id, reference = %identity.reference, "linked by activation code");
+        let session = self
+            .sessions
+            .create(account.id, &identity.provider, &identity.subject, true)
+            .await?;
+        Ok(Ok(session))
+    }
+
+    /// The fallback's name rule: the State Services name and the diary
+    /// account's match as the automatic link would require.
+    fn names_agree(&self, identity: &PendingIdentity, account: &Account) -> bool {
+        let names = FullName::new(
+            &identity.surname,
+            &identity.given_name,
+            identity.patronymic.as_deref(),
+        )
+        .and_then(|idp| {
+            FullName::new(
+                &account.surname,
+                &account.given_name,
+                account.patronymic.as_deref(),
+            )
+            .map(|diary| compare(&idp, &diary))
+        });
+        let allow_missing = self.config().policy.allow_missing_patronymic;
+        names.as_ref().is_ok_and(|c| names_match(c, allow_missing))
+    }
+
+    /// What the next State Services login would say about this link: the
+    /// link decision itself, asked as if the link existed.
+    fn next_login_refusal(
+        &self,
+        identity: &PendingIdentity,
+        account: &Account,
+        region: Option<u16>,
+    ) -> Option<CodeLinkRefusal> {
+        let region = region.and_then(|code| RegionCode::new(code).ok());
+        let names = (
+            FullName::new(
+                &identity.surname,
+                &identity.given_name,
+                identity.patronymic.as_deref(),
+            ),
+            FullName::new(
+                &account.surname,
+                &account.given_name,
+                account.patronymic.as_deref(),
+            ),
+        );
+        let (Some(region), (Ok(idp_name), Ok(diary_name))) = (region, names) else {
+            return Some(CodeLinkRefusal::RegionDisabled);
+        };
+        let tier = Tier::parse(&identity.tier).unwrap_or(Tier::Simplified);
+        let person = IdpPerson {
+            provider: identity.provider.clone(),
+            subject: identity.subject.clone(),
+            name: idp_name,
+            snils: None,
+            birth_date: identity.birth_date,
+            tier,
+        };
+        let linked = CandidateAccount {
+            account_id: account.id,
+            name: diary_name,
+            snils: None,
+            birth_date: account.birth_date,
+            region,
+            linked_subject: Some(identity.subject.clone()),
+        };
+        let policy = super::login::candidates::link_policy(self.config());
+        match decide(&person, Some(&linked), &[], &policy) {
+            LinkOutcome::RegionDisabled { .. } => Some(CodeLinkRefusal::RegionDisabled),
+            LinkOutcome::TierTooLow {
+                required, actual, ..
+            } => Some(CodeLinkRefusal::TierTooLow { required, actual }),
+            _ => None,
+        }
+    }
+
     async fn audit_refused_link(
         &self,
         identity: &PendingIdentity,
         account: &Account,
+        method: &str,
         why: &str,
     ) -> Result<(), AppError> {
         self.store()
@@ -382,7 +612,7 @@ impl App {
                 reason: Some(why.into()),
                 details: serde_json::json!({
                     "provider": identity.provider,
-                    "method": "credentials",
+                    "method": method,
                     "reference": identity.reference,
                 }),
             })

@@ -27,6 +27,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access_cache::Invalidation;
 use super::account::Session;
 use super::{App, AppError};
 use crate::domain::access::{
@@ -722,6 +723,8 @@ impl App {
         self.store()
             .change_invitation(&change, "system:clock", &told)
             .await?;
+        self.access_changed(&[Invalidation::Pupil(i.pupil_id)])
+            .await;
         Ok(())
     }
 
@@ -878,6 +881,9 @@ impl App {
         if !changed {
             return Ok(Err(FamilyRefusal::AlreadyAnswered));
         }
+        // The answering account may gain a tie it did not have.
+        self.access_changed(&[Invalidation::Pupil(r.pupil.id), Invalidation::Viewer(me)])
+            .await;
         self.store()
             .mark_subject_read(me, &id.to_string(), now)
             .await?;
@@ -1017,6 +1023,8 @@ impl App {
         self.store()
             .insert_invitation(invitation, &actor_of(session), &[sent])
             .await?;
+        self.access_changed(&[Invalidation::Pupil(invitation.pupil_id)])
+            .await;
         let stored = self
             .store()
             .invitation(invitation.id)
@@ -1197,6 +1205,11 @@ impl App {
         if !changed {
             return Ok(Err(FamilyRefusal::AlreadyAnswered));
         }
+        // An invitee who accepts gains a tie; the pupil covers the rest.
+        let grantee = change.grantee_id.or(i.grantee_id);
+        let mut what = vec![Invalidation::Pupil(i.pupil_id)];
+        what.extend(grantee.map(Invalidation::Viewer));
+        self.access_changed(&what).await;
         self.store()
             .mark_subject_read(me, &id.to_string(), now)
             .await?;
@@ -1350,8 +1363,10 @@ impl App {
     }
 
     /// The access decision for (viewer, pupil, service) as of now: one
-    /// database statement. `school` limits the answer to one school's
-    /// pupils (the asking school's token).
+    /// database statement, or none when the facts are cached (see
+    /// [`super::access_cache`]; the decision is always taken anew).
+    /// `school` limits the answer to one school's pupils (the asking
+    /// school's token).
     pub async fn access_decision(
         &self,
         viewer: Uuid,
@@ -1359,22 +1374,38 @@ impl App {
         service: Service,
         school: Option<Uuid>,
     ) -> Result<AccessAnswer, AppError> {
-        let rows = self.store().access_rows(viewer, pupil).await?;
+        let (target, ties) = match self.access_cache().get(viewer, pupil) {
+            Some(cached) => cached,
+            None => {
+                let ticket = self.access_cache().ticket();
+                let (target, ties) = self.store().access_facts(viewer, pupil).await?;
+                let (target, ties) = (Arc::new(target), Arc::new(ties));
+                self.access_cache()
+                    .fill(ticket, viewer, pupil, target.clone(), ties.clone());
+                (target, ties)
+            }
+        };
         let facts = AccessFacts {
             same_account: viewer == pupil,
-            target_is_pupil: rows.target_role.as_deref() == Some("pupil"),
-            parent_links: rows
+            target_is_pupil: target.role.as_deref() == Some("pupil"),
+            parent_links: ties
                 .links
                 .iter()
-                .map(|(status, since)| ParentLinkFact {
-                    status: relationship_status(status),
-                    since: *since,
+                .filter(|link| link.pupil == pupil)
+                .map(|link| ParentLinkFact {
+                    status: relationship_status(&link.status),
+                    since: link.decided_at,
                 })
                 .collect(),
-            grants: rows.grants.iter().map(grant_fact).collect(),
+            grants: ties
+                .grants
+                .iter()
+                .filter(|grant| grant.pupil == pupil)
+                .map(|grant| grant_fact(&grant.row))
+                .collect(),
         };
         let outside = match (school, facts.target_is_pupil) {
-            (Some(school), true) => rows.target_school != Some(school),
+            (Some(school), true) => target.school != Some(school),
             _ => false,
         };
         let decision = if outside {

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access_cache::Invalidation;
 use super::family::NoticeKind;
 use super::{App, AppError};
 use crate::domain::access::{same_person, PersonFacts};
@@ -152,6 +153,11 @@ impl App {
                             )
                             .await?;
                         if changed {
+                            self.access_changed(&[
+                                Invalidation::Pupil(link.pupil.id),
+                                Invalidation::Viewer(account_id),
+                            ])
+                            .await;
                             result.confirmed.push(ConfirmedKid {
                                 relationship_id: link.relationship_id,
                                 pupil_id: link.pupil.id,

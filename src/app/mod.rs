@@ -5,6 +5,7 @@
 //! Handlers never reach the store or the ephemeral store themselves: what
 //! they need is a method here, returning a typed result or an [`AppError`].
 
+pub mod access_cache;
 pub mod account;
 pub mod activation;
 pub mod credentials;
@@ -55,7 +56,25 @@ pub struct App {
     outbox: std::sync::Arc<dyn crate::notify::Outbox>,
     /// The last answer of [`App::idp_reachability`] and when it was taken.
     idp_probe: tokio::sync::Mutex<Option<(std::time::Instant, IdpReachability)>>,
+    /// What access checks read, until something about the pupil changes.
+    access_cache: std::sync::Arc<access_cache::AccessCache>,
+    /// Where this instance tells the others that cached facts changed:
+    /// the shared ephemeral store (tools connect to it for this alone).
+    peers: Option<SharedEphemeral>,
+    /// The task that hears the others (aborted with the app).
+    listener: Option<tokio::task::JoinHandle<()>>,
 }
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            listener.abort();
+        }
+    }
+}
+
+/// The pub/sub channel (under the key prefix) of access-cache invalidations.
+pub const ACCESS_CHANNEL: &str = "access-invalidate";
 
 /// Per provider id: reachable, or why not.
 pub type IdpReachability = Vec<(String, Result<(), String>)>;
@@ -78,7 +97,18 @@ impl App {
             std::time::Duration::from_secs(config.server.session_absolute_hours * 3600),
         );
         let codes = CodeHasher::new(config.security.hmac_key.expose().as_bytes());
+        let shared = ephemeral.is_shared();
+        // A shared store's instance serves from the cache only once it
+        // hears the others (see `listen_to_peers`).
+        let access_cache = std::sync::Arc::new(access_cache::AccessCache::new(
+            std::time::Duration::from_secs(config.access.cache_seconds),
+            config.access.cache_entries,
+            !shared,
+        ));
         App {
+            access_cache,
+            peers: shared.then(|| ephemeral.clone()),
+            listener: None,
             journal: login::journal::Journal::start(store.clone()),
             rate: RateLimiter::new(ephemeral.clone()),
             config,
@@ -90,6 +120,40 @@ impl App {
             outbox,
             idp_probe: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Hears the other instances' invalidations through `redis` for as
+    /// long as the app lives (startup calls it for a shared store).
+    pub fn listen_to_peers(&mut self, redis: &crate::ephemeral::RedisStore) {
+        let cache = self.access_cache.clone();
+        self.listener = Some(redis.listen(ACCESS_CHANNEL, move |heard| cache.heard(heard)));
+    }
+
+    /// Tells the other instances, through `peers`, that cached facts
+    /// changed (a tool on its own in-process store, e.g. a roster import).
+    pub fn tell_peers_through(&mut self, peers: SharedEphemeral) {
+        self.peers = Some(peers);
+    }
+
+    /// Facts an access check reads changed: drops them here and tells the
+    /// other instances. Called by every use case that changes links,
+    /// invitations or rosters, after its transaction committed.
+    pub async fn access_changed(&self, what: &[access_cache::Invalidation]) {
+        for &what in what {
+            self.access_cache.invalidate(what);
+        }
+        if let Some(peers) = &self.peers {
+            let message = access_cache::Invalidation::message(what);
+            if let Err(error) = peers.publish(ACCESS_CHANNEL, &message).await {
+                // Their subscriptions notice Redis being down and stop
+                // serving from the cache; an entry lives `cache_seconds` at most.
+                tracing::warn!(%error, "could not tell the other instances about an access change");
+            }
+        }
+    }
+
+    pub fn access_cache(&self) -> &access_cache::AccessCache {
+        &self.access_cache
     }
 
     /// Where e-mail and SMS go (SMTP, or the file outbox tests read).

@@ -1,6 +1,7 @@
 //! What operators do in the console besides looking up: move a link to
-//! another account, correct a person's data (the person's school only), read
-//! the audit log, and watch attempts per hour on the front page.
+//! another account, correct a person's data (the person's school only: its
+//! administrator here, or its own system through the school API), read the
+//! audit log, and watch attempts per hour on the front page.
 //!
 //! Every change needs a reason and writes its audit row in the change's own
 //! transaction, with field names and masked values only. A school
@@ -14,12 +15,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::diagnose::{mask_word, Diagnosis, OperatorRole};
+use super::family::NoticeKind;
 use super::{App, AppError};
 use crate::domain::link::OutcomeCode;
 use crate::domain::name::{FullName, NameError};
 use crate::domain::snils::{Snils, SnilsError};
 use crate::i18n::Lang;
-use crate::store::{Account, AuditFilter, StoreError};
+use crate::store::{Account, AuditFilter, NewNotification, StoreError};
 
 /// How short a reason may be: "fix" explains nothing to the next reader.
 const MIN_REASON_CHARS: usize = 5;
@@ -414,10 +416,9 @@ impl App {
             .await
     }
 
-    /// The school corrects a person's name, birth date or SNILS. Only an
-    /// administrator of the person's own school may (support is
-    /// `Forbidden`: the school is the source of these data); the audit row
-    /// names the changed fields with masked values.
+    /// The school corrects a person's name, birth date or SNILS in the
+    /// console. Only an administrator of the person's own school may
+    /// (support is `Forbidden`: the school is the source of these data).
     pub async fn correct_personal_data(
         &self,
         operator: &Operator,
@@ -428,22 +429,48 @@ impl App {
         let OperatorRole::SchoolAdmin { school_id } = operator.role else {
             return Err(AppError::Forbidden);
         };
+        self.correct_school_person(school_id, &operator.actor, account_id, correction, reason)
+            .await
+    }
+
+    /// The school `school_id` corrects one of its people: its administrator
+    /// in the console, or its own system through the school API (the caller
+    /// has checked that `actor` acts for that school). A person of another
+    /// school is `NotFound`; the audit row names the changed fields with
+    /// masked values.
+    pub async fn correct_school_person(
+        &self,
+        school_id: Uuid,
+        actor: &str,
+        account_id: Uuid,
+        correction: &Correction,
+        reason: &str,
+    ) -> Result<Corrected, AppError> {
         let reason = required_reason(reason)?;
         let account = self.account_in_scope(account_id, Some(school_id)).await?;
         let (corrected, fields, details) = apply(&account, correction);
         if fields.is_empty() {
             return Ok(Corrected::Unchanged);
         }
+        // The person is told in their notification centre, with the
+        // change, in the same transaction (one notice per correction).
+        let told = [NewNotification {
+            account_id,
+            kind: NoticeKind::DataCorrected.code().to_string(),
+            subject_id: Uuid::new_v4().to_string(),
+            params: json!({ "fields": fields }),
+            created_at: self.family_now(),
+        }];
         match self
             .store
-            .correct_personal_data(&corrected, &operator.actor, reason, details)
+            .correct_personal_data(&corrected, actor, reason, details, &told)
             .await
         {
             Ok(()) => {}
             Err(StoreError::NotFound) => return Err(AppError::NotFound),
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(actor = %operator.actor, account = %account_id, ?fields, "personal data corrected");
+        tracing::info!(%actor, account = %account_id, ?fields, "personal data corrected");
         Ok(Corrected::Changed(fields))
     }
 

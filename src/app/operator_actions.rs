@@ -6,6 +6,7 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::access_cache::Invalidation;
 use super::operate::required_reason;
 use super::{App, AppError};
 use crate::domain::code::ActivationCode;
@@ -68,7 +69,11 @@ impl App {
             .confirm_relationship_by_operator(parent, pupil, &operator.actor, reason)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.access_changed(&[Invalidation::Pupil(pupil), Invalidation::Viewer(parent)])
+                    .await;
+                Ok(())
+            }
             Err(StoreError::NotFound) => Err(AppError::NotFound),
             Err(e) => Err(e.into()),
         }

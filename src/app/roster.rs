@@ -7,7 +7,8 @@
 //! for), good rows are written in batches, one transaction each, creating or
 //! updating by the school's key, so re-importing a file changes nothing
 //! twice; (3) parents' children become proposed relationships. Memory holds
-//! a batch, the file-wide fingerprints and the numbers of bad rows.
+//! two batches (one being written while the next is read), the file-wide
+//! fingerprints and the numbers of bad rows.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
@@ -22,12 +23,16 @@ use crate::domain::roster::{
     validate_row, Column, FileCheck, Problem, RawRow, RosterPerson, RosterRole, RowProblem,
 };
 use crate::i18n::Lang;
-use crate::store::SnilsHolder;
+use crate::store::{BatchWritten, SnilsHolder, StoreError};
 
 /// Rows written per transaction.
 pub const BATCH_ROWS: usize = 500;
 /// Problems listed in a report; the total is always counted.
 pub const LISTED_PROBLEMS: usize = 1000;
+/// Accounts created by one import after which the planner's statistics
+/// are refreshed before the parents' links (and the codes that usually
+/// follow) are looked up.
+const STATISTICS_AFTER_ROWS: u64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RosterFormat {
@@ -412,16 +417,22 @@ impl App {
         if options.dry_run || (report.problems_total > 0 && !options.partial) {
             return Ok(report);
         }
-        self.write_roster(
-            school_id,
-            source,
-            today,
-            &bad_rows,
-            &mut report,
-            actor,
-            progress,
-        )
-        .await?;
+        let written = self
+            .write_roster(
+                school_id,
+                source,
+                today,
+                &bad_rows,
+                &mut report,
+                actor,
+                progress,
+            )
+            .await;
+        // Roles, schools and links may have changed for anyone in the file,
+        // also when a later batch failed after earlier ones committed.
+        self.access_changed(&[super::access_cache::Invalidation::All])
+            .await;
+        written?;
         Ok(report)
     }
 
@@ -559,8 +570,10 @@ impl App {
             }
             validate_row(raw, today).ok()
         };
-        // Pass 2: the people.
+        // Pass 2: the people. Each batch is written on its own task while
+        // the next one is read and validated.
         let mut batch: Vec<RosterPerson> = Vec::with_capacity(BATCH_ROWS);
+        let mut writing: WriteBehind<(Vec<RosterPerson>, BatchWritten)> = WriteBehind::default();
         let mut seen = 0u64;
         for raw in rows(source).into_iter().flatten().map_while(Result::ok) {
             seen += 1;
@@ -568,18 +581,33 @@ impl App {
                 batch.push(person);
             }
             if batch.len() >= BATCH_ROWS {
-                self.write_batch(school_id, &mut batch, report, actor)
-                    .await?;
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                if let Some((done, written)) = writing.finish().await? {
+                    record_written(report, &done, written);
+                }
+                writing.start(self.write_people(school_id, full, actor));
                 progress(Progress {
                     phase: Phase::Writing,
                     rows: seen,
                 });
             }
         }
-        self.write_batch(school_id, &mut batch, report, actor)
-            .await?;
+        if let Some((done, written)) = writing.finish().await? {
+            record_written(report, &done, written);
+        }
+        if !batch.is_empty() {
+            let written = self
+                .store()
+                .upsert_roster_batch(school_id, &batch, actor)
+                .await?;
+            record_written(report, &batch, written);
+        }
+        if report.created >= STATISTICS_AFTER_ROWS {
+            self.store().refresh_account_statistics().await?;
+        }
         // Pass 3: parents' children, once every pupil exists.
         let mut pairs: Vec<(String, String)> = Vec::with_capacity(BATCH_ROWS);
+        let mut linking = WriteBehind::default();
         seen = 0;
         for raw in rows(source).into_iter().flatten().map_while(Result::ok) {
             seen += 1;
@@ -600,17 +628,20 @@ impl App {
                 }
             }
             if pairs.len() >= BATCH_ROWS {
-                report.relationships_added += self
-                    .store()
-                    .propose_relationships(school_id, &pairs, actor)
-                    .await?;
-                pairs.clear();
+                let full = std::mem::replace(&mut pairs, Vec::with_capacity(BATCH_ROWS));
+                report.relationships_added += linking.finish().await?.unwrap_or(0);
+                let store = self.store().clone();
+                let actor = actor.to_string();
+                linking.start(async move {
+                    store.propose_relationships(school_id, &full, &actor).await
+                });
                 progress(Progress {
                     phase: Phase::Linking,
                     rows: seen,
                 });
             }
         }
+        report.relationships_added += linking.finish().await?.unwrap_or(0);
         report.relationships_added += self
             .store()
             .propose_relationships(school_id, &pairs, actor)
@@ -618,32 +649,70 @@ impl App {
         Ok(())
     }
 
-    async fn write_batch(
+    /// A batch's write, to run on its own task; gives the batch back.
+    fn write_people(
         &self,
         school_id: Uuid,
-        batch: &mut Vec<RosterPerson>,
-        report: &mut ImportReport,
+        batch: Vec<RosterPerson>,
         actor: &str,
-    ) -> Result<(), AppError> {
-        if batch.is_empty() {
-            return Ok(());
+    ) -> impl std::future::Future<Output = Result<(Vec<RosterPerson>, BatchWritten), StoreError>>
+           + Send
+           + 'static {
+        let store = self.store().clone();
+        let actor = actor.to_string();
+        async move {
+            let written = store.upsert_roster_batch(school_id, &batch, &actor).await?;
+            Ok((batch, written))
         }
-        let written = self
-            .store()
-            .upsert_roster_batch(school_id, batch, actor)
-            .await?;
-        report.written = true;
-        report.created += written.created;
-        report.updated += written.updated;
-        // Consecutive rows read as one range, also across batches.
-        for row in batch.iter().map(|p| p.row) {
-            match report.written_rows.last_mut() {
-                Some(prev) if prev.1 + 1 == row => prev.1 = row,
-                _ => report.written_rows.push((row, row)),
-            }
+    }
+}
+
+fn record_written(report: &mut ImportReport, batch: &[RosterPerson], written: BatchWritten) {
+    report.written = true;
+    report.created += written.created;
+    report.updated += written.updated;
+    // Consecutive rows read as one range, also across batches.
+    for row in batch.iter().map(|p| p.row) {
+        match report.written_rows.last_mut() {
+            Some(prev) if prev.1 + 1 == row => prev.1 = row,
+            _ => report.written_rows.push((row, row)),
         }
-        batch.clear();
-        Ok(())
+    }
+}
+
+/// At most one batch's write under way on its own task, so that the
+/// database (SQLite's worker thread or the PostgreSQL server) works while
+/// this task reads and prepares the next batch. Batches still commit one
+/// after another, in order.
+pub(crate) struct WriteBehind<T> {
+    task: Option<tokio::task::JoinHandle<Result<T, StoreError>>>,
+}
+
+impl<T> Default for WriteBehind<T> {
+    fn default() -> Self {
+        WriteBehind { task: None }
+    }
+}
+
+impl<T: Send + 'static> WriteBehind<T> {
+    /// Starts a write; the previous one must have been finished.
+    pub(crate) fn start(
+        &mut self,
+        write: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) {
+        debug_assert!(self.task.is_none(), "one write at a time");
+        self.task = Some(tokio::spawn(write));
+    }
+
+    /// Waits for the write under way, if any.
+    pub(crate) async fn finish(&mut self) -> Result<Option<T>, AppError> {
+        let Some(task) = self.task.take() else {
+            return Ok(None);
+        };
+        let done = task
+            .await
+            .map_err(|e| AppError::Internal(format!("a batch write died: {e}")))??;
+        Ok(Some(done))
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::{Duration, Utc};
 use rand::RngCore;
 use uuid::Uuid;
 
+use super::roster::WriteBehind;
 use super::{App, AppError};
 use crate::domain::code::ActivationCode;
 use crate::store::{CodeTarget, NewSchool, School};
@@ -103,6 +104,9 @@ impl App {
     ) -> Result<u64, AppError> {
         self.store().get_school(school_id).await?;
         let expires_at = Utc::now() + Duration::days(i64::from(days.clamp(1, 366)));
+        // Each batch is stored on its own task while the next one's targets
+        // are read; its plaintexts go to `sink` once it is committed.
+        let mut storing: WriteBehind<Vec<IssuedCode>> = WriteBehind::default();
         let mut after = None;
         let mut issued = 0u64;
         loop {
@@ -110,6 +114,10 @@ impl App {
                 .store()
                 .code_targets(school_id, scope, after, CODE_BATCH)
                 .await?;
+            if let Some(stored) = storing.finish().await? {
+                issued += stored.len() as u64;
+                sink(&stored);
+            }
             let Some(last) = targets.last() else {
                 break;
             };
@@ -125,9 +133,12 @@ impl App {
                 .iter()
                 .map(|c| (c.target.account_id, self.codes().hash(&c.code)))
                 .collect();
-            self.store().issue_codes(&hashes, expires_at, actor).await?;
-            issued += batch.len() as u64;
-            sink(&batch);
+            let store = self.store().clone();
+            let actor = actor.to_string();
+            storing.start(async move {
+                store.issue_codes(&hashes, expires_at, &actor).await?;
+                Ok(batch)
+            });
         }
         Ok(issued)
     }

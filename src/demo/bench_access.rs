@@ -9,8 +9,15 @@
 //! parents asking for their child (allowed), trusted persons for the
 //! granted and for another service (allowed / denied), pupils for
 //! themselves (allowed) and strangers for someone else's child (denied).
-//! Each check is one database statement; the ephemeral store (Redis) is
-//! not on the check's path.
+//! A check reads one database statement, or nothing when its facts are in
+//! the access cache; the decision is taken anew each time. The app is the
+//! server's (`build_app`): with Redis it serves from the cache only while
+//! subscribed to the other instances' invalidations, and while the checks
+//! run, `changes_per_second` pupils are invalidated (as if links and
+//! invitations changed) and published through Redis like real changes.
+//! Two timed passes of `checks` each: the first starts on an empty cache,
+//! the second draws other checks from the same mix (the steady state of a
+//! diary application asking about the same families all day).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -35,6 +42,9 @@ pub struct AccessBench {
     pub trusted: usize,
     pub checks: usize,
     pub concurrency: usize,
+    /// `false`: every check reads the database (`[access] cache_seconds = 0`).
+    pub cache: bool,
+    pub changes_per_second: u32,
 }
 
 impl Default for AccessBench {
@@ -45,6 +55,8 @@ impl Default for AccessBench {
             trusted: 500,
             checks: 200_000,
             concurrency: 64,
+            cache: true,
+            changes_per_second: 50,
         }
     }
 }
@@ -59,16 +71,27 @@ pub struct AccessBenchReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Checks answered from the cache, and invalidations made meanwhile.
+    pub cache_hits: u64,
+    pub changes: u64,
+    /// The first pass, on an empty cache (the figures above are the
+    /// second pass, with other draws from the same mix).
+    pub cold_checks_per_second: f64,
+    pub cold_p99_ms: f64,
+    pub cold_cache_hits: u64,
 }
 
 /// Builds the app from `config` (its database; the school is added to
 /// it), seeds the school and runs the checks. Prints the report.
-pub async fn access(config: Config, bench: &AccessBench) -> anyhow::Result<AccessBenchReport> {
+pub async fn access(mut config: Config, bench: &AccessBench) -> anyhow::Result<AccessBenchReport> {
     anyhow::ensure!(
         bench.pupils > 0 && bench.parents > 0 && bench.checks > 0 && bench.concurrency > 0,
         "pupils, parents, checks and concurrency must be positive"
     );
-    let app = Arc::new(crate::startup::build_tool_app(config).await?);
+    if !bench.cache {
+        config.access.cache_seconds = 0;
+    }
+    let app = Arc::new(crate::startup::build_app(config).await?);
     let started = Instant::now();
     let population = seed(&app, bench).await?;
     println!(
@@ -80,7 +103,14 @@ pub async fn access(config: Config, bench: &AccessBench) -> anyhow::Result<Acces
     );
     let report = run(app, &population, bench).await?;
     println!(
-        "access checks: {} in {:.2} s with {} concurrent callers — {:.0} checks/s",
+        "first pass, cache empty at the start: {} checks, {:.0} checks/s, p99 {:.2} ms, {:.0} % from the cache",
+        report.checks,
+        report.cold_checks_per_second,
+        report.cold_p99_ms,
+        100.0 * report.cold_cache_hits as f64 / report.checks as f64
+    );
+    println!(
+        "second pass (other draws of the same mix): {} checks in {:.2} s with {} concurrent callers — {:.0} checks/s",
         report.checks, report.seconds, bench.concurrency, report.checks_per_second
     );
     println!(
@@ -90,6 +120,13 @@ pub async fn access(config: Config, bench: &AccessBench) -> anyhow::Result<Acces
         report.max_ms,
         report.allowed,
         report.checks - report.allowed
+    );
+    println!(
+        "  access cache: {}; {:.0} % of checks answered from it; {} invalidations during the pass ({}/s, published like real changes)",
+        if bench.cache { "on" } else { "off" },
+        100.0 * report.cache_hits as f64 / report.checks as f64,
+        report.changes,
+        bench.changes_per_second
     );
     Ok(report)
 }
@@ -286,17 +323,68 @@ async fn run(
     population: &Population,
     bench: &AccessBench,
 ) -> anyhow::Result<AccessBenchReport> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(10);
-    let work: Arc<Vec<(Uuid, Uuid, Service)>> = Arc::new(
-        (0..bench.checks)
-            .map(|_| pick(population, &mut rng))
-            .collect(),
-    );
-    // Warm the pool and the caches a little first.
-    for (viewer, pupil, service) in work.iter().take(200) {
+    // A shared store's instance uses the cache once it is subscribed.
+    let waiting = Instant::now();
+    while bench.cache && !app.access_cache().is_live() {
+        anyhow::ensure!(
+            waiting.elapsed() < Duration::from_secs(5),
+            "the access cache did not go live (no subscription to the invalidation channel)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sample = |seed: u64| -> Arc<Vec<(Uuid, Uuid, Service)>> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        Arc::new(
+            (0..bench.checks)
+                .map(|_| pick(population, &mut rng))
+                .collect(),
+        )
+    };
+    // Warm the pool a little first (not the cache: the first pass starts cold).
+    for (viewer, pupil, service) in sample(9).iter().take(200) {
         app.access_decision(*viewer, *pupil, *service, Some(population.school))
             .await?;
     }
+    app.access_cache()
+        .invalidate(crate::app::access_cache::Invalidation::All);
+    let cold = pass(&app, population, bench, sample(10)).await?;
+    // The same mix again, other draws: the cache holds what the first
+    // pass read, less what the changes meanwhile dropped.
+    let mut warm = pass(&app, population, bench, sample(11)).await?;
+    warm.cold_checks_per_second = cold.checks_per_second;
+    warm.cold_p99_ms = cold.p99_ms;
+    warm.cold_cache_hits = cold.cache_hits;
+    Ok(warm)
+}
+
+/// One timed pass over `work`, with changes made alongside.
+async fn pass(
+    app: &Arc<App>,
+    population: &Population,
+    bench: &AccessBench,
+    work: Arc<Vec<(Uuid, Uuid, Service)>>,
+) -> anyhow::Result<AccessBenchReport> {
+    let (hits_before, _) = app.access_cache().counts();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let changes = if bench.changes_per_second > 0 {
+        let (app, done, pupils) = (app.clone(), done.clone(), population.pupils.clone());
+        let every = Duration::from_secs(1) / bench.changes_per_second;
+        Some(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+            let mut tick = tokio::time::interval(every);
+            let mut made = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let pupil = pupils[rng.gen_range(0..pupils.len())];
+                app.access_changed(&[crate::app::access_cache::Invalidation::Pupil(pupil)])
+                    .await;
+                made += 1;
+            }
+            made
+        }))
+    } else {
+        None
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(bench.concurrency);
@@ -317,6 +405,9 @@ async fn run(
                     .await?;
                 latencies.push(at.elapsed());
                 allowed += usize::from(answer.allowed);
+                // A check answered from the cache never waits; each real
+                // check is its own request, so let the others run.
+                tokio::task::yield_now().await;
             }
             Ok::<_, crate::app::AppError>((latencies, allowed))
         }));
@@ -329,18 +420,83 @@ async fn run(
         allowed += a;
     }
     let seconds = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let changes = match changes {
+        Some(task) => task.await?,
+        None => 0,
+    };
+    let (hits_after, _) = app.access_cache().counts();
     latencies.sort_unstable();
     let at = |q: f64| {
         let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
         latencies[index].as_secs_f64() * 1000.0
     };
+    let checks_per_second = latencies.len() as f64 / seconds;
     Ok(AccessBenchReport {
         checks: latencies.len(),
         allowed,
         seconds,
-        checks_per_second: latencies.len() as f64 / seconds,
+        checks_per_second,
         p50_ms: at(0.50),
         p99_ms: at(0.99),
         max_ms: at(1.0),
+        cache_hits: hits_after - hits_before,
+        changes,
+        cold_checks_per_second: checks_per_second,
+        cold_p99_ms: at(0.99),
+        cold_cache_hits: hits_after - hits_before,
     })
+}
+
+/// `esia-link bench access`: the benchmark against a scratch database (a
+/// SQLite file, or a database created on `postgres` and dropped) and, when
+/// given, Redis (keys under a unique prefix, removed afterwards).
+pub async fn command(
+    bench: AccessBench,
+    postgres: Option<String>,
+    redis: Option<String>,
+) -> anyhow::Result<()> {
+    let scratch = std::env::temp_dir().join(format!("esia-link-bench-access-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&scratch)?;
+    let db = super::bench_roster::ScratchDb::create(postgres.as_deref(), &scratch).await?;
+    let mut config = super::demo_base_config()?;
+    config.log.filter = "error".into();
+    config.notify.dir = scratch.join("outbox");
+    config.database.url = crate::config::Secret::new(db.url.clone());
+    config.database.max_connections = 16;
+    let prefix = format!("esia-link-bench:{}:", Uuid::new_v4().simple());
+    if let Some(redis) = &redis {
+        config.ephemeral.backend = crate::config::EphemeralBackend::Redis;
+        config.ephemeral.redis_url = Some(crate::config::Secret::new(redis.clone()));
+        config.ephemeral.key_prefix = prefix.clone();
+    }
+    println!(
+        "access benchmark: {} database{}",
+        db.backend,
+        if redis.is_some() { " + Redis" } else { "" }
+    );
+    let result = access(config, &bench).await;
+    db.drop().await?;
+    if let Some(redis) = &redis {
+        remove_keys(redis, &prefix).await;
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    result.map(|_| ())
+}
+
+async fn remove_keys(redis: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(redis) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+    }
 }

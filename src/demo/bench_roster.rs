@@ -9,7 +9,7 @@
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use crate::app::roster::{FileSource, ImportOptions, RosterFormat};
+use crate::app::roster::{FileSource, ImportOptions, Phase, Progress, RosterFormat};
 use crate::app::school::CodeScope;
 use crate::domain::snils::check_number;
 
@@ -134,33 +134,51 @@ pub async fn roster(rows: u64, postgres: Option<String>) -> anyhow::Result<()> {
     let anon_peak = sampler.join().unwrap_or(0.0);
     scratch_db.drop().await?;
     let _ = std::fs::remove_dir_all(&scratch);
-    let (import_secs, codes_secs, issued, relationships) = result?;
+    let figures = result?;
     println!(
         "roster benchmark ({backend}): {rows} rows, {file_mib:.0} MiB CSV generated in {:.1} s",
         generated.as_secs_f64()
     );
     println!(
-        "  import (check + write + parent links): {import_secs:.1} s, {:.0} rows/s, {relationships} relationships",
-        rows as f64 / import_secs
+        "  import (check + write + parent links): {:.1} s, {:.0} rows/s, {} relationships",
+        figures.import_secs,
+        rows as f64 / figures.import_secs,
+        figures.relationships
     );
     println!(
-        "  activation codes: {issued} in {codes_secs:.1} s, {:.0} codes/s",
-        issued as f64 / codes_secs
+        "    check {:.1} s, write {:.1} s, parent links {:.1} s",
+        figures.phase_secs[0], figures.phase_secs[1], figures.phase_secs[2]
+    );
+    println!(
+        "  activation codes: {} in {:.1} s, {:.0} codes/s",
+        figures.issued,
+        figures.codes_secs,
+        figures.issued as f64 / figures.codes_secs
     );
     println!(
         "  total {:.1} s; peak resident memory {:.0} MiB (VmHWM), of it heap at most {:.0} MiB (RssAnon, sampled)",
-        import_secs + codes_secs,
+        figures.import_secs + figures.codes_secs,
         status_mib("VmHWM:"),
         anon_peak
     );
     Ok(())
 }
 
+struct Figures {
+    import_secs: f64,
+    /// Checking, writing and linking, split where the progress callback
+    /// first reports the next phase.
+    phase_secs: [f64; 3],
+    codes_secs: f64,
+    issued: u64,
+    relationships: u64,
+}
+
 async fn run(
     config: crate::config::Config,
     file: &std::path::Path,
     rows: u64,
-) -> anyhow::Result<(f64, f64, u64, u64)> {
+) -> anyhow::Result<Figures> {
     let app = crate::startup::build_tool_app(config).await?;
     let school = app.create_school(29, "Bench school", "bench").await?;
     let source = FileSource {
@@ -168,29 +186,55 @@ async fn run(
         format: RosterFormat::Csv,
     };
     let started = Instant::now();
+    let phase_starts = std::sync::Mutex::new(vec![(Phase::Checking, started)]);
+    let on_progress = |progress: Progress| {
+        if let Ok(mut starts) = phase_starts.lock() {
+            if starts.last().map(|(phase, _)| *phase) != Some(progress.phase) {
+                starts.push((progress.phase, Instant::now()));
+            }
+        }
+    };
     let report = app
         .import_roster(
             school.id,
             &source,
             &ImportOptions::default(),
             "bench",
-            &|_| {},
+            &on_progress,
         )
         .await?;
-    let import_secs = started.elapsed().as_secs_f64();
+    let finished = Instant::now();
+    let import_secs = (finished - started).as_secs_f64();
     anyhow::ensure!(
         report.ok() && report.created == rows,
         "the generated roster imports cleanly: {} problems, {} created",
         report.problems_total,
         report.created
     );
+    let mut phase_secs = [0.0; 3];
+    if let Ok(starts) = phase_starts.lock() {
+        for (i, (phase, start)) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).map_or(finished, |(_, next)| *next);
+            let slot = match phase {
+                Phase::Checking => 0,
+                Phase::Writing => 1,
+                Phase::Linking => 2,
+            };
+            phase_secs[slot] += (end - *start).as_secs_f64();
+        }
+    }
     let started = Instant::now();
     let mut sink = |_: &[crate::app::school::IssuedCode]| {};
     let issued = app
         .issue_codes(school.id, &CodeScope::default(), 30, "bench", &mut sink)
         .await?;
-    let codes_secs = started.elapsed().as_secs_f64();
-    Ok((import_secs, codes_secs, issued, report.relationships_added))
+    Ok(Figures {
+        import_secs,
+        phase_secs,
+        codes_secs: started.elapsed().as_secs_f64(),
+        issued,
+        relationships: report.relationships_added,
+    })
 }
 
 /// A database for one benchmark run: a SQLite file in the scratch
@@ -208,14 +252,17 @@ impl ScratchDb {
     ) -> anyhow::Result<ScratchDb> {
         Ok(match postgres {
             Some(server) => {
-                let server = server.trim_end_matches('/');
+                // The server's URL, with or without a database in it.
+                let mut server = url::Url::parse(server)?;
                 let name = format!("esia_link_bench_{}", uuid::Uuid::new_v4().simple());
-                let admin = format!("{server}/postgres");
+                server.set_path("/postgres");
+                let admin = server.to_string();
+                server.set_path(&format!("/{name}"));
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await?;
                 sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
                     .await?;
                 ScratchDb {
-                    url: format!("{server}/{name}"),
+                    url: server.to_string(),
                     backend: "PostgreSQL",
                     postgres: Some((admin, name)),
                 }
@@ -239,57 +286,4 @@ impl ScratchDb {
         }
         Ok(())
     }
-}
-
-/// `esia-link bench access`: the access check against a scratch database
-/// (and Redis when given), with a school of the issue's size.
-pub async fn access(
-    checks: usize,
-    concurrency: usize,
-    postgres: Option<String>,
-    redis: Option<String>,
-) -> anyhow::Result<()> {
-    let scratch =
-        std::env::temp_dir().join(format!("esia-link-bench-access-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&scratch)?;
-    let db = ScratchDb::create(postgres.as_deref(), &scratch).await?;
-    let mut config = super::demo_base_config()?;
-    config.log.filter = "error".into();
-    config.notify.dir = scratch.join("outbox");
-    config.database.url = crate::config::Secret::new(db.url.clone());
-    config.database.max_connections = 16;
-    let prefix = format!("esia-link-bench:{}:", uuid::Uuid::new_v4().simple());
-    if let Some(redis) = &redis {
-        config.ephemeral.backend = crate::config::EphemeralBackend::Redis;
-        config.ephemeral.redis_url = Some(crate::config::Secret::new(redis.clone()));
-        config.ephemeral.key_prefix = prefix.clone();
-    }
-    println!(
-        "access benchmark: {} database{}",
-        db.backend,
-        if redis.is_some() { " + Redis" } else { "" }
-    );
-    let bench = super::bench_access::AccessBench {
-        checks,
-        concurrency,
-        ..Default::default()
-    };
-    let result = super::bench_access::access(config, &bench).await;
-    db.drop().await?;
-    if let Some(redis) = &redis {
-        if let Ok(client) = redis::Client::open(redis.as_str()) {
-            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{prefix}*"))
-                    .query_async(&mut conn)
-                    .await
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-                }
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(&scratch);
-    result.map(|_| ())
 }

@@ -271,8 +271,9 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!();
     println!("  Activation (school side → person side): invitation sheets with one-time codes");
     println!(
-        "  for the Arkhangelsk school are in {}.",
-        invitations.sheets.display()
+        "  for the Arkhangelsk school are in {} (PDF: {}).",
+        invitations.sheets.display(),
+        invitations.pdf.display()
     );
     println!("  Попова Елена (mock login «popova», no SNILS at State Services) activates with");
     println!(
@@ -296,6 +297,7 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
 
 struct DemoInvitations {
     sheets: PathBuf,
+    pdf: PathBuf,
     popova_code: String,
     outbox: PathBuf,
 }
@@ -323,11 +325,13 @@ async fn demo_invitations(
         .ok_or_else(|| anyhow::anyhow!("popova.ev has a school"))?;
     let school = app.school(school_id).await?;
     let mut html = crate::ops::sheets::header(&school.name);
+    let mut pdf = crate::ops::sheets_pdf::SheetsPdf::new(&school.name)?;
     let mut popova_code = String::new();
     let mut sink = |batch: &[crate::app::school::IssuedCode]| {
         for issued in batch {
             let url = format!("{service_url}/activate?code={}", issued.code);
             html.push_str(&crate::ops::sheets::sheet(issued, &school.name, &url));
+            pdf.add(issued, &school.name, &url);
             if issued.target.account_id == popova.id {
                 popova_code = issued.code.to_string();
             }
@@ -344,8 +348,11 @@ async fn demo_invitations(
     html.push_str(crate::ops::sheets::FOOTER);
     let sheets = dir.join("demo-invitations.html");
     std::fs::write(&sheets, html)?;
+    let pdf_path = dir.join("demo-invitations.pdf");
+    std::fs::write(&pdf_path, pdf.finish()?)?;
     Ok(DemoInvitations {
         sheets,
+        pdf: pdf_path,
         popova_code,
         outbox,
     })

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use memory::MemoryStore;
-pub use redis_store::RedisStore;
+pub use redis_store::{Heard, RedisStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EphemeralError {
@@ -43,6 +43,18 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Increments a counter that lives `window` from its first increment.
     async fn incr(&self, key: &str, window: Duration) -> Result<u64, EphemeralError>;
     fn backend_name(&self) -> &'static str;
+
+    /// Whether other processes share this store: then what one instance
+    /// caches must hear the others' invalidations ([`EphemeralStore::publish`]).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Sends `message` to every instance listening on `channel`. A store
+    /// no other process shares has nobody else to tell.
+    async fn publish(&self, _channel: &str, _message: &str) -> Result<(), EphemeralError> {
+        Ok(())
+    }
 
     /// Answers when the store works (readiness checks).
     async fn ping(&self) -> Result<(), EphemeralError> {

@@ -29,6 +29,7 @@ const CIRCUIT_OPEN: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct RedisStore {
+    client: redis::Client,
     connection: ConnectionManager,
     prefix: String,
     incr: Script,
@@ -54,10 +55,11 @@ impl RedisStore {
             .set_response_timeout(Some(COMMAND_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        let connection = ConnectionManager::new_with_config(client, config)
+        let connection = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(unavailable)?;
         Ok(RedisStore {
+            client,
             connection,
             prefix: prefix.to_string(),
             incr: Script::new(INCR_WITH_WINDOW),
@@ -178,5 +180,107 @@ impl EphemeralStore for RedisStore {
 
     fn backend_name(&self) -> &'static str {
         "redis"
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), EphemeralError> {
+        let (channel, message) = (self.key(channel), message.to_string());
+        self.guarded(|mut c| async move { c.publish::<_, _, ()>(channel, message).await })
+            .await
+    }
+}
+
+/// What a listener hears on its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard<'a> {
+    /// Subscribed (again): from now on every message arrives; what was
+    /// published while unsubscribed is lost.
+    Subscribed,
+    /// The subscription is gone (or Redis unreachable); messages may be
+    /// missed until the next `Subscribed`.
+    Lost,
+    Message(&'a str),
+}
+
+/// How often a listener checks its subscription by hearing its own ping.
+const LISTEN_PING: Duration = Duration::from_secs(5);
+/// A subscription that has not heard its own ping for this long is lost.
+const LISTEN_DEAF: Duration = Duration::from_secs(12);
+const PING: &str = "ping";
+
+impl RedisStore {
+    /// Listens on `channel` (under the key prefix) for as long as the
+    /// process runs, resubscribing after every loss. The subscription is
+    /// checked every few seconds by publishing a ping to it: a connection
+    /// that silently died is noticed and reported as `Lost`.
+    pub fn listen(
+        &self,
+        channel: &str,
+        on: impl Fn(Heard<'_>) + Send + Sync + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        use futures_util::StreamExt;
+        let (store, channel) = (self.clone(), self.key(channel));
+        tokio::spawn(async move {
+            loop {
+                let subscribed = async {
+                    let mut pubsub = store.client.get_async_pubsub().await?;
+                    pubsub.subscribe(&channel).await?;
+                    redis::RedisResult::Ok(pubsub)
+                };
+                let pubsub = match tokio::time::timeout(COMMAND_TIMEOUT, subscribed).await {
+                    Ok(Ok(pubsub)) => pubsub,
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "cannot subscribe to the invalidation channel");
+                        on(Heard::Lost);
+                        tokio::time::sleep(CIRCUIT_OPEN).await;
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::warn!("subscribing to the invalidation channel timed out");
+                        on(Heard::Lost);
+                        tokio::time::sleep(CIRCUIT_OPEN).await;
+                        continue;
+                    }
+                };
+                on(Heard::Subscribed);
+                let mut messages = pubsub.into_on_message();
+                let mut ping = tokio::time::interval(LISTEN_PING);
+                let mut heard_ping = tokio::time::Instant::now();
+                loop {
+                    tokio::select! {
+                        message = messages.next() => {
+                            let Some(message) = message else { break };
+                            match message.get_payload::<String>() {
+                                Ok(text) if text == PING => {
+                                    heard_ping = tokio::time::Instant::now();
+                                }
+                                Ok(text) => on(Heard::Message(&text)),
+                                // Unreadable: treat as "everything changed".
+                                Err(_) => on(Heard::Message("*")),
+                            }
+                        }
+                        _ = ping.tick() => {
+                            if heard_ping.elapsed() > LISTEN_DEAF {
+                                tracing::warn!("the invalidation channel went deaf; resubscribing");
+                                break;
+                            }
+                            let (channel, mut connection) = (channel.clone(), store.connection.clone());
+                            tokio::spawn(async move {
+                                let _ = tokio::time::timeout(
+                                    COMMAND_TIMEOUT,
+                                    connection.publish::<_, _, ()>(channel, PING),
+                                )
+                                .await;
+                            });
+                        }
+                    }
+                }
+                on(Heard::Lost);
+                tokio::time::sleep(CIRCUIT_OPEN).await;
+            }
+        })
     }
 }

@@ -8,3 +8,4 @@ pub mod report;
 pub mod roster;
 pub mod school;
 pub mod sheets;
+pub mod sheets_pdf;

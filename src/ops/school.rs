@@ -254,6 +254,8 @@ pub struct CodesArgs {
     pub out: Option<PathBuf>,
     /// A printable HTML page of invitation sheets, one per person.
     pub sheets: Option<PathBuf>,
+    /// The same sheets as a PDF.
+    pub pdf: Option<PathBuf>,
 }
 
 /// Issues codes and writes the only copy of their plaintexts where asked.
@@ -272,6 +274,13 @@ pub async fn issue_codes(config: Config, args: CodesArgs, lang: Lang) -> anyhow:
             file.write_all(super::sheets::header(&school.name).as_bytes())?;
             Some(file)
         }
+        None => None,
+    };
+    let mut pdf = match &args.pdf {
+        Some(path) => Some((
+            std::fs::File::create(path)?,
+            super::sheets_pdf::SheetsPdf::new(&school.name)?,
+        )),
         None => None,
     };
     writeln!(csv, "key,role,class,full_name,code,activation_url")?;
@@ -298,6 +307,9 @@ pub async fn issue_codes(config: Config, args: CodesArgs, lang: Lang) -> anyhow:
                     file.write_all(super::sheets::sheet(issued, &school.name, &url).as_bytes())
                 });
             }
+            if let Some((_, sheets)) = pdf.as_mut() {
+                sheets.add(issued, &school.name, &url);
+            }
             if let Err(e) = written {
                 failure.get_or_insert(e);
             }
@@ -309,6 +321,15 @@ pub async fn issue_codes(config: Config, args: CodesArgs, lang: Lang) -> anyhow:
     if let Some(file) = sheets.as_mut() {
         file.write_all(super::sheets::FOOTER.as_bytes())?;
         file.flush()?;
+    }
+    if let Some((mut file, sheets)) = pdf {
+        let written = sheets
+            .finish()
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| file.write_all(&bytes));
+        if let Err(e) = written {
+            failure.get_or_insert(e);
+        }
     }
     csv.flush()?;
     if let Some(e) = failure {

@@ -1,12 +1,35 @@
 //! Invitation sheets: one printable A4 page per person with the school, the
 //! name, the activation code, the activation address and a QR code of it,
 //! and the steps in Russian. A self-contained HTML file (the browser's
-//! "Print" or "Save as PDF" makes the paper copy).
+//! "Print" or "Save as PDF" makes the paper copy), or a PDF
+//! ([`super::sheets_pdf`]) that says the same.
 
 use qrcode::render::svg;
 use qrcode::QrCode;
 
 use crate::app::school::IssuedCode;
+
+/// What every sheet says, whatever prints it.
+pub const TITLE: &str = "Электронный дневник";
+pub const CODE_INTRO: &str = "Ваш код активации (действует один раз):";
+pub const URL_INTRO: &str = "Адрес для активации:";
+pub const STEPS: [&str; 5] = [
+    "Откройте адрес выше или наведите камеру телефона на QR-код.",
+    "Введите код (регистр и дефисы не важны) и проверьте свои данные. Если данные неверны, обратитесь в школу: исправляет их школа.",
+    "Укажите адрес электронной почты и номер мобильного телефона, придумайте пароль (не короче 10 символов).",
+    "Подтвердите почту по ссылке из письма — учётная запись станет активной.",
+    "После этого можно входить и через Госуслуги: учётные записи свяжутся по ФИО и СНИЛС.",
+];
+pub const WARNING: &str =
+    "Никому не сообщайте этот код. Сотрудники школы и службы поддержки никогда его не спрашивают.";
+
+/// «Школа № 7 г. Архангельска, класс 5А»
+pub fn school_line(issued: &IssuedCode, school: &str) -> String {
+    match issued.target.class_name.as_deref() {
+        Some(class) => format!("{school}, класс {class}"),
+        None => school.to_string(),
+    }
+}
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -46,32 +69,25 @@ ol li {{ margin-bottom: 0.2cm; }}
 }
 
 pub fn sheet(issued: &IssuedCode, school: &str, url: &str) -> String {
-    let class = issued
-        .target
-        .class_name
-        .as_deref()
-        .map(|c| format!(", класс {}", escape(c)))
-        .unwrap_or_default();
+    let steps: String = STEPS
+        .iter()
+        .map(|step| format!("<li>{}</li>\n", escape(step)))
+        .collect();
     format!(
         r#"<section class="sheet">
-<h1>Электронный дневник</h1>
-<p>{school}{class}</p>
+<h1>{TITLE}</h1>
+<p>{school}</p>
 <h2>{name}</h2>
-<p>Ваш код активации (действует один раз):</p>
+<p>{CODE_INTRO}</p>
 <p class="code">{code}</p>
-<p>Адрес для активации: <span class="url">{url_text}</span></p>
+<p>{URL_INTRO} <span class="url">{url_text}</span></p>
 {qr}
 <ol>
-<li>Откройте адрес выше или наведите камеру телефона на QR-код.</li>
-<li>Введите код (регистр и дефисы не важны) и проверьте свои данные. Если данные неверны, обратитесь в школу: исправляет их школа.</li>
-<li>Укажите адрес электронной почты и номер мобильного телефона, придумайте пароль (не короче 10 символов).</li>
-<li>Подтвердите почту по ссылке из письма — учётная запись станет активной.</li>
-<li>После этого можно входить и через Госуслуги: учётные записи свяжутся по ФИО и СНИЛС.</li>
-</ol>
-<p>Никому не сообщайте этот код. Сотрудники школы и службы поддержки никогда его не спрашивают.</p>
+{steps}</ol>
+<p>{WARNING}</p>
 </section>
 "#,
-        school = escape(school),
+        school = escape(&school_line(issued, school)),
         name = escape(&issued.full_name()),
         code = issued.code,
         url_text = escape(url),

@@ -511,6 +511,7 @@ impl Store {
         actor: &str,
         reason: &str,
         details: serde_json::Value,
+        notifications: &[super::NewNotification],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
@@ -542,6 +543,7 @@ impl Store {
             },
         )
         .await?;
+        self.insert_notifications(&mut tx, notifications).await?;
         tx.commit().await?;
         Ok(())
     }

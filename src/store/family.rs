@@ -183,14 +183,43 @@ impl fmt::Debug for NotificationRecord {
 }
 
 /// What an access check reads about (viewer, pupil), in one round trip.
+/// The account an access check asks about: its role and school (`role`
+/// `None`: there is no such account).
 #[derive(Debug, Clone, Default)]
-pub struct AccessRows {
-    /// The target account's role and school, if it exists.
-    pub target_role: Option<String>,
-    pub target_school: Option<Uuid>,
-    /// The viewer's parent links to the pupil: status and decision time.
-    pub links: Vec<(String, Option<DateTime<Utc>>)>,
-    pub grants: Vec<GrantRow>,
+pub struct AccessTarget {
+    pub role: Option<String>,
+    pub school: Option<Uuid>,
+}
+
+/// Every tie of a viewer to pupils: the parent links it holds or is named
+/// in, and the grants it received. A handful for a parent, none for most.
+#[derive(Debug, Clone, Default)]
+pub struct ViewerTies {
+    pub links: Vec<LinkTie>,
+    pub grants: Vec<GrantTie>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkTie {
+    pub pupil: Uuid,
+    pub status: String,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GrantTie {
+    pub pupil: Uuid,
+    pub row: GrantRow,
+}
+
+impl ViewerTies {
+    /// The pupils these ties are about (with repeats).
+    pub fn pupils(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.links
+            .iter()
+            .map(|l| l.pupil)
+            .chain(self.grants.iter().map(|g| g.pupil))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -654,7 +683,7 @@ impl Store {
         Ok(added)
     }
 
-    async fn insert_notifications(
+    pub(super) async fn insert_notifications(
         &self,
         tx: &mut Transaction<'static, Any>,
         notifications: &[NewNotification],
@@ -758,53 +787,66 @@ impl Store {
         Ok(())
     }
 
-    /// Everything an access check needs about (viewer, pupil): one
-    /// statement.
-    pub async fn access_rows(&self, viewer: Uuid, pupil: Uuid) -> Result<AccessRows, StoreError> {
+    /// Everything an access check needs: the target account, and every
+    /// tie of the viewer (to any pupil, so that one read serves the
+    /// viewer's later checks from the access cache). One statement.
+    pub async fn access_facts(
+        &self,
+        viewer: Uuid,
+        target: Uuid,
+    ) -> Result<(AccessTarget, ViewerTies), StoreError> {
         let rows = sqlx::query(
-            "SELECT 'target' AS kind, a.role AS status, CAST(NULL AS BIGINT) AS t1,
-                    CAST(NULL AS BIGINT) AS t2, CAST(NULL AS TEXT) AS services,
-                    CAST(NULL AS TEXT) AS link_status, a.school_id AS target_school
+            "SELECT 'target' AS kind, a.id AS pupil_id, a.role AS status,
+                    CAST(NULL AS BIGINT) AS t1, CAST(NULL AS BIGINT) AS t2,
+                    CAST(NULL AS TEXT) AS services, CAST(NULL AS TEXT) AS link_status,
+                    a.school_id AS target_school
              FROM accounts a WHERE a.id = $2
              UNION ALL
-             SELECT 'link', r.status, r.decided_at, CAST(NULL AS BIGINT), CAST(NULL AS TEXT),
-                    CAST(NULL AS TEXT), CAST(NULL AS TEXT)
-             FROM relationships r
-             WHERE r.pupil_id = $2 AND (r.holder_id = $1 OR r.parent_id = $1)
+             SELECT 'link', r.pupil_id, r.status, r.decided_at, CAST(NULL AS BIGINT),
+                    CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)
+             FROM relationships r WHERE r.holder_id = $1 OR r.parent_id = $1
              UNION ALL
-             SELECT 'grant', i.status, i.opens_at, i.expires_at, i.services, r.status,
-                    CAST(NULL AS TEXT)
+             SELECT 'grant', i.pupil_id, i.status, i.opens_at, i.expires_at, i.services,
+                    r.status, CAST(NULL AS TEXT)
              FROM invitations i JOIN relationships r ON r.id = i.relationship_id
-             WHERE i.pupil_id = $2 AND i.grantee_id = $1",
+             WHERE i.grantee_id = $1",
         )
         .bind(viewer.to_string())
-        .bind(pupil.to_string())
+        .bind(target.to_string())
         .fetch_all(self.db())
         .await?;
-        let mut out = AccessRows::default();
+        let (mut found, mut ties) = (AccessTarget::default(), ViewerTies::default());
         for row in rows {
             let kind: String = row.try_get("kind")?;
             let status: String = row.try_get("status")?;
+            let pupil = uuid_col(&row, "pupil_id")?;
             match kind.as_str() {
                 "target" => {
-                    out.target_role = Some(status);
-                    out.target_school = opt_uuid_col(&row, "target_school")?;
+                    found.role = Some(status);
+                    found.school = opt_uuid_col(&row, "target_school")?;
                 }
-                "link" => out.links.push((status, opt_time(&row, "t1")?)),
-                _ => out.grants.push(GrantRow {
+                "link" => ties.links.push(LinkTie {
+                    pupil,
                     status,
-                    opens_at: opt_time(&row, "t1")?,
-                    expires_at: opt_time(&row, "t2")?.unwrap_or_else(|| to_time(0)),
-                    services: row
-                        .try_get::<Option<String>, _>("services")?
-                        .unwrap_or_default(),
-                    relationship_status: row
-                        .try_get::<Option<String>, _>("link_status")?
-                        .unwrap_or_default(),
+                    decided_at: opt_time(&row, "t1")?,
+                }),
+                _ => ties.grants.push(GrantTie {
+                    pupil,
+                    row: GrantRow {
+                        status,
+                        opens_at: opt_time(&row, "t1")?,
+                        expires_at: opt_time(&row, "t2")?.unwrap_or_else(|| to_time(0)),
+                        services: row
+                            .try_get::<Option<String>, _>("services")?
+                            .unwrap_or_default(),
+                        relationship_status: row
+                            .try_get::<Option<String>, _>("link_status")?
+                            .unwrap_or_default(),
+                    },
                 }),
             }
         }
-        Ok(out)
+        Ok((found, ties))
     }
 
     /// The pupils linked to the viewer by a confirmed link or an accepted

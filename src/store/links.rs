@@ -150,9 +150,54 @@ impl Store {
         actor: &str,
         reason: &str,
     ) -> Result<FederatedLink, StoreError> {
-        let id = Uuid::new_v4();
+        let mut tx = self.begin_write().await?;
+        let created = self.insert_link(&mut tx, link, actor, reason).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Consumes a live activation code of `link.account_id` and writes the
+    /// link with its audit row, all or nothing: `None` (nothing written)
+    /// when the code was used, revoked or expired meanwhile; of two
+    /// concurrent redemptions exactly one links. The unique constraints
+    /// decide link races as in [`Store::create_link`].
+    pub async fn link_with_activation_code(
+        &self,
+        code_hash: &str,
+        link: &NewLink,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Option<FederatedLink>, StoreError> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        let consumed = sqlx::query(
+            "UPDATE activation_codes SET used_at = $1, progress_json = NULL
+             WHERE code_hash = $2 AND account_id = $3 AND used_at IS NULL
+               AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(code_hash.to_string())
+        .bind(link.account_id.to_string())
+        .execute(self.in_tx(&mut tx))
+        .await?
+        .rows_affected();
+        if consumed != 1 {
+            return Ok(None);
+        }
+        let created = self.insert_link(&mut tx, link, actor, reason).await?;
+        tx.commit().await?;
+        Ok(Some(created))
+    }
+
+    async fn insert_link(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        link: &NewLink,
+        actor: &str,
+        reason: &str,
+    ) -> Result<FederatedLink, StoreError> {
+        let id = Uuid::new_v4();
+        let now = now_ms();
         let inserted = sqlx::query(
             "INSERT INTO federated_links (id, provider, subject, account_id, method, tier_at_link, linked_at, last_login_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -165,7 +210,7 @@ impl Store {
         .bind(&link.tier_at_link)
         .bind(now)
         .bind(now)
-        .execute(self.in_tx(&mut tx))
+        .execute(self.in_tx(tx))
         .await;
         if let Err(error) = inserted {
             if let Some(which) = unique_violation(&error) {
@@ -179,7 +224,7 @@ impl Store {
             return Err(error.into());
         }
         self.insert_audit(
-            &mut tx,
+            tx,
             &NewAuditEntry {
                 actor: actor.to_string(),
                 action: "link.created".into(),
@@ -195,7 +240,6 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(FederatedLink {
             id,
             provider: link.provider.clone(),

@@ -2,14 +2,14 @@
 //! the lookups roster validation needs, per-school API tokens and
 //! activation codes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{now_ms, opt_date_col, to_time, uuid_col, NewAuditEntry, Store, StoreError};
+use super::{now_ms, opt_date_col, to_time, uuid_col, Backend, NewAuditEntry, Store, StoreError};
 use crate::domain::roster::RosterPerson;
 
 /// An existing account holding a SNILS the roster also has.
@@ -76,29 +76,50 @@ pub struct ActivationRecord {
     pub progress: Option<serde_json::Value>,
 }
 
-/// Rows per statement inside a batch's transaction. SQLite's driver looks
-/// up every `$n` parameter by name, which costs O(parameters²) per
-/// statement: many short statements beat one long one.
-const ROWS_PER_STATEMENT: usize = 32;
+/// Rows per statement: a whole batch of the application's (500 rows) fits
+/// in one, within both backends' limits on parameters (SQLite 32,766,
+/// PostgreSQL 65,535) at the widest row (12 values).
+const ROWS_PER_STATEMENT: usize = 1000;
 
-/// Placeholders `($n, $n+1, ...), (...)` for `rows` rows of `width` values.
-fn placeholders(rows: usize, width: usize, first: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..width)
-                .map(|c| format!("${}", first + r * width + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Placeholders numbered in the order they are written: `$1, $2, ...` on
+/// PostgreSQL, anonymous `?` on SQLite. SQLite looks each `$n` up by name
+/// with a scan of all of them, O(parameters²) per statement; anonymous ones
+/// bind by position, so one statement can carry a whole batch. Values are
+/// bound in the same order as the placeholders were taken.
+struct Params {
+    numbered: bool,
+    taken: usize,
 }
 
-fn list(n: usize, first: usize) -> String {
-    (0..n)
-        .map(|i| format!("${}", first + i))
-        .collect::<Vec<_>>()
-        .join(", ")
+impl Params {
+    fn new(backend: Backend) -> Params {
+        Params {
+            numbered: backend == Backend::Postgres,
+            taken: 0,
+        }
+    }
+
+    fn one(&mut self) -> String {
+        self.taken += 1;
+        if self.numbered {
+            format!("${}", self.taken)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `p, p, ...` for `n` values.
+    fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.one()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `(p, p), (p, p), ...` for `rows` rows of `width` values.
+    fn rows(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl Store {
@@ -109,7 +130,7 @@ impl Store {
             let sql = format!(
                 "SELECT snils, school_id, roster_key, surname, given_name, patronymic, birth_date
                  FROM accounts WHERE snils IN ({})",
-                list(chunk.len(), 1)
+                Params::new(self.backend).list(chunk.len())
             );
             let mut query = sqlx::query(&sql);
             for s in chunk {
@@ -143,7 +164,7 @@ impl Store {
         for chunk in logins.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT login, school_id, roster_key FROM accounts WHERE lower(login) IN ({})",
-                list(chunk.len(), 1)
+                Params::new(self.backend).list(chunk.len())
             );
             let mut query = sqlx::query(&sql);
             for l in chunk {
@@ -174,62 +195,39 @@ impl Store {
             return Ok(BatchWritten::default());
         }
         let school = school_id.to_string();
-        let mut tx = self.begin_write().await?;
-        let mut existing: HashMap<String, String> = HashMap::new();
-        for chunk in people.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT id, roster_key FROM accounts WHERE school_id = $1 AND roster_key IN ({})",
-                list(chunk.len(), 2)
-            );
-            let mut query = sqlx::query(&sql).bind(school.clone());
-            for p in chunk {
-                query = query.bind(p.key.clone());
-            }
-            for row in query.fetch_all(self.in_tx(&mut tx)).await? {
-                existing.insert(row.try_get("roster_key")?, row.try_get("id")?);
-            }
-        }
-        const WIDTH: usize = 12;
-        let statement = |rows: usize| {
-            format!(
-            "WITH v (id, school_id, roster_key, role, surname, given_name, patronymic, birth_date,
-                  snils, class_name, login, created) AS (VALUES {})
-             INSERT INTO accounts (id, school_id, roster_key, role, surname, given_name, patronymic,
-                 birth_date, snils, class_name, login, created_at, status, email_verified,
-                 phone_verified, login_changed, updated_at)
-             SELECT v.id, v.school_id, v.roster_key, v.role, v.surname, v.given_name,
-                 v.patronymic, v.birth_date, v.snils, v.class_name, v.login, v.created,
-                 'pending', 0, 0, 0, v.created
-             FROM v WHERE true
-             ON CONFLICT (school_id, roster_key) DO UPDATE SET
-                 role = excluded.role, surname = excluded.surname,
-                 given_name = excluded.given_name, patronymic = excluded.patronymic,
-                 birth_date = excluded.birth_date, snils = excluded.snils,
-                 class_name = excluded.class_name,
-                 login = COALESCE(excluded.login, accounts.login),
-                 updated_at = excluded.updated_at",
-                placeholders(rows, WIDTH, 1)
-            )
-        };
         let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let (mut created, mut updated) = (Vec::new(), Vec::new());
         for chunk in people.chunks(ROWS_PER_STATEMENT) {
-            let sql = statement(chunk.len());
+            // An update keeps the account's id, so the ids coming back tell
+            // created from updated without looking the keys up first.
+            let sql = format!(
+                "WITH v (id, school_id, roster_key, role, surname, given_name, patronymic,
+                     birth_date, snils, class_name, login, created) AS (VALUES {})
+                 INSERT INTO accounts (id, school_id, roster_key, role, surname, given_name,
+                     patronymic, birth_date, snils, class_name, login, created_at, status,
+                     email_verified, phone_verified, login_changed, updated_at)
+                 SELECT v.id, v.school_id, v.roster_key, v.role, v.surname, v.given_name,
+                     v.patronymic, v.birth_date, v.snils, v.class_name, v.login, v.created,
+                     'pending', 0, 0, 0, v.created
+                 FROM v WHERE true
+                 ON CONFLICT (school_id, roster_key) DO UPDATE SET
+                     role = excluded.role, surname = excluded.surname,
+                     given_name = excluded.given_name, patronymic = excluded.patronymic,
+                     birth_date = excluded.birth_date, snils = excluded.snils,
+                     class_name = excluded.class_name,
+                     login = COALESCE(excluded.login, accounts.login),
+                     updated_at = excluded.updated_at
+                 RETURNING id",
+                Params::new(self.backend).rows(chunk.len(), 12)
+            );
+            let mut proposed = HashSet::with_capacity(chunk.len());
             let mut query = sqlx::query(&sql);
             for p in chunk {
-                let id = match existing.get(&p.key) {
-                    Some(id) => {
-                        updated.push(id.clone());
-                        id.clone()
-                    }
-                    None => {
-                        // Time-ordered ids: a big import appends to the
-                        // id indexes instead of writing all over them.
-                        let id = Uuid::now_v7().to_string();
-                        created.push(id.clone());
-                        id
-                    }
-                };
+                // Time-ordered ids: a big import appends to the id indexes
+                // instead of writing all over them.
+                let id = Uuid::now_v7().to_string();
+                proposed.insert(id.clone());
                 query = query
                     .bind(id)
                     .bind(school.clone())
@@ -244,7 +242,14 @@ impl Store {
                     .bind(p.login.clone())
                     .bind(now);
             }
-            query.execute(self.in_tx(&mut tx)).await?;
+            for row in query.fetch_all(self.in_tx(&mut tx)).await? {
+                let id: String = row.try_get("id")?;
+                if proposed.contains(&id) {
+                    created.push(id);
+                } else {
+                    updated.push(id);
+                }
+            }
         }
         self.insert_audit(
             &mut tx,
@@ -269,6 +274,19 @@ impl Store {
         })
     }
 
+    /// After a bulk write, fresh statistics for the planner. PostgreSQL
+    /// plans from them, and autovacuum refreshes them a minute or more
+    /// later; until then a table that grew from nothing to a million rows is
+    /// planned as if it held a few, and the follow-up queries (parents'
+    /// links, code targets in id order) read whole schools per batch.
+    /// SQLite plans by fixed rules without statistics and needs nothing.
+    pub async fn refresh_account_statistics(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE accounts").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Proposes parent→pupil relationships named by the school's keys; pairs
     /// that exist already are left as they are. Returns how many were new.
     pub async fn propose_relationships(
@@ -284,27 +302,34 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut added = 0;
         for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.backend);
+            let values = params.rows(chunk.len(), 3);
             let sql = format!(
-                "WITH v (id, parent_key, child_key) AS (VALUES {})
-             INSERT INTO relationships (id, parent_id, pupil_id, status, created_at, created_by)
-             SELECT v.id, p.id, c.id, 'proposed', $1, $2
-             FROM v
-             JOIN accounts p ON p.school_id = $3 AND p.roster_key = v.parent_key
-             JOIN accounts c ON c.school_id = $3 AND c.roster_key = v.child_key
-             WHERE true
-             ON CONFLICT (parent_id, pupil_id) DO NOTHING",
-                placeholders(chunk.len(), 3, 4)
+                "WITH v (id, parent_key, child_key) AS (VALUES {values})
+                 INSERT INTO relationships (id, parent_id, pupil_id, status, created_at, created_by)
+                 SELECT v.id, p.id, c.id, 'proposed', {}, {}
+                 FROM v
+                 JOIN accounts p ON p.school_id = {} AND p.roster_key = v.parent_key
+                 JOIN accounts c ON c.school_id = {} AND c.roster_key = v.child_key
+                 WHERE true
+                 ON CONFLICT (parent_id, pupil_id) DO NOTHING",
+                params.one(),
+                params.one(),
+                params.one(),
+                params.one()
             );
-            let mut query = sqlx::query(&sql)
-                .bind(now_ms())
-                .bind(actor.to_string())
-                .bind(school.clone());
+            let mut query = sqlx::query(&sql);
             for (parent, child) in chunk {
                 query = query
                     .bind(Uuid::new_v4().to_string())
                     .bind(parent.clone())
                     .bind(child.clone());
             }
+            query = query
+                .bind(now_ms())
+                .bind(actor.to_string())
+                .bind(school.clone())
+                .bind(school.clone());
             added += query.execute(self.in_tx(&mut tx)).await?.rows_affected();
         }
         if added > 0 {
@@ -334,22 +359,38 @@ impl Store {
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<CodeTarget>, StoreError> {
-        let rows = sqlx::query(
+        // Only the filters in use: a prepared `($2 IS NULL OR class_name =
+        // $2)` gets one plan for both cases, which can use neither the class
+        // index nor the primary key.
+        let mut params = Params::new(self.backend);
+        let mut sql = format!(
             "SELECT id, roster_key, surname, given_name, patronymic, class_name, role
-             FROM accounts
-             WHERE school_id = $1 AND status = 'pending'
-               AND ($2 IS NULL OR class_name = $2)
-               AND ($3 IS NULL OR id = $3)
-               AND id > $4
-             ORDER BY id LIMIT $5",
-        )
-        .bind(school_id.to_string())
-        .bind(scope.class_name.clone())
-        .bind(scope.account_id.map(|a| a.to_string()))
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(limit)
-        .fetch_all(self.db())
-        .await?;
+             FROM accounts WHERE school_id = {} AND status = 'pending'",
+            params.one()
+        );
+        if scope.class_name.is_some() {
+            sql += &format!(" AND class_name = {}", params.one());
+        }
+        if scope.account_id.is_some() {
+            sql += &format!(" AND id = {}", params.one());
+        }
+        sql += &format!(
+            " AND id > {} ORDER BY id LIMIT {}",
+            params.one(),
+            params.one()
+        );
+        let mut query = sqlx::query(&sql).bind(school_id.to_string());
+        if let Some(class) = &scope.class_name {
+            query = query.bind(class.clone());
+        }
+        if let Some(account) = scope.account_id {
+            query = query.bind(account.to_string());
+        }
+        let rows = query
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(limit)
+            .fetch_all(self.db())
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(CodeTarget {
@@ -427,11 +468,21 @@ impl Store {
         }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            // The revocation below is planned for its values each time: a
+            // generic plan made while activation_codes was empty (a first
+            // issue for a big school) scans the whole table per batch.
+            sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+                .execute(&mut *tx)
+                .await?;
+        }
         for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+            let mut params = Params::new(self.backend);
             let sql = format!(
-                "UPDATE activation_codes SET revoked_at = $1
-             WHERE used_at IS NULL AND revoked_at IS NULL AND account_id IN ({})",
-                list(chunk.len(), 2)
+                "UPDATE activation_codes SET revoked_at = {}
+                 WHERE used_at IS NULL AND revoked_at IS NULL AND account_id IN ({})",
+                params.one(),
+                params.list(chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(now);
             for (account, _) in chunk {
@@ -439,10 +490,11 @@ impl Store {
             }
             query.execute(self.in_tx(&mut tx)).await?;
             let sql = format!(
-            "INSERT INTO activation_codes (code_hash, account_id, created_at, expires_at, created_by)
-             VALUES {}",
-            placeholders(chunk.len(), 5, 1)
-        );
+                "INSERT INTO activation_codes (code_hash, account_id, created_at, expires_at,
+                     created_by)
+                 VALUES {}",
+                Params::new(self.backend).rows(chunk.len(), 5)
+            );
             let mut query = sqlx::query(&sql);
             for (account, hash) in chunk {
                 query = query

@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::error::WebError;
 use super::lang::RequestLang;
-use super::pages::{render, AccountLabels, AccountPage, Chrome, LinkRow};
+use super::pages::{render, AccountLabels, AccountPage, Chrome, LinkRow, SupportBlock};
 use super::{cookies, AppState};
 use crate::app::AppError;
-use crate::i18n::Lang;
+use crate::i18n::{local_time, Lang};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -78,6 +78,10 @@ async fn account(
             ),
         }
     });
+    // Times by the clock of the account's region, the zone named.
+    let region_code = me.region.as_ref().map(|r| r.code);
+    let zone = app.time_zone(region_code);
+    let support = app.support_for(me.school.as_ref().map(|s| s.id), region_code);
     let page = AccountPage {
         chrome: Chrome::new(lang, lang.pick("Учётная запись", "Account"), "/account"),
         heading: lang.pick("Вы вошли в дневник", "You are logged in").into(),
@@ -121,10 +125,11 @@ async fn account(
                     .tier
                     .map(|t| t.label(lang).to_string())
                     .unwrap_or_default(),
-                linked_at: l.linked_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                linked_at: local_time(l.linked_at, zone, lang),
             })
             .collect(),
         csrf: session.data.csrf.clone(),
+        support: Some(SupportBlock::new(lang, support.as_ref())),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -10,7 +10,7 @@ use axum::Router;
 
 use super::error::WebError;
 use super::lang::RequestLang;
-use super::pages::{render, Chrome, MessagePage, Offer, OutcomePage};
+use super::pages::{render, Chrome, MessagePage, Offer, OutcomePage, SupportBlock};
 use super::return_to::safe_return_target;
 use super::texts::outcome_text;
 use super::{cookies, query_param, AppState};
@@ -60,7 +60,10 @@ async fn start(
                 AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             };
-            Ok(render(status, &outcome_page(&report, lang, false)))
+            Ok(render(
+                status,
+                &outcome_page(&app, &report, lang, false).await,
+            ))
         }
         Err((error, None)) => Err(WebError::page(error, lang)),
     }
@@ -138,7 +141,7 @@ async fn callback(
             tracing::error!(error = %e, "cannot keep the outcome for display");
             return Ok(render(
                 StatusCode::OK,
-                &outcome_page(&report, report.lang, false),
+                &outcome_page(&app, &report, report.lang, false).await,
             ));
         }
     };
@@ -171,7 +174,10 @@ async fn outcome(
     Ok(match report {
         Some(report) => {
             let linkable = cookies::get(&headers, cookies::PENDING_LINK).is_some();
-            render(StatusCode::OK, &outcome_page(&report, lang, linkable))
+            render(
+                StatusCode::OK,
+                &outcome_page(&app, &report, lang, linkable).await,
+            )
         }
         None => render(
             StatusCode::NOT_FOUND,
@@ -188,25 +194,47 @@ async fn outcome(
     })
 }
 
-fn outcome_page(report: &OutcomeReport, lang: Lang, linkable: bool) -> OutcomePage {
+async fn outcome_page(
+    app: &AppState,
+    report: &OutcomeReport,
+    lang: Lang,
+    linkable: bool,
+) -> OutcomePage {
     let text = outcome_text(report, lang);
-    let offer = match report.outcome {
-        OutcomeCode::SnilsMissing | OutcomeCode::NoAccount if linkable => Some(Offer {
-            id: "link-by-password",
-            url: format!("/link?lang={}", lang.code()),
-            label: lang.pick("Связать по логину и паролю дневника", "Link with your e-diary login and password").into(),
-            explanation: lang.pick(
-                "Уже есть логин и пароль от дневника? Подтвердите им свою учётную запись — и следующий вход через Госуслуги пройдёт сразу.",
-                "Already have an e-diary login and password? Prove your account with them, and your next State Services login goes straight in.",
-            ).into(),
-        }),
-        OutcomeCode::RegionDisabled => Some(Offer {
+    let offers = match report.outcome {
+        OutcomeCode::SnilsMissing | OutcomeCode::NoAccount if linkable => vec![
+            Offer {
+                id: "link-by-password",
+                url: format!("/link?lang={}", lang.code()),
+                label: lang.pick("Связать по логину и паролю дневника", "Link with your e-diary login and password").into(),
+                explanation: lang.pick(
+                    "Уже есть логин и пароль от дневника? Подтвердите им свою учётную запись — и следующий вход через Госуслуги пройдёт сразу.",
+                    "Already have an e-diary login and password? Prove your account with them, and your next State Services login goes straight in.",
+                ).into(),
+            },
+            Offer {
+                id: "link-by-code",
+                url: format!("/link/code?lang={}", lang.code()),
+                label: lang.pick("Связать по коду активации", "Link with your activation code").into(),
+                explanation: lang.pick(
+                    "Пароля нет, но есть лист-приглашение от школы? Введите код активации с него — и следующий вход через Госуслуги пройдёт сразу.",
+                    "No password, but you have the invitation sheet from your school? Enter the activation code from it, and your next State Services login goes straight in.",
+                ).into(),
+            },
+        ],
+        OutcomeCode::RegionDisabled => vec![Offer {
             id: "password-login",
             url: format!("/login/password?lang={}", lang.code()),
             label: lang.pick("Войти по логину и паролю", "Log in with login and password").into(),
             explanation: String::new(),
-        }),
-        _ => None,
+        }],
+        _ => Vec::new(),
+    };
+    let support = if text.success {
+        None
+    } else {
+        let contacts = app.support_for_outcome(report).await;
+        Some(SupportBlock::new(lang, contacts.as_ref()))
     };
     OutcomePage {
         chrome: Chrome::new(lang, text.title.clone(), "/auth/outcome"),
@@ -222,7 +250,8 @@ fn outcome_page(report: &OutcomeReport, lang: Lang, linkable: bool) -> OutcomePa
             )
             .into(),
         again_label: lang.pick("Начать вход заново", "Start again").into(),
-        offer,
+        offers,
+        support,
     }
 }
 

@@ -12,7 +12,7 @@
 //! | `GET /ops?q=` | support console: why a login failed (operator roles only) |
 //! | `GET /ops/audit`, `POST /ops/{unlink,relink,correct,reset-activation,confirm-relationship}` | audit viewer and operator actions (reason required, audited) |
 //! | `GET /activate[?code=]`, `POST /activate/{code,step}`, `GET /activate/confirm` | the activation wizard and its e-mail link |
-//! | `GET/POST /login/password`, `GET/POST /link` | diary password login; linking a State Services identity by password |
+//! | `GET/POST /login/password`, `GET/POST /link`, `GET/POST /link/code` | diary password login; linking a State Services identity by password or activation code |
 //! | `/recover/...`, `/family/child/{id}/password` | forgotten password or login; a parent sets a child's password |
 //! | `GET /notifications`, `/family...` | notification centre, children, trusted persons |
 //! | `/api/v1/schools/{id}/{roster,people,codes}` | school admin API (per-school bearer token) |

@@ -89,8 +89,77 @@ pub struct OutcomePage {
     pub next_label: String,
     pub reference_label: String,
     pub again_label: String,
-    /// A button under the steps: link by diary password, or log in with it.
-    pub offer: Option<Offer>,
+    /// Buttons under the steps: link by diary password or by activation
+    /// code, or log in with the password.
+    pub offers: Vec<Offer>,
+    /// Whom to ask for help (failures only).
+    pub support: Option<SupportBlock>,
+}
+
+/// Support contacts as a page shows them (`support.html`): the configured
+/// ones, or general words when none are configured.
+pub struct SupportBlock {
+    pub heading: &'static str,
+    pub items: Vec<SupportItem>,
+    pub generic: &'static str,
+}
+
+pub struct SupportItem {
+    pub label: &'static str,
+    pub value: String,
+    pub href: Option<String>,
+}
+
+impl SupportBlock {
+    pub fn new(lang: Lang, contacts: Option<&crate::config::SupportContacts>) -> SupportBlock {
+        let mut items = Vec::new();
+        if let Some(c) = contacts {
+            if let Some(phone) = &c.phone {
+                let dial: String = phone
+                    .chars()
+                    .filter(|ch| ch.is_ascii_digit() || *ch == '+')
+                    .collect();
+                items.push(SupportItem {
+                    label: lang.pick("Телефон", "Phone"),
+                    value: phone.clone(),
+                    href: Some(format!("tel:{dial}")),
+                });
+            }
+            if let Some(email) = &c.email {
+                items.push(SupportItem {
+                    label: lang.pick("Эл. почта", "E-mail"),
+                    value: email.clone(),
+                    href: Some(format!("mailto:{email}")),
+                });
+            }
+            if let Some(url) = &c.url {
+                items.push(SupportItem {
+                    label: lang.pick("Сайт", "Website"),
+                    value: url.trim_start_matches("https://").to_string(),
+                    href: Some(url.clone()),
+                });
+            }
+            let hours = match lang {
+                Lang::Ru => c.hours.as_ref(),
+                Lang::En => c.hours_en.as_ref().or(c.hours.as_ref()),
+            };
+            if let (Some(hours), false) = (hours, items.is_empty()) {
+                items.push(SupportItem {
+                    label: lang.pick("Часы работы", "Hours"),
+                    value: hours.clone(),
+                    href: None,
+                });
+            }
+        }
+        SupportBlock {
+            heading: lang.pick("Служба поддержки", "Support"),
+            items,
+            generic: lang.pick(
+                "Контакты службы поддержки указаны на сайте вашего электронного дневника; помочь может и администратор дневника в вашей школе.",
+                "The support contacts are on your e-diary's website; the e-diary administrator at your school can help too.",
+            ),
+        }
+    }
 }
 
 /// A way forward the outcome page offers as a button.
@@ -134,6 +203,7 @@ pub struct AccountPage {
     pub region: String,
     pub links: Vec<LinkRow>,
     pub csrf: String,
+    pub support: Option<SupportBlock>,
 }
 
 #[derive(Template)]
@@ -301,4 +371,7 @@ pub struct PasswordPage {
     pub password_label: &'static str,
     pub submit_label: &'static str,
     pub activate_label: &'static str,
+    /// On `/link`: the other proof, the activation code (`/link/code`).
+    pub code_link_label: Option<&'static str>,
+    pub support: Option<SupportBlock>,
 }

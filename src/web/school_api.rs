@@ -1,15 +1,17 @@
 //! The school admin API: a school's own system (or its administrator's
-//! script) loads the roster, lists its people and issues activation codes,
-//! authenticated by a per-school bearer token (`esia-link school token`).
-//! A token acts for one school; any other school's path answers 403.
+//! script) loads the roster, lists its people, corrects their personal data
+//! and issues activation codes, authenticated by a per-school bearer token
+//! (`esia-link school token`). A token acts for one school; any other
+//! school's path answers 403, and another school's person 404.
 //!
 //! `GET /api/v1/openapi.json` is generated from these handlers (utoipa).
 
 use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -18,6 +20,7 @@ use uuid::Uuid;
 use super::error::WebError;
 use super::lang::RequestLang;
 use super::AppState;
+use crate::app::operate::{Corrected, Correction};
 use crate::app::roster::{BytesSource, ImportOptions, RosterFormat};
 use crate::app::school::{CodeScope, IssuedCode};
 use crate::app::AppError;
@@ -32,6 +35,10 @@ pub fn router() -> Router<AppState> {
             post(import_roster).layer(DefaultBodyLimit::max(MAX_ROSTER_BYTES)),
         )
         .route("/api/v1/schools/{school}/people", get(people))
+        .route(
+            "/api/v1/schools/{school}/people/{person}",
+            patch(correct_person),
+        )
         .route("/api/v1/schools/{school}/codes", post(issue_codes))
         .route("/api/v1/openapi.json", get(openapi))
 }
@@ -42,8 +49,11 @@ pub fn router() -> Router<AppState> {
         title = "esia-link school admin API",
         description = "Rosters, people and activation codes of one school, authenticated by the school's bearer token."
     ),
-    paths(import_roster, people, issue_codes),
-    components(schemas(ImportQuery, CodesRequest, CodesResponse, CodeOut, PersonOut, ApiError)),
+    paths(import_roster, people, correct_person, issue_codes),
+    components(schemas(
+        ImportQuery, CodesRequest, CodesResponse, CodeOut, PersonOut, CorrectionRequest,
+        CorrectionResponse, ApiError
+    )),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -65,11 +75,24 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// An error answer: a stable code and a message.
+/// An error answer: a stable code, a message and, for failures the
+/// service logs, the reference code to quote to support.
 #[derive(Serialize, ToSchema)]
 struct ApiError {
-    code: &'static str,
+    error: &'static str,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+}
+
+/// A request the school must fix before anything is written: 422.
+fn unprocessable(error: &'static str, message: String) -> Response {
+    let body = ApiError {
+        error,
+        message,
+        reference: None,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
 /// The token must belong to the school in the path.
@@ -218,6 +241,94 @@ async fn people(
             })
             .collect(),
     ))
+}
+
+/// What the school corrects; an absent field keeps its value. The name is
+/// corrected as a whole, as written in the person's documents: once any
+/// part is given, `surname` and `given_name` are required and an absent
+/// `patronymic` means "none".
+#[derive(Deserialize, ToSchema)]
+struct CorrectionRequest {
+    surname: Option<String>,
+    given_name: Option<String>,
+    patronymic: Option<String>,
+    /// `YYYY-MM-DD`.
+    birth_date: Option<String>,
+    /// With or without the dashes: `112-233-445 95` or `11223344595`.
+    snils: Option<String>,
+    /// Why, for the audit log (at least 5 characters). Required.
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CorrectionResponse {
+    /// The fields that changed (audited); empty when the record already
+    /// said so.
+    changed: Vec<&'static str>,
+}
+
+/// Corrects a person's name, birth date or SNILS, with a reason (audited
+/// with the changed fields, masked). A person of another school is 404; a
+/// field that does not parse, nothing to correct or no reason is 422, and
+/// nothing changes.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/schools/{school}/people/{person}",
+    params(("school" = Uuid, Path), ("person" = Uuid, Path, description = "The person's id from `people`")),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, body = CorrectionResponse),
+        (status = 422, description = "A field does not parse, nothing to correct, or no reason", body = ApiError),
+        (status = 404, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)
+    ),
+    security(("school_token" = []))
+)]
+async fn correct_person(
+    State(app): State<AppState>,
+    RequestLang(lang): RequestLang,
+    Path((school, person)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    request: Result<Json<CorrectionRequest>, JsonRejection>,
+) -> Result<Response, WebError> {
+    authorize(&app, &headers, school).await?;
+    let Json(request) = match request {
+        Ok(request) => request,
+        Err(rejection) => return Ok(unprocessable("request.invalid", rejection.body_text())),
+    };
+    // An absent field reads as the console's blank one: keep the value.
+    let correction = match Correction::parse(
+        request.surname.as_deref().unwrap_or_default(),
+        request.given_name.as_deref().unwrap_or_default(),
+        request.patronymic.as_deref().unwrap_or_default(),
+        request.birth_date.as_deref().unwrap_or_default(),
+        request.snils.as_deref().unwrap_or_default(),
+    ) {
+        Ok(correction) => correction,
+        Err(e) => return Ok(unprocessable("correction.invalid", e.message(lang))),
+    };
+    let actor = format!("school_token:{school}");
+    match app
+        .correct_school_person(school, &actor, person, &correction, &request.reason)
+        .await
+    {
+        Ok(corrected) => {
+            let changed = match corrected {
+                Corrected::Changed(fields) => fields,
+                Corrected::Unchanged => Vec::new(),
+            };
+            Ok(Json(CorrectionResponse { changed }).into_response())
+        }
+        Err(AppError::ReasonRequired) => Ok(unprocessable(
+            AppError::ReasonRequired.code(),
+            lang.pick(
+                "Укажите причину исправления (не короче 5 знаков): она записывается в журнал аудита.",
+                "Give the reason for the correction (at least 5 characters): it goes to the audit log.",
+            )
+            .to_string(),
+        )),
+        Err(e) => Err(WebError::json(e)),
+    }
 }
 
 /// Whom to issue codes to: the whole school, one class or one account.

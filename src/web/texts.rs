@@ -31,8 +31,8 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
     );
     let support = t("служба поддержки", "support");
     let credentials_later = t(
-        "Или, если у вас уже есть логин и пароль от дневника, свяжите учётные записи ими — кнопка ниже. Нет пароля? Активируйте учётную запись кодом с листа-приглашения от школы.",
-        "Or, if you already have an e-diary login and password, link the accounts with them (the button below). No password? Activate your account with the code from your school's invitation sheet.",
+        "Или свяжите учётные записи сами (кнопки ниже): логином и паролем от дневника или кодом активации с листа-приглашения от школы.",
+        "Or link the accounts yourself (the buttons below): with your e-diary login and password, or with the activation code from your school's invitation sheet.",
     );
     // Exhaustive: an outcome without wording does not compile.
     match report.outcome {
@@ -134,7 +134,7 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
                         actual.label(lang)
                     ),
                     Lang::En => format!(
-                        "At your age logging in needs an account of the «{}» tier or higher; yours is «{}».",
+                        "At your age logging in needs an account of the “{}” tier or higher; yours is “{}”.",
                         required.label(lang),
                         actual.label(lang)
                     ),
@@ -248,12 +248,12 @@ fn failure_text(code: &str, lang: Lang) -> OutcomeText {
             t("Вы отказались предоставить данные", "You declined to share your data"),
             t(
                 "На Госуслугах была нажата кнопка «Отказать», поэтому дневник не получил ваши данные.",
-                "The «Decline» button was pressed at State Services, so the e-diary did not receive your data.",
+                "The “Decline” button was pressed at State Services, so the e-diary did not receive your data.",
             ),
             t("вы сами", "you"),
             vec![t(
                 "Начните вход заново и нажмите «Предоставить» на странице Госуслуг.",
-                "Start again and press «Allow» on the State Services page.",
+                "Start again and press “Allow” on the State Services page.",
             )],
         ),
         "ESIA-007008" | "idp.http_503" | "idp.http_500" | "idp.http_502" | "idp.http_504"

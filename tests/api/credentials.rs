@@ -124,11 +124,36 @@ async fn password_login_with_backoff_lockout_and_no_hint_about_existence() {
     );
     let (status, _, page) = post(&app, &browser, "/login/password", "ivanova.mp", PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
-    assert!(page.contains("МСК"), "says when to retry: {page}");
+    assert!(page.contains("(МСК)"), "says when to retry: {page}");
     // Another login is not affected.
     with_password(&app, "fedorov.pi").await;
     let (status, _, _) = post(&app, &browser, "/login/password", "fedorov.pi", PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_lockout_names_the_time_zone_and_points_to_support() {
+    let app = spawn_app().await;
+    with_password(&app, "ivanova.mp").await;
+    // Ten failures just now (what reaching the lock takes, without the
+    // backoff's waits in between).
+    let key = format!("pwfail:{}", app.state.lookup_hash("login", "ivanova.mp"));
+    esia_link::ephemeral::typed::put_json(
+        app.state.ephemeral().as_ref(),
+        &key,
+        &serde_json::json!({ "count": 10, "last": chrono::Utc::now() }),
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .expect("seed failures");
+    let browser = ScriptedBrowser::new();
+    let (status, _, page) = post(&app, &browser, "/login/password", "ivanova.mp", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("временно заблокирован"), "{page}");
+    assert!(page.contains("(МСК)"), "the zone is named: {page}");
+    // Whose account a login is stays untold, so the service's support
+    // contacts: none in the default configuration, hence general words.
+    assert!(page.contains("id=\"support-generic\""), "{page}");
 }
 
 #[tokio::test]
@@ -230,16 +255,21 @@ async fn no_account_offers_linking_and_region_disabled_offers_the_password_login
     let app = spawn_app().await;
     let (_, run) = app.login("esia", "lebedev", Consent::Allow).await;
     assert_eq!(run.outcome.as_deref(), Some("no_account"));
-    assert!(run
-        .outcome_page
-        .expect("page")
-        .body
-        .contains("id=\"link-by-password\""));
+    let body = run.outcome_page.expect("page").body;
+    assert!(body.contains("id=\"link-by-password\""), "{body}");
+    assert!(body.contains("id=\"link-by-code\""), "{body}");
+    // No account, so no region: support in general words.
+    assert!(body.contains("id=\"support-generic\""), "{body}");
     let (_, run) = app.login("esia", "orlov", Consent::Allow).await;
     assert_eq!(run.outcome.as_deref(), Some("region_disabled"));
     let body = run.outcome_page.expect("page").body;
     assert!(body.contains("id=\"password-login\""), "{body}");
     assert!(!body.contains("никто"), "{body}");
+    // The region's own support contacts (config/default.toml).
+    assert!(
+        body.contains("href=\"https://help50.dnevnik.example\""),
+        "{body}"
+    );
     // Without a pending identity, /link explains instead of failing.
     let stranger = ScriptedBrowser::new();
     let hop = stranger

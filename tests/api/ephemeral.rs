@@ -188,3 +188,72 @@ async fn the_memory_store_evicts_beyond_its_bound() {
         "the newest stays"
     );
 }
+
+/// Two instances on one database and one Redis: what one changes, the
+/// other's access cache drops (through the pub/sub channel), and an
+/// instance serves from its cache only while subscribed.
+#[tokio::test]
+#[ignore = "needs Redis: set ESIA_LINK_TEST_REDIS_URL"]
+async fn an_access_change_on_one_instance_empties_the_others_cache() {
+    use esia_link::app::access_cache::Invalidation;
+    use esia_link::store::{AccessTarget, ViewerTies};
+
+    let url = redis_url().expect("set ESIA_LINK_TEST_REDIS_URL=redis://127.0.0.1:6379");
+    let db = crate::helpers::fresh_database().await;
+    let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
+    let _cleanup = RedisCleanup::new(&url, &prefix);
+    let mut config = esia_link::demo::demo_base_config().expect("config");
+    config.database.url = esia_link::config::Secret::new(db.url.as_str());
+    config.ephemeral.backend = esia_link::config::EphemeralBackend::Redis;
+    config.ephemeral.redis_url = Some(esia_link::config::Secret::new(url.as_str()));
+    config.ephemeral.key_prefix = prefix.clone();
+    let one = esia_link::startup::build_app(config.clone())
+        .await
+        .expect("instance one");
+    let two = esia_link::startup::build_app(config)
+        .await
+        .expect("instance two");
+    let live = |app: &esia_link::app::App| app.access_cache().is_live();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !(live(&one) && live(&two)) {
+        assert!(std::time::Instant::now() < deadline, "never subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let (viewer, pupil, other) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    let cache = two.access_cache();
+    let nothing = || {
+        (
+            Arc::new(AccessTarget::default()),
+            Arc::new(ViewerTies::default()),
+        )
+    };
+    for p in [pupil, other] {
+        let (target, ties) = nothing();
+        cache.fill(cache.ticket(), viewer, p, target, ties);
+    }
+    assert!(cache.get(viewer, pupil).is_some());
+    one.access_changed(&[Invalidation::Pupil(pupil)]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while cache.get(viewer, pupil).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other instance never heard of the change"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        cache.get(viewer, other).is_some(),
+        "only the changed pupil is dropped"
+    );
+    one.access_changed(&[Invalidation::Viewer(viewer)]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while cache.get(viewer, other).is_some() {
+        assert!(std::time::Instant::now() < deadline, "the viewer stayed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

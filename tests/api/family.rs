@@ -1035,17 +1035,26 @@ async fn the_access_benchmark_runs_on_a_small_school() {
     let db = crate::helpers::fresh_database().await;
     let mut config = esia_link::demo::demo_base_config().expect("config");
     config.database.url = esia_link::config::Secret::new(db.url.as_str());
-    let bench = esia_link::demo::bench_access::AccessBench {
+    let mut bench = esia_link::demo::bench_access::AccessBench {
         pupils: 40,
         parents: 60,
         trusted: 10,
         checks: 2000,
         concurrency: 8,
+        ..Default::default()
     };
-    let report = esia_link::demo::bench_access::access(config, &bench)
+    let cached = esia_link::demo::bench_access::access(config.clone(), &bench)
         .await
         .expect("bench runs");
-    assert_eq!(report.checks, 2000);
-    assert!(report.allowed > 500 && report.allowed < 2000, "{report:?}");
-    assert!(report.p99_ms >= report.p50_ms && report.checks_per_second > 0.0);
+    assert_eq!(cached.checks, 2000);
+    assert!(cached.allowed > 500 && cached.allowed < 2000, "{cached:?}");
+    assert!(cached.p99_ms >= cached.p50_ms && cached.checks_per_second > 0.0);
+    // The same checks without the cache: the same answers, none from it.
+    bench.cache = false;
+    let uncached = esia_link::demo::bench_access::access(config, &bench)
+        .await
+        .expect("bench runs");
+    assert_eq!(uncached.allowed, cached.allowed);
+    assert_eq!(uncached.cache_hits, 0);
+    assert!(cached.cache_hits > 0, "{cached:?}");
 }

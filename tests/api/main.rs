@@ -8,6 +8,7 @@ mod cli;
 mod credentials;
 mod diagnose;
 mod ephemeral;
+mod fallback_code;
 mod family;
 mod faults;
 mod helpers;

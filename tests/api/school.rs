@@ -339,6 +339,9 @@ async fn the_openapi_document_describes_the_school_api() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} in {doc}");
     }
+    let correct = &doc["paths"]["/api/v1/schools/{school}/people/{person}"]["patch"];
+    assert!(correct["responses"]["422"].is_object(), "{correct}");
+    assert!(doc["components"]["schemas"]["CorrectionRequest"]["properties"]["reason"].is_object());
     assert!(doc["components"]["securitySchemes"]["school_token"].is_object());
 }
 
@@ -354,6 +357,7 @@ async fn the_cli_imports_a_file_and_issues_codes_with_sheets() {
         &file,
         "Ключ;Роль;Фамилия;Имя;Отчество;Дата рождения;СНИЛС;Класс;Дети\n\
          p1;ученик;Смирнов;Олег;Ильич;01.09.2014;;5А;\n\
+         p2;ученик;Д'Арк-Королёва;Алёна;;02.02.2014;;5А;\n\
          m1;родитель;Смирнова;Ольга;;05.05.1985;;;p1\n",
     )
     .expect("write");
@@ -385,8 +389,9 @@ async fn the_cli_imports_a_file_and_issues_codes_with_sheets() {
         "{stdout} {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("новых — 2"), "{stdout}");
+    assert!(stdout.contains("новых — 3"), "{stdout}");
     let sheets = dir.join("sheets.html");
+    let pdf = dir.join("sheets.pdf");
     let output = run(&[
         "codes",
         "issue",
@@ -394,6 +399,8 @@ async fn the_cli_imports_a_file_and_issues_codes_with_sheets() {
         &school_arg,
         "--sheets",
         sheets.to_str().expect("path"),
+        "--pdf",
+        pdf.to_str().expect("path"),
     ]);
     assert!(
         output.status.success(),
@@ -401,10 +408,254 @@ async fn the_cli_imports_a_file_and_issues_codes_with_sheets() {
         String::from_utf8_lossy(&output.stderr)
     );
     let csv = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(csv.lines().count(), 3, "header and two codes: {csv}");
+    assert_eq!(csv.lines().count(), 4, "header and three codes: {csv}");
     let html = std::fs::read_to_string(&sheets).expect("sheets");
-    assert_eq!(html.matches("class=\"sheet\"").count(), 2);
-    assert_eq!(html.matches("<svg").count(), 2, "a QR code per sheet");
+    assert_eq!(html.matches("class=\"sheet\"").count(), 3);
+    assert_eq!(html.matches("<svg").count(), 3, "a QR code per sheet");
     assert!(html.contains("Смирнов Олег Ильич"));
+    assert!(html.contains("Д'Арк-Королёва Алёна"));
+    // The PDF: one A4 page per person (`/Type /Page`, not the `/Pages`
+    // tree), with the font that writes Russian embedded.
+    let pdf = std::fs::read(&pdf).expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let page = b"/Type /Page";
+    let pages = pdf
+        .windows(page.len() + 1)
+        .filter(|w| w.starts_with(page) && !w[page.len()].is_ascii_alphanumeric())
+        .count();
+    assert_eq!(pages, 3);
+    let has = |text: &str| pdf.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(
+        has("/FontFile2") && has("+LiberationSans"),
+        "the font is embedded"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The school's people as `GET people` shows them.
+async fn people_of(app: &TestApp, school: Uuid, token: &str) -> Vec<Value> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/schools/{school}/people", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("json")
+}
+
+fn person_id(people: &[Value], key: &str) -> Uuid {
+    let id = people
+        .iter()
+        .find(|p| p["key"] == key)
+        .and_then(|p| p["id"].as_str())
+        .expect("the person is listed");
+    Uuid::parse_str(id).expect("uuid")
+}
+
+#[tokio::test]
+async fn a_school_corrects_its_own_people_through_the_api_with_a_reason() {
+    let app = spawn_app().await;
+    let (school, token) = school_with_token(&app).await;
+    let (other, other_token) = school_with_token(&app).await;
+    let csv =
+        format!("{HEADER}p1,pupil,Сокалов,Дмитрий,Алексеевич,2014-09-01,347-512-689 93,5А,\n");
+    assert_eq!(post_roster(&app, school, &token, "", &csv).await.0, 200);
+    let foreign_csv = format!("{HEADER}q1,pupil,Орлова,Дарья,,2013-04-04,,5Б,\n");
+    assert_eq!(
+        post_roster(&app, other, &other_token, "", &foreign_csv)
+            .await
+            .0,
+        200
+    );
+    let before = people_of(&app, school, &token).await;
+    let foreign_before = people_of(&app, other, &other_token).await;
+    let pupil = person_id(&before, "p1");
+    let foreigner = person_id(&foreign_before, "q1");
+    let audit = count(&app, "SELECT COUNT(*) FROM audit_log").await;
+
+    let client = reqwest::Client::new();
+    let url = |school: Uuid, person: Uuid| {
+        format!(
+            "{}/api/v1/schools/{school}/people/{person}?lang=en",
+            app.base
+        )
+    };
+    let reason = "ЗАГС прислал свидетельство о рождении";
+    let valid = serde_json::json!({"snils": "456-123-789 91", "reason": reason});
+    let send = |bearer: Option<&str>, school: Uuid, person: Uuid, body: String| {
+        let mut request = client
+            .patch(url(school, person))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request.send()
+    };
+    let answer = |response: reqwest::Response, what: &str| {
+        let what = what.to_string();
+        async move {
+            let status = response.status().as_u16();
+            let answer: Value = response.json().await.expect("a JSON error");
+            let message = answer["message"].as_str().unwrap_or_default();
+            assert!(!message.is_empty(), "{what}: {answer}");
+            (status, message.to_string())
+        }
+    };
+    // Who may not: (what, token, school in the path, person, status).
+    let strangers = [
+        ("no token", None, school, pupil, 401),
+        (
+            "another school's token",
+            Some(&other_token),
+            school,
+            pupil,
+            403,
+        ),
+        (
+            "another school's person",
+            Some(&token),
+            school,
+            foreigner,
+            404,
+        ),
+        (
+            "its person under another school",
+            Some(&token),
+            other,
+            pupil,
+            403,
+        ),
+    ];
+    for (what, bearer, path_school, person, status) in strangers {
+        let response = send(
+            bearer.map(String::as_str),
+            path_school,
+            person,
+            valid.to_string(),
+        )
+        .await
+        .expect("request");
+        assert_eq!(answer(response, what).await.0, status, "{what}");
+    }
+    // What must be fixed first: (what, body, a word of the message).
+    let json = |v: Value| v.to_string();
+    let invalid = [
+        (
+            "bad SNILS checksum",
+            json(serde_json::json!({"snils": "456-123-789 92", "reason": reason})),
+            "check number",
+        ),
+        (
+            "bad date",
+            json(serde_json::json!({"birth_date": "01.09.2014", "reason": reason})),
+            "YYYY-MM-DD",
+        ),
+        (
+            "empty given name",
+            json(serde_json::json!({"surname": "Соколов", "given_name": " ", "reason": reason})),
+            "name",
+        ),
+        (
+            "nothing to correct",
+            json(serde_json::json!({"reason": reason})),
+            "nothing to correct",
+        ),
+        (
+            "no reason",
+            json(serde_json::json!({"snils": "456-123-789 91"})),
+            "reason",
+        ),
+        (
+            "a reason that says nothing",
+            json(serde_json::json!({"snils": "456-123-789 91", "reason": "fix"})),
+            "reason",
+        ),
+        ("not JSON", "snils=45612378991".to_string(), ""),
+    ];
+    for (what, body, fragment) in invalid {
+        let response = send(Some(&token), school, pupil, body)
+            .await
+            .expect("request");
+        let (status, message) = answer(response, what).await;
+        assert_eq!(status, 422, "{what}: {message}");
+        assert!(message.contains(fragment), "{what}: {message}");
+    }
+    assert_eq!(people_of(&app, school, &token).await, before);
+    assert_eq!(people_of(&app, other, &other_token).await, foreign_before);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await, audit);
+
+    // The name as a whole (no patronymic now), the birth date and the SNILS.
+    let correction = serde_json::json!({
+        "surname": "Соколов",
+        "given_name": "Дмитрий",
+        "birth_date": "2014-09-02",
+        "snils": "45612378991",
+        "reason": reason,
+    });
+    let correct = |body: Value| {
+        client
+            .patch(url(school, pupil))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let response = correct(correction.clone()).await.expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().await.expect("json");
+    assert_eq!(
+        answer["changed"],
+        serde_json::json!(["surname", "patronymic", "birth_date", "snils"])
+    );
+    let after = people_of(&app, school, &token).await;
+    let corrected = after.iter().find(|p| p["key"] == "p1").expect("listed");
+    assert_eq!(corrected["surname"], "Соколов");
+    assert_eq!(corrected["given_name"], "Дмитрий");
+    assert_eq!(corrected["patronymic"], Value::Null);
+    assert_eq!(corrected["birth_date"], "2014-09-02");
+    assert_eq!(
+        corrected["snils"]
+            .as_str()
+            .map(|s| s.replace(['-', ' '], "")),
+        Some("45612378991".to_string())
+    );
+    let (actor, action, logged_reason, details): (String, String, Option<String>, String) =
+        sqlx::query_as(&format!(
+            "SELECT actor, action, reason, details_json FROM audit_log WHERE target_id = '{pupil}'
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .fetch_one(app.state.store().pool())
+        .await
+        .expect("an audit row");
+    assert_eq!(actor, format!("school_token:{school}"));
+    assert_eq!(action, "account.data_corrected");
+    assert_eq!(logged_reason.as_deref(), Some(reason));
+    assert!(
+        !details.contains("Соколов") && !details.contains("45612378991"),
+        "masked: {details}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM audit_log").await,
+        audit + 1
+    );
+    // The person is told in their notification centre.
+    let notices = format!(
+        "SELECT COUNT(*) FROM notifications WHERE account_id = '{pupil}' AND kind = 'data_corrected'"
+    );
+    assert_eq!(count(&app, &notices).await, 1);
+
+    // Sent again: the record already says so, nothing is written.
+    let again: Value = correct(correction)
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["changed"], serde_json::json!([]));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM audit_log").await,
+        audit + 1
+    );
+    assert_eq!(count(&app, &notices).await, 1);
 }
