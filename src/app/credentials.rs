@@ -428,14 +428,8 @@ impl App {
             }
             Err(other) => return Err(other.into()),
         }
-        if let Some(token) = token {
-            let _: Option<PendingIdentity> =
-                take_json(self.ephemeral().as_ref(), &pending_key(token)).await?;
-        }
-        crate::metrics::login_attempt("linked_by_password", &identity.provider);
         let session = self
-            .sessions
-            .create(account.id, &identity.provider, &identity.subject, true)
+            .logged_in_after_fallback(token, &identity, account.id, "linked_by_password")
             .await?;
         Ok(Ok(session))
     }
@@ -512,17 +506,31 @@ impl App {
             }
             Err(other) => return Err(other.into()),
         }
+        tracing::info!(account = %account.id, reference = %identity.reference, "linked by activation code");
+        let session = self
+            .logged_in_after_fallback(token, &identity, account.id, "linked_by_code")
+            .await?;
+        Ok(Ok(session))
+    }
+
+    /// After a fallback link: the waiting identity is used up, the attempt
+    /// counted, and the person logged in (the session's cookie value).
+    async fn logged_in_after_fallback(
+        &self,
+        token: Option<&str>,
+        identity: &PendingIdentity,
+        account: Uuid,
+        outcome: &'static str,
+    ) -> Result<String, AppError> {
         if let Some(token) = token {
             let _: Option<PendingIdentity> =
                 take_json(self.ephemeral().as_ref(), &pending_key(token)).await?;
         }
-        crate::metrics::login_attempt("linked_by_code", &identity.provider);
-        tracing::info!(account = %account.id, reference = %identity.reference, "linked by activation code");
-        let session = self
+        crate::metrics::login_attempt(outcome, &identity.provider);
+        Ok(self
             .sessions
-            .create(account.id, &identity.provider, &identity.subject, true)
-            .await?;
-        Ok(Ok(session))
+            .create(account, &identity.provider, &identity.subject, true)
+            .await?)
     }
 
     /// The fallback's name rule: the State Services name and the diary

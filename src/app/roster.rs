@@ -386,6 +386,60 @@ fn same_person(person: &RosterPerson, holder: &SnilsHolder) -> bool {
         && Some(person.birth_date) == holder.birth_date
 }
 
+/// Existing accounts holding the SNILS and logins of a batch of rows.
+struct Holders {
+    snils: HashMap<String, Vec<SnilsHolder>>,
+    /// Login (lower case) → (school, roster key).
+    logins: HashMap<String, (Option<String>, Option<String>)>,
+}
+
+/// SNILS and logins already held by someone the school does not mean.
+fn check_against_accounts(
+    school_id: Uuid,
+    people: &[RosterPerson],
+    holders: &Holders,
+    checked: &mut Checked,
+) {
+    let school = school_id.to_string();
+    for person in people {
+        let this = |s: &Option<Uuid>, key: &Option<String>| {
+            *s == Some(school_id) && key.as_deref() == Some(person.key.as_str())
+        };
+        if let Some(snils) = &person.snils {
+            for holder in holders.snils.get(snils.digits()).into_iter().flatten() {
+                if this(&holder.school_id, &holder.roster_key) {
+                    continue;
+                }
+                if same_person(person, holder) && holder.school_id != Some(school_id) {
+                    checked
+                        .report
+                        .warnings
+                        .push(Warning::SamePersonElsewhere { row: person.row });
+                } else {
+                    checked.problem(RowProblem {
+                        row: person.row,
+                        column: Some(Column::Snils),
+                        problem: Problem::SnilsTaken,
+                    });
+                }
+            }
+        }
+        if let Some((holder_school, holder_key)) =
+            person.login.as_ref().and_then(|l| holders.logins.get(l))
+        {
+            let same = holder_school.as_deref() == Some(school.as_str())
+                && holder_key.as_deref() == Some(person.key.as_str());
+            if !same {
+                checked.problem(RowProblem {
+                    row: person.row,
+                    column: Some(Column::Login),
+                    problem: Problem::LoginTaken,
+                });
+            }
+        }
+    }
+}
+
 impl App {
     /// Checks a roster and, when it is good (or `partial`), writes it for
     /// `school_id`. Input problems come back in the report, not as errors.
@@ -446,6 +500,7 @@ impl App {
     ) -> Result<Result<(), FileProblem>, AppError> {
         let mut file = FileCheck::default();
         let mut pending: Vec<RosterPerson> = Vec::with_capacity(BATCH_ROWS);
+        let mut looking_up: WriteBehind<(Vec<RosterPerson>, Holders)> = WriteBehind::default();
         let rows = match rows(source) {
             Ok(rows) => rows,
             Err(problem) => return Ok(Err(problem)),
@@ -471,9 +526,13 @@ impl App {
                 }
             }
             if pending.len() >= BATCH_ROWS {
-                self.check_against_accounts(school_id, &pending, checked)
-                    .await?;
-                pending.clear();
+                // The batch's lookup runs while the next batch is read and
+                // validated; results are applied batch by batch, in order.
+                let full = std::mem::replace(&mut pending, Vec::with_capacity(BATCH_ROWS));
+                if let Some((people, holders)) = looking_up.finish().await? {
+                    check_against_accounts(school_id, &people, &holders, checked);
+                }
+                looking_up.start(self.look_up_holders(full));
             }
             if checked.report.rows % 1000 == 0 {
                 progress(Progress {
@@ -482,8 +541,11 @@ impl App {
                 });
             }
         }
-        self.check_against_accounts(school_id, &pending, checked)
-            .await?;
+        if let Some((people, holders)) = looking_up.finish().await? {
+            check_against_accounts(school_id, &people, &holders, checked);
+        }
+        let (people, holders) = self.look_up_holders(pending).await?;
+        check_against_accounts(school_id, &people, &holders, checked);
         for problem in file.finish() {
             checked.problem(problem);
         }
@@ -492,65 +554,37 @@ impl App {
         Ok(Ok(()))
     }
 
-    /// SNILS and logins already held by someone the school does not mean.
-    async fn check_against_accounts(
+    /// The existing accounts holding a batch's SNILS and logins, to run on
+    /// its own task; gives the batch back.
+    fn look_up_holders(
         &self,
-        school_id: Uuid,
-        people: &[RosterPerson],
-        checked: &mut Checked,
-    ) -> Result<(), AppError> {
-        let snils: Vec<String> = people
-            .iter()
-            .filter_map(|p| p.snils.as_ref().map(|s| s.digits().to_string()))
-            .collect();
-        let mut holders: HashMap<String, Vec<SnilsHolder>> = HashMap::new();
-        for holder in self.store().snils_holders(&snils).await? {
-            holders
-                .entry(holder.snils.clone())
-                .or_default()
-                .push(holder);
-        }
-        let logins: Vec<String> = people.iter().filter_map(|p| p.login.clone()).collect();
-        let login_holders = self.store().login_holders(&logins).await?;
-        let school = school_id.to_string();
-        for person in people {
-            let this = |s: &Option<Uuid>, key: &Option<String>| {
-                *s == Some(school_id) && key.as_deref() == Some(person.key.as_str())
-            };
-            if let Some(snils) = &person.snils {
-                for holder in holders.get(snils.digits()).into_iter().flatten() {
-                    if this(&holder.school_id, &holder.roster_key) {
-                        continue;
-                    }
-                    if same_person(person, holder) && holder.school_id != Some(school_id) {
-                        checked
-                            .report
-                            .warnings
-                            .push(Warning::SamePersonElsewhere { row: person.row });
-                    } else {
-                        checked.problem(RowProblem {
-                            row: person.row,
-                            column: Some(Column::Snils),
-                            problem: Problem::SnilsTaken,
-                        });
-                    }
-                }
+        people: Vec<RosterPerson>,
+    ) -> impl std::future::Future<Output = Result<(Vec<RosterPerson>, Holders), StoreError>>
+           + Send
+           + 'static {
+        let store = self.store().clone();
+        async move {
+            let snils: Vec<String> = people
+                .iter()
+                .filter_map(|p| p.snils.as_ref().map(|s| s.digits().to_string()))
+                .collect();
+            let mut by_snils: HashMap<String, Vec<SnilsHolder>> = HashMap::new();
+            for holder in store.snils_holders(&snils).await? {
+                by_snils
+                    .entry(holder.snils.clone())
+                    .or_default()
+                    .push(holder);
             }
-            if let Some((holder_school, holder_key)) =
-                person.login.as_ref().and_then(|l| login_holders.get(l))
-            {
-                let same = holder_school.as_deref() == Some(school.as_str())
-                    && holder_key.as_deref() == Some(person.key.as_str());
-                if !same {
-                    checked.problem(RowProblem {
-                        row: person.row,
-                        column: Some(Column::Login),
-                        problem: Problem::LoginTaken,
-                    });
-                }
-            }
+            let logins: Vec<String> = people.iter().filter_map(|p| p.login.clone()).collect();
+            let by_login = store.login_holders(&logins).await?;
+            Ok((
+                people,
+                Holders {
+                    snils: by_snils,
+                    logins: by_login,
+                },
+            ))
         }
-        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

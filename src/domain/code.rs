@@ -126,19 +126,22 @@ impl fmt::Debug for ActivationCode {
 /// a leaked table cannot be brute-forced without the key.
 #[derive(Clone)]
 pub struct CodeHasher {
-    key: Vec<u8>,
+    /// Keyed once: issuing a school's codes hashes hundreds of thousands,
+    /// and each clone skips hashing the padded key again.
+    mac: Option<Hmac<Sha256>>,
 }
 
 impl CodeHasher {
     pub fn new(key: &[u8]) -> CodeHasher {
-        CodeHasher { key: key.to_vec() }
+        CodeHasher {
+            // HMAC takes keys of any length.
+            mac: <Hmac<Sha256> as Mac>::new_from_slice(key).ok(),
+        }
     }
 
     pub fn hash(&self, code: &ActivationCode) -> String {
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            // HMAC takes keys of any length.
-            Err(_) => return String::new(),
+        let Some(mut mac) = self.mac.clone() else {
+            return String::new();
         };
         mac.update(code.0.as_bytes());
         hex::encode(mac.finalize().into_bytes())

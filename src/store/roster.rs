@@ -236,7 +236,9 @@ impl Store {
                     .bind(p.name.surname().to_string())
                     .bind(p.name.given().to_string())
                     .bind(p.name.patronymic().map(str::to_string))
-                    .bind(p.birth_date.format("%Y-%m-%d").to_string())
+                    // `YYYY-MM-DD` (dates are checked to be after 1900), without
+                    // parsing a format string per row.
+                    .bind(p.birth_date.to_string())
                     .bind(p.snils.as_ref().map(|s| s.digits().to_string()))
                     .bind(p.class_name.clone())
                     .bind(p.login.clone())
@@ -320,8 +322,10 @@ impl Store {
             );
             let mut query = sqlx::query(&sql);
             for (parent, child) in chunk {
+                // Time-ordered, as the accounts' ids: appended to the
+                // primary key's index, not written all over it.
                 query = query
-                    .bind(Uuid::new_v4().to_string())
+                    .bind(Uuid::now_v7().to_string())
                     .bind(parent.clone())
                     .bind(child.clone());
             }
