@@ -235,6 +235,24 @@ async fn link_page(
     })
 }
 
+/// What both fallback forms start with: a same-origin post (the pending
+/// link's cookie is SameSite=Lax), the waiting identity's token and the
+/// client address the rate limits count.
+fn fallback_request(
+    app: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    lang: Lang,
+) -> Result<(Option<String>, String), WebError> {
+    if !super::same_origin(app, headers) {
+        return Err(WebError::page(crate::app::AppError::CsrfMismatch, lang));
+    }
+    Ok((
+        cookies::get(headers, cookies::PENDING_LINK),
+        client_address(app, headers, peer),
+    ))
+}
+
 async fn link(
     State(app): State<AppState>,
     RequestLang(lang): RequestLang,
@@ -242,11 +260,7 @@ async fn link(
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    if !super::same_origin(&app, &headers) {
-        return Err(WebError::page(crate::app::AppError::CsrfMismatch, lang));
-    }
-    let token = cookies::get(&headers, cookies::PENDING_LINK);
-    let client = client_address(&app, &headers, peer);
+    let (token, client) = fallback_request(&app, &headers, peer, lang)?;
     let result = app
         .link_with_password(
             token.as_deref(),
@@ -396,11 +410,7 @@ async fn link_by_code(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    if !super::same_origin(&app, &headers) {
-        return Err(WebError::page(crate::app::AppError::CsrfMismatch, lang));
-    }
-    let token = cookies::get(&headers, cookies::PENDING_LINK);
-    let client = client_address(&app, &headers, peer);
+    let (token, client) = fallback_request(&app, &headers, peer, lang)?;
     let result = app
         .link_with_code(token.as_deref(), &form.code, &client)
         .await
