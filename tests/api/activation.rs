@@ -21,16 +21,7 @@ async fn school_with_codes(app: &TestApp) -> (Uuid, String, String) {
     let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class,children,login\n\
                p1,pupil,Смирнов,Олег,Ильич,2012-09-01,,6А,,smirnov.oi\n\
                m1,parent,Смирнова,Ольга,Петровна,1985-05-05,,,p1,\n";
-    let source = esia_link::app::roster::BytesSource {
-        bytes: csv.as_bytes().to_vec(),
-        format: esia_link::app::roster::RosterFormat::Csv,
-    };
-    let report = app
-        .state
-        .import_roster(school.id, &source, &Default::default(), "test", &|_| {})
-        .await
-        .expect("import");
-    assert!(report.ok(), "{report:?}");
+    crate::helpers::import_csv(app, school.id, csv).await;
     let codes = issue(app, school.id).await;
     let code_of = |key: &str| {
         codes

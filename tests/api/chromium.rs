@@ -161,16 +161,7 @@ async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chrom
         .expect("school");
     let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class\n\
                t1,teacher,Белова,Анна,Сергеевна,1980-03-03,,\n";
-    let source = esia_link::app::roster::BytesSource {
-        bytes: csv.as_bytes().to_vec(),
-        format: esia_link::app::roster::RosterFormat::Csv,
-    };
-    let report = app
-        .state
-        .import_roster(school.id, &source, &Default::default(), "test", &|_| {})
-        .await
-        .expect("import");
-    assert!(report.ok(), "{report:?}");
+    crate::helpers::import_csv(&app, school.id, csv).await;
     // The school prints the sheets; the person holds one.
     let mut html = esia_link::ops::sheets::header(&school.name);
     let base = app.base.clone();

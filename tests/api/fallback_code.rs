@@ -261,16 +261,7 @@ async fn school_person_code(app: &TestApp, region: i64, row: &str) -> String {
     let csv = format!(
         "key,role,surname,given_name,patronymic,birth_date,snils,class,children,login\n{row}\n"
     );
-    let source = esia_link::app::roster::BytesSource {
-        bytes: csv.into_bytes(),
-        format: esia_link::app::roster::RosterFormat::Csv,
-    };
-    let report = app
-        .state
-        .import_roster(school.id, &source, &Default::default(), "test", &|_| {})
-        .await
-        .expect("import");
-    assert!(report.ok(), "{report:?}");
+    crate::helpers::import_csv(app, school.id, &csv).await;
     let mut codes = Vec::new();
     app.state
         .issue_codes(school.id, &CodeScope::default(), 30, "test", &mut |batch| {

@@ -31,16 +31,7 @@ fn manual_clock(app: &TestApp) -> Arc<ManualClock> {
 }
 
 async fn import(app: &TestApp, school: Uuid, csv: &str) {
-    let source = esia_link::app::roster::BytesSource {
-        bytes: csv.as_bytes().to_vec(),
-        format: esia_link::app::roster::RosterFormat::Csv,
-    };
-    let report = app
-        .state
-        .import_roster(school, &source, &Default::default(), "test", &|_| {})
-        .await
-        .expect("import");
-    assert!(report.ok(), "{report:?}");
+    let report = crate::helpers::import_csv(app, school, csv).await;
     assert!(report.relationships_added > 0, "{report:?}");
 }
 

@@ -377,3 +377,23 @@ pub async fn csrf_token(app: &TestApp, browser: &ScriptedBrowser) -> String {
         .map(|(_, v)| v)
         .expect("a CSRF token on the account page")
 }
+
+/// Imports a CSV roster into `school` through the use case and expects
+/// every row to be good; the report, for what the test checks next.
+pub async fn import_csv(
+    app: &TestApp,
+    school: uuid::Uuid,
+    csv: &str,
+) -> esia_link::app::roster::ImportReport {
+    let source = esia_link::app::roster::BytesSource {
+        bytes: csv.as_bytes().to_vec(),
+        format: esia_link::app::roster::RosterFormat::Csv,
+    };
+    let report = app
+        .state
+        .import_roster(school, &source, &Default::default(), "test", &|_| {})
+        .await
+        .expect("import");
+    assert!(report.ok(), "{report:?}");
+    report
+}

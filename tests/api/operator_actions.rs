@@ -108,14 +108,7 @@ async fn an_operator_confirms_a_listed_relationship_within_their_school() {
     let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class,children\n\
                p1,pupil,Зайцев,Иван,,2015-01-01,,3А,\n\
                m1,parent,Зайцева,Анна,,1988-01-01,,,p1\n";
-    let source = esia_link::app::roster::BytesSource {
-        bytes: csv.as_bytes().to_vec(),
-        format: esia_link::app::roster::RosterFormat::Csv,
-    };
-    app.state
-        .import_roster(school.id, &source, &Default::default(), "test", &|_| {})
-        .await
-        .expect("import");
+    crate::helpers::import_csv(&app, school.id, csv).await;
     let people = app
         .state
         .school_people(school.id, None, None, 10)
