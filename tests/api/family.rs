@@ -114,6 +114,15 @@ async fn post(
     (hop.status, hop.location, hop.body)
 }
 
+/// Someone the link or invitation is not addressed to posts `path` with
+/// their own valid CSRF token: refused.
+async fn refused_to_stranger(app: &TestApp, stranger: &ScriptedBrowser, path: &str) {
+    let csrf = csrf_token(app, stranger).await;
+    let (status, _, body) = post(app, stranger, path, &[("csrf".into(), csrf)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("family.not_addressed_to_you"), "{body}");
+}
+
 /// Presses the button of the form posting to `action` on `path`.
 async fn press(
     app: &TestApp,
@@ -346,16 +355,12 @@ async fn only_the_parent_a_school_link_names_can_answer_it() {
         !centre.contains("Иванов Пётр"),
         "not shown to others: {centre}"
     );
-    let csrf = csrf_token(&app, &fedorov).await;
-    let (status, _, body) = post(
+    refused_to_stranger(
         &app,
         &fedorov,
         &format!("/family/relationships/{rel}/accept"),
-        &[("csrf".into(), csrf)],
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body.contains("family.not_addressed_to_you"), "{body}");
 
     // A form without the session's CSRF token changes nothing either.
     let (status, _, _) = post(
@@ -482,16 +487,12 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
 
     // Someone else cannot accept it.
     let (fedorov, _) = app.login("esia", "fedorov", Consent::Allow).await;
-    let csrf = csrf_token(&app, &fedorov).await;
-    let (status, _, body) = post(
+    refused_to_stranger(
         &app,
         &fedorov,
         &format!("/family/invitations/{invitation}/accept"),
-        &[("csrf".into(), csrf)],
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(body.contains("family.not_addressed_to_you"), "{body}");
 
     let (status, location, body) = press(
         &app,
