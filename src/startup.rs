@@ -3,6 +3,7 @@
 //! address, so they share one startup path. Startup builds the
 //! [`App`](crate::app::App) context and the router; it defines neither.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -59,12 +60,16 @@ impl Application {
         #[cfg(unix)]
         tokio::spawn(reload_keys_on_sighup(self.state.clone()));
         let app = crate::web::router(self.state.clone());
-        axum::serve(
+        // Accepted on a worker thread: awaited here, the accept loop would
+        // run on the thread that called `block_on` and hand every new
+        // connection across threads to a worker.
+        let server = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .into_future();
+        tokio::spawn(server).await??;
         self.state.flush().await;
         Ok(())
     }

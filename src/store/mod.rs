@@ -153,16 +153,17 @@ impl Store {
                         let kib = i64::from(mib) * 1024;
                         conn.execute(format!("PRAGMA cache_size = -{kib}").as_str())
                             .await?;
-                        // A multi-row statement inside a transaction keeps
-                        // the pages it changes in a statement journal, to
-                        // undo just that statement; in memory rather than
-                        // in a temporary file (nothing durable is in it).
-                        conn.execute("PRAGMA temp_store = MEMORY").await?;
                         // Checkpoint every 40 MiB of log instead of 4: a bulk
                         // write changes the same index pages batch after
                         // batch, and each checkpoint copies a page once.
                         conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
                     }
+                    // A multi-row statement inside a transaction (a roster
+                    // batch, the login journal) keeps the pages it changes in
+                    // a statement journal, to undo just that statement: in
+                    // memory rather than in a temporary file, as nothing
+                    // durable is in it.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
