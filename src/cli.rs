@@ -28,6 +28,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Commands that hold and then free large batches (a roster's
+    /// file-wide checks, a school's codes); the binary returns freed memory
+    /// to the system at once for them. A server keeps it a while: its
+    /// requests reuse it.
+    pub fn is_bulk_tool(&self) -> bool {
+        match &self.command {
+            Command::Roster { .. } | Command::Codes { .. } => true,
+            #[cfg(feature = "demo")]
+            Command::Bench {
+                command: BenchCommand::Roster { .. },
+            } => true,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service with the configured database, store and providers.

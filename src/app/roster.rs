@@ -25,8 +25,11 @@ use crate::domain::roster::{
 use crate::i18n::Lang;
 use crate::store::{BatchWritten, SnilsHolder, StoreError};
 
-/// Rows written per transaction.
-pub const BATCH_ROWS: usize = 500;
+/// Rows written per transaction. Each transaction rewrites the pages it
+/// touches at the end of every index (and SQLite logs each such page once
+/// per commit): 2000 rows wrote a million-row roster in 17 s instead of 23 s
+/// with 500, and the batch in flight is a few hundred KiB.
+pub const BATCH_ROWS: usize = 2000;
 /// Problems listed in a report; the total is always counted.
 pub const LISTED_PROBLEMS: usize = 1000;
 /// Accounts created by one import after which the planner's statistics

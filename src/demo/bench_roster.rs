@@ -50,19 +50,26 @@ fn status_mib(field: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Samples the process's anonymous (heap) memory every 20 ms; the kernel
-/// keeps only the peak of the total, which includes SQLite's memory-mapped
-/// database file.
-fn sample_anon_peak(
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<f64> {
+/// The step the benchmark is in, for the memory sampler: checking,
+/// writing, parent links, codes; `STOPPED` ends the sampling.
+type Step = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+const STOPPED: usize = usize::MAX;
+
+/// Samples the process's anonymous (heap) memory every 20 ms and keeps the
+/// peak of each step; the kernel keeps only the peak of the total, which
+/// would include any memory-mapped database file.
+fn sample_anon_peaks(step: Step) -> std::thread::JoinHandle<[f64; 4]> {
     std::thread::spawn(move || {
-        let mut peak = 0.0f64;
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            peak = peak.max(status_mib("RssAnon:"));
+        let mut peaks = [0.0f64; 4];
+        loop {
+            let now = step.load(std::sync::atomic::Ordering::Relaxed);
+            if now == STOPPED {
+                return peaks;
+            }
+            let slot = &mut peaks[now.min(3)];
+            *slot = slot.max(status_mib("RssAnon:"));
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        peak
     })
 }
 
@@ -127,11 +134,11 @@ pub async fn roster(rows: u64, postgres: Option<String>) -> anyhow::Result<()> {
     let backend = scratch_db.backend;
     let url = scratch_db.url.clone();
     config.database.url = crate::config::Secret::new(url);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = sample_anon_peak(stop.clone());
-    let result = run(config, &file, rows).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let anon_peak = sampler.join().unwrap_or(0.0);
+    let step: Step = Default::default();
+    let sampler = sample_anon_peaks(step.clone());
+    let result = run(config, &file, rows, &step).await;
+    step.store(STOPPED, std::sync::atomic::Ordering::Relaxed);
+    let anon_peaks = sampler.join().unwrap_or_default();
     scratch_db.drop().await?;
     let _ = std::fs::remove_dir_all(&scratch);
     let figures = result?;
@@ -159,7 +166,11 @@ pub async fn roster(rows: u64, postgres: Option<String>) -> anyhow::Result<()> {
         "  total {:.1} s; peak resident memory {:.0} MiB (VmHWM), of it heap at most {:.0} MiB (RssAnon, sampled)",
         figures.import_secs + figures.codes_secs,
         status_mib("VmHWM:"),
-        anon_peak
+        anon_peaks.iter().copied().fold(0.0, f64::max)
+    );
+    println!(
+        "    heap peak while checking {:.0} MiB, writing {:.0} MiB, linking {:.0} MiB, issuing codes {:.0} MiB",
+        anon_peaks[0], anon_peaks[1], anon_peaks[2], anon_peaks[3]
     );
     Ok(())
 }
@@ -178,6 +189,7 @@ async fn run(
     config: crate::config::Config,
     file: &std::path::Path,
     rows: u64,
+    step: &Step,
 ) -> anyhow::Result<Figures> {
     let app = crate::startup::build_tool_app(config).await?;
     let school = app.create_school(29, "Bench school", "bench").await?;
@@ -191,6 +203,7 @@ async fn run(
         if let Ok(mut starts) = phase_starts.lock() {
             if starts.last().map(|(phase, _)| *phase) != Some(progress.phase) {
                 starts.push((progress.phase, Instant::now()));
+                step.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
     };
@@ -223,6 +236,7 @@ async fn run(
             phase_secs[slot] += (end - *start).as_secs_f64();
         }
     }
+    step.store(3, std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
     let mut sink = |_: &[crate::app::school::IssuedCode]| {};
     let issued = app

@@ -534,7 +534,9 @@ pub struct FileCheck {
     keys: HashMap<u64, (u64, bool)>,
     snils: HashMap<u64, u64>,
     logins: HashMap<u64, u64>,
-    /// Parents' references, checked at the end: (row, child key).
+    /// Parents' references to keys not seen yet, checked at the end:
+    /// (row, child key). References to earlier rows are checked at once, so
+    /// a file that lists pupils before their parents keeps none.
     references: Vec<(u64, String)>,
 }
 
@@ -581,8 +583,20 @@ impl FileCheck {
                 });
             }
         }
-        self.references
-            .extend(person.children.iter().map(|child| (row, child.clone())));
+        for child in &person.children {
+            // A key's first row decides, so an earlier one can be judged now.
+            match self.keys.get(&fingerprint(child)) {
+                Some((_, true)) => {}
+                Some((_, false)) => problems.push(RowProblem {
+                    row,
+                    column: Some(Column::Children),
+                    problem: Problem::ChildNotPupil {
+                        child: child.clone(),
+                    },
+                }),
+                None => self.references.push((row, child.clone())),
+            }
+        }
         problems
     }
 
@@ -772,12 +786,60 @@ mod tests {
             vec![
                 (Some(Column::Key), "duplicate_key"),
                 (Some(Column::Snils), "duplicate_snils"),
-                (Some(Column::Children), "unknown_child"),
+                // m1 is an earlier key (the row's own): judged at once; p9
+                // may still come and is judged at the end.
                 (Some(Column::Children), "child_not_pupil"),
+                (Some(Column::Children), "unknown_child"),
             ]
         );
         assert_eq!(found[1].problem, Problem::DuplicateSnils { first_row: 1 });
         assert_eq!(found[1].row, 3);
+    }
+
+    #[test]
+    fn a_child_is_judged_the_same_before_or_after_its_parent() {
+        let parent = |row| {
+            RawRow::new(row)
+                .with(Column::Key, "m1")
+                .with(Column::Role, "parent")
+                .with(Column::Surname, "Новикова")
+                .with(Column::GivenName, "Анна")
+                .with(Column::BirthDate, "1988-03-03")
+                .with(Column::Children, "c1")
+        };
+        for (child_role, expected) in [
+            (Some("pupil"), vec![]),
+            (
+                Some("teacher"),
+                vec![(Some(Column::Children), "child_not_pupil")],
+            ),
+            (None, vec![(Some(Column::Children), "unknown_child")]),
+        ] {
+            for parent_first in [true, false] {
+                let child_row = if parent_first { 2 } else { 1 };
+                let child = child_role.map(|role| pupil(child_row, "c1").with(Column::Role, role));
+                let parent = parent(if parent_first { 1 } else { 2 });
+                let rows: Vec<RawRow> = match (parent_first, child) {
+                    (true, Some(child)) => vec![parent, child],
+                    (false, Some(child)) => vec![child, parent],
+                    (_, None) => vec![parent],
+                };
+                let mut check = FileCheck::default();
+                let mut found = Vec::new();
+                for row in &rows {
+                    let person = validate_row(row, today()).expect("each row alone is good");
+                    found.extend(check.add(&person));
+                }
+                found.extend(check.finish());
+                assert_eq!(
+                    codes(&found),
+                    expected,
+                    "{child_role:?}, parent first: {parent_first}"
+                );
+                let parent_row = if parent_first { 1 } else { 2 };
+                assert!(found.iter().all(|p| p.row == parent_row));
+            }
+        }
     }
 
     #[test]
