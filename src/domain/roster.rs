@@ -660,6 +660,29 @@ mod tests {
             .with(Column::Class, "5А")
     }
 
+    /// A parent (key m1) listing `children`.
+    fn parent(row: u64, children: &str) -> RawRow {
+        RawRow::new(row)
+            .with(Column::Key, "m1")
+            .with(Column::Role, "parent")
+            .with(Column::Surname, "Новикова")
+            .with(Column::GivenName, "Анна")
+            .with(Column::BirthDate, "1988-03-03")
+            .with(Column::Children, children)
+    }
+
+    /// The file-wide problems of rows that are each good alone.
+    fn check_file(rows: &[RawRow]) -> Vec<RowProblem> {
+        let mut check = FileCheck::default();
+        let mut found = Vec::new();
+        for row in rows {
+            let person = validate_row(row, today()).expect("each row alone is good");
+            found.extend(check.add(&person));
+        }
+        found.extend(check.finish());
+        found
+    }
+
     fn codes(problems: &[RowProblem]) -> Vec<(Option<Column>, &'static str)> {
         problems
             .iter()
@@ -762,25 +785,13 @@ mod tests {
 
     #[test]
     fn file_wide_checks_find_duplicates_and_missing_children() {
-        let mut check = FileCheck::default();
         let rows = [
             pupil(1, "p1"),
             pupil(2, "p1").with(Column::Snils, "213-313-413 99"),
             pupil(3, "p3"),
-            RawRow::new(4)
-                .with(Column::Key, "m1")
-                .with(Column::Role, "parent")
-                .with(Column::Surname, "Новикова")
-                .with(Column::GivenName, "Анна")
-                .with(Column::BirthDate, "1988-03-03")
-                .with(Column::Children, "p1; p9, m1"),
+            parent(4, "p1; p9, m1"),
         ];
-        let mut found = Vec::new();
-        for row in &rows {
-            let person = validate_row(row, today()).expect("each row alone is good");
-            found.extend(check.add(&person));
-        }
-        found.extend(check.finish());
+        let found = check_file(&rows);
         assert_eq!(
             codes(&found),
             vec![
@@ -798,15 +809,6 @@ mod tests {
 
     #[test]
     fn a_child_is_judged_the_same_before_or_after_its_parent() {
-        let parent = |row| {
-            RawRow::new(row)
-                .with(Column::Key, "m1")
-                .with(Column::Role, "parent")
-                .with(Column::Surname, "Новикова")
-                .with(Column::GivenName, "Анна")
-                .with(Column::BirthDate, "1988-03-03")
-                .with(Column::Children, "c1")
-        };
         for (child_role, expected) in [
             (Some("pupil"), vec![]),
             (
@@ -818,19 +820,13 @@ mod tests {
             for parent_first in [true, false] {
                 let child_row = if parent_first { 2 } else { 1 };
                 let child = child_role.map(|role| pupil(child_row, "c1").with(Column::Role, role));
-                let parent = parent(if parent_first { 1 } else { 2 });
+                let parent = parent(if parent_first { 1 } else { 2 }, "c1");
                 let rows: Vec<RawRow> = match (parent_first, child) {
                     (true, Some(child)) => vec![parent, child],
                     (false, Some(child)) => vec![child, parent],
                     (_, None) => vec![parent],
                 };
-                let mut check = FileCheck::default();
-                let mut found = Vec::new();
-                for row in &rows {
-                    let person = validate_row(row, today()).expect("each row alone is good");
-                    found.extend(check.add(&person));
-                }
-                found.extend(check.finish());
+                let found = check_file(&rows);
                 assert_eq!(
                     codes(&found),
                     expected,
