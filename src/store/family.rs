@@ -182,7 +182,6 @@ impl fmt::Debug for NotificationRecord {
     }
 }
 
-/// What an access check reads about (viewer, pupil), in one round trip.
 /// The account an access check asks about: its role and school (`role`
 /// `None`: there is no such account).
 #[derive(Debug, Clone, Default)]

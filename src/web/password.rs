@@ -202,11 +202,7 @@ async fn link_page(
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let token = cookies::get(&headers, cookies::PENDING_LINK);
-    let identity = app
-        .pending_identity(token.as_deref())
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let identity = pending_identity(&app, &headers, lang).await?;
     Ok(match identity {
         Some(identity) => {
             let provider = app.provider_display_name(&identity.provider, lang);
@@ -238,6 +234,18 @@ async fn link_page(
 /// What both fallback forms start with: a same-origin post (the pending
 /// link's cookie is SameSite=Lax), the waiting identity's token and the
 /// client address the rate limits count.
+/// The identity waiting to be linked, named by the browser's cookie.
+async fn pending_identity(
+    app: &AppState,
+    headers: &HeaderMap,
+    lang: Lang,
+) -> Result<Option<PendingIdentity>, WebError> {
+    let token = cookies::get(headers, cookies::PENDING_LINK);
+    app.pending_identity(token.as_deref())
+        .await
+        .map_err(|e| WebError::page(e, lang))
+}
+
 fn fallback_request(
     app: &AppState,
     headers: &HeaderMap,
@@ -368,11 +376,7 @@ async fn code_page(
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let token = cookies::get(&headers, cookies::PENDING_LINK);
-    let identity = app
-        .pending_identity(token.as_deref())
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let identity = pending_identity(&app, &headers, lang).await?;
     let Some(identity) = identity else {
         return Ok(nothing_to_link(lang));
     };

@@ -226,6 +226,16 @@ impl TestApp {
         write_esia_certificates(&self.idp, &self.esia_certificates).expect("write certificates");
     }
 
+    /// Opens a fallback form (`/link`, `/link/code`) in `browser` and checks
+    /// that it names the person State Services vouched for.
+    pub async fn fallback_form_names(&self, browser: &ScriptedBrowser, path: &str, name: &str) {
+        let form = browser
+            .get(&format!("{}{path}", self.base))
+            .await
+            .expect("the form");
+        assert!(form.body.contains(name), "{}", form.body);
+    }
+
     /// Federated links in the database, by direct count.
     pub async fn link_count(&self) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM federated_links")
