@@ -181,8 +181,10 @@ async fn save_regions(config: &Config, store: &Store) -> anyhow::Result<()> {
 /// configuration, no providers and no shared ephemeral store.
 pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
     // Tools import rosters and issue codes in bulk: a 32 MiB page cache per
-    // connection (SQLite) instead of the default 2 MiB.
-    let store = migrated_store_with(&config, 2, Some(32)).await?;
+    // connection (SQLite) instead of the default 2 MiB, and connections for
+    // two batch writes side by side plus a read (PostgreSQL; SQLite opens
+    // the third only if ever needed at once).
+    let store = migrated_store_with(&config, 3, Some(32)).await?;
     save_regions(&config, &store).await?;
     let ephemeral: SharedEphemeral = Arc::new(MemoryStore::new(1000));
     let outbox = config

@@ -10,7 +10,7 @@
 //! two batches (one being written while the next is read), the file-wide
 //! fingerprints and the numbers of bad rows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 
 use chrono::{NaiveDate, Utc};
@@ -23,7 +23,7 @@ use crate::domain::roster::{
     validate_row, Column, FileCheck, Problem, RawRow, RosterPerson, RosterRole, RowProblem,
 };
 use crate::i18n::Lang;
-use crate::store::{BatchWritten, SnilsHolder, StoreError};
+use crate::store::{BatchWritten, SnilsHolder, Store, StoreError};
 
 /// Rows written per transaction. Each transaction rewrites the pages it
 /// touches at the end of every index (and SQLite logs each such page once
@@ -503,7 +503,8 @@ impl App {
     ) -> Result<Result<(), FileProblem>, AppError> {
         let mut file = FileCheck::default();
         let mut pending: Vec<RosterPerson> = Vec::with_capacity(BATCH_ROWS);
-        let mut looking_up: WriteBehind<(Vec<RosterPerson>, Holders)> = WriteBehind::default();
+        let mut looking_up: WriteBehind<(Vec<RosterPerson>, Holders)> =
+            WriteBehind::new(self.store());
         let rows = match rows(source) {
             Ok(rows) => rows,
             Err(problem) => return Ok(Err(problem)),
@@ -532,7 +533,7 @@ impl App {
                 // The batch's lookup runs while the next batch is read and
                 // validated; results are applied batch by batch, in order.
                 let full = std::mem::replace(&mut pending, Vec::with_capacity(BATCH_ROWS));
-                if let Some((people, holders)) = looking_up.finish().await? {
+                if let Some((people, holders)) = looking_up.ready().await? {
                     check_against_accounts(school_id, &people, &holders, checked);
                 }
                 looking_up.start(self.look_up_holders(full));
@@ -544,11 +545,13 @@ impl App {
                 });
             }
         }
-        if let Some((people, holders)) = looking_up.finish().await? {
+        if let Some((people, holders)) = looking_up.ready().await? {
             check_against_accounts(school_id, &people, &holders, checked);
         }
-        let (people, holders) = self.look_up_holders(pending).await?;
-        check_against_accounts(school_id, &people, &holders, checked);
+        looking_up.start(self.look_up_holders(pending));
+        while let Some((people, holders)) = looking_up.next().await? {
+            check_against_accounts(school_id, &people, &holders, checked);
+        }
         for problem in file.finish() {
             checked.problem(problem);
         }
@@ -610,7 +613,8 @@ impl App {
         // Pass 2: the people. Each batch is written on its own task while
         // the next one is read and validated.
         let mut batch: Vec<RosterPerson> = Vec::with_capacity(BATCH_ROWS);
-        let mut writing: WriteBehind<(Vec<RosterPerson>, BatchWritten)> = WriteBehind::default();
+        let mut writing: WriteBehind<(Vec<RosterPerson>, BatchWritten)> =
+            WriteBehind::new(self.store());
         let mut seen = 0u64;
         for raw in rows(source).into_iter().flatten().map_while(Result::ok) {
             seen += 1;
@@ -619,7 +623,7 @@ impl App {
             }
             if batch.len() >= BATCH_ROWS {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-                if let Some((done, written)) = writing.finish().await? {
+                if let Some((done, written)) = writing.ready().await? {
                     record_written(report, &done, written);
                 }
                 writing.start(self.write_people(school_id, full, actor));
@@ -629,22 +633,21 @@ impl App {
                 });
             }
         }
-        if let Some((done, written)) = writing.finish().await? {
-            record_written(report, &done, written);
-        }
         if !batch.is_empty() {
-            let written = self
-                .store()
-                .upsert_roster_batch(school_id, &batch, actor)
-                .await?;
-            record_written(report, &batch, written);
+            if let Some((done, written)) = writing.ready().await? {
+                record_written(report, &done, written);
+            }
+            writing.start(self.write_people(school_id, batch, actor));
+        }
+        while let Some((done, written)) = writing.next().await? {
+            record_written(report, &done, written);
         }
         if report.created >= STATISTICS_AFTER_ROWS {
             self.store().refresh_account_statistics().await?;
         }
         // Pass 3: parents' children, once every pupil exists.
         let mut pairs: Vec<(String, String)> = Vec::with_capacity(BATCH_ROWS);
-        let mut linking = WriteBehind::default();
+        let mut linking = WriteBehind::new(self.store());
         seen = 0;
         for raw in rows(source).into_iter().flatten().map_while(Result::ok) {
             seen += 1;
@@ -666,7 +669,7 @@ impl App {
             }
             if pairs.len() >= BATCH_ROWS {
                 let full = std::mem::replace(&mut pairs, Vec::with_capacity(BATCH_ROWS));
-                report.relationships_added += linking.finish().await?.unwrap_or(0);
+                report.relationships_added += linking.ready().await?.unwrap_or(0);
                 let store = self.store().clone();
                 let actor = actor.to_string();
                 linking.start(async move {
@@ -678,11 +681,13 @@ impl App {
                 });
             }
         }
-        report.relationships_added += linking.finish().await?.unwrap_or(0);
-        report.relationships_added += self
-            .store()
-            .propose_relationships(school_id, &pairs, actor)
-            .await?;
+        report.relationships_added += linking.ready().await?.unwrap_or(0);
+        let store = self.store().clone();
+        let actor = actor.to_string();
+        linking.start(async move { store.propose_relationships(school_id, &pairs, &actor).await });
+        while let Some(added) = linking.next().await? {
+            report.relationships_added += added;
+        }
         Ok(())
     }
 
@@ -717,39 +722,60 @@ fn record_written(report: &mut ImportReport, batch: &[RosterPerson], written: Ba
     }
 }
 
-/// At most one batch's write under way on its own task, so that the
-/// database (SQLite's worker thread or the PostgreSQL server) works while
-/// this task reads and prepares the next batch. Batches still commit one
-/// after another, in order.
+/// Batch writes under way on their own tasks, so that the database works
+/// while this task reads and prepares the next batch. SQLite writes one at
+/// a time anyway, so one write is under way; PostgreSQL writes batches side
+/// by side on separate connections (each its own server process), so
+/// [`Store::write_streams`] are. Results come back in the order the writes
+/// were started.
 pub(crate) struct WriteBehind<T> {
-    task: Option<tokio::task::JoinHandle<Result<T, StoreError>>>,
-}
-
-impl<T> Default for WriteBehind<T> {
-    fn default() -> Self {
-        WriteBehind { task: None }
-    }
+    streams: usize,
+    tasks: VecDeque<tokio::task::JoinHandle<Result<T, StoreError>>>,
 }
 
 impl<T: Send + 'static> WriteBehind<T> {
-    /// Starts a write; the previous one must have been finished.
+    pub(crate) fn new(store: &Store) -> Self {
+        WriteBehind {
+            streams: store.write_streams(),
+            tasks: VecDeque::new(),
+        }
+    }
+
+    /// Waits for room for one more write: the oldest write's result once
+    /// as many as there are streams are under way, else nothing.
+    pub(crate) async fn ready(&mut self) -> Result<Option<T>, AppError> {
+        if self.tasks.len() < self.streams {
+            return Ok(None);
+        }
+        self.next().await
+    }
+
+    /// Starts a write; call [`WriteBehind::ready`] first.
     pub(crate) fn start(
         &mut self,
         write: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
     ) {
-        debug_assert!(self.task.is_none(), "one write at a time");
-        self.task = Some(tokio::spawn(write));
+        debug_assert!(self.tasks.len() < self.streams, "ready() comes first");
+        self.tasks.push_back(tokio::spawn(write));
     }
 
-    /// Waits for the write under way, if any.
-    pub(crate) async fn finish(&mut self) -> Result<Option<T>, AppError> {
-        let Some(task) = self.task.take() else {
+    /// The oldest write's result, if any write is under way. If it failed,
+    /// the writes started after it are waited for (each commits or rolls
+    /// back on its own) before the error is returned, so none is still
+    /// running when the caller reports.
+    pub(crate) async fn next(&mut self) -> Result<Option<T>, AppError> {
+        let Some(task) = self.tasks.pop_front() else {
             return Ok(None);
         };
-        let done = task
-            .await
-            .map_err(|e| AppError::Internal(format!("a batch write died: {e}")))??;
-        Ok(Some(done))
+        let failure = match task.await {
+            Ok(Ok(done)) => return Ok(Some(done)),
+            Ok(Err(e)) => AppError::from(e),
+            Err(e) => AppError::Internal(format!("a batch write died: {e}")),
+        };
+        for rest in self.tasks.drain(..) {
+            let _ = rest.await;
+        }
+        Err(failure)
     }
 }
 

@@ -108,8 +108,9 @@ impl App {
         self.store().get_school(school_id).await?;
         let expires_at = Utc::now() + Duration::days(i64::from(days.clamp(1, 366)));
         // Each batch is stored on its own task while the next one's targets
-        // are read; its plaintexts go to `sink` once it is committed.
-        let mut storing: WriteBehind<Vec<IssuedCode>> = WriteBehind::default();
+        // are read (on PostgreSQL, batches are stored side by side); its
+        // plaintexts go to `sink`, in order, once it is committed.
+        let mut storing: WriteBehind<Vec<IssuedCode>> = WriteBehind::new(self.store());
         let mut after = None;
         let mut issued = 0u64;
         loop {
@@ -117,13 +118,13 @@ impl App {
                 .store()
                 .code_targets(school_id, scope, after, CODE_BATCH)
                 .await?;
-            if let Some(stored) = storing.finish().await? {
-                issued += stored.len() as u64;
-                sink(&stored);
-            }
             let Some(last) = targets.last() else {
                 break;
             };
+            if let Some(stored) = storing.ready().await? {
+                issued += stored.len() as u64;
+                sink(&stored);
+            }
             after = Some(last.account_id);
             let batch: Vec<IssuedCode> = targets
                 .into_iter()
@@ -142,6 +143,10 @@ impl App {
                 store.issue_codes(&hashes, expires_at, &actor).await?;
                 Ok(batch)
             });
+        }
+        while let Some(stored) = storing.next().await? {
+            issued += stored.len() as u64;
+            sink(&stored);
         }
         Ok(issued)
     }

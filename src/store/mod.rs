@@ -99,6 +99,10 @@ pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
     unique.then(|| format!("{} {}", db.constraint().unwrap_or_default(), db.message()))
 }
 
+/// Bulk write transactions side by side on PostgreSQL: past two, on a
+/// 2-core machine, they only wait for each other's locks and cores.
+const POSTGRES_WRITE_STREAMS: usize = 2;
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -199,6 +203,22 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many bulk write transactions (roster batches, code batches) are
+    /// worth running side by side. SQLite takes one writer at a time. Each
+    /// PostgreSQL connection is a server process of its own: one batch
+    /// keeps one process busy while the others' cores idle, so batches go
+    /// side by side, as many as the pool allows with a connection to spare
+    /// for the reads between them.
+    pub fn write_streams(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => {
+                let spare = (self.pool.options().get_max_connections() as usize).saturating_sub(1);
+                spare.clamp(1, POSTGRES_WRITE_STREAMS)
+            }
+        }
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
