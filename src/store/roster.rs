@@ -76,10 +76,31 @@ pub struct ActivationRecord {
     pub progress: Option<serde_json::Value>,
 }
 
-/// Rows per statement: a whole batch of the application's (500 rows) fits
-/// in one, within both backends' limits on parameters (SQLite 32,766,
-/// PostgreSQL 65,535) at the widest row (12 values).
+/// Rows per statement: within SQLite's limit on parameters (32,766) at
+/// the widest `VALUES` row (10 values), and short enough an `IN (...)` list
+/// for PostgreSQL (65,535).
 const ROWS_PER_STATEMENT: usize = 1000;
+
+/// The columns of the batches [`RowBatch`] sends.
+const ROSTER_COLUMNS: &[(&str, &str)] = &[
+    ("id", "text"),
+    ("roster_key", "text"),
+    ("role", "text"),
+    ("surname", "text"),
+    ("given_name", "text"),
+    ("patronymic", "text"),
+    ("birth_date", "text"),
+    ("snils", "text"),
+    ("class_name", "text"),
+    ("login", "text"),
+];
+const PAIR_COLUMNS: &[(&str, &str)] = &[
+    ("id", "text"),
+    ("parent_key", "text"),
+    ("child_key", "text"),
+];
+const ACCOUNT_COLUMN: &[(&str, &str)] = &[("account_id", "text")];
+const CODE_COLUMNS: &[(&str, &str)] = &[("code_hash", "text"), ("account_id", "text")];
 
 /// Placeholders numbered in the order they are written: `$1, $2, ...` on
 /// PostgreSQL, anonymous `?` on SQLite. SQLite looks each `$n` up by name
@@ -119,6 +140,126 @@ impl Params {
             .map(|_| format!("({})", self.list(width)))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// Rows handed to one statement as the relation `v`, the statement's first
+/// placeholders. SQLite gets a `VALUES` list of bound values. PostgreSQL
+/// gets one JSON parameter unpacked by `json_to_recordset`: one value to
+/// send and a short statement planned in microseconds, where a `VALUES`
+/// list of a thousand rows was ten thousand values to bind and convert and
+/// a plan of its own for every batch.
+struct RowBatch {
+    /// Column names and their PostgreSQL types.
+    columns: &'static [(&'static str, &'static str)],
+    rows: Vec<Vec<Option<String>>>,
+}
+
+impl RowBatch {
+    fn new(columns: &'static [(&'static str, &'static str)], capacity: usize) -> RowBatch {
+        RowBatch {
+            columns,
+            rows: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn push(&mut self, row: Vec<Option<String>>) {
+        debug_assert_eq!(row.len(), self.columns.len());
+        self.rows.push(row);
+    }
+
+    /// `column` is one of the rows' only column. On PostgreSQL the values
+    /// become an array first: `= ANY (array)` is a probe of an index on
+    /// `column` per value whatever the planner believes of the table, where
+    /// `IN (SELECT ...)` over a table filled in the last minute (no
+    /// statistics yet) was planned as a scan of the whole index per batch.
+    fn matched_by(&self, column: &str, params: &mut Params) -> String {
+        debug_assert_eq!(self.columns.len(), 1);
+        if params.numbered {
+            let (name, kind) = self.columns[0];
+            format!(
+                "{column} = ANY (ARRAY (SELECT {name} FROM json_to_recordset({}::json) AS r ({name} {kind})))",
+                params.one()
+            )
+        } else {
+            format!("{column} IN ({})", params.list(self.rows.len()))
+        }
+    }
+
+    /// `v (...) AS (...)`, to follow `WITH`.
+    fn cte(&self, params: &mut Params) -> String {
+        let names = self
+            .columns
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>();
+        if params.numbered {
+            let typed = self
+                .columns
+                .iter()
+                .map(|(name, kind)| format!("{name} {kind}"))
+                .collect::<Vec<_>>();
+            format!(
+                "v AS (SELECT {} FROM json_to_recordset({}::json) AS r ({}))",
+                names.join(", "),
+                params.one(),
+                typed.join(", ")
+            )
+        } else {
+            format!(
+                "v ({}) AS (VALUES {})",
+                names.join(", "),
+                params.rows(self.rows.len(), self.columns.len())
+            )
+        }
+    }
+
+    /// Binds the rows as [`RowBatch::cte`] wrote them for `backend`.
+    fn bind<'q>(
+        self,
+        backend: Backend,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        if backend == Backend::Postgres {
+            return query.bind(self.to_json());
+        }
+        for row in self.rows {
+            for value in row {
+                query = query.bind(value);
+            }
+        }
+        query
+    }
+
+    /// `[{"column": value, ...}, ...]`.
+    fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(self.rows.len() * 64 * self.columns.len());
+        out.push(b'[');
+        for (i, row) in self.rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'{');
+            for (j, ((name, _), cell)) in self.columns.iter().zip(row).enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                out.push(b'"');
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"\":");
+                match cell {
+                    // Writing a string into a Vec cannot fail.
+                    Some(text) => {
+                        let _ = serde_json::to_writer(&mut out, text);
+                    }
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            out.push(b'}');
+        }
+        out.push(b']');
+        // Column names are ASCII and serde_json writes valid UTF-8.
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -201,15 +342,40 @@ impl Store {
         for chunk in people.chunks(ROWS_PER_STATEMENT) {
             // An update keeps the account's id, so the ids coming back tell
             // created from updated without looking the keys up first.
+            let mut batch = RowBatch::new(ROSTER_COLUMNS, chunk.len());
+            let mut proposed = HashSet::with_capacity(chunk.len());
+            for p in chunk {
+                // Time-ordered ids: a big import appends to the id indexes
+                // instead of writing all over them.
+                let id = Uuid::now_v7().to_string();
+                proposed.insert(id.clone());
+                batch.push(vec![
+                    Some(id),
+                    Some(p.key.clone()),
+                    Some(p.role.as_str().to_string()),
+                    Some(p.name.surname().to_string()),
+                    Some(p.name.given().to_string()),
+                    p.name.patronymic().map(str::to_string),
+                    // `YYYY-MM-DD` (dates are checked to be after 1900),
+                    // without parsing a format string per row.
+                    Some(p.birth_date.to_string()),
+                    p.snils.as_ref().map(|s| s.digits().to_string()),
+                    p.class_name.clone(),
+                    p.login.clone(),
+                ]);
+            }
+            let mut params = Params::new(self.backend);
+            let rows = batch.cte(&mut params);
+            let (school_param, created_param, updated_param) =
+                (params.one(), params.one(), params.one());
             let sql = format!(
-                "WITH v (id, school_id, roster_key, role, surname, given_name, patronymic,
-                     birth_date, snils, class_name, login, created) AS (VALUES {})
+                "WITH {rows}
                  INSERT INTO accounts (id, school_id, roster_key, role, surname, given_name,
                      patronymic, birth_date, snils, class_name, login, created_at, status,
                      email_verified, phone_verified, login_changed, updated_at)
-                 SELECT v.id, v.school_id, v.roster_key, v.role, v.surname, v.given_name,
-                     v.patronymic, v.birth_date, v.snils, v.class_name, v.login, v.created,
-                     'pending', 0, 0, 0, v.created
+                 SELECT v.id, {school_param}, v.roster_key, v.role, v.surname, v.given_name,
+                     v.patronymic, v.birth_date, v.snils, v.class_name, v.login, {created_param},
+                     'pending', 0, 0, 0, {updated_param}
                  FROM v WHERE true
                  ON CONFLICT (school_id, roster_key) DO UPDATE SET
                      role = excluded.role, surname = excluded.surname,
@@ -218,32 +384,13 @@ impl Store {
                      class_name = excluded.class_name,
                      login = COALESCE(excluded.login, accounts.login),
                      updated_at = excluded.updated_at
-                 RETURNING id",
-                Params::new(self.backend).rows(chunk.len(), 12)
+                 RETURNING id"
             );
-            let mut proposed = HashSet::with_capacity(chunk.len());
-            let mut query = sqlx::query(&sql);
-            for p in chunk {
-                // Time-ordered ids: a big import appends to the id indexes
-                // instead of writing all over them.
-                let id = Uuid::now_v7().to_string();
-                proposed.insert(id.clone());
-                query = query
-                    .bind(id)
-                    .bind(school.clone())
-                    .bind(p.key.clone())
-                    .bind(p.role.as_str())
-                    .bind(p.name.surname().to_string())
-                    .bind(p.name.given().to_string())
-                    .bind(p.name.patronymic().map(str::to_string))
-                    // `YYYY-MM-DD` (dates are checked to be after 1900), without
-                    // parsing a format string per row.
-                    .bind(p.birth_date.to_string())
-                    .bind(p.snils.as_ref().map(|s| s.digits().to_string()))
-                    .bind(p.class_name.clone())
-                    .bind(p.login.clone())
-                    .bind(now);
-            }
+            let query = batch
+                .bind(self.backend, sqlx::query(&sql))
+                .bind(school.clone())
+                .bind(now)
+                .bind(now);
             for row in query.fetch_all(self.in_tx(&mut tx)).await? {
                 let id: String = row.try_get("id")?;
                 if proposed.contains(&id) {
@@ -304,10 +451,20 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut added = 0;
         for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+            let mut batch = RowBatch::new(PAIR_COLUMNS, chunk.len());
+            for (parent, child) in chunk {
+                // Time-ordered, as the accounts' ids: appended to the
+                // primary key's index, not written all over it.
+                batch.push(vec![
+                    Some(Uuid::now_v7().to_string()),
+                    Some(parent.clone()),
+                    Some(child.clone()),
+                ]);
+            }
             let mut params = Params::new(self.backend);
-            let values = params.rows(chunk.len(), 3);
+            let rows = batch.cte(&mut params);
             let sql = format!(
-                "WITH v (id, parent_key, child_key) AS (VALUES {values})
+                "WITH {rows}
                  INSERT INTO relationships (id, parent_id, pupil_id, status, created_at, created_by)
                  SELECT v.id, p.id, c.id, 'proposed', {}, {}
                  FROM v
@@ -320,16 +477,8 @@ impl Store {
                 params.one(),
                 params.one()
             );
-            let mut query = sqlx::query(&sql);
-            for (parent, child) in chunk {
-                // Time-ordered, as the accounts' ids: appended to the
-                // primary key's index, not written all over it.
-                query = query
-                    .bind(Uuid::now_v7().to_string())
-                    .bind(parent.clone())
-                    .bind(child.clone());
-            }
-            query = query
+            let query = batch
+                .bind(self.backend, sqlx::query(&sql))
                 .bind(now_ms())
                 .bind(actor.to_string())
                 .bind(school.clone())
@@ -472,43 +621,42 @@ impl Store {
         }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            // The revocation below is planned for its values each time: a
-            // generic plan made while activation_codes was empty (a first
-            // issue for a big school) scans the whole table per batch.
-            sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-                .execute(&mut *tx)
-                .await?;
-        }
         for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+            let mut accounts = RowBatch::new(ACCOUNT_COLUMN, chunk.len());
+            let mut fresh = RowBatch::new(CODE_COLUMNS, chunk.len());
+            for (account, hash) in chunk {
+                accounts.push(vec![Some(account.to_string())]);
+                fresh.push(vec![Some(hash.clone()), Some(account.to_string())]);
+            }
             let mut params = Params::new(self.backend);
             let sql = format!(
                 "UPDATE activation_codes SET revoked_at = {}
-                 WHERE used_at IS NULL AND revoked_at IS NULL AND account_id IN ({})",
+                 WHERE used_at IS NULL AND revoked_at IS NULL AND {}",
                 params.one(),
-                params.list(chunk.len())
+                accounts.matched_by("account_id", &mut params)
             );
-            let mut query = sqlx::query(&sql).bind(now);
-            for (account, _) in chunk {
-                query = query.bind(account.to_string());
-            }
-            query.execute(self.in_tx(&mut tx)).await?;
+            accounts
+                .bind(self.backend, sqlx::query(&sql).bind(now))
+                .execute(self.in_tx(&mut tx))
+                .await?;
+            let mut params = Params::new(self.backend);
+            let rows = fresh.cte(&mut params);
             let sql = format!(
-                "INSERT INTO activation_codes (code_hash, account_id, created_at, expires_at,
+                "WITH {rows}
+                 INSERT INTO activation_codes (code_hash, account_id, created_at, expires_at,
                      created_by)
-                 VALUES {}",
-                Params::new(self.backend).rows(chunk.len(), 5)
+                 SELECT v.code_hash, v.account_id, {}, {}, {} FROM v",
+                params.one(),
+                params.one(),
+                params.one()
             );
-            let mut query = sqlx::query(&sql);
-            for (account, hash) in chunk {
-                query = query
-                    .bind(hash.clone())
-                    .bind(account.to_string())
-                    .bind(now)
-                    .bind(expires_at.timestamp_millis())
-                    .bind(actor.to_string());
-            }
-            query.execute(self.in_tx(&mut tx)).await?;
+            fresh
+                .bind(self.backend, sqlx::query(&sql))
+                .bind(now)
+                .bind(expires_at.timestamp_millis())
+                .bind(actor.to_string())
+                .execute(self.in_tx(&mut tx))
+                .await?;
         }
         let accounts: Vec<String> = codes.iter().map(|(a, _)| a.to_string()).collect();
         self.insert_audit(
