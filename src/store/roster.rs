@@ -168,8 +168,8 @@ impl RowBatch {
         self.rows.push(row);
     }
 
-    /// `column` is one of the rows' only column. On PostgreSQL the values
-    /// become an array first: `= ANY (array)` is a probe of an index on
+    /// `column` equals one of the batch's values (a one-column batch). On
+    /// PostgreSQL the values become an array first: `= ANY (array)` is a probe of an index on
     /// `column` per value whatever the planner believes of the table, where
     /// `IN (SELECT ...)` over a table filled in the last minute (no
     /// statistics yet) was planned as a scan of the whole index per batch.
@@ -233,7 +233,7 @@ impl RowBatch {
 
     /// `[{"column": value, ...}, ...]`.
     fn to_json(&self) -> String {
-        let mut out = Vec::with_capacity(self.rows.len() * 64 * self.columns.len());
+        let mut out = Vec::with_capacity(self.rows.len() * 32 * self.columns.len());
         out.push(b'[');
         for (i, row) in self.rows.iter().enumerate() {
             if i > 0 {
@@ -746,5 +746,65 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_reads_back_from_its_json_as_it_was_pushed() {
+        let cases: &[&[Option<&str>]] = &[
+            &[Some("plain"), None],
+            &[Some("quote \" and backslash \\"), Some("")],
+            &[Some("Ёлкина Анна-Мария"), Some("line\nbreak\ttab")],
+            &[None, None],
+        ];
+        let mut batch = RowBatch::new(&[("a", "text"), ("b", "text")], cases.len());
+        for row in cases {
+            batch.push(row.iter().map(|v| v.map(str::to_string)).collect());
+        }
+        let parsed: Vec<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_str(&batch.to_json()).expect("valid JSON");
+        assert_eq!(parsed.len(), cases.len());
+        for (object, row) in parsed.iter().zip(cases) {
+            for ((name, _), expected) in batch.columns.iter().zip(row.iter()) {
+                assert_eq!(object[*name].as_str(), *expected, "column {name}");
+            }
+        }
+        assert_eq!(RowBatch::new(ACCOUNT_COLUMN, 0).to_json(), "[]");
+    }
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        let mut batch = RowBatch::new(PAIR_COLUMNS, 2);
+        batch.push(vec![Some("1".into()), Some("p".into()), Some("c".into())]);
+        batch.push(vec![Some("2".into()), Some("p".into()), None]);
+        let mut sqlite = Params::new(Backend::Sqlite);
+        assert_eq!(
+            batch.cte(&mut sqlite),
+            "v (id, parent_key, child_key) AS (VALUES (?, ?, ?), (?, ?, ?))"
+        );
+        let mut postgres = Params::new(Backend::Postgres);
+        assert_eq!(
+            batch.cte(&mut postgres),
+            "v AS (SELECT id, parent_key, child_key FROM json_to_recordset($1::json) \
+             AS r (id text, parent_key text, child_key text))"
+        );
+        assert_eq!(postgres.one(), "$2", "the batch takes one placeholder");
+
+        let mut ids = RowBatch::new(ACCOUNT_COLUMN, 2);
+        ids.push(vec![Some("x".into())]);
+        ids.push(vec![Some("y".into())]);
+        assert_eq!(
+            ids.matched_by("account_id", &mut Params::new(Backend::Sqlite)),
+            "account_id IN (?, ?)"
+        );
+        assert!(ids
+            .matched_by("account_id", &mut Params::new(Backend::Postgres))
+            .starts_with(
+                "account_id = ANY (ARRAY (SELECT account_id FROM json_to_recordset($1::json)"
+            ));
     }
 }
