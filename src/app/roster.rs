@@ -7,8 +7,8 @@
 //! for), good rows are written in batches, one transaction each, creating or
 //! updating by the school's key, so re-importing a file changes nothing
 //! twice; (3) parents' children become proposed relationships. Memory holds
-//! two batches (one being written while the next is read), the file-wide
-//! fingerprints and the numbers of bad rows.
+//! the batches being written (one on SQLite, two on PostgreSQL) and the one
+//! being read, the file-wide fingerprints and the numbers of bad rows.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
@@ -670,11 +670,7 @@ impl App {
             if pairs.len() >= BATCH_ROWS {
                 let full = std::mem::replace(&mut pairs, Vec::with_capacity(BATCH_ROWS));
                 report.relationships_added += linking.ready().await?.unwrap_or(0);
-                let store = self.store().clone();
-                let actor = actor.to_string();
-                linking.start(async move {
-                    store.propose_relationships(school_id, &full, &actor).await
-                });
+                linking.start(self.link_pairs(school_id, full, actor));
                 progress(Progress {
                     phase: Phase::Linking,
                     rows: seen,
@@ -682,13 +678,23 @@ impl App {
             }
         }
         report.relationships_added += linking.ready().await?.unwrap_or(0);
-        let store = self.store().clone();
-        let actor = actor.to_string();
-        linking.start(async move { store.propose_relationships(school_id, &pairs, &actor).await });
+        linking.start(self.link_pairs(school_id, pairs, actor));
         while let Some(added) = linking.next().await? {
             report.relationships_added += added;
         }
         Ok(())
+    }
+
+    /// A batch of parent→child pairs proposed, to run on its own task.
+    fn link_pairs(
+        &self,
+        school_id: Uuid,
+        pairs: Vec<(String, String)>,
+        actor: &str,
+    ) -> impl std::future::Future<Output = Result<u64, StoreError>> + Send + 'static {
+        let store = self.store().clone();
+        let actor = actor.to_string();
+        async move { store.propose_relationships(school_id, &pairs, &actor).await }
     }
 
     /// A batch's write, to run on its own task; gives the batch back.

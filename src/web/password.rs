@@ -231,9 +231,6 @@ async fn link_page(
     })
 }
 
-/// What both fallback forms start with: a same-origin post (the pending
-/// link's cookie is SameSite=Lax), the waiting identity's token and the
-/// client address the rate limits count.
 /// The identity waiting to be linked, named by the browser's cookie.
 async fn pending_identity(
     app: &AppState,
