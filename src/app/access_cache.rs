@@ -357,6 +357,11 @@ mod tests {
         })
     }
 
+    /// Room enough that a few random ids never fill a shard (100 entries
+    /// gave 2 per shard: two pupils in one shard emptied the whole cache,
+    /// about one run in 64).
+    const ROOMY: usize = 16 * SHARDS;
+
     fn cached(cache: &AccessCache, viewer: Uuid, pupil: Uuid) -> bool {
         cache.get(viewer, pupil).is_some()
     }
@@ -367,7 +372,7 @@ mod tests {
 
     #[test]
     fn a_pupil_change_drops_the_pupil_and_every_viewer_tied_to_them() {
-        let cache = AccessCache::new(Duration::from_secs(60), 100, true);
+        let cache = AccessCache::new(Duration::from_secs(60), ROOMY, true);
         let [parent, stranger, child, other] = ids();
         cache.fill(
             cache.ticket(),
@@ -401,7 +406,7 @@ mod tests {
 
     #[test]
     fn a_viewer_change_drops_only_that_viewers_ties() {
-        let cache = AccessCache::new(Duration::from_secs(60), 100, true);
+        let cache = AccessCache::new(Duration::from_secs(60), ROOMY, true);
         let [one, two, pupil] = ids();
         cache.fill(cache.ticket(), one, pupil, target("pupil"), ties_to(&[]));
         cache.fill(cache.ticket(), two, pupil, target("pupil"), ties_to(&[]));
@@ -414,7 +419,7 @@ mod tests {
 
     #[test]
     fn a_fill_read_before_an_invalidation_of_what_it_read_is_dropped() {
-        let cache = AccessCache::new(Duration::from_secs(60), 100, true);
+        let cache = AccessCache::new(Duration::from_secs(60), ROOMY, true);
         let [viewer, pupil, child] = ids();
         let cases: [(&str, Invalidation); 4] = [
             ("the target", Invalidation::Pupil(pupil)),
@@ -445,7 +450,7 @@ mod tests {
 
     #[test]
     fn an_instance_that_may_miss_invalidations_serves_nothing_and_flushes_on_return() {
-        let cache = AccessCache::new(Duration::from_secs(60), 100, false);
+        let cache = AccessCache::new(Duration::from_secs(60), ROOMY, false);
         let [viewer, pupil] = ids();
         cache.fill(cache.ticket(), viewer, pupil, target("pupil"), ties_to(&[]));
         assert!(
@@ -464,12 +469,12 @@ mod tests {
     #[test]
     fn entries_expire_and_a_zero_ttl_turns_the_cache_off() {
         // A nanosecond has always passed by the time `get` looks.
-        let cache = AccessCache::new(Duration::from_nanos(1), 100, true);
+        let cache = AccessCache::new(Duration::from_nanos(1), ROOMY, true);
         let [viewer, pupil] = ids();
         cache.fill(cache.ticket(), viewer, pupil, target("pupil"), ties_to(&[]));
         assert!(!cached(&cache, viewer, pupil));
 
-        let off = AccessCache::new(Duration::ZERO, 100, true);
+        let off = AccessCache::new(Duration::ZERO, ROOMY, true);
         assert!(!off.is_live());
         off.heard(Heard::Subscribed);
         off.fill(off.ticket(), viewer, pupil, target("pupil"), ties_to(&[]));
