@@ -7,7 +7,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{json_col, now_ms, opt_uuid_col, to_time, uuid_col, Store, StoreError};
+use super::{json_col, now_ms, opt_uuid_col, to_time, uuid_col, Params, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewAttempt {
@@ -169,18 +169,11 @@ impl Store {
         touches: &[(Uuid, DateTime<Utc>)],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        // Anonymous placeholders on SQLite: see `Params`.
         for chunk in attempts.chunks(100) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|row| {
-                    let first = row * 13 + 1;
-                    let params: Vec<String> =
-                        (first..first + 13).map(|n| format!("${n}")).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO link_attempts ({ATTEMPT_COLUMNS}) VALUES {}",
-                rows.join(", ")
+                Params::new(self.backend).rows(chunk.len(), 13)
             );
             let mut query = sqlx::query(&sql);
             for attempt in chunk {
@@ -190,10 +183,11 @@ impl Store {
         }
         if let Some(latest) = touches.iter().map(|(_, at)| *at).max() {
             for chunk in touches.chunks(500) {
-                let params: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+                let mut params = Params::new(self.backend);
                 let sql = format!(
-                    "UPDATE federated_links SET last_login_at = $1 WHERE id IN ({})",
-                    params.join(", ")
+                    "UPDATE federated_links SET last_login_at = {} WHERE id IN ({})",
+                    params.one(),
+                    params.list(chunk.len())
                 );
                 let mut query = sqlx::query(&sql).bind(latest.timestamp_millis());
                 for (link_id, _) in chunk {

@@ -103,6 +103,47 @@ pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
 /// 2-core machine, they only wait for each other's locks and cores.
 const POSTGRES_WRITE_STREAMS: usize = 2;
 
+/// Placeholders numbered in the order they are written: `$1, $2, ...` on
+/// PostgreSQL, anonymous `?` on SQLite. SQLite looks each `$n` up by name
+/// with a scan of all of them, O(parameters²) per statement; anonymous ones
+/// bind by position, so one statement can carry a whole batch. Values are
+/// bound in the same order as the placeholders were taken.
+struct Params {
+    numbered: bool,
+    taken: usize,
+}
+
+impl Params {
+    fn new(backend: Backend) -> Params {
+        Params {
+            numbered: backend == Backend::Postgres,
+            taken: 0,
+        }
+    }
+
+    fn one(&mut self) -> String {
+        self.taken += 1;
+        if self.numbered {
+            format!("${}", self.taken)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `p, p, ...` for `n` values.
+    fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.one()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `(p, p), (p, p), ...` for `rows` rows of `width` values.
+    fn rows(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,

@@ -9,7 +9,9 @@ use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{now_ms, opt_date_col, to_time, uuid_col, Backend, NewAuditEntry, Store, StoreError};
+use super::{
+    now_ms, opt_date_col, to_time, uuid_col, Backend, NewAuditEntry, Params, Store, StoreError,
+};
 use crate::domain::roster::RosterPerson;
 
 /// An existing account holding a SNILS the roster also has.
@@ -101,47 +103,6 @@ const PAIR_COLUMNS: &[(&str, &str)] = &[
 ];
 const ACCOUNT_COLUMN: &[(&str, &str)] = &[("account_id", "text")];
 const CODE_COLUMNS: &[(&str, &str)] = &[("code_hash", "text"), ("account_id", "text")];
-
-/// Placeholders numbered in the order they are written: `$1, $2, ...` on
-/// PostgreSQL, anonymous `?` on SQLite. SQLite looks each `$n` up by name
-/// with a scan of all of them, O(parameters²) per statement; anonymous ones
-/// bind by position, so one statement can carry a whole batch. Values are
-/// bound in the same order as the placeholders were taken.
-struct Params {
-    numbered: bool,
-    taken: usize,
-}
-
-impl Params {
-    fn new(backend: Backend) -> Params {
-        Params {
-            numbered: backend == Backend::Postgres,
-            taken: 0,
-        }
-    }
-
-    fn one(&mut self) -> String {
-        self.taken += 1;
-        if self.numbered {
-            format!("${}", self.taken)
-        } else {
-            "?".to_string()
-        }
-    }
-
-    /// `p, p, ...` for `n` values.
-    fn list(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.one()).collect::<Vec<_>>().join(", ")
-    }
-
-    /// `(p, p), (p, p), ...` for `rows` rows of `width` values.
-    fn rows(&mut self, rows: usize, width: usize) -> String {
-        (0..rows)
-            .map(|_| format!("({})", self.list(width)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
 
 /// Rows handed to one statement as the relation `v`, the statement's first
 /// placeholders. SQLite gets a `VALUES` list of bound values. PostgreSQL

@@ -21,8 +21,12 @@ use crate::store::{NewAttempt, Store, StoreError};
 const QUEUE: usize = 10_000;
 /// Entries written in one transaction at most.
 const BATCH: usize = 500;
-/// How long a batch gathers after its first entry.
-pub const WINDOW: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long a batch gathers after its first entry. Each commit rewrites the
+/// same few pages of `link_attempts`, its indexes and `federated_links`,
+/// and empties every other connection's page cache; at 20 ms the commits
+/// cost a login ~15 % more CPU than at 200 ms. An operator sees a
+/// successful login's record at most this much later.
+pub const WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
 
 enum Entry {
     Attempt(Box<NewAttempt>),
