@@ -312,7 +312,11 @@ async fn the_audit_log_is_append_only() {
 #[tokio::test]
 async fn attempts_round_trip_by_reference_and_hashes() {
     let store = test_store().await;
+    // A journaled attempt is written later than it happened: its own time counts.
+    let at = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("now")
+        - Duration::seconds(90);
     let attempt = esia_link::store::NewAttempt {
+        at,
         reference_code: "7KQ2-M9XD".into(),
         provider: "esia".into(),
         subject_masked: Some("10…01".into()),
@@ -332,6 +336,7 @@ async fn attempts_round_trip_by_reference_and_hashes() {
         .expect("find")
         .expect("present");
     assert_eq!(found.outcome, "no_account");
+    assert_eq!(found.created_at, at);
     assert_eq!(found.region_code, Some(29));
     assert_eq!(found.details["snils"], "***-***-401 60");
     assert_eq!(
@@ -385,6 +390,7 @@ async fn the_login_journal_writes_a_batch_in_one_transaction() {
     }
     let attempts: Vec<_> = (0..250)
         .map(|i| esia_link::store::NewAttempt {
+            at: Utc::now(),
             reference_code: format!("JRNL-{i:04}"),
             provider: "esia".into(),
             subject_masked: None,

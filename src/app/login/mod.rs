@@ -499,6 +499,7 @@ impl App {
     ) -> Result<(), StoreError> {
         crate::metrics::login_attempt(report.outcome.as_str(), &report.provider);
         let attempt = NewAttempt {
+            at: Utc::now(),
             reference_code: report.reference.clone(),
             provider: report.provider.chars().take(64).collect(),
             subject_masked: person.map(|p| mask_subject(&p.subject)),
