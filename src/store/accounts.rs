@@ -10,7 +10,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
-    flag_col, now_ms, opt_date_col, opt_uuid_col, to_time, unique_violation, uuid_col,
+    flag_col, now_ms, opt_date_col, opt_uuid_col, to_time, unique_violation, uuid_col, Columns,
     NewAuditEntry, Store, StoreError,
 };
 
@@ -117,26 +117,26 @@ pub struct AccountOverview {
     pub region: Option<Region>,
 }
 
-pub(crate) fn account_from(row: &AnyRow) -> Result<Account, StoreError> {
+pub(crate) fn account_from(row: &impl Columns) -> Result<Account, StoreError> {
     Ok(Account {
         id: uuid_col(row, "id")?,
         school_id: opt_uuid_col(row, "school_id")?,
-        role: row.try_get("role")?,
-        surname: row.try_get("surname")?,
-        given_name: row.try_get("given_name")?,
-        patronymic: row.try_get("patronymic")?,
+        role: row.required_text("role")?,
+        surname: row.required_text("surname")?,
+        given_name: row.required_text("given_name")?,
+        patronymic: row.text("patronymic")?,
         birth_date: opt_date_col(row, "birth_date")?,
-        snils: row.try_get("snils")?,
-        login: row.try_get("login")?,
-        password_hash: row.try_get("password_hash")?,
-        status: row.try_get("status")?,
-        email: row.try_get("email")?,
+        snils: row.text("snils")?,
+        login: row.text("login")?,
+        password_hash: row.text("password_hash")?,
+        status: row.required_text("status")?,
+        email: row.text("email")?,
         email_verified: flag_col(row, "email_verified")?,
-        phone: row.try_get("phone")?,
+        phone: row.text("phone")?,
         phone_verified: flag_col(row, "phone_verified")?,
         login_changed: flag_col(row, "login_changed")?,
-        created_at: to_time(row.try_get("created_at")?),
-        updated_at: to_time(row.try_get("updated_at")?),
+        created_at: to_time(row.required_int("created_at")?),
+        updated_at: to_time(row.required_int("updated_at")?),
     })
 }
 

@@ -1,5 +1,7 @@
 //! Federated links and activation codes.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::any::AnyRow;
@@ -8,7 +10,7 @@ use uuid::Uuid;
 
 use super::accounts::{account_from, PREFIXED_ACCOUNT_COLUMNS};
 use super::{
-    now_ms, opt_uuid_col, to_time, unique_violation, uuid_col, Account, LinkConflict,
+    now_ms, opt_uuid_col, to_time, unique_violation, uuid_col, Account, Columns, LinkConflict,
     NewAuditEntry, Store, StoreError,
 };
 
@@ -62,41 +64,64 @@ pub struct LoginCandidate {
     pub linked_subject: Option<String>,
 }
 
+/// The accounts linked to (provider, subject) and every account with the
+/// SNILS, with their schools' regions and their links with the provider.
+static LOGIN_CANDIDATES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, s.region_code AS region_code, l.id AS link_id, l.subject AS linked_subject
+         FROM accounts a
+         LEFT JOIN schools s ON s.id = a.school_id
+         LEFT JOIN federated_links l ON l.account_id = a.id AND l.provider = $1
+         WHERE a.id IN (SELECT account_id FROM federated_links WHERE provider = $2 AND subject = $3)
+            OR a.snils = $4
+         ORDER BY a.created_at, a.id",
+        *PREFIXED_ACCOUNT_COLUMNS
+    )
+});
+
+fn candidate_from(row: &impl Columns) -> Result<LoginCandidate, StoreError> {
+    Ok(LoginCandidate {
+        account: account_from(row)?,
+        region_code: row.int("region_code")?,
+        link_id: opt_uuid_col(row, "link_id")?,
+        linked_subject: row.text("linked_subject")?,
+    })
+}
+
 impl Store {
     /// Everything the link decision needs, in one statement: the account
     /// linked to (provider, subject) and every account with `snils_digits`.
+    /// On a SQLite file it runs on the calling thread (`sqlite_reads`).
     pub async fn login_candidates(
         &self,
         provider: &str,
         subject: &str,
         snils_digits: Option<&str>,
     ) -> Result<Vec<LoginCandidate>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {}, s.region_code AS region_code, l.id AS link_id, l.subject AS linked_subject
-             FROM accounts a
-             LEFT JOIN schools s ON s.id = a.school_id
-             LEFT JOIN federated_links l ON l.account_id = a.id AND l.provider = $1
-             WHERE a.id IN (SELECT account_id FROM federated_links WHERE provider = $2 AND subject = $3)
-                OR a.snils = $4
-             ORDER BY a.created_at, a.id",
-            *PREFIXED_ACCOUNT_COLUMNS
-        ))
-        .bind(provider)
-        .bind(provider)
-        .bind(subject)
-        .bind(snils_digits.map(str::to_string))
-        .fetch_all(self.db())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(LoginCandidate {
-                    account: account_from(row)?,
-                    region_code: row.try_get("region_code")?,
-                    link_id: opt_uuid_col(row, "link_id")?,
-                    linked_subject: row.try_get("linked_subject")?,
-                })
-            })
-            .collect()
+        if let Some(reads) = self.fast_reads() {
+            return reads.read(|connection| {
+                let mut statement = connection.prepare_cached(&LOGIN_CANDIDATES)?;
+                let mut rows = statement.query(rusqlite::params![
+                    provider,
+                    provider,
+                    subject,
+                    snils_digits
+                ])?;
+                let mut candidates = Vec::new();
+                while let Some(row) = rows.next()? {
+                    candidates.push(candidate_from(row)?);
+                }
+                Ok(candidates)
+            });
+        }
+        let rows = sqlx::query(&LOGIN_CANDIDATES)
+            .bind(provider)
+            .bind(provider)
+            .bind(subject)
+            .bind(snils_digits.map(str::to_string))
+            .fetch_all(self.db())
+            .await?;
+        rows.iter().map(candidate_from).collect()
     }
 
     pub async fn find_link(

@@ -14,6 +14,7 @@ mod links;
 mod operator;
 mod recovery;
 mod roster;
+mod sqlite_reads;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +22,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row, Transaction};
 use uuid::Uuid;
 
 pub use accounts::AccountOverview;
@@ -69,6 +71,9 @@ pub enum StoreError {
     DuplicateLogin,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// From the login path's own SQLite reads (`sqlite_reads`).
+    #[error("database error: {0}")]
+    Read(#[source] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
@@ -151,6 +156,10 @@ pub struct Store {
     /// Data statements (SELECT/INSERT/UPDATE/DELETE) run through this store;
     /// tests read it to keep the login path's round trips in check.
     statements: Arc<AtomicU64>,
+    /// The login path's reads on a SQLite file, without the pool.
+    reads: Option<Arc<sqlite_reads::SqliteReads>>,
+    /// The login journal's connection, kept between its batches.
+    journal_connection: Arc<tokio::sync::Mutex<Option<PoolConnection<Any>>>>,
 }
 
 impl Store {
@@ -231,6 +240,12 @@ impl Store {
             pool,
             backend,
             statements: Arc::new(AtomicU64::new(0)),
+            // Not for bulk tools: they read in their own transactions.
+            reads: match (backend, cache_mib) {
+                (Backend::Sqlite, None) => sqlite_reads::SqliteReads::for_url(url).map(Arc::new),
+                _ => None,
+            },
+            journal_connection: Arc::default(),
         })
     }
 
@@ -272,6 +287,14 @@ impl Store {
         self.statements.load(Ordering::Relaxed)
     }
 
+    /// The login path's SQLite reads, if this store has them, counting the
+    /// statement about to run.
+    fn fast_reads(&self) -> Option<&sqlite_reads::SqliteReads> {
+        let reads = self.reads.as_deref()?;
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        Some(reads)
+    }
+
     /// The pool, counting the statement about to run on it.
     fn db(&self) -> &AnyPool {
         self.statements.fetch_add(1, Ordering::Relaxed);
@@ -279,7 +302,7 @@ impl Store {
     }
 
     /// The transaction's connection, counting the statement about to run.
-    fn in_tx<'t>(&self, tx: &'t mut Transaction<'static, Any>) -> &'t mut AnyConnection {
+    fn in_tx<'t>(&self, tx: &'t mut Transaction<'_, Any>) -> &'t mut AnyConnection {
         self.statements.fetch_add(1, Ordering::Relaxed);
         tx
     }
@@ -293,6 +316,17 @@ impl Store {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// As [`Store::begin_write`], on a connection the caller keeps.
+    async fn begin_write_on<'c>(
+        &self,
+        connection: &'c mut AnyConnection,
+    ) -> Result<Transaction<'c, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => connection.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => connection.begin().await,
         }
     }
 
@@ -331,34 +365,64 @@ pub(crate) fn to_time(ms: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
-pub(crate) fn uuid_col(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
-    let text: String = row.try_get(column)?;
+/// A result row read by column name: sqlx's `AnyRow`, or a row of the
+/// login path's own SQLite reads. Values have the shapes both backends
+/// share (see the module doc): text, integers, NULL.
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+
+    fn required_text(&self, column: &str) -> Result<String, StoreError> {
+        self.text(column)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{column} is NULL")))
+    }
+
+    fn required_int(&self, column: &str) -> Result<i64, StoreError> {
+        self.int(column)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{column} is NULL")))
+    }
+}
+
+impl Columns for AnyRow {
+    fn text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+pub(crate) fn uuid_col(row: &impl Columns, column: &str) -> Result<Uuid, StoreError> {
+    let text = row.required_text(column)?;
     Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not a UUID")))
 }
 
-pub(crate) fn opt_uuid_col(row: &AnyRow, column: &str) -> Result<Option<Uuid>, StoreError> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|t| {
-        Uuid::parse_str(&t).map_err(|_| StoreError::Corrupt(format!("{column} is not a UUID")))
-    })
-    .transpose()
+pub(crate) fn opt_uuid_col(row: &impl Columns, column: &str) -> Result<Option<Uuid>, StoreError> {
+    row.text(column)?
+        .map(|t| {
+            Uuid::parse_str(&t).map_err(|_| StoreError::Corrupt(format!("{column} is not a UUID")))
+        })
+        .transpose()
 }
 
-pub(crate) fn opt_date_col(row: &AnyRow, column: &str) -> Result<Option<NaiveDate>, StoreError> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|t| {
-        NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-            .map_err(|_| StoreError::Corrupt(format!("{column} is not a date")))
-    })
-    .transpose()
+pub(crate) fn opt_date_col(
+    row: &impl Columns,
+    column: &str,
+) -> Result<Option<NaiveDate>, StoreError> {
+    row.text(column)?
+        .map(|t| {
+            NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .map_err(|_| StoreError::Corrupt(format!("{column} is not a date")))
+        })
+        .transpose()
 }
 
-pub(crate) fn flag_col(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
-    let value: i64 = row.try_get(column)?;
-    Ok(value != 0)
+pub(crate) fn flag_col(row: &impl Columns, column: &str) -> Result<bool, StoreError> {
+    Ok(row.required_int(column)? != 0)
 }
 
-pub(crate) fn json_col(row: &AnyRow, column: &str) -> Result<serde_json::Value, StoreError> {
-    let text: String = row.try_get(column)?;
+pub(crate) fn json_col(row: &impl Columns, column: &str) -> Result<serde_json::Value, StoreError> {
+    let text = row.required_text(column)?;
     serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not JSON")))
 }
