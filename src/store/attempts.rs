@@ -9,6 +9,9 @@ use uuid::Uuid;
 
 use super::{json_col, now_ms, opt_uuid_col, to_time, uuid_col, Params, Store, StoreError};
 
+/// The smallest pool that lends the login journal a connection to keep.
+const KEEP_JOURNAL_CONNECTION_FROM: u32 = 3;
+
 #[derive(Debug, Clone)]
 pub struct NewAttempt {
     /// When the attempt happened (a journaled one is written later).
@@ -173,7 +176,9 @@ impl Store {
     /// a page cache that other connections' commits had made stale, so
     /// every batch read the pages it changes again (about 8 % of the
     /// service's CPU in `bench login`). A connection that failed goes back
-    /// to the pool, which tests it, and the next batch takes another.
+    /// to the pool, which tests it, and the next batch takes another. A pool
+    /// of fewer than [`KEEP_JOURNAL_CONNECTION_FROM`] connections keeps none
+    /// aside: the requests need them more.
     pub async fn write_login_journal(
         &self,
         attempts: &[NewAttempt],
@@ -187,7 +192,9 @@ impl Store {
         let result = self
             .write_journal_in(&mut connection, attempts, touches)
             .await;
-        if result.is_ok() {
+        if result.is_ok()
+            && self.pool.options().get_max_connections() >= KEEP_JOURNAL_CONNECTION_FROM
+        {
             *kept = Some(connection);
         }
         result

@@ -4,6 +4,9 @@
 //!
 //! One `sqlx::AnyPool` serves both backends, so every column uses shapes
 //! both understand: UUIDs as text, times as unix milliseconds, flags as 0/1.
+//! One statement, the returning-login lookup, reads a SQLite file through
+//! connections of its own instead (`sqlite_reads`); its rows decode through
+//! the same [`Columns`] as the pool's.
 
 mod accounts;
 mod activation;

@@ -433,3 +433,37 @@ async fn the_login_journal_writes_a_batch_in_one_transaction() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_one_connection_pool_lends_the_journal_nothing_to_keep() {
+    let db = crate::helpers::fresh_database().await;
+    let store = Store::connect(&db.url, 1).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    for batch in 0..2 {
+        let attempt = esia_link::store::NewAttempt {
+            at: Utc::now(),
+            reference_code: format!("ONE-{batch}"),
+            provider: "esia".into(),
+            subject_masked: None,
+            subject_hash: None,
+            account_id: None,
+            outcome: "logged_in".into(),
+            region_code: None,
+            tier: None,
+            idp_error: None,
+            details: serde_json::json!({}),
+            snils_hash: None,
+        };
+        store
+            .write_login_journal(&[attempt], &[])
+            .await
+            .expect("journal batch");
+        // With the only connection kept by the journal this would wait out
+        // the pool's acquire timeout and fail.
+        assert!(store
+            .find_attempt_by_reference(&format!("ONE-{batch}"))
+            .await
+            .expect("the pool still answers")
+            .is_some());
+    }
+}
