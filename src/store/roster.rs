@@ -258,6 +258,9 @@ impl Store {
 
     /// Of these logins (lower case), those held by an account other than
     /// the one the school keys as given: login → (school, roster key).
+    /// Logins are stored in lower case (the roster and the wizard lower
+    /// them), so the unique index on `login` answers; `lower(login)` read
+    /// the whole table once per thousand logins.
     pub async fn login_holders(
         &self,
         logins: &[String],
@@ -265,7 +268,7 @@ impl Store {
         let mut rows = Vec::new();
         for chunk in logins.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "SELECT login, school_id, roster_key FROM accounts WHERE lower(login) IN ({})",
+                "SELECT login, school_id, roster_key FROM accounts WHERE login IN ({})",
                 Params::new(self.backend).list(chunk.len())
             );
             let mut query = sqlx::query(&sql);

@@ -128,6 +128,25 @@ async fn every_bad_row_is_reported_and_nothing_is_written() {
 }
 
 #[tokio::test]
+async fn a_login_held_at_another_school_is_reported_in_any_case() {
+    let app = spawn_app().await;
+    let (school, token) = school_with_token(&app).await;
+    let accounts = count(&app, "SELECT COUNT(*) FROM accounts").await;
+    // The demo roster's Фёдоров holds the login fedorov.pi.
+    let csv = "key,role,surname,given_name,birth_date,class,login\n\
+               p1,pupil,Смирнов,Олег,2014-09-01,5А,Fedorov.PI\n\
+               p2,pupil,Котов,Иван,2014-09-01,5А,kotov.iv\n";
+    let (status, report) = post_roster(&app, school, &token, "?lang=en", csv).await;
+    assert_eq!(status, 422, "{report}");
+    assert_eq!(
+        problem_codes(&report),
+        vec![(1, "login".into(), "login_taken".into())],
+        "{report:#}"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, accounts);
+}
+
+#[tokio::test]
 async fn partial_import_writes_the_good_rows_and_reimport_changes_nothing_twice() {
     let app = spawn_app().await;
     let (school, token) = school_with_token(&app).await;
