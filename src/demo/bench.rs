@@ -110,7 +110,7 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
     }
     let wall = started.elapsed();
     let cpu_after = process_cpu(pid)?;
-    let _ = child.kill().await;
+    stop(&mut child, pid).await;
     idp.shutdown();
     let _ = std::fs::remove_dir_all(&scratch);
 
@@ -176,6 +176,24 @@ pub async fn target(port: u16, idp_url: &str, database: &Path) -> anyhow::Result
     let app = Application::build(config).await?;
     seed(&app.state(), DEMO_ROSTER, "system:bench").await?;
     app.run_until_stopped().await
+}
+
+/// SIGTERM, as an operator stops the service, so that it shuts down as it
+/// would in production (and tools watching it see it end); SIGKILL if it
+/// has not ended within five seconds.
+async fn stop(child: &mut tokio::process::Child, pid: u32) {
+    let terminated = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .map(|pid| rustix::process::kill_process(pid, rustix::process::Signal::TERM));
+    if matches!(terminated, Some(Ok(())))
+        && tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_ok()
+    {
+        return;
+    }
+    let _ = child.kill().await;
 }
 
 fn free_port() -> anyhow::Result<u16> {
