@@ -4,9 +4,14 @@
 //! exchange, through [`BoundedHttp`] so that every answer is capped; the
 //! id_token goes through the shared [`KeyCache`] verifier.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{NaiveDate, Utc};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::StandardRevocableToken;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
     CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
@@ -14,8 +19,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    DiscoveryError, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    ProviderMetadata, RedirectUrl, RequestTokenError, Scope,
+    DiscoveryError, EndpointNotSet, EndpointSet, ExtraTokenFields, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    RequestTokenError, Scope, StandardTokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -67,7 +73,52 @@ pub struct OidcProvider {
 struct Discovered {
     metadata: Metadata,
     jwks: KeyCache,
+    /// The clients for the redirect URI they were first asked for (one per
+    /// provider in practice): built once, since building them clones the
+    /// whole discovery document and parses the redirect URI again.
+    clients: OnceLock<(String, Arc<Clients>)>,
 }
+
+/// `openidconnect` builds the authorization request (nonce, PKCE, scopes);
+/// its `oauth2` exchanges the code, with a token response that keeps the
+/// id_token as text: [`KeyCache`] verifies it, and having `openidconnect`
+/// decode every claim of it first was a twentieth of a login's CPU.
+struct Clients {
+    authorize: CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    /// `None` when discovery names no token endpoint.
+    exchange: Option<ExchangeClient>,
+}
+
+type ExchangeClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+type TokenAnswer = StandardTokenResponse<IdTokenText, BasicTokenType>;
+
+/// The token response's `id_token`, undecoded.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct IdTokenText {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdTokenText {}
 
 impl OidcProvider {
     pub fn new(settings: ProviderSettings, http: reqwest::Client) -> OidcProvider {
@@ -117,7 +168,11 @@ impl OidcProvider {
             self.http.clone(),
             self.settings.max_response_bytes,
         );
-        let found = Arc::new(Discovered { metadata, jwks });
+        let found = Arc::new(Discovered {
+            metadata,
+            jwks,
+            clients: OnceLock::new(),
+        });
         *slot = Some(found.clone());
         Ok(found)
     }
@@ -133,36 +188,46 @@ impl OidcProvider {
             == Some(true))
     }
 
-    fn client(
+    fn clients(
         &self,
-        metadata: &Metadata,
+        discovered: &Discovered,
         redirect_uri: &str,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        FederationError,
-    > {
+    ) -> Result<Arc<Clients>, FederationError> {
+        if let Some((uri, clients)) = discovered.clients.get() {
+            if uri == redirect_uri {
+                return Ok(clients.clone());
+            }
+        }
         let redirect = RedirectUrl::new(redirect_uri.to_string())
             .map_err(|e| FederationError::BadResponse(format!("redirect URI: {e}")))?;
-        Ok(CoreClient::from_provider_metadata(
-            metadata.clone(),
-            ClientId::new(self.settings.client_id.clone()),
-            Some(self.client_secret.clone()),
-        )
-        .set_redirect_uri(redirect))
+        let client_id = ClientId::new(self.settings.client_id.clone());
+        let exchange = discovered.metadata.token_endpoint().map(|token_url| {
+            oauth2::Client::new(client_id.clone())
+                .set_client_secret(self.client_secret.clone())
+                .set_token_uri(token_url.clone())
+                .set_redirect_uri(redirect.clone())
+        });
+        let clients = Arc::new(Clients {
+            authorize: CoreClient::from_provider_metadata(
+                discovered.metadata.clone(),
+                client_id,
+                Some(self.client_secret.clone()),
+            )
+            .set_redirect_uri(redirect),
+            exchange,
+        });
+        let _ = discovered
+            .clients
+            .set((redirect_uri.to_string(), clients.clone()));
+        Ok(clients)
     }
 
     pub async fn start(&self, redirect_uri: &str) -> Result<StartedLogin, FederationError> {
         let discovered = self.discovered().await?;
-        let client = self.client(&discovered.metadata, redirect_uri)?;
+        let clients = self.clients(&discovered, redirect_uri)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = client
+        let mut request = clients
+            .authorize
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -192,10 +257,12 @@ impl OidcProvider {
         pending: &PendingLogin<'_>,
     ) -> Result<FederatedPerson, FederationError> {
         let discovered = self.discovered().await?;
-        let client = self.client(&discovered.metadata, pending.redirect_uri)?;
-        let mut exchange = client
-            .exchange_code(AuthorizationCode::new(code.to_string()))
-            .map_err(|e| FederationError::BadResponse(format!("no token endpoint: {e}")))?;
+        let clients = self.clients(&discovered, pending.redirect_uri)?;
+        let mut exchange = clients
+            .exchange
+            .as_ref()
+            .ok_or_else(|| FederationError::BadResponse("no token endpoint".into()))?
+            .exchange_code(AuthorizationCode::new(code.to_string()));
         if let Some(verifier) = pending.pkce_verifier {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
         }
@@ -214,17 +281,13 @@ impl OidcProvider {
                 }
                 RequestTokenError::Other(inner) => FederationError::BadResponse(inner),
             })?;
-        let id_token = tokens
-            .extra_fields()
-            .id_token()
-            .ok_or_else(|| {
-                FederationError::BadResponse("no id_token in the token response".into())
-            })?
-            .to_string();
+        let id_token = tokens.extra_fields().id_token.as_deref().ok_or_else(|| {
+            FederationError::BadResponse("no id_token in the token response".into())
+        })?;
         let subject = discovered
             .jwks
             .verify(
-                &id_token,
+                id_token,
                 &Expectations {
                     issuer: &self.settings.issuer,
                     client_id: &self.settings.client_id,
@@ -255,7 +318,7 @@ impl OidcProvider {
             .ok_or_else(|| FederationError::BadResponse("no userinfo endpoint".into()))?;
         let response = self
             .http
-            .get(endpoint.url().as_str())
+            .get(endpoint.url().clone())
             .bearer_auth(access_token)
             .send()
             .await
