@@ -6,7 +6,6 @@
 use std::fmt;
 
 use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::Sha256;
 
@@ -38,10 +37,11 @@ impl CodeError {
     }
 }
 
-/// Random Crockford characters from the operating system's CSPRNG.
+/// Random Crockford characters from the thread's CSPRNG (ChaCha12, seeded
+/// and reseeded from the operating system), as session tokens are made.
 fn random_chars(len: usize) -> String {
     let mut bytes = vec![0u8; len];
-    OsRng.fill_bytes(&mut bytes);
+    rand::thread_rng().fill_bytes(&mut bytes);
     // 256 is a multiple of 32, so `% 32` is unbiased.
     bytes
         .iter()
