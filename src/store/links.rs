@@ -1,6 +1,6 @@
 //! Federated links and activation codes.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -9,6 +9,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::accounts::{account_from, PREFIXED_ACCOUNT_COLUMNS};
+use super::sqlite_reads::NamedRow;
 use super::{
     now_ms, opt_uuid_col, to_time, unique_violation, uuid_col, Account, Columns, LinkConflict,
     NewAuditEntry, Store, StoreError,
@@ -64,15 +65,17 @@ pub struct LoginCandidate {
     pub linked_subject: Option<String>,
 }
 
-/// The accounts linked to (provider, subject) and every account with the
-/// SNILS, with their schools' regions and their links with the provider.
+/// The account linked to (provider, subject) (unique, so a scalar subquery:
+/// on SQLite an `IN` list would build a temporary table on every login) and
+/// every account with the SNILS, with their schools' regions and their
+/// links with the provider.
 static LOGIN_CANDIDATES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {}, s.region_code AS region_code, l.id AS link_id, l.subject AS linked_subject
          FROM accounts a
          LEFT JOIN schools s ON s.id = a.school_id
          LEFT JOIN federated_links l ON l.account_id = a.id AND l.provider = $1
-         WHERE a.id IN (SELECT account_id FROM federated_links WHERE provider = $2 AND subject = $3)
+         WHERE a.id = (SELECT account_id FROM federated_links WHERE provider = $2 AND subject = $3)
             OR a.snils = $4
          ORDER BY a.created_at, a.id",
         *PREFIXED_ACCOUNT_COLUMNS
@@ -101,6 +104,15 @@ impl Store {
         if let Some(reads) = self.fast_reads() {
             return reads.read(|connection| {
                 let mut statement = connection.prepare_cached(&LOGIN_CANDIDATES)?;
+                // The statement is fixed, and so are its columns.
+                static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+                let names = NAMES.get_or_init(|| {
+                    statement
+                        .column_names()
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
+                });
                 let mut rows = statement.query(rusqlite::params![
                     provider,
                     provider,
@@ -109,7 +121,7 @@ impl Store {
                 ])?;
                 let mut candidates = Vec::new();
                 while let Some(row) = rows.next()? {
-                    candidates.push(candidate_from(row)?);
+                    candidates.push(candidate_from(&NamedRow { row, names })?);
                 }
                 Ok(candidates)
             });
