@@ -1,8 +1,8 @@
 //! The standard OIDC profile: discovery, authorization code with PKCE S256
 //! and nonce, `client_secret_basic`, userinfo with configurable claim names.
-//! `openidconnect` does discovery, the authorization URL and the code
-//! exchange, through [`BoundedHttp`] so that every answer is capped; the
-//! id_token goes through the shared [`KeyCache`] verifier.
+//! `openidconnect` does discovery and the authorization URL, its `oauth2`
+//! the code exchange, through [`BoundedHttp`] so that every answer is
+//! capped; the id_token goes through the shared [`KeyCache`] verifier.
 
 use std::sync::{Arc, OnceLock};
 
