@@ -183,4 +183,32 @@ mod tests {
         drop(writer);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_named_row_reads_each_column_by_its_name() {
+        let connection = Connection::open_in_memory().expect("open");
+        let mut statement = connection
+            .prepare("SELECT 'x' AS text, 7 AS number, NULL AS missing")
+            .expect("prepare");
+        let names: Vec<String> = statement
+            .column_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let mut rows = statement.query([]).expect("query");
+        let row = rows.next().expect("step").expect("a row");
+        let named = NamedRow { row, names: &names };
+        assert_eq!(named.text("text").expect("text"), Some("x".into()));
+        assert_eq!(named.int("number").expect("number"), Some(7));
+        assert_eq!(named.text("missing").expect("NULL"), None);
+        assert!(named.required_text("missing").is_err(), "NULL is not text");
+        let unknown = named.text("nowhere");
+        assert!(
+            matches!(
+                unknown,
+                Err(StoreError::Read(rusqlite::Error::InvalidColumnName(ref c))) if c == "nowhere"
+            ),
+            "{unknown:?}"
+        );
+    }
 }
