@@ -76,13 +76,21 @@ fn is_dash(c: char) -> bool {
     )
 }
 
+/// A Latin or basic Cyrillic letter (А–я, Ё, ё): the characters of almost
+/// every name. Each is a letter, composed (NFC) and never combines with what
+/// precedes it, so checks can pass it without Unicode table lookups.
+fn is_plain_letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, 'А'..='я' | 'Ё' | 'ё')
+}
+
+/// Checks a part already passed through [`clean`].
 fn check_part(value: &str, part: &'static str) -> Result<(), NameError> {
-    let value = clean(value);
     if value.chars().count() > MAX_PART_CHARS {
         return Err(NameError::TooLong { part });
     }
     let allowed = |c: char| {
-        c.is_alphabetic()
+        is_plain_letter(c)
+            || c.is_alphabetic()
             || c.is_whitespace()
             || is_dash(c)
             || matches!(c, '\'' | '’' | '`' | '.' | '\u{300}'..='\u{36f}')
@@ -103,18 +111,24 @@ impl FullName {
         // part of nothing but invisible characters is empty.
         let surname = surname.trim();
         let given = given.trim();
-        let patronymic = patronymic.map(str::trim).filter(|p| !clean(p).is_empty());
-        if clean(surname).is_empty() {
+        let patronymic = patronymic
+            .map(str::trim)
+            .map(|p| (p, clean(p)))
+            .filter(|(_, cleaned)| !cleaned.is_empty());
+        let clean_surname = clean(surname);
+        if clean_surname.is_empty() {
             return Err(NameError::EmptySurname);
         }
-        if clean(given).is_empty() {
+        let clean_given = clean(given);
+        if clean_given.is_empty() {
             return Err(NameError::EmptyGiven);
         }
-        check_part(surname, "surname")?;
-        check_part(given, "given name")?;
-        if let Some(p) = patronymic {
-            check_part(p, "patronymic")?;
+        check_part(&clean_surname, "surname")?;
+        check_part(&clean_given, "given name")?;
+        if let Some((_, cleaned)) = &patronymic {
+            check_part(cleaned, "patronymic")?;
         }
+        let patronymic = patronymic.map(|(p, _)| p);
         Ok(FullName {
             surname: surname.to_string(),
             given: given.to_string(),
@@ -407,7 +421,14 @@ pub fn clean(part: &str) -> String {
 /// spaces only and none next to a hyphen.
 fn already_clean(part: &str) -> bool {
     let mut prev: Option<char> = None;
+    // Only plain letters, spaces, hyphens and apostrophes: composed as is.
+    let mut plain = true;
     for c in part.chars() {
+        if is_plain_letter(c) {
+            prev = Some(c);
+            continue;
+        }
+        plain &= matches!(c, ' ' | '-' | '\'');
         let fine = match c {
             ' ' => prev.is_some_and(|p| p != ' ' && p != '-'),
             '-' => prev != Some(' '),
@@ -419,7 +440,7 @@ fn already_clean(part: &str) -> bool {
         }
         prev = Some(c);
     }
-    prev != Some(' ') && is_nfc_quick(part.chars()) == IsNormalized::Yes
+    prev != Some(' ') && (plain || is_nfc_quick(part.chars()) == IsNormalized::Yes)
 }
 
 /// Applies the rules in order, again and again until a pass changes nothing
@@ -800,6 +821,20 @@ mod tests {
             "FullName(И***** П. И.)"
         );
         assert!(NameError::EmptyGiven.message(Lang::Ru).contains("имя"));
+    }
+
+    /// The shortcut in [`already_clean`] and [`check_part`] relies on this.
+    #[test]
+    fn plain_letters_are_composed_letters_that_combine_with_nothing() {
+        let plain: Vec<char> = ('\0'..='\u{ffff}')
+            .filter(|c| is_plain_letter(*c))
+            .collect();
+        assert_eq!(plain.len(), 26 * 2 + 32 * 2 + 2);
+        for c in plain {
+            assert!(c.is_alphabetic(), "{c:?}");
+            assert_eq!(unicode_normalization::char::canonical_combining_class(c), 0);
+            assert_eq!(is_nfc_quick(std::iter::once(c)), IsNormalized::Yes, "{c:?}");
+        }
     }
 
     proptest! {
