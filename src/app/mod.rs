@@ -22,9 +22,6 @@ pub mod remedy;
 pub mod roster;
 pub mod school;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use crate::config::Config;
 use crate::domain::code::CodeHasher;
 use crate::ephemeral::sessions::Sessions;
@@ -274,17 +271,9 @@ impl App {
     /// Keyed hash for looking records up by SNILS or subject without storing
     /// them in clear next to the attempt.
     pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
-        // HMAC takes keys of any length, so `new_from_slice` cannot fail.
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(
-            self.config.security.hmac_key.expose().as_bytes(),
-        ) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
-        mac.update(kind.as_bytes());
-        mac.update(b":");
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        // Keyed once (in `codes`), not per call.
+        self.codes
+            .hash_parts(&[kind.as_bytes(), b":", value.as_bytes()])
     }
 
     /// `{public_url}/auth/callback/{provider}`: the exact redirect URI.
