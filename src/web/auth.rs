@@ -13,7 +13,7 @@ use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, Offer, OutcomePage, SupportBlock};
 use super::return_to::safe_return_target;
 use super::texts::outcome_text;
-use super::{cookies, query_param, AppState};
+use super::{bounded, cookies, query_param, AppState};
 use crate::app::login::{CallbackParams, Completed, OutcomeReport, LOGIN_TTL, OUTCOME_TTL};
 use crate::app::AppError;
 use crate::domain::OutcomeCode;
@@ -255,14 +255,27 @@ async fn outcome_page(
     }
 }
 
+/// One pass over the query (the first value of a repeated name counts, as
+/// with [`query_param`]); values are bounded like there.
 fn callback_params(query: Option<&str>) -> CallbackParams {
-    CallbackParams {
-        code: query_param(query, "code"),
-        state: query_param(query, "state"),
-        error: query_param(query, "error"),
-        error_description: query_param(query, "error_description"),
-        iss: query_param(query, "iss"),
+    let mut params = CallbackParams::default();
+    let Some(query) = query else {
+        return params;
+    };
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match key.as_ref() {
+            "code" => &mut params.code,
+            "state" => &mut params.state,
+            "error" => &mut params.error,
+            "error_description" => &mut params.error_description,
+            "iss" => &mut params.iss,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(bounded(value));
+        }
     }
+    params
 }
 
 /// The client's address for rate limits: the configured proxy header's last
@@ -318,11 +331,31 @@ mod tests {
             proptest::prop_assert_eq!(parsed.state.as_deref(), Some(state.as_str()));
         }
 
+        /// The one pass finds what a lookup of each name finds.
+        #[test]
+        fn one_pass_agrees_with_lookups_by_name(query in "((code|state|error|error_description|iss|x)(=[a-z%+0-9]{0,6})?&?){0,8}") {
+            let params = callback_params(Some(&query));
+            let by_name = |name| query_param(Some(&query), name);
+            proptest::prop_assert_eq!(params.code, by_name("code"));
+            proptest::prop_assert_eq!(params.state, by_name("state"));
+            proptest::prop_assert_eq!(params.error, by_name("error"));
+            proptest::prop_assert_eq!(params.error_description, by_name("error_description"));
+            proptest::prop_assert_eq!(params.iss, by_name("iss"));
+        }
+
         #[test]
         fn any_bytes_as_a_query_parse(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
             let text = String::from_utf8_lossy(&bytes);
             let _ = callback_params(Some(&text));
         }
+    }
+
+    #[test]
+    fn long_callback_values_are_cut_at_4096_characters() {
+        let query = format!("state={}&code={}", "я".repeat(5000), "c".repeat(4096));
+        let params = callback_params(Some(&query));
+        assert_eq!(params.state, Some("я".repeat(4096)));
+        assert_eq!(params.code, Some("c".repeat(4096)));
     }
 
     #[test]

@@ -1,12 +1,9 @@
 //! The request's language: `?lang=`, then the `el_lang` cookie (set when
 //! `?lang=` was given), then `Accept-Language`, then Russian.
 
-use axum::extract::{FromRequestParts, Request};
-use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
+use axum::extract::FromRequestParts;
+use axum::http::header::{ACCEPT_LANGUAGE, COOKIE};
 use axum::http::request::Parts;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 
 use crate::i18n::Lang;
 
@@ -22,7 +19,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
     }
 }
 
-fn query_lang(query: Option<&str>) -> Option<Lang> {
+pub(super) fn query_lang(query: Option<&str>) -> Option<Lang> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == "lang")
         .and_then(|(_, v)| Lang::parse(&v))
@@ -52,26 +49,4 @@ pub fn from_parts(parts: &Parts) -> Lang {
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     Lang::negotiate(None, header)
-}
-
-/// Keeps an explicit `?lang=` choice in a cookie for later pages; `Secure`
-/// like every other cookie when the deployment says so.
-pub async fn remember_choice(
-    axum::extract::State(secure): axum::extract::State<bool>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let chosen = query_lang(request.uri().query());
-    let mut response = next.run(request).await;
-    if let Some(lang) = chosen {
-        let secure = if secure { "; Secure" } else { "" };
-        let cookie = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
-            lang.code()
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
-    }
-    response
 }

@@ -34,6 +34,7 @@ mod chart;
 pub mod cookies;
 pub mod error;
 mod family;
+mod headers;
 mod home;
 pub mod lang;
 mod ops;
@@ -47,10 +48,9 @@ pub mod texts;
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Router;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 use lang::RequestLang;
@@ -72,44 +72,10 @@ pub fn router(app: AppState) -> Router {
         .merge(family::router())
         .merge(recovery::router())
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(headers::ResponseHeadersLayer::new(
             app.config().server.secure_cookies,
-            lang::remember_choice,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
+            hsts,
         ));
-    let router = if hsts {
-        router.layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        ))
-    } else {
-        router
-    };
     router.with_state(app)
 }
 
@@ -152,5 +118,15 @@ async fn not_found(RequestLang(lang): RequestLang) -> Response {
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(key, _)| key == name)
-        .map(|(_, value)| value.chars().take(4096).collect())
+        .map(|(_, value)| bounded(value))
+}
+
+/// A query value cut to its first 4096 characters.
+pub(crate) fn bounded(value: std::borrow::Cow<'_, str>) -> String {
+    const MAX_CHARS: usize = 4096;
+    // Byte length bounds the character count: most values need no counting.
+    if value.len() <= MAX_CHARS {
+        return value.into_owned();
+    }
+    value.chars().take(MAX_CHARS).collect()
 }
