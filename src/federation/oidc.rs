@@ -130,10 +130,7 @@ impl OidcProvider {
             // `Provider::build` only hands over oidc settings.
             Profile::Esia(_) => (ClientSecret::new(String::new()), ClaimNames::default()),
         };
-        let bounded = BoundedHttp {
-            client: http.clone(),
-            limit: settings.max_response_bytes,
-        };
+        let bounded = BoundedHttp::new(http.clone(), settings.max_response_bytes);
         OidcProvider {
             settings,
             client_secret,
