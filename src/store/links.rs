@@ -76,11 +76,18 @@ static LOGIN_CANDIDATES: LazyLock<String> = LazyLock::new(|| {
          LEFT JOIN schools s ON s.id = a.school_id
          LEFT JOIN federated_links l ON l.account_id = a.id AND l.provider = $1
          WHERE a.id = (SELECT account_id FROM federated_links WHERE provider = $2 AND subject = $3)
-            OR a.snils = $4
-         ORDER BY a.created_at, a.id",
+            OR a.snils = $4",
         *PREFIXED_ACCOUNT_COLUMNS
     )
 });
+
+/// Oldest account first (then by id), as the decision and its report list
+/// them. Sorted here rather than by SQL: the rows are a handful, and
+/// SQLite built a temporary b-tree for the `ORDER BY` on every login.
+fn in_creation_order(mut candidates: Vec<LoginCandidate>) -> Vec<LoginCandidate> {
+    candidates.sort_by_key(|c| (c.account.created_at, c.account.id));
+    candidates
+}
 
 fn candidate_from(row: &impl Columns) -> Result<LoginCandidate, StoreError> {
     Ok(LoginCandidate {
@@ -123,7 +130,7 @@ impl Store {
                 while let Some(row) = rows.next()? {
                     candidates.push(candidate_from(&NamedRow { row, names })?);
                 }
-                Ok(candidates)
+                Ok(in_creation_order(candidates))
             });
         }
         let rows = sqlx::query(&LOGIN_CANDIDATES)
@@ -133,7 +140,8 @@ impl Store {
             .bind(snils_digits.map(str::to_string))
             .fetch_all(self.db())
             .await?;
-        rows.iter().map(candidate_from).collect()
+        let candidates = rows.iter().map(candidate_from).collect::<Result<_, _>>()?;
+        Ok(in_creation_order(candidates))
     }
 
     pub async fn find_link(

@@ -467,3 +467,61 @@ async fn a_one_connection_pool_lends_the_journal_nothing_to_keep() {
             .is_some());
     }
 }
+
+/// The returning-login lookup: the linked account and every account with
+/// the SNILS, with the link, the region and the oldest account first.
+#[tokio::test]
+async fn login_candidates_come_oldest_first_with_their_link() {
+    let store = test_store().await;
+    let school = school(&store).await;
+    let mut created = Vec::new();
+    for surname in ["Иванова", "Петрова", "Сидорова"] {
+        let account = store
+            .create_account(&account(school, surname, Some("20130140160"), None), "test")
+            .await
+            .expect("account");
+        created.push(account);
+    }
+    let other = store
+        .create_account(&account(school, "Орлова", None, None), "test")
+        .await
+        .expect("other");
+    store
+        .create_link(&link(other.id, "1000001"), "test", "test")
+        .await
+        .expect("link");
+
+    let mut expected: Vec<_> = created.iter().map(|a| (a.created_at, a.id)).collect();
+    expected.sort();
+    let by_snils = store
+        .login_candidates("esia", "1000002", Some("20130140160"))
+        .await
+        .expect("candidates");
+    let order: Vec<_> = by_snils
+        .iter()
+        .map(|c| (c.account.created_at, c.account.id))
+        .collect();
+    assert_eq!(order, expected);
+    assert!(by_snils
+        .iter()
+        .all(|c| c.link_id.is_none() && c.region_code == Some(29)));
+
+    let both = store
+        .login_candidates("esia", "1000001", Some("20130140160"))
+        .await
+        .expect("candidates");
+    assert_eq!(both.len(), 4);
+    let linked: Vec<_> = both.iter().filter(|c| c.link_id.is_some()).collect();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].account.id, other.id);
+    assert_eq!(linked[0].linked_subject.as_deref(), Some("1000001"));
+    assert!(both
+        .windows(2)
+        .all(|w| (w[0].account.created_at, w[0].account.id)
+            <= (w[1].account.created_at, w[1].account.id)));
+    assert!(store
+        .login_candidates("esia", "1000003", None)
+        .await
+        .expect("none")
+        .is_empty());
+}
