@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use openidconnect::http::Uri;
-
 use openidconnect::{AsyncHttpClient, HttpRequest, HttpResponse};
 
 use super::{describe_reqwest, read_limited, FederationError};
