@@ -13,16 +13,20 @@ use std::task::{ready, Context, Poll};
 
 use axum::extract::Request;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE, STRICT_TRANSPORT_SECURITY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use tower::{Layer, Service};
 
+use super::cookies;
 use super::lang::{query_lang, LANG_COOKIE};
+use crate::i18n::Lang;
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// A language choice is kept for a year.
+const LANG_COOKIE_SECONDS: u64 = 365 * 24 * 3600;
 const COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
 
 #[derive(Clone, Copy)]
@@ -72,22 +76,11 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let lang_cookie = query_lang(request.uri().query()).and_then(|lang| {
-            let secure = if self.settings.secure_cookies {
-                "; Secure"
-            } else {
-                ""
-            };
-            HeaderValue::from_str(&format!(
-                "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
-                lang.code()
-            ))
-            .ok()
-        });
+        let lang_choice = query_lang(request.uri().query());
         ResponseFuture {
             inner: self.inner.call(request),
-            lang_cookie,
-            hsts: self.settings.hsts,
+            lang_choice,
+            settings: self.settings,
         }
     }
 }
@@ -96,8 +89,8 @@ pin_project_lite::pin_project! {
     pub(super) struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        lang_cookie: Option<HeaderValue>,
-        hsts: bool,
+        lang_choice: Option<Lang>,
+        settings: ResponseHeadersLayer,
     }
 }
 
@@ -119,14 +112,21 @@ where
             .entry(CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-store"));
         headers.insert(COOP, HeaderValue::from_static("same-origin"));
-        if *this.hsts {
+        if this.settings.hsts {
             headers.insert(
                 STRICT_TRANSPORT_SECURITY,
                 HeaderValue::from_static("max-age=31536000; includeSubDomains"),
             );
         }
-        if let Some(cookie) = this.lang_cookie.take() {
-            headers.append(SET_COOKIE, cookie);
+        if let Some(lang) = this.lang_choice.take() {
+            cookies::set(
+                headers,
+                LANG_COOKIE,
+                lang.code(),
+                "/",
+                LANG_COOKIE_SECONDS,
+                this.settings.secure_cookies,
+            );
         }
         Poll::Ready(Ok(response))
     }
@@ -135,6 +135,7 @@ where
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
+    use axum::http::header::SET_COOKIE;
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::IntoResponse;
     use axum::routing::get;
@@ -218,18 +219,18 @@ mod tests {
         assert!(answer(plain, "/?lang=xx").await.get(SET_COOKIE).is_none());
         assert_eq!(
             all(&answer(plain, "/?lang=en").await, SET_COOKIE),
-            ["el_lang=en; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly"]
+            ["el_lang=en; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"]
         );
         assert_eq!(
             all(&answer(secure, "/?x=1&lang=ru").await, SET_COOKIE),
-            ["el_lang=ru; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly; Secure"]
+            ["el_lang=ru; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax; Secure"]
         );
         // Added to the page's own cookies, not instead of them.
         assert_eq!(
             all(&answer(plain, "/cached?lang=en").await, SET_COOKIE),
             [
                 "a=b",
-                "el_lang=en; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly"
+                "el_lang=en; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"
             ]
         );
     }
