@@ -12,15 +12,13 @@ use esia_proto::gost::{Curve, PrivateKey, PublicKey};
 use num_bigint::BigUint;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use rsa::pkcs1v15::{Signature as RsaSignature, SigningKey as RsaSigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
-use rsa::signature::{SignatureEncoding, Signer, Verifier};
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::Sha256;
 
 use crate::der;
+use crate::rsa_key::RsaKey;
 
 const SHIPPED_RSA_KEY: &str = include_str!("../demo/idp-signing-key.pem");
 const DEMO_GOST_CLIENT_KEY: &str = include_str!("../demo/client-gost-key.hex");
@@ -65,7 +63,7 @@ impl EsiaAlg {
 
 #[derive(Clone)]
 enum Material {
-    Rsa(Box<RsaPrivateKey>),
+    Rsa(RsaKey),
     Gost(Box<PrivateKey>),
 }
 
@@ -90,7 +88,7 @@ fn random_gost_key() -> PrivateKey {
 impl EsiaKey {
     pub fn generate(alg: EsiaAlg, now: DateTime<Utc>) -> anyhow::Result<EsiaKey> {
         let material = match alg {
-            EsiaAlg::Rs256 => Material::Rsa(Box::new(RsaPrivateKey::new(&mut OsRng, 2048)?)),
+            EsiaAlg::Rs256 => Material::Rsa(RsaKey::new(RsaPrivateKey::new(&mut OsRng, 2048)?)?),
             EsiaAlg::Gost3410_2012_256 => Material::Gost(Box::new(random_gost_key())),
         };
         EsiaKey::with_certificate(material, now)
@@ -101,7 +99,9 @@ impl EsiaKey {
     pub fn initial(alg: EsiaAlg, now: DateTime<Utc>) -> anyhow::Result<EsiaKey> {
         match alg {
             EsiaAlg::Rs256 => EsiaKey::with_certificate(
-                Material::Rsa(Box::new(RsaPrivateKey::from_pkcs8_pem(SHIPPED_RSA_KEY)?)),
+                Material::Rsa(RsaKey::new(RsaPrivateKey::from_pkcs8_pem(
+                    SHIPPED_RSA_KEY,
+                )?)?),
                 now,
             ),
             EsiaAlg::Gost3410_2012_256 => EsiaKey::generate(alg, now),
@@ -137,20 +137,14 @@ impl EsiaKey {
     /// (the JWT and RFC 9215 layout; see `esia_proto::gost`).
     fn sign_bytes(&self, message: &[u8]) -> Vec<u8> {
         match &self.material {
-            Material::Rsa(key) => RsaSigningKey::<Sha256>::new((**key).clone())
-                .sign(message)
-                .to_vec(),
+            Material::Rsa(key) => key.sign(message),
             Material::Gost(key) => key.sign(message),
         }
     }
 
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.material {
-            Material::Rsa(key) => {
-                let verifying = VerifyingKey::<Sha256>::new(RsaPublicKey::from(&**key));
-                RsaSignature::try_from(signature)
-                    .is_ok_and(|s| verifying.verify(message, &s).is_ok())
-            }
+            Material::Rsa(key) => key.verify(message, signature),
             Material::Gost(key) => key.public_key().verify(message, signature).is_ok(),
         }
     }
@@ -170,10 +164,7 @@ impl EsiaKey {
     fn self_signed_certificate(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<u8>> {
         let (spki, signature_algorithm) = match &self.material {
             Material::Rsa(key) => (
-                RsaPublicKey::from(&**key)
-                    .to_public_key_der()?
-                    .as_bytes()
-                    .to_vec(),
+                key.public().to_public_key_der()?.as_bytes().to_vec(),
                 der::seq(&[der::oid(OID_SHA256_RSA), der::null()]),
             ),
             Material::Gost(key) => (

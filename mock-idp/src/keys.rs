@@ -1,17 +1,16 @@
 //! Signing keys, the JWKS, JWT signing and checking, and the client
 //! signature check of the ESIA profile.
 
+use crate::rsa_key::RsaKey;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::rngs::OsRng;
-use rsa::pkcs1v15::{Signature as RsaSignature, SigningKey as RsaSigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::signature::{Signer, Verifier};
 use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sha2::Sha256;
 
 const SHIPPED_KEY: &str = include_str!("../demo/idp-signing-key.pem");
 
@@ -44,7 +43,7 @@ impl Alg {
 
 #[derive(Clone)]
 enum Material {
-    Rsa(Box<RsaPrivateKey>),
+    Rsa(RsaKey),
     Ec(p256::ecdsa::SigningKey),
 }
 
@@ -57,7 +56,7 @@ pub struct SigningKey {
 impl SigningKey {
     pub fn generate(alg: Alg) -> anyhow::Result<SigningKey> {
         let material = match alg {
-            Alg::Rs256 => Material::Rsa(Box::new(RsaPrivateKey::new(&mut OsRng, 2048)?)),
+            Alg::Rs256 => Material::Rsa(RsaKey::new(RsaPrivateKey::new(&mut OsRng, 2048)?)?),
             Alg::Es256 => Material::Ec(p256::ecdsa::SigningKey::random(&mut OsRng)),
         };
         Ok(SigningKey {
@@ -70,7 +69,7 @@ impl SigningKey {
     pub fn shipped() -> anyhow::Result<SigningKey> {
         Ok(SigningKey {
             kid: "mock-initial".into(),
-            material: Material::Rsa(Box::new(RsaPrivateKey::from_pkcs8_pem(SHIPPED_KEY)?)),
+            material: Material::Rsa(RsaKey::new(RsaPrivateKey::from_pkcs8_pem(SHIPPED_KEY)?)?),
         })
     }
 
@@ -83,11 +82,14 @@ impl SigningKey {
 
     pub fn jwk(&self) -> Value {
         match &self.material {
-            Material::Rsa(key) => json!({
-                "kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
-                "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
-                "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
-            }),
+            Material::Rsa(key) => {
+                let public = key.public();
+                json!({
+                    "kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
+                    "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+                    "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+                })
+            }
             Material::Ec(key) => {
                 let point = key.verifying_key().to_encoded_point(false);
                 json!({
@@ -101,9 +103,7 @@ impl SigningKey {
 
     fn sign_bytes(&self, message: &[u8]) -> Vec<u8> {
         match &self.material {
-            Material::Rsa(key) => RsaSigningKey::<Sha256>::new((**key).clone())
-                .sign(message)
-                .to_vec(),
+            Material::Rsa(key) => key.sign(message),
             Material::Ec(key) => {
                 let signature: p256::ecdsa::Signature = key.sign(message);
                 signature.to_bytes().to_vec()
@@ -137,11 +137,7 @@ impl SigningKey {
 
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.material {
-            Material::Rsa(key) => {
-                let verifying = VerifyingKey::<Sha256>::new(RsaPublicKey::from(&**key));
-                RsaSignature::try_from(signature)
-                    .is_ok_and(|s| verifying.verify(message, &s).is_ok())
-            }
+            Material::Rsa(key) => key.verify(message, signature),
             Material::Ec(key) => p256::ecdsa::Signature::from_slice(signature)
                 .is_ok_and(|s| key.verifying_key().verify(message, &s).is_ok()),
         }
@@ -249,12 +245,7 @@ pub fn verify_client_secret(public_key_pem: &str, message: &str, secret: &str) -
     let Ok(bytes) = decoded else {
         return false;
     };
-    let Ok(signature) = RsaSignature::try_from(bytes.as_slice()) else {
-        return false;
-    };
-    VerifyingKey::<Sha256>::new(key)
-        .verify(message.as_bytes(), &signature)
-        .is_ok()
+    crate::rsa_key::verify(&key, message.as_bytes(), &bytes)
 }
 
 #[cfg(test)]

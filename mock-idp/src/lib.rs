@@ -15,6 +15,7 @@ pub mod keys;
 mod oidc;
 mod pages;
 pub mod persons;
+mod rsa_key;
 mod state;
 mod tokens;
 mod wording;
