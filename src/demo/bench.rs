@@ -12,10 +12,13 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ring::rand::SystemRandom;
+use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use tokio::sync::Semaphore;
 
 use super::browser::{Consent, ScriptedBrowser};
-use super::{demo_base_config, demo_clients, demo_config};
+use super::{demo_base_config, demo_clients, demo_config, DEMO_CLIENT_KEY};
+use crate::federation::signer::Signer;
 use crate::ops::roster::{seed, DEMO_ROSTER};
 use crate::startup::Application;
 
@@ -29,6 +32,8 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
         logins > 0 && concurrency > 0,
         "--logins and --concurrency must be positive"
     );
+    // First, while nothing else runs.
+    let reference = rsa_reference()?;
     let port = free_port()?;
     let service_url = format!("http://127.0.0.1:{port}");
     let scratch = std::env::temp_dir().join(format!("esia-link-bench-{}", uuid::Uuid::new_v4()));
@@ -141,8 +146,59 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
         cpu.as_secs_f64()
     );
     println!("  (each login: 2 requests to the service — start and callback — plus 1 token exchange and 1 person-data call to the IdP)");
+    println!(
+        "  this machine:  ring RSA-2048 signature {:.2} ms, check {:.0} µs (CPU time, measured before the run)",
+        reference.sign.as_secs_f64() * 1000.0,
+        reference.check.as_secs_f64() * 1e6
+    );
     anyhow::ensure!(failures == 0, "{failures} logins failed");
     Ok(())
+}
+
+/// What the protocol's own arithmetic costs on this machine at this hour.
+struct RsaReference {
+    sign: Duration,
+    check: Duration,
+}
+
+/// Times ring's RSA-2048 signature (the ESIA profile's service makes two
+/// per login, as `client_secret`) and signature check (every profile makes
+/// at least one, of the id_token), with the demo client key. The machine's
+/// speed changes by up to two times from hour to hour; a CPU figure from
+/// one hour compares with another's only beside these.
+fn rsa_reference() -> anyhow::Result<RsaReference> {
+    const SIGNATURES: u32 = 100;
+    const CHECKS: u32 = 1000;
+    let pair = match Signer::rsa_from_pem(DEMO_CLIENT_KEY)? {
+        Signer::Rsa(pair) => pair,
+        Signer::Command { .. } => anyhow::bail!("the demo client key is not an RSA key"),
+    };
+    let message = b"esia-link bench reference";
+    let random = SystemRandom::new();
+    let mut signature = vec![0; pair.public().modulus_len()];
+    let began = thread_cpu();
+    for _ in 0..SIGNATURES {
+        pair.sign(&RSA_PKCS1_SHA256, &random, message, &mut signature)
+            .map_err(|_| anyhow::anyhow!("the reference signature failed"))?;
+    }
+    let sign = (thread_cpu() - began) / SIGNATURES;
+    let key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pair.public().as_ref());
+    let began = thread_cpu();
+    for _ in 0..CHECKS {
+        key.verify(message, &signature)
+            .map_err(|_| anyhow::anyhow!("the reference signature does not check"))?;
+    }
+    let check = (thread_cpu() - began) / CHECKS;
+    Ok(RsaReference { sign, check })
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
 }
 
 /// The service side of the benchmark: demo roster, mock IdP elsewhere.
