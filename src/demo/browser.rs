@@ -2,10 +2,12 @@
 //! follows redirects on its own (every hop is visible), fills the IdP's
 //! login and consent forms like a person would.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::LOCATION;
-use reqwest::{Client, StatusCode};
+use cookie_store::{CookieStore, RawCookie};
+use reqwest::header::{HeaderValue, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode, Url};
 
 /// The answer to the consent page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +49,11 @@ impl LoginRun {
 
 pub struct ScriptedBrowser {
     client: Client,
-    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    /// Its own jar rather than reqwest's (the same `cookie_store` inside):
+    /// reqwest's `cookies` feature puts a cookie layer, which parses the URL
+    /// of every request, into every client of the binary, the service's own
+    /// calls to the IdP included, and `bench login` measures that binary.
+    jar: Mutex<CookieStore>,
 }
 
 impl Default for ScriptedBrowser {
@@ -58,41 +64,79 @@ impl Default for ScriptedBrowser {
 
 impl ScriptedBrowser {
     pub fn new() -> ScriptedBrowser {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = Client::builder()
-            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_else(|_| Client::new());
-        ScriptedBrowser { client, jar }
+        ScriptedBrowser {
+            client,
+            jar: Mutex::default(),
+        }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// A request to build on; [`ScriptedBrowser::send`] sends it as this
+    /// browser.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// Sends `request` with the cookies this browser holds for its address
+    /// (unless it carries its own `Cookie` header) and keeps the cookies the
+    /// answer sets.
+    pub async fn send(&self, request: RequestBuilder) -> reqwest::Result<Response> {
+        let mut request = request.build()?;
+        let url = request.url().clone();
+        if !request.headers().contains_key(COOKIE) {
+            if let Some(cookies) = self.cookie_header(&url) {
+                request.headers_mut().insert(COOKIE, cookies);
+            }
+        }
+        let response = self.client.execute(request).await?;
+        let set = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| RawCookie::parse(value.to_string()).ok());
+        self.jar().store_response_cookies(set, &url);
+        Ok(response)
+    }
+
+    fn jar(&self) -> std::sync::MutexGuard<'_, CookieStore> {
+        self.jar.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn cookie_header(&self, url: &Url) -> Option<HeaderValue> {
+        let pairs: Vec<String> = self
+            .jar()
+            .get_request_values(url)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if pairs.is_empty() {
+            return None;
+        }
+        HeaderValue::from_str(&pairs.join("; ")).ok()
     }
 
     /// The value of cookie `name` this browser would send to `url`.
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        let url = url::Url::parse(url).ok()?;
-        let header = self.jar.cookies(&url)?;
-        header
-            .to_str()
-            .ok()?
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
+        let url = Url::parse(url).ok()?;
+        self.jar()
+            .get_request_values(&url)
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.to_string())
     }
 
     pub async fn get(&self, url: &str) -> anyhow::Result<Hop> {
-        let response = self.client.get(url).send().await?;
+        let response = self.send(self.request(Method::GET, url)).await?;
         hop("GET", url, response).await
     }
 
     pub async fn post_form(&self, url: &str, form: &[(String, String)]) -> anyhow::Result<Hop> {
-        let response = self.client.post(url).form(form).send().await?;
+        let response = self
+            .send(self.request(Method::POST, url).form(form))
+            .await?;
         hop("POST", url, response).await
     }
 
@@ -201,7 +245,7 @@ impl ScriptedBrowser {
     }
 }
 
-async fn hop(method: &'static str, url: &str, response: reqwest::Response) -> anyhow::Result<Hop> {
+async fn hop(method: &'static str, url: &str, response: Response) -> anyhow::Result<Hop> {
     let status = response.status();
     let location = response
         .headers()

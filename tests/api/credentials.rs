@@ -3,7 +3,7 @@
 //! when the names match, then the next State Services login goes straight in.
 
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 
 use crate::helpers::{demo_account, spawn_app, TestApp};
@@ -33,11 +33,13 @@ async fn post(
     login: &str,
     password: &str,
 ) -> (StatusCode, Option<String>, String) {
+    let url = format!("{}{path}", app.base);
     let response = browser
-        .client()
-        .post(format!("{}{path}", app.base))
-        .form(&[("login", login), ("password", password)])
-        .send()
+        .send(
+            browser
+                .request(Method::POST, &url)
+                .form(&[("login", login), ("password", password)]),
+        )
         .await
         .expect("request");
     let status = response.status();

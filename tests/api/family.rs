@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use esia_link::app::family::ManualClock;
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -136,7 +136,10 @@ async fn press(
 }
 
 async fn json(browser: &ScriptedBrowser, url: &str) -> (StatusCode, Value) {
-    let response = browser.client().get(url).send().await.expect("request");
+    let response = browser
+        .send(browser.request(Method::GET, url))
+        .await
+        .expect("request");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -964,17 +967,12 @@ async fn notifications_are_read_through_the_page_and_the_json_api() {
 
     let csrf = csrf_token(&app, &ivanova).await;
     let read = |token: String| {
-        let client = ivanova.client().clone();
         let url = format!("{}/api/v1/me/notifications/{id}/read", app.base);
-        async move {
-            client
-                .post(url)
-                .header("x-csrf-token", token)
-                .send()
-                .await
-                .expect("request")
-                .status()
-        }
+        let request = ivanova
+            .request(Method::POST, &url)
+            .header("x-csrf-token", token);
+        let ivanova = &ivanova;
+        async move { ivanova.send(request).await.expect("request").status() }
     };
     assert_eq!(read("forged".into()).await, StatusCode::FORBIDDEN);
     assert_eq!(read(csrf.clone()).await, StatusCode::OK);
@@ -984,11 +982,13 @@ async fn notifications_are_read_through_the_page_and_the_json_api() {
     // Someone else's notification is not found for them.
     let (fedorov, _) = app.login("esia", "fedorov", Consent::Allow).await;
     let fedorov_csrf = csrf_token(&app, &fedorov).await;
+    let url = format!("{}/api/v1/me/notifications/{id}/read", app.base);
     let status = fedorov
-        .client()
-        .post(format!("{}/api/v1/me/notifications/{id}/read", app.base))
-        .header("x-csrf-token", fedorov_csrf)
-        .send()
+        .send(
+            fedorov
+                .request(Method::POST, &url)
+                .header("x-csrf-token", fedorov_csrf),
+        )
         .await
         .expect("request")
         .status();

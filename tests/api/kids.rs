@@ -15,7 +15,7 @@ use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use esia_link::federation::FederatedKid;
 use esia_link::web::AppState;
 use mock_idp::Fault;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -110,10 +110,9 @@ async fn count(app: &AppState, sql: &str) -> i64 {
 }
 
 async fn my_pupils(base: &str, browser: &ScriptedBrowser) -> Vec<String> {
+    let url = format!("{base}/api/v1/me/access");
     let response = browser
-        .client()
-        .get(format!("{base}/api/v1/me/access"))
-        .send()
+        .send(browser.request(Method::GET, &url))
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::OK);

@@ -2,7 +2,7 @@
 //! hostile or broken IdP answers, open redirects and racing callbacks.
 
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 use crate::helpers::{spawn_app, spawn_app_with, AppOptions, TestApp};
 
@@ -56,9 +56,7 @@ async fn every_link_outcome_over_http() {
                 "{login} lands in the diary"
             );
             let me: serde_json::Value = browser
-                .client()
-                .get(format!("{}/api/v1/me", app.base))
-                .send()
+                .send(browser.request(Method::GET, &format!("{}/api/v1/me", app.base)))
                 .await
                 .expect("me")
                 .json()
@@ -86,9 +84,7 @@ async fn every_link_outcome_over_http() {
                 "{login}: nothing linked"
             );
             let me = browser
-                .client()
-                .get(format!("{}/api/v1/me", app.base))
-                .send()
+                .send(browser.request(Method::GET, &format!("{}/api/v1/me", app.base)))
                 .await
                 .expect("me");
             assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "{login}: no session");
@@ -205,9 +201,7 @@ async fn the_callback_answers_with_no_referrer_and_a_clean_redirect() {
     let browser = ScriptedBrowser::new();
     let callback = app.callback_url(&browser, "ivanova").await;
     let response = browser
-        .client()
-        .get(&callback)
-        .send()
+        .send(browser.request(Method::GET, &callback))
         .await
         .expect("callback");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -532,9 +526,7 @@ async fn sessions_end_on_logout_and_forms_need_the_csrf_token() {
         .expect("logout");
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let me = browser
-        .client()
-        .get(format!("{}/api/v1/me", app.base))
-        .send()
+        .send(browser.request(Method::GET, &format!("{}/api/v1/me", app.base)))
         .await
         .expect("me");
     assert_eq!(
@@ -580,11 +572,11 @@ async fn login_starts_are_rate_limited_per_client_address() {
     .await;
     let client = ScriptedBrowser::new();
     let start = |address: &'static str| {
-        client
-            .client()
-            .get(app.start_url("esia"))
-            .header("x-forwarded-for", format!("198.51.100.7, {address}"))
-            .send()
+        client.send(
+            client
+                .request(Method::GET, &app.start_url("esia"))
+                .header("x-forwarded-for", format!("198.51.100.7, {address}")),
+        )
     };
     for _ in 0..30 {
         assert_eq!(
@@ -879,11 +871,12 @@ async fn log_out_everywhere_ends_the_sessions_of_every_browser() {
     assert_eq!(run.landed_at(), Some("/account"));
     let (other_person, run) = app.login("esia", "fedorov", Consent::Allow).await;
     assert_eq!(run.landed_at(), Some("/account"));
-    let me = |browser: &ScriptedBrowser| {
-        let request = browser.client().get(format!("{}/api/v1/me", app.base));
-        async move { request.send().await.expect("me").status() }
-    };
-    assert_eq!(me(&phone).await, StatusCode::OK);
+    async fn me(browser: &ScriptedBrowser, url: &str) -> StatusCode {
+        let answer = browser.send(browser.request(Method::GET, url)).await;
+        answer.expect("me").status()
+    }
+    let url = format!("{}/api/v1/me", app.base);
+    assert_eq!(me(&phone, &url).await, StatusCode::OK);
 
     let page = laptop
         .get(&format!("{}/account", app.base))
@@ -903,7 +896,7 @@ async fn log_out_everywhere_ends_the_sessions_of_every_browser() {
         .expect("forged");
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        me(&phone).await,
+        me(&phone, &url).await,
         StatusCode::OK,
         "a forged form ends nothing"
     );
@@ -913,14 +906,14 @@ async fn log_out_everywhere_ends_the_sessions_of_every_browser() {
         .await
         .expect("log out everywhere");
     assert_eq!(done.status, StatusCode::SEE_OTHER);
-    assert_eq!(me(&laptop).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&laptop, &url).await, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        me(&phone).await,
+        me(&phone, &url).await,
         StatusCode::UNAUTHORIZED,
         "the other browser too"
     );
     assert_eq!(
-        me(&other_person).await,
+        me(&other_person, &url).await,
         StatusCode::OK,
         "other people are not affected"
     );
