@@ -1,7 +1,6 @@
 //! Signing keys, the JWKS, JWT signing and checking, and the client
 //! signature check of the ESIA profile.
 
-use crate::rsa_key::RsaKey;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::rngs::OsRng;
@@ -11,6 +10,8 @@ use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+
+use crate::rsa_key::RsaKey;
 
 const SHIPPED_KEY: &str = include_str!("../demo/idp-signing-key.pem");
 

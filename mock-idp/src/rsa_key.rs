@@ -16,10 +16,11 @@ use rsa::pkcs8::EncodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 
-/// An RSA private key, held both ways.
+/// An RSA private key, held both ways; cheap to clone (the token endpoint
+/// clones the active key for every token).
 #[derive(Clone)]
 pub struct RsaKey {
-    private: Box<RsaPrivateKey>,
+    private: Arc<RsaPrivateKey>,
     signer: Arc<RsaKeyPair>,
 }
 
@@ -29,7 +30,7 @@ impl RsaKey {
         let signer = RsaKeyPair::from_pkcs8(der.as_bytes())
             .map_err(|e| anyhow::anyhow!("ring refuses the RSA key: {e}"))?;
         Ok(RsaKey {
-            private: Box::new(private),
+            private: Arc::new(private),
             signer: Arc::new(signer),
         })
     }
