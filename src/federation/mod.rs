@@ -326,10 +326,14 @@ impl Providers {
     }
 }
 
-/// The outgoing HTTP client: no redirects followed, bounded time.
+/// The outgoing HTTP client: no redirects followed, no retries, bounded
+/// time. (reqwest's default retry policy only retries HTTP/2 and HTTP/3
+/// refusals, which this HTTP/1.1-only client never sees, yet it clones
+/// every request, headers and all, in case it has to.)
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .timeout(timeout)
         .user_agent(concat!("esia-link/", env!("CARGO_PKG_VERSION")))
