@@ -2,7 +2,7 @@
 //! follows redirects on its own (every hop is visible), fills the IdP's
 //! login and consent forms like a person would.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use cookie_store::{CookieStore, RawCookie};
@@ -103,7 +103,7 @@ impl ScriptedBrowser {
         Ok(response)
     }
 
-    fn jar(&self) -> std::sync::MutexGuard<'_, CookieStore> {
+    fn jar(&self) -> MutexGuard<'_, CookieStore> {
         self.jar.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
