@@ -28,6 +28,24 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// Drains the histograms' raw samples into their buckets every `period`,
+/// for as long as the process runs. The recorder keeps every sample until
+/// it is drained, and a recorder built without the exporter's HTTP
+/// listener (as here: `/metrics` is one of our routes) drains only when it
+/// is rendered, so without a scraper each login's IdP timing would stay in
+/// memory for good.
+pub async fn run_upkeep(period: std::time::Duration) {
+    let Some(handle) = install() else {
+        return;
+    };
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        handle.run_upkeep();
+    }
+}
+
 /// The text exposition of every metric.
 pub fn render() -> String {
     install().map(|handle| handle.render()).unwrap_or_default()

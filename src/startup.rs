@@ -6,6 +6,7 @@
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -59,6 +60,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         #[cfg(unix)]
         tokio::spawn(reload_keys_on_sighup(self.state.clone()));
+        let upkeep = tokio::spawn(crate::metrics::run_upkeep(Duration::from_secs(5)));
         let app = crate::web::router(self.state.clone());
         // Accepted on a worker thread: awaited here, the accept loop would
         // run on the thread that called `block_on` and hand every new
@@ -69,7 +71,9 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .into_future();
-        tokio::spawn(server).await??;
+        let served = tokio::spawn(server).await;
+        upkeep.abort();
+        served??;
         self.state.flush().await;
         Ok(())
     }
