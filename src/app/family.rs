@@ -291,6 +291,9 @@ impl fmt::Debug for NotificationItem {
 pub struct NotificationCentre {
     pub unread: usize,
     pub items: Vec<NotificationItem>,
+    /// The clock the viewer's pages show times by (their school's region).
+    #[serde(skip)]
+    pub zone: chrono_tz::Tz,
 }
 
 /// An invitation as the family page lists it.
@@ -398,6 +401,9 @@ pub struct FamilyOverview {
     pub sent: Vec<InvitationView>,
     pub received: Vec<InvitationView>,
     pub access: AccessList,
+    /// The clock the viewer's pages show times by (their school's region).
+    #[serde(skip)]
+    pub zone: chrono_tz::Tz,
 }
 
 /// The invitation form.
@@ -802,6 +808,7 @@ impl App {
         Ok(NotificationCentre {
             unread: items.iter().filter(|i| !i.read).count(),
             items,
+            zone: self.time_zone(viewer.region),
         })
     }
 
@@ -1271,6 +1278,7 @@ impl App {
             sent,
             received,
             access: self.access_list(&viewer, now).await?,
+            zone: self.time_zone(viewer.region),
         })
     }
 

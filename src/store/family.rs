@@ -61,6 +61,9 @@ pub struct ViewerRecord {
     pub person: PersonBrief,
     pub phone: Option<String>,
     pub phone_verified: bool,
+    /// The region of the person's school: its clock is the one their
+    /// pages show times by.
+    pub region: Option<i64>,
 }
 
 impl fmt::Debug for ViewerRecord {
@@ -386,7 +389,7 @@ impl Store {
     /// The account behind a session, with its school.
     pub async fn family_viewer(&self, account_id: Uuid) -> Result<ViewerRecord, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {}, a.phone, a.phone_verified
+            "SELECT {}, a.phone, a.phone_verified, s.region_code
              FROM accounts a LEFT JOIN schools s ON s.id = a.school_id WHERE a.id = $1",
             brief_columns("a", "s", "")
         ))
@@ -397,6 +400,7 @@ impl Store {
             person: brief_from(&row, "")?,
             phone: row.try_get("phone")?,
             phone_verified: flag_col(&row, "phone_verified")?,
+            region: row.try_get("region_code")?,
         })
     }
 

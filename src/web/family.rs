@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -34,9 +35,9 @@ use crate::app::family::{
 };
 use crate::app::AppError;
 use crate::domain::access::{
-    moscow, Answer, FamilyRefusal, InvitationAction, InvitationState, Service, ServiceSet,
+    Answer, FamilyRefusal, InvitationAction, InvitationState, Service, ServiceSet,
 };
-use crate::i18n::Lang;
+use crate::i18n::{local_time, Lang};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -62,39 +63,50 @@ fn t(lang: Lang, ru: &str, en: &str) -> String {
     lang.pick(ru, en).to_string()
 }
 
-fn when(time: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
-    format!("{} {}", moscow(time), lang.pick("МСК", "Moscow time"))
-}
-
 /// What an invitation's state reads like.
-pub fn state_text(state: InvitationState, lang: Lang) -> String {
+pub fn state_text(state: InvitationState, zone: Tz, lang: Lang) -> String {
     match state {
         InvitationState::Pending { expires_at } => match lang {
-            Lang::Ru => format!("ждёт ответа до {}", when(expires_at, lang)),
-            Lang::En => format!("awaiting an answer until {}", when(expires_at, lang)),
+            Lang::Ru => format!("ждёт ответа до {}", local_time(expires_at, zone, lang)),
+            Lang::En => format!(
+                "awaiting an answer until {}",
+                local_time(expires_at, zone, lang)
+            ),
         },
         InvitationState::Expired => t(lang, "срок истёк", "expired"),
         InvitationState::Declined => t(lang, "отклонено", "declined"),
         InvitationState::Waiting { opens_at } => match lang {
-            Lang::Ru => format!("принято, доступ откроется {}", when(opens_at, lang)),
-            Lang::En => format!("accepted, access opens at {}", when(opens_at, lang)),
+            Lang::Ru => format!(
+                "принято, доступ откроется {}",
+                local_time(opens_at, zone, lang)
+            ),
+            Lang::En => format!(
+                "accepted, access opens at {}",
+                local_time(opens_at, zone, lang)
+            ),
         },
         InvitationState::Open { since } => match lang {
-            Lang::Ru => format!("доступ открыт с {}", when(since, lang)),
-            Lang::En => format!("access open since {}", when(since, lang)),
+            Lang::Ru => format!("доступ открыт с {}", local_time(since, zone, lang)),
+            Lang::En => format!("access open since {}", local_time(since, zone, lang)),
         },
         InvitationState::Revoked => t(lang, "отозвано", "revoked"),
     }
 }
 
 /// The sentence a notification shows.
-pub fn notice_text(n: &NotificationItem, lang: Lang) -> String {
+pub fn notice_text(n: &NotificationItem, zone: Tz, lang: Lang) -> String {
     let pupil = n.pupil.clone().unwrap_or_default();
     let other = n.other.clone().unwrap_or_default();
     let school = n.school.clone().unwrap_or_default();
     let services = n.services.labels(lang);
-    let opens = n.opens_at.map(|o| when(o, lang)).unwrap_or_default();
-    let expires = n.expires_at.map(|o| when(o, lang)).unwrap_or_default();
+    let opens = n
+        .opens_at
+        .map(|o| local_time(o, zone, lang))
+        .unwrap_or_default();
+    let expires = n
+        .expires_at
+        .map(|o| local_time(o, zone, lang))
+        .unwrap_or_default();
     let parent_side = n.side != Some(Side::Invitee) && n.side != Some(Side::Pupil);
     match (n.kind, lang) {
         (NoticeKind::RelationshipInvitation, Lang::Ru) => format!(
@@ -190,7 +202,7 @@ pub fn notice_text(n: &NotificationItem, lang: Lang) -> String {
     }
 }
 
-fn item_state_text(n: &NotificationItem, lang: Lang) -> Option<String> {
+fn item_state_text(n: &NotificationItem, zone: Tz, lang: Lang) -> Option<String> {
     let state = n.state.as_deref()?;
     Some(match state {
         "confirmed" => t(lang, "подтверждено", "confirmed"),
@@ -199,8 +211,12 @@ fn item_state_text(n: &NotificationItem, lang: Lang) -> Option<String> {
         "proposed" | "pending" => t(lang, "ждёт вашего ответа", "awaiting your answer"),
         "expired" => t(lang, "срок истёк", "expired"),
         "waiting" => match (n.opens_at, lang) {
-            (Some(o), Lang::Ru) => format!("принято, доступ откроется {}", when(o, lang)),
-            (Some(o), Lang::En) => format!("accepted, access opens at {}", when(o, lang)),
+            (Some(o), Lang::Ru) => {
+                format!("принято, доступ откроется {}", local_time(o, zone, lang))
+            }
+            (Some(o), Lang::En) => {
+                format!("accepted, access opens at {}", local_time(o, zone, lang))
+            }
             _ => t(lang, "принято", "accepted"),
         },
         "open" => t(lang, "доступ открыт", "access open"),
@@ -453,9 +469,9 @@ async fn notifications_page(
             id: n.id.to_string(),
             kind: n.kind.code(),
             unread: !n.read,
-            text: notice_text(n, lang),
-            state: item_state_text(n, lang),
-            when: when(n.created_at, lang),
+            text: notice_text(n, centre.zone, lang),
+            state: item_state_text(n, centre.zone, lang),
+            when: local_time(n.created_at, centre.zone, lang),
             answer_path: n.answer.as_ref().map(|a| a.path.clone()),
         })
         .collect();
@@ -570,7 +586,7 @@ async fn invitation_step(
     }
 }
 
-fn invitation_row(v: &InvitationView, lang: Lang, received: bool) -> InvitationRow {
+fn invitation_row(v: &InvitationView, zone: Tz, lang: Lang, received: bool) -> InvitationRow {
     InvitationRow {
         id: v.id.to_string(),
         pupil: v.pupil.clone(),
@@ -580,7 +596,7 @@ fn invitation_row(v: &InvitationView, lang: Lang, received: bool) -> InvitationR
             v.grantee.clone().unwrap_or_else(|| v.invitee.clone())
         },
         services: v.services.labels(lang),
-        state: state_text(v.state, lang),
+        state: state_text(v.state, zone, lang),
         state_code: v.state.code(),
         can_revoke: v.can_revoke,
         can_reinvite: v.can_reinvite,
@@ -663,6 +679,7 @@ fn family_view(
     form: FormValues,
     selected: Option<Uuid>,
 ) -> FamilyPage {
+    let zone = overview.zone;
     FamilyPage {
         chrome: Chrome::new(lang, lang.pick("Семья", "Family"), "/family"),
         heading: t(
@@ -688,12 +705,12 @@ fn family_view(
         sent: overview
             .sent
             .iter()
-            .map(|v| invitation_row(v, lang, false))
+            .map(|v| invitation_row(v, zone, lang, false))
             .collect(),
         received: overview
             .received
             .iter()
-            .map(|v| invitation_row(v, lang, true))
+            .map(|v| invitation_row(v, zone, lang, true))
             .collect(),
         access: overview
             .access
@@ -704,7 +721,10 @@ fn family_view(
                 school: p.school.clone().unwrap_or_default(),
                 basis: p.basis.label(lang).to_string(),
                 services: p.services.labels(lang),
-                since: p.since.map(|s| when(s, lang)).unwrap_or_default(),
+                since: p
+                    .since
+                    .map(|s| local_time(s, zone, lang))
+                    .unwrap_or_default(),
             })
             .collect(),
         upcoming: overview
@@ -718,7 +738,7 @@ fn family_view(
                     .label(lang)
                     .to_string(),
                 services: u.services.labels(lang),
-                since: when(u.opens_at, lang),
+                since: local_time(u.opens_at, zone, lang),
             })
             .collect(),
         form,
@@ -859,11 +879,12 @@ async fn notifications_json(
 ) -> Result<Response, WebError> {
     let session = json_session(&app, &headers).await?;
     let centre = app.notifications(&session).await.map_err(WebError::json)?;
+    let zone = centre.zone;
     let items: Vec<NotificationJson> = centre
         .items
         .into_iter()
         .map(|item| NotificationJson {
-            text: notice_text(&item, lang),
+            text: notice_text(&item, zone, lang),
             item,
         })
         .collect();

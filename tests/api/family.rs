@@ -17,7 +17,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{csrf_token, demo_account, fill_form, spawn_app, TestApp};
+use crate::helpers::{
+    csrf_token, demo_account, fill_form, spawn_app, spawn_app_with, AppOptions, TestApp,
+};
 
 const LEBEDEV_SNILS: &str = "207-307-407 31";
 const ZAITSEVA_SNILS: &str = "217-317-417 46";
@@ -763,6 +765,53 @@ async fn an_unanswered_invitation_expires_and_can_be_sent_again() {
         parent_centre.contains("Зайцева Ирина Олеговна отклонил(а) приглашение"),
         "{parent_centre}"
     );
+}
+
+#[tokio::test]
+async fn family_pages_give_times_by_the_clock_of_the_viewers_region() {
+    // Ivanova's school is in region 29, here on Yekaterinburg time (МСК+2).
+    let app = spawn_app_with(AppOptions {
+        region_time_zone: Some((29, "Asia/Yekaterinburg")),
+        ..AppOptions::default()
+    })
+    .await;
+    let (ivanova, _, c1) = parent_with_confirmed_child(&app).await;
+    let csrf = csrf_token(&app, &ivanova).await;
+    let (status, _, body) = post(
+        &app,
+        &ivanova,
+        "/family/invitations",
+        &invite_fields(&csrf, c1, "Лебедев", LEBEDEV_SNILS, &["diary"]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let expires_ms: i64 = sqlx::query_scalar("SELECT expires_at FROM invitations")
+        .fetch_one(app.state.store().pool())
+        .await
+        .expect("invitation");
+    let expires = chrono::DateTime::from_timestamp_millis(expires_ms)
+        .expect("time")
+        .with_timezone(&chrono_tz::Asia::Yekaterinburg);
+
+    let family = page(&app, &ivanova, "/family").await;
+    let expected = format!(
+        "ждёт ответа до {} (МСК+2)",
+        expires.format("%d.%m.%Y %H:%M")
+    );
+    assert!(family.contains(&expected), "{expected} in {family}");
+    let family = page(&app, &ivanova, "/family?lang=en").await;
+    let expected = format!(
+        "awaiting an answer until {} (UTC+5)",
+        expires.format("%-d %b %Y %H:%M")
+    );
+    assert!(family.contains(&expected), "{expected} in {family}");
+
+    // The notification centre dates its items by the same clock (back to
+    // Russian: `?lang=en` was remembered in a cookie).
+    let notifications = page(&app, &ivanova, "/notifications?lang=ru").await;
+    assert!(notifications.contains("(МСК+2)"), "{notifications}");
+    // Nothing is left on the old fixed Moscow clock ("14:30 МСК").
+    assert!(!notifications.contains(" МСК"), "{notifications}");
 }
 
 #[tokio::test]

@@ -255,6 +255,8 @@ pub struct AppOptions {
     pub gost: bool,
     /// A Redis of the test's own instead of `ESIA_LINK_TEST_REDIS_URL`.
     pub redis_url: Option<String>,
+    /// A region (by code) whose clock is another zone (IANA name).
+    pub region_time_zone: Option<(u16, &'static str)>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -316,6 +318,14 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         }
     }
     config.server.client_ip_header = options.client_ip_header;
+    if let Some((code, zone)) = options.region_time_zone {
+        let region = config
+            .regions
+            .iter_mut()
+            .find(|r| r.code == code)
+            .expect("a demo region");
+        region.time_zone = Some(zone.to_string());
+    }
     idp.set_clients(demo_clients(&config));
     let app = Application::build_with_listener(config, listener)
         .await
