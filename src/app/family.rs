@@ -38,6 +38,7 @@ use crate::domain::access::{
     RelationshipStatus, Service, ServiceSet, Transition,
 };
 use crate::domain::name::FullName;
+use crate::domain::roster::Column;
 use crate::domain::snils::Snils;
 use crate::domain::tier::Tier;
 use crate::ephemeral::sessions::tokens_equal;
@@ -274,6 +275,8 @@ pub struct NotificationItem {
     pub state: Option<String>,
     /// Set while it can be accepted or declined.
     pub answer: Option<Answerable>,
+    /// What the school corrected (data-correction notices).
+    pub corrected: Vec<Column>,
 }
 
 impl fmt::Debug for NotificationItem {
@@ -527,6 +530,20 @@ fn param_str(params: &serde_json::Value, key: &str) -> Option<String> {
     params.get(key).and_then(|v| v.as_str()).map(str::to_string)
 }
 
+/// A list of roster column codes; unknown codes are left out.
+fn param_columns(params: &serde_json::Value, key: &str) -> Vec<Column> {
+    let codes = params.get(key).and_then(|v| v.as_array());
+    codes
+        .into_iter()
+        .flatten()
+        .filter_map(|code| {
+            Column::ALL
+                .into_iter()
+                .find(|c| Some(c.code()) == code.as_str())
+        })
+        .collect()
+}
+
 /// The params every invitation notice carries.
 fn invitation_params(i: &InvitationRecord, side: Side) -> serde_json::Value {
     json!({
@@ -772,6 +789,7 @@ impl App {
                 expires_at: param_time(p, "expires_at"),
                 state: None,
                 answer: None,
+                corrected: param_columns(p, "fields"),
             };
             match (kind, subject) {
                 (NoticeKind::RelationshipInvitation, Some(id)) => {

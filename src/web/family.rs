@@ -37,6 +37,7 @@ use crate::app::AppError;
 use crate::domain::access::{
     Answer, FamilyRefusal, InvitationAction, InvitationState, Service, ServiceSet,
 };
+use crate::domain::roster::Column;
 use crate::i18n::{local_time, Lang};
 
 pub fn router() -> Router<AppState> {
@@ -193,13 +194,30 @@ pub fn notice_text(n: &NotificationItem, zone: Tz, lang: Lang) -> String {
         (NoticeKind::AccessRevoked, Lang::En) => {
             format!("{other} revoked your access to {pupil}.")
         }
-        (NoticeKind::DataCorrected, lang) => t(
+        (NoticeKind::DataCorrected, _) if n.corrected.is_empty() => t(
             lang,
             "Школа исправила ваши данные в дневнике.",
             "The school corrected your data in the diary.",
         ),
+        (NoticeKind::DataCorrected, Lang::Ru) => format!(
+            "Школа исправила ваши данные в дневнике: {}. Если вход через Госуслуги не удавался из-за расхождения данных, попробуйте войти снова.",
+            corrected_fields(&n.corrected, lang)
+        ),
+        (NoticeKind::DataCorrected, Lang::En) => format!(
+            "The school corrected your data in the diary: {}. If logging in via State Services failed because the data differed, try again.",
+            corrected_fields(&n.corrected, lang)
+        ),
         (NoticeKind::Other, lang) => t(lang, "Уведомление", "Notification"),
     }
+}
+
+/// `фамилия, дата рождения`.
+fn corrected_fields(fields: &[Column], lang: Lang) -> String {
+    fields
+        .iter()
+        .map(|c| c.label(lang))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn item_state_text(n: &NotificationItem, zone: Tz, lang: Lang) -> Option<String> {

@@ -688,9 +688,21 @@ async fn a_school_admin_corrects_data_in_their_own_school_only() {
         "{details}"
     );
 
-    // The login that failed on the typo now links.
-    let (_, run) = app.login("esia", "sokolov", Consent::Allow).await;
+    // The login that failed on the typo now links, and the notification
+    // centre says what the school changed.
+    let (sokolov_browser, run) = app.login("esia", "sokolov", Consent::Allow).await;
     assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
+    let notices = sokolov_browser
+        .get(&format!("{}/notifications", app.base))
+        .await
+        .expect("notifications");
+    assert!(
+        notices
+            .body
+            .contains("Школа исправила ваши данные в дневнике: фамилия."),
+        "{}",
+        notices.body
+    );
 
     // Another school's person: the same answer as for no one at all.
     for query in ["kuznetsova.as", other_reference.as_str(), "nobody.at.all"] {
