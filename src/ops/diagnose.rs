@@ -1,7 +1,8 @@
 //! `esia-link diagnose`: the operator's lookup on the command line.
 
-use crate::app::diagnose::{AttemptView, Diagnosis};
+use crate::app::diagnose::{unknown_reference, AttemptView, Diagnosis};
 use crate::config::Config;
+use crate::domain::code::ReferenceCode;
 use crate::i18n::Lang;
 
 pub async fn run(
@@ -25,7 +26,11 @@ pub async fn run(
     anyhow::ensure!(
         diagnosis.found,
         "{}",
-        lang.pick("ничего не найдено", "nothing found")
+        if ReferenceCode::parse(query).is_some() {
+            unknown_reference(lang)
+        } else {
+            lang.pick("ничего не найдено", "nothing found")
+        }
     );
     Ok(())
 }

@@ -25,12 +25,13 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt};
 use super::{cookies, query_param, AppState};
-use crate::app::diagnose::{Diagnosis, OperatorRole};
+use crate::app::diagnose::{unknown_reference, Diagnosis, OperatorRole};
 use crate::app::operate::{
     parse_moment, AuditQuery, Bound, ConsoleRequest, Corrected, Correction, HourlyOutcomes,
     Operator, Relinked,
 };
 use crate::app::AppError;
+use crate::domain::code::ReferenceCode;
 use crate::i18n::Lang;
 
 pub fn router() -> Router<AppState> {
@@ -48,6 +49,9 @@ struct ConsoleTexts {
     lookup: &'static str,
     unmask: &'static str,
     nothing: &'static str,
+    /// When the query reads as a reference code (chosen by its shape
+    /// alone, so that it tells nothing about other schools' people).
+    nothing_reference: &'static str,
     who_fixes: &'static str,
     tier: &'static str,
     unlink: &'static str,
@@ -83,6 +87,7 @@ impl ConsoleTexts {
             lookup: t("Найти", "Look up"),
             unmask: t("показать полностью", "show in full"),
             nothing: t("Ничего не найдено.", "Nothing found."),
+            nothing_reference: unknown_reference(lang),
             who_fixes: t("Кто исправляет", "Who fixes it"),
             tier: t("Уровень", "Tier"),
             unlink: t("Отвязать", "Unlink"),
@@ -134,6 +139,8 @@ struct ConsolePage {
     may_correct: bool,
     searched: bool,
     found: bool,
+    /// What "nothing found" says for this query.
+    nothing: &'static str,
     accounts: Vec<OpsAccount>,
     attempts: Vec<OpsAttempt>,
     csrf: String,
@@ -231,13 +238,23 @@ async fn console(
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let diagnosis = console.diagnosis;
+    let texts = ConsoleTexts::new(lang);
     let page = ConsolePage {
         chrome: Chrome::new(
             lang,
             lang.pick("Консоль поддержки", "Support console"),
             "/ops",
         ),
-        t: ConsoleTexts::new(lang),
+        nothing: if looked_up
+            .as_deref()
+            .and_then(ReferenceCode::parse)
+            .is_some()
+        {
+            texts.nothing_reference
+        } else {
+            texts.nothing
+        },
+        t: texts,
         query: looked_up.unwrap_or_default(),
         may_unmask: operator.role.may_unmask(),
         may_correct: matches!(operator.role, OperatorRole::SchoolAdmin { .. }),

@@ -145,6 +145,11 @@ async fn the_cli_prints_the_outcome_and_the_remedy_for_a_reference() {
 
     let unknown = esia_link(&app, &["--lang", "en", "diagnose", "ZZZZ-ZZZZ"]);
     assert!(!unknown.status.success(), "nothing found is an error exit");
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("look them up in the service log"),
+        "says where else a reference code may be: {stderr}"
+    );
 }
 
 #[tokio::test]
@@ -718,6 +723,16 @@ async fn a_school_admin_corrects_data_in_their_own_school_only() {
         );
         assert!(!page.body.contains(&kuznetsova.id.to_string()), "{query}");
         assert!(!page.body.contains("data-outcome"), "{query}: no attempts");
+        // A query shaped as a reference code is told where else such a
+        // code may be (by its shape alone: the real attempt above reads as
+        // an unknown one).
+        let reference_shaped = query == other_reference.as_str();
+        assert_eq!(
+            page.body.contains("look them up in the service log"),
+            reference_shaped,
+            "{query}: {}",
+            page.body
+        );
     }
     let csrf = csrf_token(&app, &admin).await;
     let fields = |account: uuid::Uuid| -> Vec<(String, String)> {
