@@ -31,9 +31,14 @@ pub enum QueryKind {
     Login,
 }
 
-/// What a lookup that found nothing says when the query reads as a
-/// reference code: where else such a code may be.
-pub fn unknown_reference(lang: Lang) -> &'static str {
+/// What a lookup of `query` that found nothing says. A query that reads
+/// as a reference code is told where else such a code may be; the choice
+/// depends on the query's shape alone, so it tells nothing about people
+/// outside the operator's scope.
+pub fn nothing_found(query: &str, lang: Lang) -> &'static str {
+    if ReferenceCode::parse(query).is_none() {
+        return lang.pick("Ничего не найдено.", "Nothing found.");
+    }
     lang.pick(
         "Ничего не найдено. Если это код обращения: попытка входа записывается с задержкой до 0,2 с — если код получен только что, повторите поиск; коды со страниц ошибок (временная ошибка, устаревшая форма) в базе не хранятся — ищите их в журнале сервиса по полю reference.",
         "Nothing found. If this is a reference code: a login attempt is written up to 0.2 s later, so search again if the code is brand new; codes from error pages (a temporary error, a stale form) are not stored: look them up in the service log by the reference field.",

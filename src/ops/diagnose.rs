@@ -1,8 +1,7 @@
 //! `esia-link diagnose`: the operator's lookup on the command line.
 
-use crate::app::diagnose::{unknown_reference, AttemptView, Diagnosis};
+use crate::app::diagnose::{nothing_found, AttemptView, Diagnosis};
 use crate::config::Config;
-use crate::domain::code::ReferenceCode;
 use crate::i18n::Lang;
 
 pub async fn run(
@@ -23,15 +22,7 @@ pub async fn run(
     } else {
         print!("{}", render(&diagnosis, lang));
     }
-    anyhow::ensure!(
-        diagnosis.found,
-        "{}",
-        if ReferenceCode::parse(query).is_some() {
-            unknown_reference(lang)
-        } else {
-            lang.pick("ничего не найдено", "nothing found")
-        }
-    );
+    anyhow::ensure!(diagnosis.found, "{}", nothing_found(query, lang));
     Ok(())
 }
 

@@ -25,13 +25,12 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt};
 use super::{cookies, query_param, AppState};
-use crate::app::diagnose::{unknown_reference, Diagnosis, OperatorRole};
+use crate::app::diagnose::{nothing_found, Diagnosis, OperatorRole};
 use crate::app::operate::{
     parse_moment, AuditQuery, Bound, ConsoleRequest, Corrected, Correction, HourlyOutcomes,
     Operator, Relinked,
 };
 use crate::app::AppError;
-use crate::domain::code::ReferenceCode;
 use crate::i18n::Lang;
 
 pub fn router() -> Router<AppState> {
@@ -48,10 +47,6 @@ struct ConsoleTexts {
     query: &'static str,
     lookup: &'static str,
     unmask: &'static str,
-    nothing: &'static str,
-    /// When the query reads as a reference code (chosen by its shape
-    /// alone, so that it tells nothing about other schools' people).
-    nothing_reference: &'static str,
     who_fixes: &'static str,
     tier: &'static str,
     unlink: &'static str,
@@ -86,8 +81,6 @@ impl ConsoleTexts {
             ),
             lookup: t("Найти", "Look up"),
             unmask: t("показать полностью", "show in full"),
-            nothing: t("Ничего не найдено.", "Nothing found."),
-            nothing_reference: unknown_reference(lang),
             who_fixes: t("Кто исправляет", "Who fixes it"),
             tier: t("Уровень", "Tier"),
             unlink: t("Отвязать", "Unlink"),
@@ -238,23 +231,14 @@ async fn console(
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let diagnosis = console.diagnosis;
-    let texts = ConsoleTexts::new(lang);
     let page = ConsolePage {
         chrome: Chrome::new(
             lang,
             lang.pick("Консоль поддержки", "Support console"),
             "/ops",
         ),
-        nothing: if looked_up
-            .as_deref()
-            .and_then(ReferenceCode::parse)
-            .is_some()
-        {
-            texts.nothing_reference
-        } else {
-            texts.nothing
-        },
-        t: texts,
+        nothing: nothing_found(looked_up.as_deref().unwrap_or_default(), lang),
+        t: ConsoleTexts::new(lang),
         query: looked_up.unwrap_or_default(),
         may_unmask: operator.role.may_unmask(),
         may_correct: matches!(operator.role, OperatorRole::SchoolAdmin { .. }),
