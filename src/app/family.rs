@@ -536,11 +536,7 @@ fn param_columns(params: &serde_json::Value, key: &str) -> Vec<Column> {
     codes
         .into_iter()
         .flatten()
-        .filter_map(|code| {
-            Column::ALL
-                .into_iter()
-                .find(|c| Some(c.code()) == code.as_str())
-        })
+        .filter_map(|code| code.as_str().and_then(Column::from_code))
         .collect()
 }
 

@@ -19,6 +19,7 @@ use super::family::NoticeKind;
 use super::{App, AppError};
 use crate::domain::link::OutcomeCode;
 use crate::domain::name::{FullName, NameError};
+use crate::domain::roster::Column;
 use crate::domain::snils::{Snils, SnilsError};
 use crate::i18n::Lang;
 use crate::store::{Account, AuditFilter, NewNotification, StoreError};
@@ -559,7 +560,8 @@ impl App {
 }
 
 /// The account with the correction applied, the names of the fields that
-/// changed, and the audit details: field names and masked values only.
+/// changed (roster column codes, which the person's notice is read back
+/// by), and the audit details: field names and masked values only.
 fn apply(account: &Account, correction: &Correction) -> (Account, Vec<&'static str>, Value) {
     let mut corrected = account.clone();
     let mut fields = Vec::new();
@@ -567,10 +569,18 @@ fn apply(account: &Account, correction: &Correction) -> (Account, Vec<&'static s
     let masked_name = |part: Option<&str>| part.map(mask_word);
     if let Some(name) = &correction.name {
         let parts: [(&'static str, Option<&str>, Option<&str>); 3] = [
-            ("surname", Some(&account.surname), Some(name.surname())),
-            ("given_name", Some(&account.given_name), Some(name.given())),
             (
-                "patronymic",
+                Column::Surname.code(),
+                Some(&account.surname),
+                Some(name.surname()),
+            ),
+            (
+                Column::GivenName.code(),
+                Some(&account.given_name),
+                Some(name.given()),
+            ),
+            (
+                Column::Patronymic.code(),
                 account.patronymic.as_deref(),
                 name.patronymic(),
             ),
@@ -591,20 +601,20 @@ fn apply(account: &Account, correction: &Correction) -> (Account, Vec<&'static s
     if let Some(date) = correction.birth_date {
         if account.birth_date != Some(date) {
             // A date of birth is personal data too: only that it changed.
-            fields.push("birth_date");
+            fields.push(Column::BirthDate.code());
             corrected.birth_date = Some(date);
         }
     }
     if let Some(snils) = &correction.snils {
         if account.snils.as_deref() != Some(snils.digits()) {
-            fields.push("snils");
+            fields.push(Column::Snils.code());
             let before = account.snils.as_deref().map(|d| {
                 Snils::parse(d)
                     .map(|s| s.masked())
                     .unwrap_or_else(|_| "(invalid)".into())
             });
             changes.insert(
-                "snils".into(),
+                Column::Snils.code().into(),
                 json!({"from": before, "to": snils.masked()}),
             );
             corrected.snils = Some(snils.digits().to_string());

@@ -117,6 +117,11 @@ impl Column {
         }
     }
 
+    /// The column whose [`Column::code`] this is, exactly.
+    pub fn from_code(code: &str) -> Option<Column> {
+        Column::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     /// A header cell in English or Russian, any case, spaces or underscores.
     pub fn from_header(text: &str) -> Option<Column> {
         let text = clean(text.trim_start_matches('\u{feff}'))
@@ -643,6 +648,16 @@ impl FileCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_is_found_by_its_code_and_only_by_it() {
+        for column in Column::ALL {
+            assert_eq!(Column::from_code(column.code()), Some(column));
+        }
+        for not_a_code in ["Surname", "фамилия", "name", "birth date", ""] {
+            assert_eq!(Column::from_code(not_a_code), None, "{not_a_code}");
+        }
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 9, 1).expect("date")
