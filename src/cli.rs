@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
-use crate::domain::name::{compare, render_comparison, FullName};
-use crate::domain::snils::Snils;
-use crate::i18n::Lang;
+use config::Config;
+use domain::name::{compare, render_comparison, FullName};
+use domain::snils::Snils;
+use i18n::Lang;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -462,7 +462,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             demo: true,
         } => match crate::demo::demo_layers(cli.config.as_deref()) {
             Ok(mut config) => {
-                config.database.url = crate::config::Secret::new("sqlite://./data/demo.db?mode=rw");
+                config.database.url = config::Secret::new("sqlite://./data/demo.db?mode=rw");
                 crate::ops::diagnose::run(config, &query, json, unmask, lang)
                     .await
                     .map(|_| ExitCode::SUCCESS)

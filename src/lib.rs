@@ -2,34 +2,36 @@
 //! OIDC provider, and link the federated identity to the diary account by
 //! full name + SNILS.
 //!
-//! Layers, from the inside out:
-//! - [`domain`]: pure rules (SNILS, names, tiers, the link decision, codes);
-//! - [`store`]: durable data in SQLite or PostgreSQL;
-//! - [`ephemeral`]: login transactions, sessions, rate limits (memory or Redis);
-//! - [`federation`]: talking to identity providers;
-//! - [`app`]: the use cases (login, account), over the layers above;
-//! - [`web`]: pages, JSON API and the route map; calls [`app`] only;
-//! - [`ops`]: operator and administrator tools;
-//! - [`startup`]: builds the [`app::App`] context and the router;
-//! - `demo` (cargo feature `demo`, on by default): the demo, benchmarks and
-//!   scripted browser with the mock IdP; absent from production builds.
+//! This crate is the binary's own code: the command line ([`cli`]), the
+//! tools operators and schools run ([`ops`]), [`startup`] (which assembles
+//! the layers into a running service) and, with the `demo` feature, the
+//! demo, the benchmarks and the scripted browser. The layers are crates of
+//! their own, so that the compiler keeps their direction:
 //!
-//! Dependencies point one way: web → app → (federation, domain, store,
-//! ephemeral); startup → (app, web); domain depends on nothing.
+//! ```text
+//! web ──► app ──► federation ──► config ──► notify
+//!          │  ├─► store            │
+//!          │  ├─► ephemeral        ▼
+//!          │  └─► i18n           domain   (depends on nothing)
+//!          └────────────────────► domain
+//! ```
+//!
+//! They are re-exported here under their short names for the tests and the
+//! tools.
 
-pub mod app;
+pub use ::app;
+pub use ::config;
+pub use ::domain;
+pub use ::ephemeral;
+pub use ::federation;
+pub use ::i18n;
+pub use ::notify;
+pub use ::store;
+pub use ::web;
+
 pub mod cli;
-pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
-pub mod domain;
-pub mod ephemeral;
-pub mod federation;
-pub mod i18n;
 pub mod logging;
-pub mod metrics;
-pub mod notify;
 pub mod ops;
 pub mod startup;
-pub mod store;
-pub mod web;

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogConfig;
+use config::LogConfig;
 
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(config: &LogConfig) {

@@ -1,7 +1,7 @@
 //! Building and running the application. Tests, the demo and `serve` all go
 //! through [`Application::build`], which binds the listener and returns the
 //! address, so they share one startup path. Startup builds the
-//! [`App`](crate::app::App) context and the router; it defines neither.
+//! [`App`](app::App) context and the router; it defines neither.
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -11,13 +11,13 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
-use crate::app::App;
-use crate::config::{Config, EphemeralBackend, SignerConfig};
-use crate::ephemeral::{MemoryStore, RedisStore, SharedEphemeral};
-use crate::federation::signer::Signer;
-use crate::federation::Providers;
-use crate::store::{Region, Store};
-use crate::web::AppState;
+use app::App;
+use config::{Config, EphemeralBackend, SignerConfig};
+use ephemeral::{MemoryStore, RedisStore, SharedEphemeral};
+use federation::signer::Signer;
+use federation::Providers;
+use store::{Region, Store};
+use web::AppState;
 
 pub struct Application {
     listener: TcpListener,
@@ -60,8 +60,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         #[cfg(unix)]
         tokio::spawn(reload_keys_on_sighup(self.state.clone()));
-        let upkeep = tokio::spawn(crate::metrics::run_upkeep(Duration::from_secs(5)));
-        let app = crate::web::router(self.state.clone());
+        let upkeep = tokio::spawn(app::telemetry::run_upkeep(Duration::from_secs(5)));
+        let app = web::router(self.state.clone());
         // Accepted on a worker thread: awaited here, the accept loop would
         // run on the thread that called `block_on` and hand every new
         // connection across threads to a worker.
@@ -108,7 +108,7 @@ async fn shutdown_signal() {
 /// Providers first (a bad provider stops startup before anything is
 /// touched), then the database, then the ephemeral store.
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
-    crate::metrics::install();
+    app::telemetry::install();
     let providers = Providers::from_config(&config)?;
     let store = migrated_store(&config, config.database.max_connections).await?;
     save_regions(&config, &store).await?;

@@ -18,9 +18,9 @@ use tokio::sync::Semaphore;
 
 use super::browser::{Consent, ScriptedBrowser};
 use super::{demo_base_config, demo_clients, demo_config, DEMO_CLIENT_KEY};
-use crate::federation::signer::Signer;
 use crate::ops::roster::{seed, DEMO_ROSTER};
 use crate::startup::Application;
+use federation::signer::Signer;
 
 /// Persons of the mock IdP whose logins succeed against the demo roster.
 const LINKABLE: [&str; 8] = [

@@ -28,11 +28,11 @@ use rand::{Rng, SeedableRng};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::app::roster::{BytesSource, ImportOptions, RosterFormat};
-use crate::app::App;
-use crate::config::Config;
-use crate::domain::access::Service;
-use crate::store::{InvitationChange, NewInvitation, NewTrustedAccount};
+use app::roster::{BytesSource, ImportOptions, RosterFormat};
+use app::App;
+use config::Config;
+use domain::access::Service;
+use store::{InvitationChange, NewInvitation, NewTrustedAccount};
 
 /// What to build and how hard to ask.
 #[derive(Debug, Clone)]
@@ -349,7 +349,7 @@ async fn run(
             .await?;
     }
     app.access_cache()
-        .invalidate(crate::app::access_cache::Invalidation::All);
+        .invalidate(app::access_cache::Invalidation::All);
     let cold = pass(&app, population, bench, sample(10)).await?;
     // The same mix again, other draws: the cache holds what the first
     // pass read, less what the changes meanwhile dropped.
@@ -379,7 +379,7 @@ async fn pass(
             while !done.load(Ordering::Relaxed) {
                 tick.tick().await;
                 let pupil = pupils[rng.gen_range(0..pupils.len())];
-                app.access_changed(&[crate::app::access_cache::Invalidation::Pupil(pupil)])
+                app.access_changed(&[app::access_cache::Invalidation::Pupil(pupil)])
                     .await;
                 made += 1;
             }
@@ -412,7 +412,7 @@ async fn pass(
                 // check is its own request, so let the others run.
                 tokio::task::yield_now().await;
             }
-            Ok::<_, crate::app::AppError>((latencies, allowed))
+            Ok::<_, app::AppError>((latencies, allowed))
         }));
     }
     let mut latencies: Vec<Duration> = Vec::with_capacity(bench.checks);
@@ -465,12 +465,12 @@ pub async fn command(
     let mut config = super::demo_base_config()?;
     config.log.filter = "error".into();
     config.notify.dir = scratch.join("outbox");
-    config.database.url = crate::config::Secret::new(db.url.clone());
+    config.database.url = config::Secret::new(db.url.clone());
     config.database.max_connections = 16;
     let prefix = format!("esia-link-bench:{}:", Uuid::new_v4().simple());
     if let Some(redis) = &redis {
-        config.ephemeral.backend = crate::config::EphemeralBackend::Redis;
-        config.ephemeral.redis_url = Some(crate::config::Secret::new(redis.clone()));
+        config.ephemeral.backend = config::EphemeralBackend::Redis;
+        config.ephemeral.redis_url = Some(config::Secret::new(redis.clone()));
         config.ephemeral.key_prefix = prefix.clone();
     }
     println!(

@@ -9,9 +9,9 @@
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use crate::app::roster::{FileSource, ImportOptions, Phase, Progress, RosterFormat};
-use crate::app::school::CodeScope;
-use crate::domain::snils::check_number;
+use app::roster::{FileSource, ImportOptions, Phase, Progress, RosterFormat};
+use app::school::CodeScope;
+use domain::snils::check_number;
 
 const SURNAMES: [&str; 8] = [
     "Иванов",
@@ -133,7 +133,7 @@ pub async fn roster(rows: u64, postgres: Option<String>) -> anyhow::Result<()> {
     let scratch_db = ScratchDb::create(postgres.as_deref(), &scratch).await?;
     let backend = scratch_db.backend;
     let url = scratch_db.url.clone();
-    config.database.url = crate::config::Secret::new(url);
+    config.database.url = config::Secret::new(url);
     let step: Step = Default::default();
     let sampler = sample_anon_peaks(step.clone());
     let result = run(config, &file, rows, &step).await;
@@ -186,7 +186,7 @@ struct Figures {
 }
 
 async fn run(
-    config: crate::config::Config,
+    config: config::Config,
     file: &std::path::Path,
     rows: u64,
     step: &Step,
@@ -238,7 +238,7 @@ async fn run(
     }
     step.store(3, std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
-    let mut sink = |_: &[crate::app::school::IssuedCode]| {};
+    let mut sink = |_: &[app::school::IssuedCode]| {};
     let issued = app
         .issue_codes(school.id, &CodeScope::default(), 30, "bench", &mut sink)
         .await?;

@@ -11,9 +11,9 @@ pub mod browser;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, ConfigError, ProviderProfile, Secret, SignerConfig};
 use crate::ops::roster::{seed, DEMO_ROSTER};
 use crate::startup::Application;
+use config::{Config, ConfigError, ProviderProfile, Secret, SignerConfig};
 
 /// The demo overlay: published demo secrets and the mock IdP's providers.
 pub const DEMO_TOML: &str = include_str!("../../config/demo.toml");
@@ -305,7 +305,7 @@ struct DemoInvitations {
 /// Codes for every pending account of Popova's school, through the same
 /// use case and sheet printer a school uses; the outbox starts empty.
 async fn demo_invitations(
-    app: &crate::app::App,
+    app: &app::App,
     service_url: &str,
     database: &std::path::Path,
 ) -> anyhow::Result<DemoInvitations> {
@@ -327,7 +327,7 @@ async fn demo_invitations(
     let mut html = crate::ops::sheets::header(&school.name);
     let mut pdf = crate::ops::sheets_pdf::SheetsPdf::new(&school.name)?;
     let mut popova_code = String::new();
-    let mut sink = |batch: &[crate::app::school::IssuedCode]| {
+    let mut sink = |batch: &[app::school::IssuedCode]| {
         for issued in batch {
             let url = format!("{service_url}/activate?code={}", issued.code);
             html.push_str(&crate::ops::sheets::sheet(issued, &school.name, &url));
@@ -339,7 +339,7 @@ async fn demo_invitations(
     };
     app.issue_codes(
         school_id,
-        &crate::app::school::CodeScope::default(),
+        &app::school::CodeScope::default(),
         app.config().activation.code_days,
         "system:demo",
         &mut sink,

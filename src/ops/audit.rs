@@ -4,9 +4,9 @@
 use chrono::Utc;
 
 use super::report::parse_since;
-use crate::config::Config;
-use crate::i18n::Lang;
-use crate::store::AuditFilter;
+use config::Config;
+use i18n::Lang;
+use store::AuditFilter;
 
 pub struct AuditQuery {
     pub actor: Option<String>,
@@ -35,8 +35,8 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
     };
     let until = match &query.until {
         Some(text) => Some(
-            crate::app::operate::parse_moment(text, crate::app::operate::Bound::Until, Utc::now())
-                .ok_or_else(|| {
+            app::operate::parse_moment(text, app::operate::Bound::Until, Utc::now()).ok_or_else(
+                || {
                     anyhow::anyhow!(
                         "{}: {text:?}",
                         lang.pick(
@@ -44,7 +44,8 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
                             "--until wants YYYY-MM-DD or 90m, 24h, 7d"
                         )
                     )
-                })?,
+                },
+            )?,
         ),
         None => None,
     };
@@ -108,7 +109,7 @@ pub async fn duplicates(config: Config, lang: Lang) -> anyhow::Result<()> {
         )
     );
     for (snils, accounts) in &shared {
-        let masked = crate::domain::snils::Snils::parse(snils)
+        let masked = domain::snils::Snils::parse(snils)
             .map(|s| s.masked())
             .unwrap_or_else(|_| "(invalid)".into());
         let ids: Vec<String> = accounts.iter().map(ToString::to_string).collect();

@@ -1,8 +1,8 @@
 //! `esia-link diagnose`: the operator's lookup on the command line.
 
-use crate::app::diagnose::{nothing_found, AttemptView, Diagnosis};
-use crate::config::Config;
-use crate::i18n::Lang;
+use app::diagnose::{nothing_found, AttemptView, Diagnosis};
+use config::Config;
+use i18n::Lang;
 
 pub async fn run(
     config: Config,

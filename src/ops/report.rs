@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
 
-use crate::config::Config;
-use crate::i18n::Lang;
-use crate::store::OutcomeCount;
+use config::Config;
+use i18n::Lang;
+use store::OutcomeCount;
 
 /// `24h`, `7d`, `90m` → a duration.
 pub fn parse_since(text: &str) -> Option<Duration> {

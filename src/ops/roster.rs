@@ -5,10 +5,10 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::roster::{BytesSource, ImportOptions, RosterFormat};
-use crate::app::App;
-use crate::i18n::Lang;
-use crate::store::NewSchool;
+use app::roster::{BytesSource, ImportOptions, RosterFormat};
+use app::App;
+use i18n::Lang;
+use store::NewSchool;
 
 pub const DEMO_ROSTER: &str = include_str!("../../config/demo-roster.toml");
 

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use crate::app::roster::{FileSource, ImportOptions, ImportReport, Phase, Progress, RosterFormat};
-use crate::app::school::CodeScope;
-use crate::app::school::IssuedCode;
-use crate::config::Config;
-use crate::i18n::Lang;
+use app::roster::{FileSource, ImportOptions, ImportReport, Phase, Progress, RosterFormat};
+use app::school::CodeScope;
+use app::school::IssuedCode;
+use config::Config;
+use i18n::Lang;
 
 const CLI_ACTOR: &str = "cli";
 

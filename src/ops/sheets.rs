@@ -7,7 +7,7 @@
 use qrcode::render::svg;
 use qrcode::QrCode;
 
-use crate::app::school::IssuedCode;
+use app::school::IssuedCode;
 
 /// What every sheet says, whatever prints it.
 pub const TITLE: &str = "Электронный дневник";

@@ -15,7 +15,7 @@ use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
 
 use super::sheets::{school_line, CODE_INTRO, STEPS, TITLE, URL_INTRO, WARNING};
-use crate::app::school::IssuedCode;
+use app::school::IssuedCode;
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Regular.ttf");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Bold.ttf");
@@ -494,8 +494,8 @@ fn wrap(font: &EmbeddedFont, text: &str, size: f32, width: f32) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::code::ActivationCode;
-    use crate::store::CodeTarget;
+    use domain::code::ActivationCode;
+    use store::CodeTarget;
     use uuid::Uuid;
 
     fn person(surname: &str, given: &str, patronymic: Option<&str>) -> IssuedCode {

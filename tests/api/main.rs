@@ -1,6 +1,9 @@
 //! The one integration-test binary of the service (one binary keeps link
 //! time down). Modules share the harness in `helpers`.
 
+// A test harness may panic: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod activation;
 mod backends;
 mod chromium;

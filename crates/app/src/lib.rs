@@ -1,0 +1,287 @@
+//! The application layer: the use cases (start and complete a login, load
+//! the account behind a session, log out) over the layers below. It owns the
+//! context the use cases need; startup builds it, web handlers call it.
+//!
+//! Handlers never reach the store or the ephemeral store themselves: what
+//! they need is a method here, returning a typed result or an [`AppError`].
+
+pub mod access_cache;
+pub mod account;
+pub mod activation;
+pub mod credentials;
+pub mod diagnose;
+mod error;
+pub mod family;
+pub mod kids;
+pub mod login;
+pub mod operate;
+pub mod operator_actions;
+pub mod password;
+pub mod recovery;
+pub mod remedy;
+pub mod roster;
+pub mod school;
+pub mod telemetry;
+
+use config::Config;
+use domain::code::CodeHasher;
+use ephemeral::sessions::Sessions;
+use ephemeral::typed::RateLimiter;
+use ephemeral::SharedEphemeral;
+use federation::Providers;
+use store::Store;
+
+pub use error::AppError;
+
+/// The providers' names, for buttons and pages.
+#[derive(Debug, Clone)]
+pub struct ProviderInfo {
+    pub id: String,
+    pub display_name_ru: String,
+    pub display_name_en: String,
+}
+
+/// Everything the use cases share; one per process, behind an `Arc`.
+pub struct App {
+    config: Config,
+    store: Store,
+    ephemeral: SharedEphemeral,
+    providers: Providers,
+    sessions: Sessions,
+    rate: RateLimiter,
+    codes: CodeHasher,
+    journal: login::journal::Journal,
+    outbox: std::sync::Arc<dyn notify::Outbox>,
+    /// The last answer of [`App::idp_reachability`] and when it was taken.
+    idp_probe: tokio::sync::Mutex<Option<(std::time::Instant, IdpReachability)>>,
+    /// What access checks read, until something about the pupil changes.
+    access_cache: std::sync::Arc<access_cache::AccessCache>,
+    /// Where this instance tells the others that cached facts changed:
+    /// the shared ephemeral store (tools connect to it for this alone).
+    peers: Option<SharedEphemeral>,
+    /// The task that hears the others (aborted with the app).
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            listener.abort();
+        }
+    }
+}
+
+/// The pub/sub channel (under the key prefix) of access-cache invalidations.
+pub const ACCESS_CHANNEL: &str = "access-invalidate";
+
+/// Per provider id: reachable, or why not.
+pub type IdpReachability = Vec<(String, Result<(), String>)>;
+
+/// `/readyz` asks the IdPs at most this often (load balancers poll often).
+const IDP_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl App {
+    /// Must run inside a Tokio runtime (it starts the journal's writer).
+    pub fn new(
+        config: Config,
+        store: Store,
+        ephemeral: SharedEphemeral,
+        providers: Providers,
+        outbox: std::sync::Arc<dyn notify::Outbox>,
+    ) -> App {
+        let sessions = Sessions::new(
+            ephemeral.clone(),
+            std::time::Duration::from_secs(config.server.session_idle_minutes * 60),
+            std::time::Duration::from_secs(config.server.session_absolute_hours * 3600),
+        );
+        let codes = CodeHasher::new(config.security.hmac_key.expose().as_bytes());
+        let shared = ephemeral.is_shared();
+        // A shared store's instance serves from the cache only once it
+        // hears the others (see `listen_to_peers`).
+        let access_cache = std::sync::Arc::new(access_cache::AccessCache::new(
+            std::time::Duration::from_secs(config.access.cache_seconds),
+            config.access.cache_entries,
+            !shared,
+        ));
+        App {
+            access_cache,
+            peers: shared.then(|| ephemeral.clone()),
+            listener: None,
+            journal: login::journal::Journal::start(store.clone()),
+            rate: RateLimiter::new(ephemeral.clone()),
+            config,
+            store,
+            ephemeral,
+            providers,
+            sessions,
+            codes,
+            outbox,
+            idp_probe: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Hears the other instances' invalidations through `redis` for as
+    /// long as the app lives (startup calls it for a shared store).
+    pub fn listen_to_peers(&mut self, redis: &ephemeral::RedisStore) {
+        let cache = self.access_cache.clone();
+        self.listener = Some(redis.listen(ACCESS_CHANNEL, move |heard| cache.heard(heard)));
+    }
+
+    /// Tells the other instances, through `peers`, that cached facts
+    /// changed (a tool on its own in-process store, e.g. a roster import).
+    pub fn tell_peers_through(&mut self, peers: SharedEphemeral) {
+        self.peers = Some(peers);
+    }
+
+    /// Facts an access check reads changed: drops them here and tells the
+    /// other instances. Called by every use case that changes links,
+    /// invitations or rosters, after its transaction committed.
+    pub async fn access_changed(&self, what: &[access_cache::Invalidation]) {
+        for &what in what {
+            self.access_cache.invalidate(what);
+        }
+        if let Some(peers) = &self.peers {
+            let message = access_cache::Invalidation::message(what);
+            if let Err(error) = peers.publish(ACCESS_CHANNEL, &message).await {
+                // Their subscriptions notice Redis being down and stop
+                // serving from the cache; an entry lives `cache_seconds` at most.
+                tracing::warn!(%error, "could not tell the other instances about an access change");
+            }
+        }
+    }
+
+    pub fn access_cache(&self) -> &access_cache::AccessCache {
+        &self.access_cache
+    }
+
+    /// Where e-mail and SMS go (SMTP, or the file outbox tests read).
+    pub fn outbox(&self) -> &dyn notify::Outbox {
+        self.outbox.as_ref()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// For tools and tests that inspect the database; use cases stay here.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// For tools and tests that inspect the ephemeral store.
+    pub fn ephemeral(&self) -> &SharedEphemeral {
+        &self.ephemeral
+    }
+
+    pub fn codes(&self) -> &CodeHasher {
+        &self.codes
+    }
+
+    /// The configured providers, in id order.
+    pub fn providers(&self) -> Vec<ProviderInfo> {
+        self.providers
+            .all()
+            .map(|p| ProviderInfo {
+                id: p.id().to_string(),
+                display_name_ru: p.settings().display_name_ru.clone(),
+                display_name_en: p.settings().display_name_en.clone(),
+            })
+            .collect()
+    }
+
+    /// A provider's configured name in `lang` (its id if unknown).
+    pub fn provider_display_name(&self, id: &str, lang: i18n::Lang) -> String {
+        self.providers()
+            .into_iter()
+            .find(|p| p.id == id)
+            .map(|p| {
+                lang.pick(&p.display_name_ru, &p.display_name_en)
+                    .to_string()
+            })
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// Reloads every provider's signing keys (SIGHUP after an ESIA
+    /// certificate rotation); reports per provider.
+    pub async fn reload_keys(&self) -> Vec<(String, Result<usize, String>)> {
+        let mut results = Vec::new();
+        for provider in self.providers.all() {
+            let result = provider.reload_keys().await.map_err(|e| e.to_string());
+            results.push((provider.id().to_string(), result));
+        }
+        results
+    }
+
+    /// Waits until successful logins' records are written (shutdown, tests).
+    pub async fn flush(&self) {
+        self.journal.flush().await;
+    }
+
+    /// Liveness including the database.
+    pub async fn health(&self) -> Result<(), AppError> {
+        self.store.ping().await.map_err(AppError::from)
+    }
+
+    /// Readiness: whether each backing store answers, by name.
+    pub async fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let database = self.store.ping().await.map_err(|e| e.to_string());
+        let ephemeral = self.ephemeral.ping().await.map_err(|e| e.to_string());
+        vec![
+            ("database", database),
+            (self.ephemeral.backend_name(), ephemeral),
+        ]
+    }
+
+    /// Whether each IdP answers HTTP at all (its discovery document, or
+    /// ESIA's authorization endpoint), at most once per 30 s. Any HTTP
+    /// status counts as reachable; a refused connection or a timeout (2 s)
+    /// does not.
+    pub async fn idp_reachability(&self) -> IdpReachability {
+        let mut cached = self.idp_probe.lock().await;
+        if let Some((at, answer)) = cached.as_ref() {
+            if at.elapsed() < IDP_PROBE_TTL {
+                return answer.clone();
+            }
+        }
+        let client = federation::http_client(std::time::Duration::from_secs(2));
+        let mut answer = Vec::new();
+        for provider in self.providers.all() {
+            let settings = provider.settings();
+            let url = match &settings.profile {
+                federation::settings::Profile::Esia(esia) => esia.authorize_url.to_string(),
+                _ => format!(
+                    "{}/.well-known/openid-configuration",
+                    settings.issuer.trim_end_matches('/')
+                ),
+            };
+            let result = match &client {
+                Ok(client) => client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            answer.push((settings.id.clone(), result));
+        }
+        *cached = Some((std::time::Instant::now(), answer.clone()));
+        answer
+    }
+
+    /// Keyed hash for looking records up by SNILS or subject without storing
+    /// them in clear next to the attempt.
+    pub fn lookup_hash(&self, kind: &str, value: &str) -> String {
+        // Keyed once (in `codes`), not per call.
+        self.codes
+            .hash_parts(&[kind.as_bytes(), b":", value.as_bytes()])
+    }
+
+    /// `{public_url}/auth/callback/{provider}`: the exact redirect URI.
+    pub fn redirect_uri(&self, provider: &str) -> String {
+        format!(
+            "{}/auth/callback/{provider}",
+            self.config.server.public_url.trim_end_matches('/')
+        )
+    }
+}

@@ -1,0 +1,863 @@
+//! A school's roster, row by row: which columns a file may have, what makes
+//! a row good, and the checks across the file (a key or SNILS twice, a
+//! parent naming a child who is not in the file). Pure: the import use case
+//! feeds rows in and writes what passes.
+//!
+//! Memory stays flat for any file size: the file-wide checks keep one
+//! 64-bit fingerprint per key and per SNILS, not the rows.
+
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use crate::name::{clean, FullName, NameError};
+use crate::snils::{Snils, SnilsError};
+use i18n::Lang;
+
+/// The longest key, class or contact a school may send.
+const MAX_FIELD_CHARS: usize = 64;
+
+/// Roles a roster may give; operators and school admins are granted apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RosterRole {
+    Pupil,
+    Parent,
+    Teacher,
+}
+
+impl RosterRole {
+    /// English codes and the Russian words schools' exports use.
+    pub fn parse(text: &str) -> Option<RosterRole> {
+        match clean(text).to_lowercase().as_str() {
+            "pupil" | "student" | "ученик" | "ученица" | "учащийся" | "обучающийся" => {
+                Some(RosterRole::Pupil)
+            }
+            "parent" | "родитель" | "законный представитель" => {
+                Some(RosterRole::Parent)
+            }
+            "teacher" | "учитель" | "педагог" => Some(RosterRole::Teacher),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RosterRole::Pupil => "pupil",
+            RosterRole::Parent => "parent",
+            RosterRole::Teacher => "teacher",
+        }
+    }
+}
+
+/// The columns of a roster file (CSV header or JSON field names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Column {
+    /// The school's own id for the person; re-imports update by it.
+    Key,
+    Role,
+    Surname,
+    GivenName,
+    Patronymic,
+    BirthDate,
+    Snils,
+    Class,
+    /// A parent's children: their keys, separated by `;`, `,` or spaces.
+    Children,
+    /// A diary login the school already gave the person.
+    Login,
+}
+
+impl Column {
+    pub const ALL: [Column; 10] = [
+        Column::Key,
+        Column::Role,
+        Column::Surname,
+        Column::GivenName,
+        Column::Patronymic,
+        Column::BirthDate,
+        Column::Snils,
+        Column::Class,
+        Column::Children,
+        Column::Login,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Column::Key => "key",
+            Column::Role => "role",
+            Column::Surname => "surname",
+            Column::GivenName => "given_name",
+            Column::Patronymic => "patronymic",
+            Column::BirthDate => "birth_date",
+            Column::Snils => "snils",
+            Column::Class => "class",
+            Column::Children => "children",
+            Column::Login => "login",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Column::Key => lang.pick("ключ", "key"),
+            Column::Role => lang.pick("роль", "role"),
+            Column::Surname => lang.pick("фамилия", "surname"),
+            Column::GivenName => lang.pick("имя", "given name"),
+            Column::Patronymic => lang.pick("отчество", "patronymic"),
+            Column::BirthDate => lang.pick("дата рождения", "birth date"),
+            Column::Snils => lang.pick("СНИЛС", "SNILS"),
+            Column::Class => lang.pick("класс", "class"),
+            Column::Children => lang.pick("дети", "children"),
+            Column::Login => lang.pick("логин", "login"),
+        }
+    }
+
+    /// The column whose [`Column::code`] this is, exactly.
+    pub fn from_code(code: &str) -> Option<Column> {
+        Column::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// A header cell in English or Russian, any case, spaces or underscores.
+    pub fn from_header(text: &str) -> Option<Column> {
+        let text = clean(text.trim_start_matches('\u{feff}'))
+            .to_lowercase()
+            .replace(['_', '-'], " ");
+        Some(match text.as_str() {
+            "key" | "id" | "ключ" | "идентификатор" => Column::Key,
+            "role" | "роль" => Column::Role,
+            "surname" | "last name" | "фамилия" => Column::Surname,
+            "given name" | "first name" | "name" | "имя" => Column::GivenName,
+            "patronymic" | "middle name" | "отчество" => Column::Patronymic,
+            "birth date" | "birthdate" | "date of birth" | "дата рождения" => {
+                Column::BirthDate
+            }
+            "snils" | "снилс" => Column::Snils,
+            "class" | "класс" => Column::Class,
+            "children" | "дети" => Column::Children,
+            "login" | "логин" => Column::Login,
+            _ => return None,
+        })
+    }
+
+    fn required(self) -> bool {
+        matches!(
+            self,
+            Column::Key | Column::Role | Column::Surname | Column::GivenName | Column::BirthDate
+        )
+    }
+}
+
+/// One row as read: its number in the file (1 = first data row) and the
+/// cells by column. Empty cells are absent.
+#[derive(Clone, Default)]
+pub struct RawRow {
+    pub row: u64,
+    cells: [Option<String>; Column::ALL.len()],
+    /// Non-empty cells beyond the header's columns (often a delimiter
+    /// inside an unquoted value).
+    pub extra_cells: bool,
+}
+
+impl RawRow {
+    pub fn new(row: u64) -> RawRow {
+        RawRow {
+            row,
+            ..RawRow::default()
+        }
+    }
+
+    pub fn set(&mut self, column: Column, value: &str) {
+        let value = value.trim();
+        self.cells[column as usize] = (!value.is_empty()).then(|| value.to_string());
+    }
+
+    pub fn with(mut self, column: Column, value: &str) -> RawRow {
+        self.set(column, value);
+        self
+    }
+
+    pub fn get(&self, column: Column) -> Option<&str> {
+        self.cells[column as usize].as_deref()
+    }
+}
+
+/// Rows hold names and SNILS: never print them through `{:?}`.
+impl fmt::Debug for RawRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawRow({})", self.row)
+    }
+}
+
+/// A row that passed its own checks.
+#[derive(Clone)]
+pub struct RosterPerson {
+    pub row: u64,
+    pub key: String,
+    pub role: RosterRole,
+    pub name: FullName,
+    pub birth_date: NaiveDate,
+    pub snils: Option<Snils>,
+    pub class_name: Option<String>,
+    pub children: Vec<String>,
+    pub login: Option<String>,
+}
+
+impl fmt::Debug for RosterPerson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RosterPerson(row {}, {:?})", self.row, self.role)
+    }
+}
+
+/// What is wrong with a cell or a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    Missing,
+    TooLong,
+    BadName {
+        #[serde(skip)]
+        error: NameError,
+    },
+    BadSnils {
+        #[serde(skip)]
+        error: SnilsError,
+    },
+    BadDate,
+    DateOutOfRange,
+    UnknownRole,
+    /// A pupil needs a class.
+    NoClass,
+    /// Only parents list children.
+    ChildrenOfNonParent,
+    DuplicateKey {
+        first_row: u64,
+    },
+    DuplicateSnils {
+        first_row: u64,
+    },
+    /// The SNILS is on an existing account of a different person.
+    SnilsTaken,
+    UnknownChild {
+        child: String,
+    },
+    ChildNotPupil {
+        child: String,
+    },
+    /// The login is held by another account.
+    LoginTaken,
+    BadLogin,
+    /// More cells than the header has columns.
+    ExtraCells,
+}
+
+impl Problem {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Missing => "missing",
+            Problem::TooLong => "too_long",
+            Problem::BadName { .. } => "bad_name",
+            Problem::BadSnils { error } => match error {
+                SnilsError::Checksum { .. } => "bad_snils_checksum",
+                _ => "bad_snils",
+            },
+            Problem::BadDate => "bad_date",
+            Problem::DateOutOfRange => "date_out_of_range",
+            Problem::UnknownRole => "unknown_role",
+            Problem::NoClass => "no_class",
+            Problem::ChildrenOfNonParent => "children_of_non_parent",
+            Problem::DuplicateKey { .. } => "duplicate_key",
+            Problem::DuplicateSnils { .. } => "duplicate_snils",
+            Problem::SnilsTaken => "snils_taken",
+            Problem::UnknownChild { .. } => "unknown_child",
+            Problem::ChildNotPupil { .. } => "child_not_pupil",
+            Problem::LoginTaken => "login_taken",
+            Problem::BadLogin => "bad_login",
+            Problem::ExtraCells => "extra_cells",
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Problem::Missing, Lang::Ru) => "не заполнено".into(),
+            (Problem::Missing, Lang::En) => "is empty".into(),
+            (Problem::TooLong, Lang::Ru) => format!("длиннее {MAX_FIELD_CHARS} символов"),
+            (Problem::TooLong, Lang::En) => format!("is longer than {MAX_FIELD_CHARS} characters"),
+            (Problem::BadName { error }, lang) => error.message(lang),
+            (Problem::BadSnils { error }, lang) => error.message(lang),
+            (Problem::BadDate, Lang::Ru) => {
+                "дата не распознана: пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ".into()
+            }
+            (Problem::BadDate, Lang::En) => {
+                "is not a date: write YYYY-MM-DD or DD.MM.YYYY".into()
+            }
+            (Problem::DateOutOfRange, Lang::Ru) => {
+                "дата рождения в будущем или раньше 1900 года".into()
+            }
+            (Problem::DateOutOfRange, Lang::En) => {
+                "the birth date is in the future or before 1900".into()
+            }
+            (Problem::UnknownRole, Lang::Ru) => {
+                "неизвестная роль: ожидается ученик, родитель или учитель".into()
+            }
+            (Problem::UnknownRole, Lang::En) => {
+                "unknown role: expected pupil, parent or teacher".into()
+            }
+            (Problem::NoClass, Lang::Ru) => "у ученика не указан класс".into(),
+            (Problem::NoClass, Lang::En) => "a pupil needs a class".into(),
+            (Problem::ChildrenOfNonParent, Lang::Ru) => {
+                "детей указывают только у родителей".into()
+            }
+            (Problem::ChildrenOfNonParent, Lang::En) => "only parents list children".into(),
+            (Problem::DuplicateKey { first_row }, Lang::Ru) => {
+                format!("этот ключ уже встречался в строке {first_row}")
+            }
+            (Problem::DuplicateKey { first_row }, Lang::En) => {
+                format!("this key was used in row {first_row} already")
+            }
+            (Problem::DuplicateSnils { first_row }, Lang::Ru) => {
+                format!("этот СНИЛС уже встречался в строке {first_row}")
+            }
+            (Problem::DuplicateSnils { first_row }, Lang::En) => {
+                format!("this SNILS is in row {first_row} already")
+            }
+            (Problem::SnilsTaken, Lang::Ru) => {
+                "этот СНИЛС уже указан у другого человека (другие ФИО или дата рождения)".into()
+            }
+            (Problem::SnilsTaken, Lang::En) => {
+                "this SNILS belongs to another person's account (different name or birth date)"
+                    .into()
+            }
+            (Problem::UnknownChild { child }, Lang::Ru) => {
+                format!("ребёнка с ключом «{child}» нет в файле")
+            }
+            (Problem::UnknownChild { child }, Lang::En) => {
+                format!("no row has the child's key \"{child}\"")
+            }
+            (Problem::ChildNotPupil { child }, Lang::Ru) => {
+                format!("«{child}» в файле не ученик")
+            }
+            (Problem::ChildNotPupil { child }, Lang::En) => {
+                format!("\"{child}\" is not a pupil in the file")
+            }
+            (Problem::LoginTaken, Lang::Ru) => "этот логин уже занят".into(),
+            (Problem::LoginTaken, Lang::En) => "this login is taken".into(),
+            (Problem::BadLogin, Lang::Ru) => {
+                "логин: латинские буквы, цифры, точка, дефис и подчёркивание, 3–64 символа".into()
+            }
+            (Problem::ExtraCells, Lang::Ru) => {
+                "в строке больше значений, чем столбцов в заголовке: если разделитель встречается внутри значения, возьмите значение в кавычки".into()
+            }
+            (Problem::ExtraCells, Lang::En) => {
+                "the row has more values than the header has columns: quote values that contain the delimiter".into()
+            }
+            (Problem::BadLogin, Lang::En) => {
+                "a login has 3-64 Latin letters, digits, dots, hyphens or underscores".into()
+            }
+        }
+    }
+}
+
+/// A problem found in one row, with the column it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowProblem {
+    pub row: u64,
+    pub column: Option<Column>,
+    pub problem: Problem,
+}
+
+impl RowProblem {
+    /// `строка 7, СНИЛС: …`
+    pub fn describe(&self, lang: Lang) -> String {
+        let row = lang.pick("строка", "row");
+        match self.column {
+            Some(column) => format!(
+                "{row} {}, {}: {}",
+                self.row,
+                column.label(lang),
+                self.problem.message(lang)
+            ),
+            None => format!("{row} {}: {}", self.row, self.problem.message(lang)),
+        }
+    }
+}
+
+/// The keys in a `children` cell: separated by `;`, `,` or spaces.
+pub fn split_children(text: &str) -> impl Iterator<Item = &str> {
+    text.split([';', ',', ' '])
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+/// `2014-09-01`, `01.09.2014` or `1.9.2014`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
+        .ok()
+}
+
+/// Diary logins: Latin letters, digits, `.`, `-`, `_`; compared without case.
+pub fn valid_login(login: &str) -> bool {
+    (3..=MAX_FIELD_CHARS).contains(&login.len())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// The checks one row can make alone. All problems are reported, not the
+/// first one.
+pub fn validate_row(raw: &RawRow, today: NaiveDate) -> Result<RosterPerson, Vec<RowProblem>> {
+    let mut problems = Vec::new();
+    let mut report = |column: Option<Column>, problem: Problem| {
+        problems.push(RowProblem {
+            row: raw.row,
+            column,
+            problem,
+        })
+    };
+    if raw.extra_cells {
+        report(None, Problem::ExtraCells);
+    }
+    for column in Column::ALL {
+        if column.required() && raw.get(column).is_none() {
+            report(Some(column), Problem::Missing);
+        }
+        if let Some(value) = raw.get(column) {
+            let limit = match column {
+                Column::Children => 64 * MAX_FIELD_CHARS,
+                Column::Surname | Column::GivenName | Column::Patronymic => usize::MAX,
+                _ => MAX_FIELD_CHARS,
+            };
+            if value.chars().count() > limit {
+                report(Some(column), Problem::TooLong);
+            }
+        }
+    }
+    let role = raw.get(Column::Role).and_then(|text| {
+        let role = RosterRole::parse(text);
+        if role.is_none() {
+            report(Some(Column::Role), Problem::UnknownRole);
+        }
+        role
+    });
+    let name = match (raw.get(Column::Surname), raw.get(Column::GivenName)) {
+        (Some(surname), Some(given)) => {
+            match FullName::new(surname, given, raw.get(Column::Patronymic)) {
+                Ok(name) => Some(name),
+                Err(error) => {
+                    let column = match &error {
+                        NameError::InvalidCharacter { part, .. } | NameError::TooLong { part } => {
+                            match *part {
+                                "surname" => Column::Surname,
+                                "given name" => Column::GivenName,
+                                _ => Column::Patronymic,
+                            }
+                        }
+                        NameError::EmptySurname => Column::Surname,
+                        NameError::EmptyGiven => Column::GivenName,
+                    };
+                    report(Some(column), Problem::BadName { error });
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let birth_date = raw
+        .get(Column::BirthDate)
+        .and_then(|text| match parse_date(text) {
+            None => {
+                report(Some(Column::BirthDate), Problem::BadDate);
+                None
+            }
+            Some(date) if date > today || date.year_ce().1 < 1900 => {
+                report(Some(Column::BirthDate), Problem::DateOutOfRange);
+                None
+            }
+            Some(date) => Some(date),
+        });
+    let snils = raw
+        .get(Column::Snils)
+        .and_then(|text| match Snils::parse(text) {
+            Ok(snils) => Some(snils),
+            Err(error) => {
+                report(Some(Column::Snils), Problem::BadSnils { error });
+                None
+            }
+        });
+    let class_name = raw.get(Column::Class).map(clean);
+    if role == Some(RosterRole::Pupil) && class_name.is_none() {
+        report(Some(Column::Class), Problem::NoClass);
+    }
+    let children: Vec<String> = raw
+        .get(Column::Children)
+        .map(|text| split_children(text).map(str::to_string).collect())
+        .unwrap_or_default();
+    if !children.is_empty() && role.is_some_and(|r| r != RosterRole::Parent) {
+        report(Some(Column::Children), Problem::ChildrenOfNonParent);
+    }
+    let login = raw.get(Column::Login).map(str::to_lowercase);
+    if login.as_deref().is_some_and(|l| !valid_login(l)) {
+        report(Some(Column::Login), Problem::BadLogin);
+    }
+    match (raw.get(Column::Key), role, name, birth_date) {
+        (Some(key), Some(role), Some(name), Some(birth_date)) if problems.is_empty() => {
+            Ok(RosterPerson {
+                row: raw.row,
+                key: key.to_string(),
+                role,
+                name,
+                birth_date,
+                snils,
+                class_name,
+                children,
+                login,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+fn fingerprint(text: &str) -> u64 {
+    // Fixed keys: the same text gives the same fingerprint in every pass.
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The checks across a file: keys and SNILS once each, parents' children
+/// present and pupils. Feed every row (good or not) in file order with
+/// [`FileCheck::add`], then call [`FileCheck::finish`].
+#[derive(Default)]
+pub struct FileCheck {
+    /// Key fingerprint → (first row, is a pupil).
+    keys: HashMap<u64, (u64, bool)>,
+    snils: HashMap<u64, u64>,
+    logins: HashMap<u64, u64>,
+    /// Parents' references to keys not seen yet, checked at the end:
+    /// (row, child key). References to earlier rows are checked at once, so
+    /// a file that lists pupils before their parents keeps none.
+    references: Vec<(u64, String)>,
+}
+
+impl FileCheck {
+    /// Registers a row that passed [`validate_row`]; returns its file-wide
+    /// problems (a key, SNILS or login seen before).
+    pub fn add(&mut self, person: &RosterPerson) -> Vec<RowProblem> {
+        let mut problems = Vec::new();
+        let row = person.row;
+        match self.keys.entry(fingerprint(&person.key)) {
+            Entry::Occupied(first) => problems.push(RowProblem {
+                row,
+                column: Some(Column::Key),
+                problem: Problem::DuplicateKey {
+                    first_row: first.get().0,
+                },
+            }),
+            Entry::Vacant(slot) => {
+                slot.insert((row, person.role == RosterRole::Pupil));
+            }
+        }
+        if let Some(snils) = &person.snils {
+            match self.snils.entry(fingerprint(snils.digits())) {
+                Entry::Occupied(first) => problems.push(RowProblem {
+                    row,
+                    column: Some(Column::Snils),
+                    problem: Problem::DuplicateSnils {
+                        first_row: *first.get(),
+                    },
+                }),
+                Entry::Vacant(slot) => {
+                    slot.insert(row);
+                }
+            }
+        }
+        if let Some(login) = &person.login {
+            if let Entry::Vacant(slot) = self.logins.entry(fingerprint(login)) {
+                slot.insert(row);
+            } else {
+                problems.push(RowProblem {
+                    row,
+                    column: Some(Column::Login),
+                    problem: Problem::LoginTaken,
+                });
+            }
+        }
+        for child in &person.children {
+            // A key's first row decides, so an earlier one can be judged now.
+            match self.keys.get(&fingerprint(child)) {
+                Some((_, true)) => {}
+                Some((_, false)) => problems.push(RowProblem {
+                    row,
+                    column: Some(Column::Children),
+                    problem: Problem::ChildNotPupil {
+                        child: child.clone(),
+                    },
+                }),
+                None => self.references.push((row, child.clone())),
+            }
+        }
+        problems
+    }
+
+    /// Registers the key and SNILS of a row that failed its own checks, so
+    /// that a later row repeating them is still reported.
+    pub fn add_key_only(&mut self, raw: &RawRow) {
+        if let Some(key) = raw.get(Column::Key) {
+            let pupil = raw
+                .get(Column::Role)
+                .and_then(RosterRole::parse)
+                .is_some_and(|r| r == RosterRole::Pupil);
+            self.keys
+                .entry(fingerprint(key))
+                .or_insert((raw.row, pupil));
+        }
+        if let Some(snils) = raw.get(Column::Snils).and_then(|s| Snils::parse(s).ok()) {
+            self.snils
+                .entry(fingerprint(snils.digits()))
+                .or_insert(raw.row);
+        }
+    }
+
+    /// Problems only the whole file shows: children that are not there or
+    /// not pupils.
+    pub fn finish(self) -> Vec<RowProblem> {
+        self.references
+            .into_iter()
+            .filter_map(|(row, child)| {
+                let problem = match self.keys.get(&fingerprint(&child)) {
+                    None => Problem::UnknownChild { child },
+                    Some((_, false)) => Problem::ChildNotPupil { child },
+                    Some((_, true)) => return None,
+                };
+                Some(RowProblem {
+                    row,
+                    column: Some(Column::Children),
+                    problem,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_column_is_found_by_its_code_and_only_by_it() {
+        for column in Column::ALL {
+            assert_eq!(Column::from_code(column.code()), Some(column));
+        }
+        for not_a_code in ["Surname", "фамилия", "name", "birth date", ""] {
+            assert_eq!(Column::from_code(not_a_code), None, "{not_a_code}");
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 9, 1).expect("date")
+    }
+
+    fn pupil(row: u64, key: &str) -> RawRow {
+        RawRow::new(row)
+            .with(Column::Key, key)
+            .with(Column::Role, "ученик")
+            .with(Column::Surname, "Новиков")
+            .with(Column::GivenName, "Максим")
+            .with(Column::Patronymic, "Андреевич")
+            .with(Column::BirthDate, "01.09.2014")
+            .with(Column::Snils, "212-312-412 87")
+            .with(Column::Class, "5А")
+    }
+
+    /// A parent (key m1) listing `children`.
+    fn parent(row: u64, children: &str) -> RawRow {
+        RawRow::new(row)
+            .with(Column::Key, "m1")
+            .with(Column::Role, "parent")
+            .with(Column::Surname, "Новикова")
+            .with(Column::GivenName, "Анна")
+            .with(Column::BirthDate, "1988-03-03")
+            .with(Column::Children, children)
+    }
+
+    /// The file-wide problems of rows that are each good alone.
+    fn check_file(rows: &[RawRow]) -> Vec<RowProblem> {
+        let mut check = FileCheck::default();
+        let mut found = Vec::new();
+        for row in rows {
+            let person = validate_row(row, today()).expect("each row alone is good");
+            found.extend(check.add(&person));
+        }
+        found.extend(check.finish());
+        found
+    }
+
+    fn codes(problems: &[RowProblem]) -> Vec<(Option<Column>, &'static str)> {
+        problems
+            .iter()
+            .map(|p| (p.column, p.problem.code()))
+            .collect()
+    }
+
+    #[test]
+    fn a_good_row_passes_with_its_fields_read() {
+        let person = validate_row(&pupil(1, "p1"), today()).expect("good");
+        assert_eq!(person.role, RosterRole::Pupil);
+        assert_eq!(
+            person.birth_date,
+            NaiveDate::from_ymd_opt(2014, 9, 1).expect("date")
+        );
+        assert_eq!(person.snils.expect("snils").digits(), "21231241287");
+        assert_eq!(person.class_name.as_deref(), Some("5А"));
+    }
+
+    #[test]
+    fn each_bad_cell_is_reported_with_its_column() {
+        type Case = (&'static str, Column, &'static str, &'static str);
+        let cases: &[Case] = &[
+            (
+                "bad SNILS checksum",
+                Column::Snils,
+                "212-312-412 88",
+                "bad_snils_checksum",
+            ),
+            (
+                "SNILS with letters",
+                Column::Snils,
+                "212-312-41X 87",
+                "bad_snils",
+            ),
+            ("no surname", Column::Surname, "", "missing"),
+            ("no given name", Column::GivenName, "", "missing"),
+            ("digit in a name", Column::Surname, "Нов1ков", "bad_name"),
+            ("bad date", Column::BirthDate, "31.02.2014", "bad_date"),
+            (
+                "date in the future",
+                Column::BirthDate,
+                "2030-01-01",
+                "date_out_of_range",
+            ),
+            ("unknown role", Column::Role, "директор", "unknown_role"),
+            ("no key", Column::Key, "", "missing"),
+            ("pupil without class", Column::Class, "", "no_class"),
+            (
+                "pupil with children",
+                Column::Children,
+                "p2",
+                "children_of_non_parent",
+            ),
+            ("bad login", Column::Login, "иванов", "bad_login"),
+        ];
+        for (what, column, value, code) in cases {
+            let row = pupil(3, "p1").with(*column, value);
+            let problems = validate_row(&row, today()).expect_err(what);
+            assert_eq!(codes(&problems), vec![(Some(*column), *code)], "{what}");
+            assert!(
+                problems[0].describe(Lang::Ru).starts_with("строка 3, "),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_problems_of_a_row_are_reported_at_once() {
+        let row = pupil(2, "p1")
+            .with(Column::Snils, "212-312-412 88")
+            .with(Column::BirthDate, "вчера")
+            .with(Column::Role, "завуч");
+        let problems = validate_row(&row, today()).expect_err("bad");
+        assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn roles_and_headers_in_russian_and_english() {
+        for (text, role) in [
+            ("Ученик", RosterRole::Pupil),
+            ("pupil", RosterRole::Pupil),
+            ("Родитель", RosterRole::Parent),
+            ("законный  представитель", RosterRole::Parent),
+            ("TEACHER", RosterRole::Teacher),
+        ] {
+            assert_eq!(RosterRole::parse(text), Some(role), "{text}");
+        }
+        for (text, column) in [
+            ("\u{feff}key", Column::Key),
+            ("Дата рождения", Column::BirthDate),
+            ("birth_date", Column::BirthDate),
+            ("СНИЛС", Column::Snils),
+            ("Given Name", Column::GivenName),
+        ] {
+            assert_eq!(Column::from_header(text), Some(column), "{text}");
+        }
+        assert_eq!(Column::from_header("размер обуви"), None);
+    }
+
+    #[test]
+    fn file_wide_checks_find_duplicates_and_missing_children() {
+        let rows = [
+            pupil(1, "p1"),
+            pupil(2, "p1").with(Column::Snils, "213-313-413 99"),
+            pupil(3, "p3"),
+            parent(4, "p1; p9, m1"),
+        ];
+        let found = check_file(&rows);
+        assert_eq!(
+            codes(&found),
+            vec![
+                (Some(Column::Key), "duplicate_key"),
+                (Some(Column::Snils), "duplicate_snils"),
+                // m1 is an earlier key (the row's own): judged at once; p9
+                // may still come and is judged at the end.
+                (Some(Column::Children), "child_not_pupil"),
+                (Some(Column::Children), "unknown_child"),
+            ]
+        );
+        assert_eq!(found[1].problem, Problem::DuplicateSnils { first_row: 1 });
+        assert_eq!(found[1].row, 3);
+    }
+
+    #[test]
+    fn a_child_is_judged_the_same_before_or_after_its_parent() {
+        for (child_role, expected) in [
+            (Some("pupil"), vec![]),
+            (
+                Some("teacher"),
+                vec![(Some(Column::Children), "child_not_pupil")],
+            ),
+            (None, vec![(Some(Column::Children), "unknown_child")]),
+        ] {
+            for parent_first in [true, false] {
+                let child_row = if parent_first { 2 } else { 1 };
+                let child = child_role.map(|role| pupil(child_row, "c1").with(Column::Role, role));
+                let parent = parent(if parent_first { 1 } else { 2 }, "c1");
+                let rows: Vec<RawRow> = match (parent_first, child) {
+                    (true, Some(child)) => vec![parent, child],
+                    (false, Some(child)) => vec![child, parent],
+                    (_, None) => vec![parent],
+                };
+                let found = check_file(&rows);
+                assert_eq!(
+                    codes(&found),
+                    expected,
+                    "{child_role:?}, parent first: {parent_first}"
+                );
+                let parent_row = if parent_first { 1 } else { 2 };
+                assert!(found.iter().all(|p| p.row == parent_row));
+            }
+        }
+    }
+
+    #[test]
+    fn debug_output_carries_no_personal_data() {
+        let row = pupil(5, "p1");
+        assert_eq!(format!("{row:?}"), "RawRow(5)");
+        let person = validate_row(&row, today()).expect("good");
+        assert!(!format!("{person:?}").contains("Новиков"));
+    }
+}

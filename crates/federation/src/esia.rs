@@ -1,0 +1,743 @@
+//! The ESIA profile: `GET /aas/oauth2/v2/ac` and `POST /aas/oauth2/v3/te`
+//! with a signed `client_secret`, then person data from `/rs/prns/{oid}`.
+
+use chrono::{NaiveDate, Utc};
+use esia_proto::{EsiaCode, EsiaErrorResponse, EsiaPerson, EsiaTokenResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::jwt::{subject_text, Expectations, KeyCache};
+use super::signer::Signer;
+use super::{
+    read_limited, request_error, EsiaSettings, FederatedKid, FederatedPerson, FederationError,
+    PendingLogin, Profile, ProviderSettings, SetupError, StartedLogin,
+};
+use domain::tier::Tier;
+
+/// The scopes under which ESIA lists a person's children with what a
+/// confirmation needs: full name, birth date and SNILS. The kids are read
+/// only when the provider asks for all three and the token grants them.
+pub const KID_SCOPES: [&str; 3] = ["kid_fullname", "kid_birthdate", "kid_snils"];
+
+pub struct EsiaProvider {
+    settings: ProviderSettings,
+    esia: Box<EsiaSettings>,
+    signer: Signer,
+    http: reqwest::Client,
+    keys: KeyCache,
+    scope: String,
+    /// The configured scopes include every one of [`KID_SCOPES`].
+    wants_kids: bool,
+}
+
+impl EsiaProvider {
+    pub fn new(
+        settings: ProviderSettings,
+        http: reqwest::Client,
+    ) -> Result<EsiaProvider, SetupError> {
+        let Profile::Esia(esia) = settings.profile.clone() else {
+            return Err(SetupError {
+                provider: settings.id.clone(),
+                field: "profile",
+                reason: "not an esia provider".into(),
+            });
+        };
+        let signer = Signer::from_config(&esia.signer).map_err(|e| SetupError {
+            provider: settings.id.clone(),
+            field: "signer",
+            reason: e.to_string(),
+        })?;
+        let keys = KeyCache::new(
+            esia.keys.clone(),
+            &settings.id_token_algs,
+            http.clone(),
+            settings.max_response_bytes,
+        );
+        keys.preload().map_err(|reason| SetupError {
+            provider: settings.id.clone(),
+            field: "certificates",
+            reason,
+        })?;
+        let scope = settings.scopes.join(" ");
+        let wants_kids = has_kid_scopes(settings.scopes.iter().map(String::as_str));
+        Ok(EsiaProvider {
+            settings,
+            esia,
+            signer,
+            http,
+            keys,
+            scope,
+            wants_kids,
+        })
+    }
+
+    pub fn settings(&self) -> &ProviderSettings {
+        &self.settings
+    }
+
+    pub fn keys(&self) -> &KeyCache {
+        &self.keys
+    }
+
+    /// Where to send the browser to end the ESIA session as well, then come
+    /// back to `return_url`; `None` when switched off.
+    pub fn logout_url(&self, return_url: &str) -> Option<String> {
+        let mut url = self.esia.logout_url.clone()?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_url", return_url);
+        Some(url.into())
+    }
+
+    fn certificate_hash(&self) -> &str {
+        &self.esia.client_certificate_hash
+    }
+
+    pub async fn start(&self, redirect_uri: &str) -> Result<StartedLogin, FederationError> {
+        let state = Uuid::new_v4().to_string();
+        let timestamp = esia_timestamp();
+        let client_id = &self.settings.client_id;
+        let secret = self
+            .signer
+            .sign(&format!(
+                "{client_id}{}{timestamp}{state}{redirect_uri}",
+                self.scope
+            ))
+            .await?;
+        let mut url = self.esia.authorize_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", client_id)
+            .append_pair("scope", &self.scope)
+            .append_pair("response_type", "code")
+            .append_pair("state", &state)
+            .append_pair("timestamp", &timestamp)
+            .append_pair("access_type", "online")
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("client_certificate_hash", self.certificate_hash())
+            .append_pair("client_secret", &secret);
+        Ok(StartedLogin {
+            authorize_url: url.into(),
+            state,
+            nonce: None,
+            pkce_verifier: None,
+        })
+    }
+
+    pub async fn finish(
+        &self,
+        code: &str,
+        pending: &PendingLogin<'_>,
+    ) -> Result<FederatedPerson, FederationError> {
+        let tokens = self.exchange(code, pending.redirect_uri).await?;
+        let id_token = tokens.id_token.as_deref().ok_or_else(|| {
+            FederationError::BadResponse("no id_token in the token response".into())
+        })?;
+        let verified = self
+            .keys
+            .verify(
+                id_token,
+                &Expectations {
+                    issuer: &self.settings.issuer,
+                    client_id: &self.settings.client_id,
+                    trusted_audiences: &self.settings.trusted_audiences,
+                    nonce: None,
+                    now: Utc::now().timestamp(),
+                    max_age_secs: self.settings.max_token_age.as_secs() as i64,
+                },
+            )
+            .await?;
+        let claims = verified.claims;
+        let subject = verified.subject;
+        // ESIA repeats the OID inside `urn:esia:sbj` (and some versions at
+        // the top level); a token whose two subjects disagree is refused.
+        let oids = [
+            claims.get("urn:esia:sbj:oid"),
+            claims
+                .get("urn:esia:sbj")
+                .and_then(|sbj| sbj.get("urn:esia:sbj:oid")),
+        ];
+        for oid in oids.into_iter().flatten() {
+            if subject_text(Some(oid)).as_deref() != Some(subject.as_str()) {
+                return Err(super::TokenProblem::OidMismatch.into());
+            }
+        }
+        let trusted_claim = claims
+            .get("urn:esia:sbj")
+            .and_then(|sbj| sbj.get("urn:esia:sbj:is_tru"))
+            .is_some_and(|v| v.as_bool() == Some(true));
+        let person = self.person(&subject, &tokens.access_token).await?;
+        if person
+            .status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("DELETED"))
+        {
+            return Err(FederationError::Refused {
+                code: None,
+                error: "account_deleted".into(),
+                description: "the State Services account is deleted".into(),
+            });
+        }
+        let (tier, tier_known) = tier_of(&person, trusted_claim);
+        let kids = self.kids_if_granted(&subject, &tokens.access_token).await;
+        Ok(FederatedPerson {
+            provider: self.settings.id.clone(),
+            subject,
+            surname: person.last_name,
+            given_name: person.first_name,
+            patronymic: person.middle_name,
+            snils: person.snils,
+            birth_date: person.birth_date.as_deref().and_then(parse_esia_date),
+            tier,
+            tier_known,
+            kids,
+        })
+    }
+
+    async fn exchange(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<EsiaTokenResponse, FederationError> {
+        let state = Uuid::new_v4().to_string();
+        let timestamp = esia_timestamp();
+        let client_id = &self.settings.client_id;
+        let secret = self
+            .signer
+            .sign(&format!(
+                "{client_id}{}{timestamp}{state}{redirect_uri}{code}",
+                self.scope
+            ))
+            .await?;
+        let form = [
+            ("client_id", client_id.as_str()),
+            ("code", code),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", redirect_uri),
+            ("scope", &self.scope),
+            ("state", &state),
+            ("timestamp", &timestamp),
+            ("token_type", "Bearer"),
+            ("client_certificate_hash", self.certificate_hash()),
+            ("client_secret", &secret),
+        ];
+        let response = self
+            .http
+            .post(self.esia.token_url.clone())
+            .form(&form)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let body = read_limited(response, self.settings.max_response_bytes).await?;
+        if status.is_success() {
+            let tokens: EsiaTokenResponse = serde_json::from_slice(&body).map_err(|e| {
+                FederationError::BadResponse(format!("token response is not valid JSON: {e}"))
+            })?;
+            // ESIA echoes the state of the token request: a response without
+            // it, or with another, does not answer this request.
+            match tokens.state.as_deref() {
+                Some(echo) if echo == state => {}
+                Some(_) => {
+                    return Err(FederationError::BadResponse(
+                        "token response answers another request (state differs)".into(),
+                    ))
+                }
+                None => return Err(FederationError::StateNotEchoed),
+            }
+            return Ok(tokens);
+        }
+        Err(error_from_body(status.as_u16(), &body))
+    }
+
+    async fn person(&self, oid: &str, access_token: &str) -> Result<EsiaPerson, FederationError> {
+        let body = self
+            .rest_get(oid, "?embed=(documents.elements)", access_token)
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            FederationError::BadResponse(format!("person data is not valid JSON: {e}"))
+        })
+    }
+
+    /// The person's children when the provider asks for [`KID_SCOPES`] and
+    /// the access token grants them. Never fails the login: a refusal or a
+    /// bad answer is logged (its code only, no personal data) and the login
+    /// goes on without kids.
+    async fn kids_if_granted(&self, oid: &str, access_token: &str) -> Vec<FederatedKid> {
+        if !self.wants_kids || !token_grants_kid_scopes(access_token) {
+            return Vec::new();
+        }
+        match self.kids(oid, access_token).await {
+            Ok(kids) => kids,
+            Err(error) => {
+                tracing::warn!(
+                    provider = %self.settings.id,
+                    code = %error.code(),
+                    "the person's kids could not be read; the login goes on without them"
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// `GET /rs/prns/{oid}/kids?embed=(elements)`.
+    async fn kids(
+        &self,
+        oid: &str,
+        access_token: &str,
+    ) -> Result<Vec<FederatedKid>, FederationError> {
+        let body = self
+            .rest_get(oid, "/kids?embed=(elements)", access_token)
+            .await?;
+        parse_kids(&body)
+    }
+
+    /// A GET under `/rs/prns/{oid}` with the bearer token, capped like
+    /// every answer from the IdP; an error status becomes ESIA's error.
+    async fn rest_get(
+        &self,
+        oid: &str,
+        rest: &str,
+        access_token: &str,
+    ) -> Result<Vec<u8>, FederationError> {
+        if oid.is_empty() || !oid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(FederationError::BadResponse("subject is not an OID".into()));
+        }
+        let base = self.esia.api_url.as_str().trim_end_matches('/');
+        let url = format!("{base}/prns/{oid}{rest}");
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(request_error)?;
+        let status = response.status();
+        let body = read_limited(response, self.settings.max_response_bytes).await?;
+        if !status.is_success() {
+            return Err(error_from_body(status.as_u16(), &body));
+        }
+        Ok(body)
+    }
+}
+
+fn has_kid_scopes<'a>(scopes: impl IntoIterator<Item = &'a str>) -> bool {
+    let scopes: Vec<&str> = scopes.into_iter().collect();
+    KID_SCOPES.iter().all(|k| scopes.contains(k))
+}
+
+/// Whether ESIA's access token grants [`KID_SCOPES`]: its `scope` claim
+/// lists what the person granted (`kid_snils?oid=N ...`). The token came
+/// straight from the token endpoint and is only read here, not trusted for
+/// anything else; one we cannot read is given the benefit of the doubt
+/// (ESIA refuses the call itself if the scopes are missing).
+fn token_grants_kid_scopes(access_token: &str) -> bool {
+    use base64::Engine;
+    let claims = access_token
+        .split('.')
+        .nth(1)
+        .and_then(|part| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
+    let Some(scope) = claims
+        .as_ref()
+        .and_then(|c| c.get("scope"))
+        .and_then(|s| s.as_str())
+    else {
+        return true;
+    };
+    has_kid_scopes(
+        scope
+            .split_whitespace()
+            .map(|s| s.split('?').next().unwrap_or_default()),
+    )
+}
+
+/// ESIA's collection of kids, read leniently: elements that are links (no
+/// `embed`) or not objects are skipped, a missing field stays `None`, and
+/// the element `id` (an integer or a string) is not needed. One odd kid
+/// must not cost the others.
+#[derive(Deserialize)]
+struct KidsCollection {
+    #[serde(default)]
+    elements: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KidElement {
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    middle_name: Option<String>,
+    #[serde(default)]
+    birth_date: Option<String>,
+    #[serde(default)]
+    snils: Option<String>,
+}
+
+fn parse_kids(body: &[u8]) -> Result<Vec<FederatedKid>, FederationError> {
+    // The serde message could quote a name or a SNILS: it is left out.
+    let collection: KidsCollection = serde_json::from_slice(body)
+        .map_err(|_| FederationError::BadResponse("kids are not an ESIA collection".into()))?;
+    let text = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(collection
+        .elements
+        .into_iter()
+        .filter(serde_json::Value::is_object)
+        .filter_map(|element| serde_json::from_value::<KidElement>(element).ok())
+        .map(|k| FederatedKid {
+            surname: text(k.last_name),
+            given_name: text(k.first_name),
+            patronymic: text(k.middle_name),
+            birth_date: k.birth_date.as_deref().and_then(parse_esia_date),
+            snils: text(k.snils),
+        })
+        .collect())
+}
+
+/// The account tier and whether the data to decide it was there: `trusted`
+/// (or the token's `is_tru`) → verified; standard only when the current
+/// identity document (`rIdDoc` → an `RF_PASSPORT` or `FID_DOC`) is verified
+/// — an insurance policy or a driving licence does not count; otherwise
+/// simplified. Without the documents or `rIdDoc` (scope not granted) the
+/// tier is not known and the person counts as simplified.
+pub fn tier_of(person: &EsiaPerson, trusted_claim: bool) -> (Tier, bool) {
+    if person.trusted || trusted_claim {
+        return (Tier::Verified, true);
+    }
+    let (Some(documents), Some(current)) = (&person.documents, person.r_id_doc) else {
+        return (Tier::Simplified, false);
+    };
+    let Some(document) = documents.items().find(|d| d.id == Some(current)) else {
+        return (Tier::Simplified, false);
+    };
+    let is_identity = document.kind.as_deref().is_some_and(|k| {
+        k.eq_ignore_ascii_case("RF_PASSPORT") || k.eq_ignore_ascii_case("FID_DOC")
+    });
+    let verified = document
+        .vrf_stu
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("VERIFIED"));
+    if is_identity && verified {
+        (Tier::Standard, true)
+    } else {
+        (Tier::Simplified, true)
+    }
+}
+
+/// Maps an ESIA error body (or its absence) to an error carrying the code:
+/// the OAuth shape `{error, error_description}` of the token endpoint, or
+/// the REST shape `{code, message}` of `/rs`.
+fn error_from_body(status: u16, body: &[u8]) -> FederationError {
+    if let Ok(rest) = serde_json::from_slice::<esia_proto::EsiaRestError>(body) {
+        return FederationError::Refused {
+            code: rest.esia_code(),
+            error: format!("http_{status}"),
+            description: format!("{}: {}", rest.code, rest.message)
+                .chars()
+                .take(300)
+                .collect(),
+        };
+    }
+    match serde_json::from_slice::<EsiaErrorResponse>(body) {
+        Ok(error) if status == 400 || status == 401 || status == 403 => FederationError::Refused {
+            code: error.esia_code(),
+            error: error.error,
+            description: error.error_description,
+        },
+        Ok(error) => FederationError::HttpStatus {
+            status,
+            code: error.esia_code(),
+        },
+        Err(_) => FederationError::HttpStatus { status, code: None },
+    }
+}
+
+/// `yyyy.MM.dd HH:mm:ss +hhmm`, as ESIA wants it.
+pub fn esia_timestamp() -> String {
+    Utc::now().format("%Y.%m.%d %H:%M:%S %z").to_string()
+}
+
+/// `DD.MM.YYYY` → date.
+pub fn parse_esia_date(value: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(value.trim(), "%d.%m.%Y").ok()
+}
+
+/// Maps an `error=`/`error_description=` pair from the callback.
+pub fn refusal_from_redirect(error: &str, description: Option<&str>) -> FederationError {
+    let description = description.unwrap_or("").to_string();
+    FederationError::Refused {
+        code: EsiaCode::from_description(&description),
+        error: error.chars().take(64).collect(),
+        description: description.chars().take(300).collect(),
+    }
+}
+
+/// What an ESIA error code means for whoever runs the integration, and
+/// what to check (shown to operators, never to parents).
+pub fn operator_explanation(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "ESIA-007002" => "ESIA does not know this client: check client_id (the mnemonic registered on the ESIA technology portal) and that the system is registered in this ESIA environment (test vs production).",
+        "ESIA-007003" => "A request parameter is malformed or repeated (state not a UUID, timestamp format 'yyyy.MM.dd HH:mm:ss +hhmm').",
+        "ESIA-007004" => "The person pressed «Отказать» (deny) on the ESIA consent page. Nothing to fix on our side.",
+        "ESIA-007005" => "The client may not use this response type, grant or scope: check the access rights granted to the mnemonic on the technology portal.",
+        "ESIA-007006" => "A requested scope is unknown or not granted to this client: compare the provider's scopes with those approved on the technology portal.",
+        "ESIA-007007" | "ESIA-007008" => "ESIA failed or is overloaded: retry later; nothing to fix here if it passes.",
+        "ESIA-007011" => "The authorization code is invalid, expired or used: usually a replayed or slow callback; check the clock and the token request's redirect_uri.",
+        "ESIA-007014" => "A mandatory parameter is missing from the request: check the relying party build and the provider configuration (client_certificate_hash, scope, timestamp).",
+        "ESIA-007015" => "The request's timestamp is outside ESIA's window: the server clock is off. Check NTP on every instance.",
+        "ESIA-007023" => "The redirect_uri is not registered for this client: register {public_url}/auth/callback/{provider} exactly on the technology portal.",
+        "ESIA-007053" => "ESIA rejected the client_secret signature: the certificate registered for the mnemonic does not match the signing key or client_certificate_hash, the signer returns a CMS envelope instead of the raw GOST signature, or the signed string differs.",
+        "ESIA-007055" => "The client does not allow login with unverified (simplified) accounts.",
+        "ESIA-005013" => "The access token expired before the person data was read: check clock skew and slow steps between token and REST calls.",
+        _ => return None,
+    })
+}
+
+/// For tests and tools: the string the authorize signature covers.
+pub fn authorize_signature_input(
+    client_id: &str,
+    scope: &str,
+    timestamp: &str,
+    state: &str,
+    redirect_uri: &str,
+) -> String {
+    format!("{client_id}{scope}{timestamp}{state}{redirect_uri}")
+}
+
+#[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_has_esia_shape() {
+        let ts = esia_timestamp();
+        assert_eq!(ts.len(), "2026.11.22 12:07:06 +0000".len(), "{ts}");
+        assert_eq!(&ts[4..5], ".");
+        assert!(ts.ends_with("+0000"));
+    }
+
+    #[test]
+    fn tier_comes_from_the_current_identity_document() {
+        use esia_proto::{Collection, EsiaDocument};
+        fn doc(id: i64, kind: Option<&str>, vrf: Option<&str>) -> EsiaDocument {
+            EsiaDocument {
+                id: Some(id),
+                kind: kind.map(str::to_string),
+                vrf_stu: vrf.map(str::to_string),
+                ..EsiaDocument::default()
+            }
+        }
+        let passport_ok = doc(1, Some("RF_PASSPORT"), Some("VERIFIED"));
+        let passport_no = doc(1, Some("RF_PASSPORT"), Some("NOT_VERIFIED"));
+        let foreign_ok = doc(1, Some("FID_DOC"), Some("VERIFIED"));
+        let policy_ok = doc(2, Some("MDCL_PLCY"), Some("VERIFIED"));
+        let licence_ok = doc(3, Some("RF_DRIVING_LICENSE"), Some("VERIFIED"));
+        let odd = doc(1, None, None);
+        type Case = (
+            bool,
+            Option<Vec<EsiaDocument>>,
+            Option<i64>,
+            bool,
+            (Tier, bool),
+        );
+        let cases: Vec<Case> = vec![
+            (true, None, None, false, (Tier::Verified, true)),
+            (false, None, None, true, (Tier::Verified, true)),
+            (
+                false,
+                Some(vec![passport_ok.clone()]),
+                Some(1),
+                false,
+                (Tier::Standard, true),
+            ),
+            (
+                false,
+                Some(vec![foreign_ok]),
+                Some(1),
+                false,
+                (Tier::Standard, true),
+            ),
+            (
+                false,
+                Some(vec![passport_no, policy_ok.clone()]),
+                Some(1),
+                false,
+                (Tier::Simplified, true),
+            ),
+            (
+                false,
+                Some(vec![policy_ok.clone(), licence_ok]),
+                Some(2),
+                false,
+                (Tier::Simplified, true),
+            ),
+            (
+                false,
+                Some(vec![odd, policy_ok]),
+                Some(1),
+                false,
+                (Tier::Simplified, true),
+            ),
+            (
+                false,
+                Some(vec![passport_ok.clone()]),
+                None,
+                false,
+                (Tier::Simplified, false),
+            ),
+            (false, None, Some(1), false, (Tier::Simplified, false)),
+            (
+                false,
+                Some(vec![passport_ok]),
+                Some(9),
+                false,
+                (Tier::Simplified, false),
+            ),
+        ];
+        for (i, (trusted, docs, current, claim, expected)) in cases.into_iter().enumerate() {
+            let person = EsiaPerson {
+                trusted,
+                documents: docs.map(Collection::embedded),
+                r_id_doc: current,
+                ..EsiaPerson::default()
+            };
+            assert_eq!(tier_of(&person, claim), expected, "case {i}");
+        }
+    }
+
+    #[test]
+    fn odd_documents_do_not_fail_the_person() {
+        let body = br#"{"firstName":"A","lastName":"B","oid":1000299353,"rIdDoc":7,"status":"registered",
+            "documents":{"size":2,"elements":[{"id":7,"type":"RF_PASSPORT","vrfStu":"VERIFIED"},{"id":8}]}}"#;
+        let person: EsiaPerson = serde_json::from_slice(body).expect("parses");
+        assert_eq!(person.oid.as_deref(), Some("1000299353"));
+        assert_eq!(tier_of(&person, false), (Tier::Standard, true));
+    }
+
+    #[test]
+    fn kids_are_read_leniently_from_esia_s_collection() {
+        let body = r#"{"stateFacts":["hasSize"],"size":4,"elements":[
+            {"stateFacts":["Identifiable"],"id":1234,"firstName":"Илья","lastName":"Иванов",
+             "middleName":"Сергеевич","birthDate":"14.05.2013","snils":"221-321-421 90"},
+            {"id":"1000001-2","firstName":"Дарья","lastName":"Иванова","birthDate":"2016-09-02"},
+            "https://esia.example/rs/prns/1/kids/3",
+            {"firstName":7}
+        ]}"#;
+        let kids = parse_kids(body.as_bytes()).expect("parses");
+        assert_eq!(kids.len(), 2, "links and unreadable kids are skipped");
+        assert_eq!(kids[0].surname.as_deref(), Some("Иванов"));
+        assert_eq!(kids[0].patronymic.as_deref(), Some("Сергеевич"));
+        assert_eq!(kids[0].birth_date, NaiveDate::from_ymd_opt(2013, 5, 14));
+        assert_eq!(kids[0].snils.as_deref(), Some("221-321-421 90"));
+        assert_eq!(kids[1].given_name.as_deref(), Some("Дарья"));
+        assert_eq!(kids[1].birth_date, None, "not ESIA's date format");
+        assert_eq!(kids[1].snils, None);
+        let empty = parse_kids(br#"{"stateFacts":["hasSize"],"size":0}"#).expect("parses");
+        assert!(empty.is_empty());
+        let error = parse_kids(r#"["Иванов"]"#.as_bytes()).expect_err("not a collection");
+        assert!(!error.to_string().contains("Иванов"), "{error}");
+    }
+
+    #[test]
+    fn the_kid_scopes_must_all_be_asked_for_and_granted() {
+        use base64::Engine;
+        let token = |scope: &str| {
+            let claims = serde_json::json!({ "scope": scope, "urn:esia:sbj_id": 1 });
+            format!(
+                "e30.{}.c2ln",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
+            )
+        };
+        let all = "openid fullname?oid=1 kid_fullname?oid=1 kid_birthdate?oid=1 kid_snils?oid=1";
+        assert!(token_grants_kid_scopes(&token(all)));
+        assert!(!token_grants_kid_scopes(&token(
+            "openid kid_fullname?oid=1 kid_birthdate?oid=1"
+        )));
+        assert!(!token_grants_kid_scopes(&token("openid fullname?oid=1")));
+        assert!(
+            token_grants_kid_scopes("not-a-jwt"),
+            "unreadable: ESIA decides"
+        );
+        assert!(has_kid_scopes([
+            "openid",
+            "kid_snils",
+            "kid_fullname",
+            "kid_birthdate"
+        ]));
+        assert!(!has_kid_scopes(["openid", "kid_fullname", "kid_snils"]));
+    }
+
+    #[test]
+    fn unknown_esia_codes_keep_their_number() {
+        let cases = [
+            ("ESIA-007004: The user denied access", "ESIA-007004"),
+            ("ESIA-007099: Something new", "ESIA-007099"),
+            ("esia-012345: lower case", "ESIA-012345"),
+            ("ESIA-0070: too short", "oauth.access_denied"),
+            ("no code at all", "oauth.access_denied"),
+            ("", "oauth.access_denied"),
+        ];
+        for (description, expected) in cases {
+            let error = refusal_from_redirect("access_denied", Some(description));
+            assert_eq!(error.code(), expected, "{description:?}");
+        }
+    }
+
+    #[test]
+    fn operator_explanations_cover_the_codes_that_matter() {
+        for code in [
+            "ESIA-007002",
+            "ESIA-007005",
+            "ESIA-007014",
+            "ESIA-007015",
+            "ESIA-007023",
+            "ESIA-007053",
+            "ESIA-007004",
+        ] {
+            assert!(
+                operator_explanation(code).is_some_and(|e| e.len() > 20),
+                "{code}"
+            );
+        }
+        assert_eq!(operator_explanation("ESIA-007099"), None);
+    }
+
+    #[test]
+    fn dates_and_error_bodies() {
+        assert_eq!(
+            parse_esia_date("05.06.1990"),
+            NaiveDate::from_ymd_opt(1990, 6, 5)
+        );
+        assert_eq!(parse_esia_date("1990-06-05"), None);
+        let body =
+            br#"{"error":"invalid_grant","error_description":"ESIA-007011: used","state":"x"}"#;
+        let err = error_from_body(400, body);
+        assert_eq!(err.esia_code(), Some(EsiaCode::E007011));
+        let err = error_from_body(
+            503,
+            br#"{"error":"temporarily_unavailable","error_description":"ESIA-007008: busy"}"#,
+        );
+        assert_eq!(err.code(), "ESIA-007008");
+        assert_eq!(error_from_body(500, b"<html>").code(), "idp.http_500");
+        let rest = error_from_body(
+            401,
+            br#"{"code":"ESIA-005013","message":"SecurityErrorEnum.expiredToken"}"#,
+        );
+        assert_eq!(rest.code(), "ESIA-005013");
+        let unknown = error_from_body(403, br#"{"code":"ESIA-005029","message":"x"}"#);
+        assert_eq!(
+            unknown.code(),
+            "ESIA-005029",
+            "unknown REST codes keep their number"
+        );
+    }
+}

@@ -1,0 +1,773 @@
+//! `/ops`: the operator console. Operators log in like everyone else (via
+//! State Services) with an account that holds an operator role: `support`
+//! (masked view), `privileged_support` (may unmask) or `school_admin` (masked
+//! view of their own school's people, who alone may correct personal data).
+//! They type a reference code, a diary login or a SNILS and see the
+//! attempts, the comparison and the remedy; they unlink, relink and correct
+//! with a reason; `/ops/audit` reads the audit log. Without a lookup the
+//! front page charts attempts per hour by outcome. Every lookup and every
+//! change is audited under `operator:{account id}`.
+//!
+//! School administrators see the audit viewer too, limited to rows about
+//! accounts of their school.
+
+use askama::Template;
+use axum::extract::{Form, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::chart::{outcome_colour, stacked_bars, BarChart, Series};
+use super::error::WebError;
+use super::lang::RequestLang;
+use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt};
+use super::{cookies, query_param, AppState};
+use app::diagnose::{nothing_found, Diagnosis, OperatorRole};
+use app::operate::{
+    parse_moment, AuditQuery, Bound, ConsoleRequest, Corrected, Correction, HourlyOutcomes,
+    Operator, Relinked,
+};
+use app::AppError;
+use i18n::Lang;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ops", get(console))
+        .route("/ops/audit", get(audit))
+        .route("/ops/unlink", post(unlink))
+        .route("/ops/relink", post(relink))
+        .route("/ops/correct", post(correct))
+}
+
+/// The console's words, chosen per request.
+struct ConsoleTexts {
+    query: &'static str,
+    lookup: &'static str,
+    unmask: &'static str,
+    who_fixes: &'static str,
+    tier: &'static str,
+    unlink: &'static str,
+    more_actions: &'static str,
+    reset_activation: &'static str,
+    confirm_relationship: &'static str,
+    pupil_id: &'static str,
+    reason: &'static str,
+    relink_to: &'static str,
+    relink: &'static str,
+    correct_heading: &'static str,
+    correct_hint: &'static str,
+    surname: &'static str,
+    given_name: &'static str,
+    patronymic: &'static str,
+    birth_date: &'static str,
+    snils: &'static str,
+    correct: &'static str,
+    chart_heading: &'static str,
+    region: &'static str,
+    show: &'static str,
+    audit_link: &'static str,
+}
+
+impl ConsoleTexts {
+    fn new(lang: Lang) -> ConsoleTexts {
+        let t = |ru, en| lang.pick(ru, en);
+        ConsoleTexts {
+            query: t(
+                "Код обращения, логин или СНИЛС",
+                "Reference code, login or SNILS",
+            ),
+            lookup: t("Найти", "Look up"),
+            unmask: t("показать полностью", "show in full"),
+            who_fixes: t("Кто исправляет", "Who fixes it"),
+            tier: t("Уровень", "Tier"),
+            unlink: t("Отвязать", "Unlink"),
+            more_actions: t("Другие действия", "More actions"),
+            reset_activation: t(
+                "Сбросить активацию (новый код)",
+                "Reset activation (new code)",
+            ),
+            confirm_relationship: t(
+                "Подтвердить связь с учеником",
+                "Confirm the relationship with a pupil",
+            ),
+            pupil_id: t("id ученика", "pupil's id"),
+            reason: t("Причина", "Reason"),
+            relink_to: t(
+                "Перенести связь на учётную запись (id)",
+                "Move the link to account (id)",
+            ),
+            relink: t("Перенести", "Move link"),
+            correct_heading: t("Исправить данные", "Correct the data"),
+            correct_hint: t(
+                "ФИО — целиком, как в документе; пустые поля остаются как есть.",
+                "The full name as in the document; blank fields stay as they are.",
+            ),
+            surname: t("Фамилия", "Surname"),
+            given_name: t("Имя", "Given name"),
+            patronymic: t("Отчество", "Patronymic"),
+            birth_date: t("Дата рождения (ГГГГ-ММ-ДД)", "Birth date (YYYY-MM-DD)"),
+            snils: t("СНИЛС", "SNILS"),
+            correct: t("Исправить", "Correct"),
+            chart_heading: t(
+                "Попытки входа по часам за последние 24 часа (UTC)",
+                "Login attempts per hour, last 24 hours (UTC)",
+            ),
+            region: t("Регион (код)", "Region (code)"),
+            show: t("Показать", "Show"),
+            audit_link: t("Журнал действий", "Audit log"),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ops_console.html")]
+struct ConsolePage {
+    chrome: Chrome,
+    t: ConsoleTexts,
+    query: String,
+    may_unmask: bool,
+    may_correct: bool,
+    searched: bool,
+    found: bool,
+    /// What "nothing found" says for this query.
+    nothing: &'static str,
+    accounts: Vec<OpsAccount>,
+    attempts: Vec<OpsAttempt>,
+    csrf: String,
+    /// A one-line notice ("the link was removed").
+    notice: Option<String>,
+    /// The front page's chart, an `<svg>` built by [`stacked_bars`].
+    chart: Option<String>,
+    region: String,
+}
+
+/// `/?region=29&return_to=...`: the login page, coming back here.
+fn log_in_first(return_to: &'static str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/?region=29&return_to={return_to}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// The operator behind the request, or the page to show instead.
+async fn operator_or_page(
+    app: &AppState,
+    headers: &HeaderMap,
+    lang: Lang,
+    return_to: &'static str,
+) -> Result<Result<Operator, Response>, WebError> {
+    let cookie = cookies::get(headers, cookies::SESSION);
+    match app.operator(cookie.as_deref()).await {
+        Ok(operator) => Ok(Ok(operator)),
+        Err(AppError::NotLoggedIn) => Ok(Err(log_in_first(return_to))),
+        Err(AppError::Forbidden) => Ok(Err(forbidden(
+            lang,
+            lang.pick(
+                "Консоль поддержки открыта только сотрудникам поддержки и администраторам школ.",
+                "The support console is for support staff and school administrators only.",
+            ),
+        ))),
+        Err(e) => Err(WebError::page(e, lang)),
+    }
+}
+
+async fn console(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    RequestLang(lang): RequestLang,
+) -> Result<Response, WebError> {
+    let operator = match operator_or_page(&app, &headers, lang, "/ops").await? {
+        Ok(operator) => operator,
+        Err(page) => return Ok(page),
+    };
+    let looked_up = query_param(query.as_deref(), "q").filter(|q| !q.trim().is_empty());
+    let notice = query_param(query.as_deref(), "done").and_then(|done| {
+        let (ru, en) = match done.as_str() {
+            "unlinked" => (
+                "Связь удалена; причина записана в журнал.",
+                "The link was removed; the reason is in the audit log.",
+            ),
+            "relinked" => (
+                "Связь перенесена на другую учётную запись; причина записана в журнал.",
+                "The link was moved to the other account; the reason is in the audit log.",
+            ),
+            "corrected" => (
+                "Данные исправлены; исправленные поля и причина записаны в журнал.",
+                "The data were corrected; the fields and the reason are in the audit log.",
+            ),
+            "unchanged" => (
+                "В записи уже эти данные: ничего не изменилось.",
+                "The record already says so: nothing changed.",
+            ),
+            _ => return None,
+        };
+        Some(lang.pick(ru, en).to_string())
+    });
+    let unmask = query_param(query.as_deref(), "unmask").is_some();
+    if unmask && !operator.role.may_unmask() {
+        return Ok(forbidden(
+            lang,
+            lang.pick(
+                "Показывать данные полностью может только старший сотрудник поддержки.",
+                "Only privileged support may show the data in full.",
+            ),
+        ));
+    }
+    let region = query_param(query.as_deref(), "region")
+        .and_then(|r| r.trim().parse::<i64>().ok())
+        .filter(|r| (1..=999).contains(r));
+    let request = ConsoleRequest {
+        query: looked_up.clone(),
+        unmask,
+        region,
+    };
+    let console = app
+        .console(&operator, &request, lang)
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    let diagnosis = console.diagnosis;
+    let page = ConsolePage {
+        chrome: Chrome::new(
+            lang,
+            lang.pick("Консоль поддержки", "Support console"),
+            "/ops",
+        ),
+        nothing: nothing_found(looked_up.as_deref().unwrap_or_default(), lang),
+        t: ConsoleTexts::new(lang),
+        query: looked_up.unwrap_or_default(),
+        may_unmask: operator.role.may_unmask(),
+        may_correct: matches!(operator.role, OperatorRole::SchoolAdmin { .. }),
+        searched: diagnosis.is_some(),
+        found: diagnosis.as_ref().is_some_and(|d| d.found),
+        accounts: diagnosis
+            .as_ref()
+            .map(|d| account_rows(d, lang))
+            .unwrap_or_default(),
+        attempts: diagnosis.map(|d| attempt_rows(d, lang)).unwrap_or_default(),
+        csrf: operator.csrf,
+        notice,
+        chart: console.chart.as_ref().map(|c| chart(c, lang)),
+        region: region.map(|r| r.to_string()).unwrap_or_default(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn account_rows(diagnosis: &Diagnosis, lang: Lang) -> Vec<OpsAccount> {
+    diagnosis
+        .accounts
+        .iter()
+        .map(|a| OpsAccount {
+            id: a.id.to_string(),
+            summary: format!(
+                "{} — {} ({}), {}: {}",
+                a.id,
+                a.full_name,
+                a.role,
+                lang.pick("СНИЛС", "SNILS"),
+                a.snils.as_deref().unwrap_or("—")
+            ),
+            identities: a
+                .identities
+                .iter()
+                .map(|i| {
+                    (
+                        i.provider.clone(),
+                        i.subject.clone(),
+                        i.linked_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn attempt_rows(diagnosis: Diagnosis, lang: Lang) -> Vec<OpsAttempt> {
+    diagnosis
+        .attempts
+        .into_iter()
+        .map(|a| OpsAttempt {
+            looked_up: a.looked_up,
+            at: a.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            reference: a.reference,
+            provider: a.provider,
+            outcome: a.outcome,
+            error_code: a.error_code.unwrap_or_default(),
+            tier: match (a.tier, a.tier_known) {
+                (Some(t), Some(false)) => {
+                    format!("{t} ({})", lang.pick("не известен точно", "inferred"))
+                }
+                (Some(t), _) => t,
+                (None, _) => "—".into(),
+            },
+            comparison: comparison_lines(&a.details),
+            side: a.remedy.side.label(lang).to_string(),
+            steps: a.remedy.steps,
+        })
+        .collect()
+}
+
+/// Attempts per hour as a stacked bar chart, one colour per outcome.
+fn chart(hourly: &HourlyOutcomes, lang: Lang) -> String {
+    let title = match hourly.region {
+        Some(region) => format!(
+            "{} — {} {region}",
+            lang.pick(
+                "Попытки входа по часам и исходам",
+                "Login attempts per hour by outcome"
+            ),
+            lang.pick("регион", "region"),
+        ),
+        None => lang
+            .pick(
+                "Попытки входа по часам и исходам",
+                "Login attempts per hour by outcome",
+            )
+            .to_string(),
+    };
+    stacked_bars(&BarChart {
+        title,
+        bar_labels: hourly
+            .hours
+            .iter()
+            .map(|h| h.format("%H").to_string())
+            .collect(),
+        bar_titles: hourly
+            .hours
+            .iter()
+            .map(|h| h.format("%Y-%m-%d %H:00 UTC").to_string())
+            .collect(),
+        label_every: 3,
+        series: hourly
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, (outcome, counts))| Series {
+                label: outcome.clone(),
+                colour: outcome_colour(outcome, i),
+                counts: counts.iter().map(|c| (*c).max(0) as u64).collect(),
+            })
+            .collect(),
+        empty_text: lang
+            .pick(
+                "За последние 24 часа попыток входа не было.",
+                "No login attempts in the last 24 hours.",
+            )
+            .to_string(),
+        total_label: lang.pick("всего", "total").to_string(),
+    })
+}
+
+/// Back to the console's lookup `q`, with a notice.
+fn back_to_console(q: &str, done: &str) -> Response {
+    let mut back = url::form_urlencoded::Serializer::new(String::new());
+    back.append_pair("q", q).append_pair("done", done);
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/ops?{}", back.finish())) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+#[derive(serde::Deserialize)]
+struct UnlinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `POST /ops/unlink`: remove an account's link with a provider, with a
+/// reason (audited).
+async fn unlink(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RequestLang(lang): RequestLang,
+    Form(form): Form<UnlinkForm>,
+) -> Result<Response, WebError> {
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    let account = Uuid::parse_str(form.account.trim())
+        .map_err(|_| WebError::page(AppError::NotFound, lang))?;
+    app.operator_unlink(
+        cookie.as_deref(),
+        &form.csrf,
+        account,
+        &form.provider,
+        &form.reason,
+    )
+    .await
+    .map_err(|e| WebError::page(e, lang))?;
+    Ok(back_to_console(&form.q, "unlinked"))
+}
+
+#[derive(serde::Deserialize)]
+struct RelinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `POST /ops/relink`: move an account's link with a provider to another
+/// account, with a reason (audited on both accounts).
+async fn relink(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RequestLang(lang): RequestLang,
+    Form(form): Form<RelinkForm>,
+) -> Result<Response, WebError> {
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    let from = Uuid::parse_str(form.account.trim())
+        .map_err(|_| WebError::page(AppError::NotFound, lang))?;
+    let Ok(to) = Uuid::parse_str(form.to.trim()) else {
+        return Ok(refused(
+            StatusCode::BAD_REQUEST,
+            lang,
+            lang.pick(
+                "Укажите id учётной записи, на которую перенести связь (он виден после поиска по логину).",
+                "Give the id of the account to move the link to (a lookup by login shows it).",
+            ),
+        ));
+    };
+    let relinked = app
+        .operator_relink(
+            cookie.as_deref(),
+            &form.csrf,
+            from,
+            &form.provider,
+            to,
+            &form.reason,
+        )
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    Ok(match relinked {
+        Relinked::Moved => back_to_console(&form.q, "relinked"),
+        Relinked::TargetLinked => refused(
+            StatusCode::CONFLICT,
+            lang,
+            lang.pick(
+                "У другой учётной записи уже есть связь с этим провайдером; ничего не изменилось. Если та связь ошибочна, сначала отвяжите её.",
+                "The other account is linked with this provider already; nothing changed. If that link is wrong, unlink it first.",
+            ),
+        ),
+        Relinked::SameAccount => refused(
+            StatusCode::BAD_REQUEST,
+            lang,
+            lang.pick(
+                "Это та же учётная запись: переносить нечего.",
+                "That is the same account: nothing to move.",
+            ),
+        ),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct CorrectForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    surname: String,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    patronymic: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    snils: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `POST /ops/correct`: the person's school corrects the name, birth date
+/// or SNILS, with a reason (audited with the changed fields, masked).
+async fn correct(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RequestLang(lang): RequestLang,
+    Form(form): Form<CorrectForm>,
+) -> Result<Response, WebError> {
+    let cookie = cookies::get(&headers, cookies::SESSION);
+    let account = Uuid::parse_str(form.account.trim())
+        .map_err(|_| WebError::page(AppError::NotFound, lang))?;
+    let correction = match Correction::parse(
+        &form.surname,
+        &form.given_name,
+        &form.patronymic,
+        &form.birth_date,
+        &form.snils,
+    ) {
+        Ok(correction) => correction,
+        Err(e) => return Ok(refused(StatusCode::BAD_REQUEST, lang, &e.message(lang))),
+    };
+    match app
+        .operator_correct(
+            cookie.as_deref(),
+            &form.csrf,
+            account,
+            &correction,
+            &form.reason,
+        )
+        .await
+    {
+        Ok(Corrected::Changed(_)) => Ok(back_to_console(&form.q, "corrected")),
+        Ok(Corrected::Unchanged) => Ok(back_to_console(&form.q, "unchanged")),
+        Err(AppError::Forbidden) => Ok(forbidden(
+            lang,
+            lang.pick(
+                "Персональные данные исправляет только школа: администратор школы этого человека.",
+                "Only the school corrects personal data: the administrator of the person's school.",
+            ),
+        )),
+        Err(e) => Err(WebError::page(e, lang)),
+    }
+}
+
+struct AuditTexts {
+    actor: &'static str,
+    subject: &'static str,
+    action: &'static str,
+    since: &'static str,
+    until: &'static str,
+    filter: &'static str,
+    at: &'static str,
+    target: &'static str,
+    reason: &'static str,
+    details: &'static str,
+    none: &'static str,
+    more: &'static str,
+    back: &'static str,
+    scoped: &'static str,
+}
+
+impl AuditTexts {
+    fn new(lang: Lang) -> AuditTexts {
+        let t = |ru, en| lang.pick(ru, en);
+        AuditTexts {
+            actor: t("Кто", "Actor"),
+            subject: t("Объект (id)", "Subject (id)"),
+            action: t("Действие", "Action"),
+            since: t("С (ГГГГ-ММ-ДД или 24h)", "Since (YYYY-MM-DD or 24h)"),
+            until: t("До (ГГГГ-ММ-ДД или 24h)", "Until (YYYY-MM-DD or 24h)"),
+            filter: t("Показать", "Filter"),
+            at: t("Время (UTC)", "Time (UTC)"),
+            target: t("Объект", "Subject"),
+            reason: t("Причина", "Reason"),
+            details: t("Подробности", "Details"),
+            none: t("Записей нет.", "No entries."),
+            more: t("Ещё (более ранние записи)", "More (older entries)"),
+            back: t("К консоли поддержки", "Back to the support console"),
+            scoped: t(
+                "Показаны только записи об учётных записях вашей школы.",
+                "Only entries about accounts of your school are shown.",
+            ),
+        }
+    }
+}
+
+struct AuditRowView {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    reason: String,
+    details: String,
+}
+
+#[derive(Template)]
+#[template(path = "ops_audit.html")]
+struct AuditPageView {
+    chrome: Chrome,
+    t: AuditTexts,
+    actor: String,
+    subject: String,
+    action: String,
+    since: String,
+    until: String,
+    scoped: bool,
+    problem: Option<String>,
+    rows: Vec<AuditRowView>,
+    more_url: Option<String>,
+}
+
+/// `GET /ops/audit?actor=&subject=&action=&since=&until=`: the audit log,
+/// newest first, a page at a time.
+async fn audit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    RequestLang(lang): RequestLang,
+) -> Result<Response, WebError> {
+    let operator = match operator_or_page(&app, &headers, lang, "/ops/audit").await? {
+        Ok(operator) => operator,
+        Err(page) => return Ok(page),
+    };
+    let param = |name: &str| {
+        query_param(query.as_deref(), name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (actor, subject, action, since, until) = (
+        param("actor"),
+        param("subject"),
+        param("action"),
+        param("since"),
+        param("until"),
+    );
+    let now = Utc::now();
+    let moment = |text: &str, bound| match text {
+        "" => Ok(None),
+        text => parse_moment(text, bound, now).map(Some).ok_or(()),
+    };
+    let mut page = AuditPageView {
+        chrome: Chrome::new(
+            lang,
+            lang.pick("Журнал действий", "Audit log"),
+            "/ops/audit",
+        ),
+        t: AuditTexts::new(lang),
+        scoped: operator.role.school().is_some(),
+        problem: None,
+        rows: Vec::new(),
+        more_url: None,
+        actor,
+        subject,
+        action,
+        since,
+        until,
+    };
+    let (Ok(since), Ok(until)) = (
+        moment(&page.since, Bound::Since),
+        moment(&page.until, Bound::Until),
+    ) else {
+        page.problem = Some(
+            lang.pick(
+                "Время не распознано: укажите дату ГГГГ-ММ-ДД или срок вроде 90m, 24h, 7d.",
+                "The time was not understood: give a date YYYY-MM-DD or a span like 90m, 24h, 7d.",
+            )
+            .to_string(),
+        );
+        return Ok(render(StatusCode::BAD_REQUEST, &page));
+    };
+    let filled = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    let entries = app
+        .audit_log(
+            &operator,
+            &AuditQuery {
+                actor: filled(&page.actor),
+                subject: filled(&page.subject),
+                action: filled(&page.action),
+                since,
+                until,
+                before: query_param(query.as_deref(), "before").and_then(|b| b.trim().parse().ok()),
+            },
+        )
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
+    page.more_url = entries.more_before.map(|before| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("actor", &page.actor),
+            ("subject", &page.subject),
+            ("action", &page.action),
+            ("since", &page.since),
+            ("until", &page.until),
+        ] {
+            if !value.is_empty() {
+                url.append_pair(name, value);
+            }
+        }
+        url.append_pair("before", &before.to_string());
+        format!("/ops/audit?{}", url.finish())
+    });
+    page.rows = entries
+        .rows
+        .into_iter()
+        .map(|e| AuditRowView {
+            id: e.id,
+            at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            actor: e.actor,
+            action: e.action,
+            target: format!("{}:{}", e.target_kind, e.target_id),
+            reason: e.reason.unwrap_or_default(),
+            details: e.details.to_string(),
+        })
+        .collect();
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn comparison_lines(details: &serde_json::Value) -> Vec<String> {
+    let mut lines: Vec<String> = details
+        .get("parts")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .map(|part| {
+            let text = |key: &str| part.get(key).and_then(|v| v.as_str()).unwrap_or("?");
+            let rules: Vec<&str> = part
+                .get("rules")
+                .and_then(|r| r.as_array())
+                .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            if rules.is_empty() {
+                format!("{}: {}", text("part"), text("comparison"))
+            } else {
+                format!(
+                    "{}: {} ({})",
+                    text("part"),
+                    text("comparison"),
+                    rules.join(", ")
+                )
+            }
+        })
+        .collect();
+    if let Some(snils) = details.get("snils").and_then(|v| v.as_str()) {
+        lines.push(format!("SNILS: {snils}"));
+    } else if details.get("snils_from_idp").and_then(|v| v.as_bool()) == Some(false) {
+        lines.push("SNILS: absent at the IdP".into());
+    }
+    lines
+}
+
+fn forbidden(lang: Lang, message: &str) -> Response {
+    render(
+        StatusCode::FORBIDDEN,
+        &MessagePage::new(lang, lang.pick("Нет доступа", "No access"), message, None),
+    )
+}
+
+/// An operator action refused for a reason the operator can fix.
+fn refused(status: StatusCode, lang: Lang, message: &str) -> Response {
+    render(
+        status,
+        &MessagePage::new(
+            lang,
+            lang.pick("Действие не выполнено", "Not done"),
+            message,
+            None,
+        ),
+    )
+}
