@@ -101,7 +101,7 @@ pub struct Sheet<'a> {
 
 enum Source<'a> {
     Csv(text::CsvRows<'a>),
-    Xlsx(Box<xlsx::SheetRows<'a>>),
+    Xlsx(xlsx::SheetRows<'a>),
 }
 
 impl Source<'_> {
@@ -198,7 +198,7 @@ pub fn open<'a>(
     let sheet = match detect::detect(bytes) {
         detect::Detected::Empty => Err(SheetError::Empty { file_name: None }),
         detect::Detected::Zip => xlsx::open(bytes, limits)
-            .and_then(|(format, rows)| Sheet::new(format, Source::Xlsx(Box::new(rows)), limits)),
+            .and_then(|(format, rows)| Sheet::new(format, Source::Xlsx(rows), limits)),
         detect::Detected::Text => text::open(bytes, limits)
             .and_then(|(format, rows)| Sheet::new(format, Source::Csv(rows), limits)),
         detect::Detected::Refused(error) => Err(error),

@@ -19,11 +19,11 @@ pub(crate) struct CsvRows<'a> {
     record: csv::StringRecord,
     limits: Limits,
     delimiter: char,
-    /// Line breaks inside quoted cells so far: the reader counts them as
-    /// lines, Excel does not count them as rows.
-    embedded_newlines: u64,
-    /// 1 when Excel's `sep=` line, which Excel hides, was skipped.
-    hidden_lines: u64,
+    /// Line breaks before `scanned` in the text, and those of them inside
+    /// quoted cells (Excel keeps those in the cell, not as rows).
+    scanned: usize,
+    newlines: u64,
+    embedded: u64,
 }
 
 pub(crate) fn open<'a>(
@@ -32,9 +32,10 @@ pub(crate) fn open<'a>(
 ) -> Result<(Format, CsvRows<'a>), SheetError> {
     let (text, encoding) = decode(bytes)?;
     check_is_table_text(&text)?;
-    let (delimiter, skip, hidden_lines) = match sep_line(&text) {
-        Some((delimiter, length)) => (delimiter, length, 1),
-        None => (detect_delimiter(&text), 0, 0),
+    // Excel hides its `sep=` line: the line after it is row 1.
+    let (delimiter, skip) = match sep_line(&text) {
+        Some((delimiter, length)) => (delimiter, length),
+        None => (detect_delimiter(&text), 0),
     };
     let bytes: Cow<'_, [u8]> = match text {
         Cow::Borrowed(text) => Cow::Borrowed(&text.as_bytes()[skip..]),
@@ -60,8 +61,9 @@ pub(crate) fn open<'a>(
             record: csv::StringRecord::new(),
             limits: *limits,
             delimiter,
-            embedded_newlines: 0,
-            hidden_lines,
+            scanned: 0,
+            newlines: 0,
+            embedded: 0,
         },
     ))
 }
@@ -76,15 +78,26 @@ impl CsvRows<'_> {
     }
 
     fn assemble(&mut self) -> RawRow {
-        // The reader skips blank lines; Excel shows them as empty rows, so
-        // the record's starting line, not its index, gives the row number.
-        let line = self.record.position().map_or(0, |p| p.line());
-        let number = line
-            .saturating_sub(self.embedded_newlines)
-            .saturating_sub(self.hidden_lines);
+        // The reader skips blank lines, which Excel shows as empty rows,
+        // and gives a record's position from before them: count the line
+        // breaks up to where the record's text really starts.
+        let text: &[u8] = self.reader.get_ref().get_ref();
+        let mut start = self.record.position().map_or(0, |p| p.byte()) as usize;
+        while text.get(start).is_some_and(|&b| b == b'\r' || b == b'\n') {
+            start += 1;
+        }
+        if let Some(skipped) = text.get(self.scanned..start) {
+            self.newlines += skipped.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.scanned = start;
+        }
+        let number = (self.newlines + 1).saturating_sub(self.embedded);
+        self.embedded += self
+            .record
+            .iter()
+            .map(|field| field.bytes().filter(|&b| b == b'\n').count() as u64)
+            .sum::<u64>();
         let mut row = RowBuilder::new(u32::try_from(number).unwrap_or(u32::MAX), &self.limits);
         for (column, field) in self.record.iter().enumerate() {
-            self.embedded_newlines += field.bytes().filter(|&b| b == b'\n').count() as u64;
             row.put(u32::try_from(column).unwrap_or(u32::MAX), field.to_string());
         }
         let mut raw = row.finish();

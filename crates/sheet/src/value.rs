@@ -81,7 +81,8 @@ pub(crate) fn classify_format_code(code: &str) -> NumberStyle {
             }
             '0' => mask.push(MaskToken::Digit { required: true }),
             '#' => mask.push(MaskToken::Digit { required: false }),
-            '-' | ' ' | '(' | ')' | '+' | ':' => mask.push(MaskToken::Literal(c)),
+            // Digits other than 0 are shown as they are (`+7 (000)…`).
+            '1'..='9' | '-' | ' ' | '(' | ')' | '+' | ':' => mask.push(MaskToken::Literal(c)),
             _ => {
                 mask_possible = false;
                 if c.is_alphabetic() {
@@ -312,7 +313,8 @@ mod tests {
     fn numbers_render_as_excel_shows_them() {
         let snils_mask = classify_format_code("000\\-000\\-000\\ 00");
         let eleven_zeros = classify_format_code("00000000000");
-        let phone = classify_format_code("+7\\ (000)\\ 000\\-00\\-00");
+        // As Excel stores `+7 (000) 000-00-00` typed in the format dialog.
+        let phone = classify_format_code("\\+7\\ \\(000\\)\\ 000\\-00\\-00");
         for (raw, style, date1904, shown) in [
             ("12345678901", &NumberStyle::General, false, "12345678901"),
             (
@@ -331,6 +333,12 @@ mod tests {
             ("12345678901", &snils_mask, false, "123-456-789 01"),
             ("1234567890", &eleven_zeros, false, "01234567890"),
             ("9161234567", &phone, false, "+7 (916) 123-45-67"),
+            (
+                "9161234567",
+                &classify_format_code("+7 (000) 000-00-00"),
+                false,
+                "+7 (916) 123-45-67",
+            ),
             ("2.5", &snils_mask, false, "2.5"),
             ("40179", &NumberStyle::Date, false, "01.01.2010"),
             ("40179.75", &NumberStyle::Date, false, "01.01.2010"),
