@@ -30,6 +30,7 @@ mod format;
 mod message;
 mod text;
 mod value;
+mod words;
 mod xlsx;
 
 use std::fmt;
@@ -204,4 +205,15 @@ pub fn open<'a>(
         detect::Detected::Refused(error) => Err(error),
     };
     sheet.map_err(named)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The roster import hands its row iterator across threads.
+    #[test]
+    fn a_sheet_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<super::Sheet<'static>>();
+        assert_send::<super::SheetError>();
+    }
 }

@@ -165,6 +165,20 @@ fn declared_sizes_are_not_believed() {
     let ((header, rows), growth) = peak_growth(|| rows_ok(&big_lie));
     assert_eq!((header, rows.len()), (vec!["Фамилия".to_string()], 1));
     assert!(growth < FLAT, "peak memory grew by {growth} bytes");
+
+    // A directory that claims 65,535 entries in 4 GiB: an error, and no
+    // allocation by the claim.
+    let mut lying_directory = big_lie.clone();
+    let eocd = lying_directory.len() - 22;
+    assert_eq!(&lying_directory[eocd..eocd + 4], b"PK\x05\x06");
+    lying_directory[eocd + 8..eocd + 12].copy_from_slice(&[0xFF; 4]);
+    lying_directory[eocd + 12..eocd + 16].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let (result, growth) = peak_growth(|| read_all(&lying_directory, &Limits::default()).err());
+    assert!(
+        matches!(result, Some(SheetError::Damaged { .. })),
+        "{result:?}"
+    );
+    assert!(growth < FLAT, "peak memory grew by {growth} bytes");
 }
 
 #[test]
