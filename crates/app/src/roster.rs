@@ -538,7 +538,7 @@ impl App {
                 }
                 looking_up.start(self.look_up_holders(full));
             }
-            if checked.report.rows % 1000 == 0 {
+            if checked.report.rows.is_multiple_of(1000) {
                 progress(Progress {
                     phase: Phase::Checking,
                     rows: checked.report.rows,

@@ -155,11 +155,11 @@ impl Verdict {
 /// Written back as the shortest exact spelling (`"1s"`, `"15m"`, `"500ms"`).
 fn write_duration<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     let ms = value.as_millis();
-    let text = if ms % 3_600_000 == 0 && ms > 0 {
+    let text = if ms.is_multiple_of(3_600_000) && ms > 0 {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 && ms > 0 {
+    } else if ms.is_multiple_of(60_000) && ms > 0 {
         format!("{}m", ms / 60_000)
-    } else if ms % 1_000 == 0 {
+    } else if ms.is_multiple_of(1_000) {
         format!("{}s", ms / 1_000)
     } else {
         format!("{ms}ms")

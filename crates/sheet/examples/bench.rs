@@ -6,6 +6,9 @@
 //! memory (VmHWM) printed is the reader's alone: the file's bytes plus
 //! whatever reading took, not what writing the fixture left behind.
 
+// A test harness may panic: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

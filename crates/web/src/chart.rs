@@ -126,7 +126,7 @@ pub fn stacked_bars(chart: &BarChart) -> String {
     let top = nice_ceiling(max);
     let y_of = |value: u64| plot_bottom - value as f64 / top as f64 * PLOT_HEIGHT;
     for value in [0, top / 2, top] {
-        if value == top / 2 && (top % 2 != 0 || top < 2) {
+        if value == top / 2 && (!top.is_multiple_of(2) || top < 2) {
             continue;
         }
         let y = y_of(value);
