@@ -8,3 +8,8 @@ pub mod jws;
 pub mod keys;
 pub mod params;
 pub mod scope;
+pub mod authorize;
+pub mod clients;
+
+#[cfg(test)]
+mod testutil;
