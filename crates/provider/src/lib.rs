@@ -10,6 +10,10 @@ pub mod params;
 pub mod scope;
 pub mod authorize;
 pub mod clients;
+pub mod code;
 
 #[cfg(test)]
 mod testutil;
+pub mod provider;
+pub mod refresh;
+pub mod tokens;

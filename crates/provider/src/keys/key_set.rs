@@ -208,7 +208,14 @@ impl KeySet {
         check_exp: bool,
     ) -> Result<T, Description> {
         let compact = Compact::parse(token)?;
-        if !typ_matches(compact.header.typ.as_deref(), expected_typ) {
+        // An ID token has no `typ` (openidconnect writes none); "JWT"
+        // accepts that, and nothing else accepts a token without one, so
+        // an ID token never passes for an access or logout token.
+        let typ_ok = match compact.header.typ.as_deref() {
+            None => expected_typ.eq_ignore_ascii_case("JWT"),
+            actual => typ_matches(actual, expected_typ),
+        };
+        if !typ_ok {
             return Err("wrong token type".into());
         }
         let kid = compact.header.kid.as_deref().ok_or("no kid")?;
