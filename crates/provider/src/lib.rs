@@ -9,6 +9,7 @@ pub mod keys;
 pub mod params;
 pub mod scope;
 pub mod authorize;
+pub mod client_auth;
 pub mod clients;
 pub mod code;
 
