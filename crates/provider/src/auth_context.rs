@@ -101,7 +101,10 @@ mod tests {
             assert_eq!(json, acr.as_str());
             assert_eq!(Acr::parse(acr.as_str()), Some(acr));
         }
-        assert_eq!(serde_json::to_value([Amr::Fed, Amr::Mfa]).unwrap(), serde_json::json!(["fed", "mfa"]));
+        assert_eq!(
+            serde_json::to_value([Amr::Fed, Amr::Mfa]).unwrap(),
+            serde_json::json!(["fed", "mfa"])
+        );
         assert_eq!(Acr::parse("urn:esia-link:acr:esia"), None);
     }
 }

@@ -143,10 +143,9 @@ pub fn redeem(
         Some(uri) if uri == record.redirect_uri => {}
         None if !record.redirect_uri_given => {}
         _ => {
-            return Err(Error::invalid_grant(
-                "redirect_uri differs from the authorization request",
+            return Err(
+                Error::invalid_grant("redirect_uri differs from the authorization request").into(),
             )
-            .into())
         }
     }
     match (&record.code_challenge, exchange.code_verifier) {
@@ -219,23 +218,123 @@ mod tests {
         };
         let s = |n: i64| t0 + Duration::seconds(n);
         // (record, use, exchange, time, outcome: None = granted, Some(description part))
-        let cases: Vec<(&CodeRecord, CodeUse, CodeExchange, DateTime<Utc>, Option<&str>)> = vec![
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", uri, Some(VERIFIER)), s(1), None),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", uri, Some(VERIFIER)), s(60), None),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", uri, Some(VERIFIER)), s(61), Some("expired")),
-            (&mobile.record, CodeUse::AlreadyRedeemed, ex("mobile", uri, Some(VERIFIER)), s(2), Some("already used")),
-            (&mobile.record, CodeUse::FirstUse, ex("web", uri, Some(VERIFIER)), s(1), Some("another client")),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", Some("http://127.0.0.1:4001/cb"), Some(VERIFIER)), s(1), Some("redirect_uri")),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", None, Some(VERIFIER)), s(1), Some("redirect_uri")),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", uri, None), s(1), Some("required")),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", uri, Some(&wrong_verifier)), s(1), Some("does not match")),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", uri, Some(CHALLENGE)), s(1), Some("does not match")),
-            (&mobile.record, CodeUse::FirstUse, ex("mobile", uri, Some("short")), s(1), Some("malformed")),
+        let cases: Vec<(
+            &CodeRecord,
+            CodeUse,
+            CodeExchange,
+            DateTime<Utc>,
+            Option<&str>,
+        )> = vec![
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", uri, Some(VERIFIER)),
+                s(1),
+                None,
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", uri, Some(VERIFIER)),
+                s(60),
+                None,
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", uri, Some(VERIFIER)),
+                s(61),
+                Some("expired"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::AlreadyRedeemed,
+                ex("mobile", uri, Some(VERIFIER)),
+                s(2),
+                Some("already used"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("web", uri, Some(VERIFIER)),
+                s(1),
+                Some("another client"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", Some("http://127.0.0.1:4001/cb"), Some(VERIFIER)),
+                s(1),
+                Some("redirect_uri"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", None, Some(VERIFIER)),
+                s(1),
+                Some("redirect_uri"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", uri, None),
+                s(1),
+                Some("required"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", uri, Some(&wrong_verifier)),
+                s(1),
+                Some("does not match"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", uri, Some(CHALLENGE)),
+                s(1),
+                Some("does not match"),
+            ),
+            (
+                &mobile.record,
+                CodeUse::FirstUse,
+                ex("mobile", uri, Some("short")),
+                s(1),
+                Some("malformed"),
+            ),
             // the web client sent no redirect_uri and no challenge
-            (&web.record, CodeUse::FirstUse, ex("web", None, None), s(1), None),
-            (&web.record, CodeUse::FirstUse, ex("web", Some("https://diary.example/callback?from=esia-link"), None), s(1), None),
-            (&web.record, CodeUse::FirstUse, ex("web", Some("https://diary.example/callback"), None), s(1), Some("redirect_uri")),
-            (&web.record, CodeUse::FirstUse, ex("web", None, Some(VERIFIER)), s(1), Some("no code_challenge")),
+            (
+                &web.record,
+                CodeUse::FirstUse,
+                ex("web", None, None),
+                s(1),
+                None,
+            ),
+            (
+                &web.record,
+                CodeUse::FirstUse,
+                ex(
+                    "web",
+                    Some("https://diary.example/callback?from=esia-link"),
+                    None,
+                ),
+                s(1),
+                None,
+            ),
+            (
+                &web.record,
+                CodeUse::FirstUse,
+                ex("web", Some("https://diary.example/callback"), None),
+                s(1),
+                Some("redirect_uri"),
+            ),
+            (
+                &web.record,
+                CodeUse::FirstUse,
+                ex("web", None, Some(VERIFIER)),
+                s(1),
+                Some("no code_challenge"),
+            ),
         ];
         for (i, (record, state, exchange, now, outcome)) in cases.into_iter().enumerate() {
             match (redeem(record, state, &exchange, now), outcome) {

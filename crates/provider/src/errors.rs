@@ -187,13 +187,33 @@ mod tests {
                 401,
                 Some("Basic realm=\"esia-link\""),
             ),
-            (Error::invalid_client("bad", false), "invalid_client", 401, None),
+            (
+                Error::invalid_client("bad", false),
+                "invalid_client",
+                401,
+                None,
+            ),
             (Error::invalid_grant("x"), "invalid_grant", 400, None),
-            (Error::UnsupportedGrantType, "unsupported_grant_type", 400, None),
+            (
+                Error::UnsupportedGrantType,
+                "unsupported_grant_type",
+                400,
+                None,
+            ),
             (Error::invalid_scope("x"), "invalid_scope", 400, None),
-            (Error::UnsupportedTokenType, "unsupported_token_type", 400, None),
+            (
+                Error::UnsupportedTokenType,
+                "unsupported_token_type",
+                400,
+                None,
+            ),
             (Error::LoginRequired, "login_required", 400, None),
-            (Error::Internal("rsa failed".into()), "server_error", 500, None),
+            (
+                Error::Internal("rsa failed".into()),
+                "server_error",
+                500,
+                None,
+            ),
         ];
         for (error, code, status, header) in cases {
             assert_eq!(error.code(), code);
@@ -213,7 +233,12 @@ mod tests {
 
     #[test]
     fn bearer_challenge_names_invalid_token() {
-        let header = Error::InvalidToken("expired".into()).www_authenticate().unwrap();
-        assert!(header.starts_with("Bearer error=\"invalid_token\""), "{header}");
+        let header = Error::InvalidToken("expired".into())
+            .www_authenticate()
+            .unwrap();
+        assert!(
+            header.starts_with("Bearer error=\"invalid_token\""),
+            "{header}"
+        );
     }
 }

@@ -174,7 +174,12 @@ pub fn key_from_jwk(jwk: &serde_json::Value) -> Result<(Option<String>, Verifyin
             point.extend_from_slice(&y);
             VerifyingKey::Es256(point)
         }
-        other => return Err(format!("JWK kty {} is not RSA or EC", other.unwrap_or("(none)"))),
+        other => {
+            return Err(format!(
+                "JWK kty {} is not RSA or EC",
+                other.unwrap_or("(none)")
+            ))
+        }
     };
     if let Some(alg) = field("alg") {
         if SigningAlg::parse(alg) != Some(key.alg()) {

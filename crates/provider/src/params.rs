@@ -3,6 +3,7 @@
 //! "last one wins" map would hide exactly the confusion the rule prevents,
 //! so parsing keeps every name and reports a repeat.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::errors::{Error, Result};
@@ -24,14 +25,7 @@ impl Params {
             if value.is_empty() {
                 continue;
             }
-            let name = name.into_owned();
-            if params.values.contains_key(&name) {
-                if !params.repeated.contains(&name) {
-                    params.repeated.push(name);
-                }
-            } else {
-                params.values.insert(name, value.into_owned());
-            }
+            params.add(&name, &value);
         }
         params
     }
@@ -44,15 +38,22 @@ impl Params {
             if value.is_empty() {
                 continue;
             }
-            if params.values.contains_key(name) {
-                if !params.repeated.iter().any(|r| r == name) {
-                    params.repeated.push(name.to_string());
-                }
-            } else {
-                params.values.insert(name.to_string(), value.to_string());
-            }
+            params.add(name, value);
         }
         params
+    }
+
+    fn add(&mut self, name: &str, value: &str) {
+        match self.values.entry(name.to_string()) {
+            Entry::Occupied(_) => {
+                if !self.repeated.iter().any(|r| r == name) {
+                    self.repeated.push(name.to_string());
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(value.to_string());
+            }
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

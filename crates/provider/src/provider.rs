@@ -124,11 +124,17 @@ pub struct Provider {
 impl Provider {
     /// Loads and cross-checks the configuration; `base_dir` resolves key
     /// and JWKS files; `now` decides which keys sign.
-    pub fn from_config(config: &ProviderConfig, base_dir: &Path, now: DateTime<Utc>) -> Result<Provider> {
+    pub fn from_config(
+        config: &ProviderConfig,
+        base_dir: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<Provider> {
         check_issuer(&config.issuer)?;
         let lifetimes = config.lifetimes.clone();
         if lifetimes.access_token_secs == 0 || lifetimes.id_token_secs == 0 {
-            return Err(Error::Config("provider.lifetimes: token lifetimes must be positive".into()));
+            return Err(Error::Config(
+                "provider.lifetimes: token lifetimes must be positive".into(),
+            ));
         }
         let keys = KeySet::load(&config.signing_keys, base_dir, lifetimes.longest_jwt())?;
         let clients = Clients::load(&config.clients, base_dir)?;
@@ -195,10 +201,14 @@ fn check_issuer(issuer: &str) -> Result<()> {
         _ => return Err(problem("must be https (http only on the loopback address)")),
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(problem("must not have a query or fragment (OpenID Connect Discovery §3)"));
+        return Err(problem(
+            "must not have a query or fragment (OpenID Connect Discovery §3)",
+        ));
     }
     if issuer.ends_with('/') {
-        return Err(problem("must not end with '/'; endpoints are appended to it"));
+        return Err(problem(
+            "must not end with '/'; endpoints are appended to it",
+        ));
     }
     Ok(())
 }

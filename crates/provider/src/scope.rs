@@ -140,7 +140,10 @@ mod tests {
             ("openid", Some("openid")),
             ("diary openid", Some("openid diary")),
             ("openid  profile openid", Some("openid profile")),
-            ("openid offline_access diary profile", Some("openid profile diary offline_access")),
+            (
+                "openid offline_access diary profile",
+                Some("openid profile diary offline_access"),
+            ),
             ("openid email", None),
             ("OPENID", None),
         ];
@@ -154,7 +157,9 @@ mod tests {
     fn subset() {
         let all = Scopes::parse("openid profile diary").unwrap();
         assert!(Scopes::parse("openid diary").unwrap().is_subset_of(all));
-        assert!(!Scopes::parse("openid offline_access").unwrap().is_subset_of(all));
+        assert!(!Scopes::parse("openid offline_access")
+            .unwrap()
+            .is_subset_of(all));
     }
 
     #[test]

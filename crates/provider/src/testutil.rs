@@ -13,7 +13,10 @@ pub fn secret_hash(secret: &str) -> String {
     let params = Params::new(64, 1, 1, None).unwrap();
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let salt = SaltString::encode_b64(b"esia-link-tests!").unwrap();
-    argon.hash_password(secret.as_bytes(), &salt).unwrap().to_string()
+    argon
+        .hash_password(secret.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
 }
 
 /// The client test key's public JWK as a TOML inline table.

@@ -102,8 +102,12 @@ pub fn parse_authorization_request(
     if params.is_repeated("client_id") {
         return Err(page("client_id was given more than once"));
     }
-    let client_id = params.get("client_id").ok_or_else(|| page("client_id is required"))?;
-    let client = clients.get(client_id).ok_or_else(|| page("unknown client"))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page("client_id is required"))?;
+    let client = clients
+        .get(client_id)
+        .ok_or_else(|| page("unknown client"))?;
     if client.redirect_uris.is_empty() {
         return Err(AuthorizeError::Page(Error::UnauthorizedClient(
             "this client does not sign people in".into(),
@@ -139,12 +143,18 @@ pub fn parse_authorization_request(
         return Err(redirect(Error::RequestUriNotSupported));
     }
     match params.get("response_type") {
-        None => return Err(redirect(Error::invalid_request("response_type is required"))),
+        None => {
+            return Err(redirect(Error::invalid_request(
+                "response_type is required",
+            )))
+        }
         Some("code") => {}
         Some(_) => return Err(redirect(Error::UnsupportedResponseType)),
     }
     if params.get("response_mode").is_some_and(|m| m != "query") {
-        return Err(redirect(Error::invalid_request("only response_mode=query is supported")));
+        return Err(redirect(Error::invalid_request(
+            "only response_mode=query is supported",
+        )));
     }
 
     let scope_text = params
@@ -166,7 +176,9 @@ pub fn parse_authorization_request(
     let max_age = match params.get("max_age") {
         None => None,
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            redirect(Error::invalid_request("max_age must be a number of seconds"))
+            redirect(Error::invalid_request(
+                "max_age must be a number of seconds",
+            ))
         })?),
     };
 
@@ -177,7 +189,9 @@ pub fn parse_authorization_request(
         ("ui_locales", MAX_HINT_LEN),
     ] {
         if params.get(name).is_some_and(|v| v.len() > limit) {
-            return Err(redirect(Error::invalid_request(format!("{name} is too long"))));
+            return Err(redirect(Error::invalid_request(format!(
+                "{name} is too long"
+            ))));
         }
     }
 
@@ -240,7 +254,9 @@ fn prompt(value: Option<&str>) -> Result<Prompt, Error> {
         return if words.len() == 1 {
             Ok(Prompt::None)
         } else {
-            Err(Error::invalid_request("prompt=none cannot be combined with other values"))
+            Err(Error::invalid_request(
+                "prompt=none cannot be combined with other values",
+            ))
         };
     }
     let mut prompt = Prompt::Default;

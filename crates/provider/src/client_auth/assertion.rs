@@ -69,7 +69,10 @@ impl<'c> PendingAssertion<'c> {
         if first_use {
             Ok(self.client)
         } else {
-            Err(Error::invalid_client("the client assertion was already used", false))
+            Err(Error::invalid_client(
+                "the client assertion was already used",
+                false,
+            ))
         }
     }
 }
@@ -93,7 +96,10 @@ pub(super) fn check<'c>(
         .ok_or_else(|| refuse("client authentication failed"))?;
     if client.auth_method != AuthMethod::PrivateKeyJwt {
         return Err(Error::invalid_client(
-            format!("this client authenticates with {}", client.auth_method.as_str()),
+            format!(
+                "this client authenticates with {}",
+                client.auth_method.as_str()
+            ),
             false,
         ));
     }
@@ -110,13 +116,17 @@ pub(super) fn check<'c>(
     }
 
     if claims.iss != claims.sub {
-        return Err(refuse("client assertion iss and sub must both be the client_id"));
+        return Err(refuse(
+            "client assertion iss and sub must both be the client_id",
+        ));
     }
     if form_client_id.is_some_and(|id| id != claims.sub) {
         return Err(refuse("client_id differs from the client assertion"));
     }
     if !claims.aud.any(|aud| audiences.accepts(aud)) {
-        return Err(refuse("client assertion aud must be the token endpoint or the issuer"));
+        return Err(refuse(
+            "client assertion aud must be the token endpoint or the issuer",
+        ));
     }
     let exp = claims
         .exp

@@ -52,10 +52,21 @@ impl Audiences<'_> {
 }
 
 enum Presented<'a> {
-    Basic { id: String, secret: String },
-    Post { id: &'a str, secret: &'a str },
-    Assertion { kind: Option<&'a str>, assertion: Option<&'a str> },
-    None { id: &'a str },
+    Basic {
+        id: String,
+        secret: String,
+    },
+    Post {
+        id: &'a str,
+        secret: &'a str,
+    },
+    Assertion {
+        kind: Option<&'a str>,
+        assertion: Option<&'a str>,
+    },
+    None {
+        id: &'a str,
+    },
 }
 
 impl Presented<'_> {
@@ -208,7 +219,10 @@ fn basic_credentials(header: &str) -> Result<(String, String)> {
         .map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    Ok((form_decode(id).ok_or_else(bad)?, form_decode(secret).ok_or_else(bad)?))
+    Ok((
+        form_decode(id).ok_or_else(bad)?,
+        form_decode(secret).ok_or_else(bad)?,
+    ))
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value: `+` is a

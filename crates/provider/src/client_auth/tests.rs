@@ -24,7 +24,10 @@ fn basic(id: &str, secret: &str) -> String {
 }
 
 fn assertion(pem: &str, claims: serde_json::Value) -> String {
-    SigningKey::from_pem(pem, "client").unwrap().sign_jwt("JWT", &claims).unwrap()
+    SigningKey::from_pem(pem, "client")
+        .unwrap()
+        .sign_jwt("JWT", &claims)
+        .unwrap()
 }
 
 fn good_claims() -> serde_json::Value {
@@ -44,13 +47,24 @@ fn with(mut claims: serde_json::Value, key: &str, value: serde_json::Value) -> s
 }
 
 /// `Ok(client id)` or `Err((code, WWW-Authenticate present))`.
-fn run(authorization: Option<&str>, form: &[(&str, &str)]) -> std::result::Result<String, (String, bool)> {
+fn run(
+    authorization: Option<&str>,
+    form: &[(&str, &str)],
+) -> std::result::Result<String, (String, bool)> {
     let clients = test_clients();
     let params = Params::from_pairs(form.iter().copied());
     let cache = SecretCache::new();
-    authenticate_with(&clients, authorization, &params, AUDIENCES, &cache, now(), |_, _, _| true)
-        .map(|c| c.id.clone())
-        .map_err(|e| (e.code().to_string(), e.www_authenticate().is_some()))
+    authenticate_with(
+        &clients,
+        authorization,
+        &params,
+        AUDIENCES,
+        &cache,
+        now(),
+        |_, _, _| true,
+    )
+    .map(|c| c.id.clone())
+    .map_err(|e| (e.code().to_string(), e.www_authenticate().is_some()))
 }
 
 #[test]
@@ -61,33 +75,88 @@ fn secrets_and_public_clients() {
     let web_wrong = basic("web", "guess");
     let post_basic = basic("post", POST_SECRET);
     let unknown = basic("nobody", "x");
-    let cases: Vec<(Option<&str>, Vec<(&str, &str)>, std::result::Result<String, (String, bool)>)> = vec![
+    let cases: Vec<(
+        Option<&str>,
+        Vec<(&str, &str)>,
+        std::result::Result<String, (String, bool)>,
+    )> = vec![
         (Some(&web_basic), vec![], ok("web")),
         (Some(&web_basic), vec![("client_id", "web")], ok("web")),
         (Some(&web_wrong), vec![], err("invalid_client", true)),
         (Some(&unknown), vec![], err("invalid_client", true)),
-        (Some(&web_basic), vec![("client_id", "post")], err("invalid_request", false)),
+        (
+            Some(&web_basic),
+            vec![("client_id", "post")],
+            err("invalid_request", false),
+        ),
         (Some("Basic !!!"), vec![], err("invalid_client", true)),
         (Some("Bearer abc"), vec![], err("invalid_request", false)),
         // registered for Basic, presented in the form
-        (None, vec![("client_id", "web"), ("client_secret", WEB_SECRET)], err("invalid_client", false)),
-        (None, vec![("client_id", "post"), ("client_secret", POST_SECRET)], ok("post")),
-        (None, vec![("client_id", "post"), ("client_secret", "guess")], err("invalid_client", false)),
+        (
+            None,
+            vec![("client_id", "web"), ("client_secret", WEB_SECRET)],
+            err("invalid_client", false),
+        ),
+        (
+            None,
+            vec![("client_id", "post"), ("client_secret", POST_SECRET)],
+            ok("post"),
+        ),
+        (
+            None,
+            vec![("client_id", "post"), ("client_secret", "guess")],
+            err("invalid_client", false),
+        ),
         (Some(&post_basic), vec![], err("invalid_client", true)),
-        (None, vec![("client_secret", POST_SECRET)], err("invalid_request", false)),
+        (
+            None,
+            vec![("client_secret", POST_SECRET)],
+            err("invalid_request", false),
+        ),
         // two methods at once
-        (Some(&web_basic), vec![("client_id", "web"), ("client_secret", WEB_SECRET)], err("invalid_request", false)),
-        (Some(&web_basic), vec![("client_assertion_type", JWT_BEARER_ASSERTION_TYPE), ("client_assertion", "x.y.z")], err("invalid_request", false)),
+        (
+            Some(&web_basic),
+            vec![("client_id", "web"), ("client_secret", WEB_SECRET)],
+            err("invalid_request", false),
+        ),
+        (
+            Some(&web_basic),
+            vec![
+                ("client_assertion_type", JWT_BEARER_ASSERTION_TYPE),
+                ("client_assertion", "x.y.z"),
+            ],
+            err("invalid_request", false),
+        ),
         // public client: client_id only
         (None, vec![("client_id", "mobile")], ok("mobile")),
-        (None, vec![("client_id", "mobile"), ("client_secret", "x")], err("invalid_client", false)),
-        (None, vec![("client_id", "web")], err("invalid_client", false)),
-        (None, vec![("client_id", "nobody")], err("invalid_client", false)),
+        (
+            None,
+            vec![("client_id", "mobile"), ("client_secret", "x")],
+            err("invalid_client", false),
+        ),
+        (
+            None,
+            vec![("client_id", "web")],
+            err("invalid_client", false),
+        ),
+        (
+            None,
+            vec![("client_id", "nobody")],
+            err("invalid_client", false),
+        ),
         (None, vec![], err("invalid_client", false)),
-        (None, vec![("client_id", "mobile"), ("client_id", "web")], err("invalid_request", false)),
+        (
+            None,
+            vec![("client_id", "mobile"), ("client_id", "web")],
+            err("invalid_request", false),
+        ),
     ];
     for (i, (authorization, form, expected)) in cases.into_iter().enumerate() {
-        assert_eq!(run(authorization, &form), expected, "case {i}: {authorization:?} {form:?}");
+        assert_eq!(
+            run(authorization, &form),
+            expected,
+            "case {i}: {authorization:?} {form:?}"
+        );
     }
 }
 
@@ -115,27 +184,118 @@ fn private_key_jwt_assertions() {
     let not_registered = include_str!("../../tests/keys/rs256-a.pem");
     // (signing key, claims, assertion type, outcome: Ok or the error code)
     let cases: Vec<(&str, serde_json::Value, &str, std::result::Result<(), &str>)> = vec![
-        (CLIENT_ES256_PEM, good_claims(), JWT_BEARER_ASSERTION_TYPE, Ok(())),
-        (CLIENT_RS256_PEM, good_claims(), JWT_BEARER_ASSERTION_TYPE, Ok(())),
-        (CLIENT_ES256_PEM, with(good_claims(), "aud", json!(ISS)), JWT_BEARER_ASSERTION_TYPE, Ok(())),
-        (CLIENT_ES256_PEM, with(good_claims(), "aud", json!(["https://x", TOKEN])), JWT_BEARER_ASSERTION_TYPE, Ok(())),
-        (CLIENT_ES256_PEM, with(good_claims(), "aud", json!("https://id.example/oauth2/introspect")), JWT_BEARER_ASSERTION_TYPE, Ok(())),
-        (not_registered, good_claims(), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "iss", json!("web")), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "sub", json!("web")), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "aud", json!("https://other.example/token")), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "exp", json!(null)), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "exp", json!(t - 31)), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "exp", json!(t + 3600)), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "nbf", json!(t + 120)), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, with(good_claims(), "jti", json!(null)), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
-        (CLIENT_ES256_PEM, good_claims(), "urn:ietf:params:oauth:client-assertion-type:saml2-bearer", Err("invalid_request")),
+        (
+            CLIENT_ES256_PEM,
+            good_claims(),
+            JWT_BEARER_ASSERTION_TYPE,
+            Ok(()),
+        ),
+        (
+            CLIENT_RS256_PEM,
+            good_claims(),
+            JWT_BEARER_ASSERTION_TYPE,
+            Ok(()),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "aud", json!(ISS)),
+            JWT_BEARER_ASSERTION_TYPE,
+            Ok(()),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "aud", json!(["https://x", TOKEN])),
+            JWT_BEARER_ASSERTION_TYPE,
+            Ok(()),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(
+                good_claims(),
+                "aud",
+                json!("https://id.example/oauth2/introspect"),
+            ),
+            JWT_BEARER_ASSERTION_TYPE,
+            Ok(()),
+        ),
+        (
+            not_registered,
+            good_claims(),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "iss", json!("web")),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "sub", json!("web")),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "aud", json!("https://other.example/token")),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "exp", json!(null)),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "exp", json!(t - 31)),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "exp", json!(t + 3600)),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "nbf", json!(t + 120)),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            with(good_claims(), "jti", json!(null)),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
+        (
+            CLIENT_ES256_PEM,
+            good_claims(),
+            "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+            Err("invalid_request"),
+        ),
         // a client registered for secrets cannot switch to assertions
-        (CLIENT_ES256_PEM, with(with(good_claims(), "iss", json!("web")), "sub", json!("web")), JWT_BEARER_ASSERTION_TYPE, Err("invalid_client")),
+        (
+            CLIENT_ES256_PEM,
+            with(
+                with(good_claims(), "iss", json!("web")),
+                "sub",
+                json!("web"),
+            ),
+            JWT_BEARER_ASSERTION_TYPE,
+            Err("invalid_client"),
+        ),
     ];
     for (i, (pem, claims, kind, expected)) in cases.into_iter().enumerate() {
         let jwt = assertion(pem, claims);
-        let got = run(None, &[("client_assertion_type", kind), ("client_assertion", &jwt)]);
+        let got = run(
+            None,
+            &[("client_assertion_type", kind), ("client_assertion", &jwt)],
+        );
         match (got, expected) {
             (Ok(id), Ok(())) => assert_eq!(id, "jwt", "case {i}"),
             (Err((code, _)), Err(expected)) => assert_eq!(code, expected, "case {i}"),
@@ -156,10 +316,18 @@ fn a_replayed_assertion_is_refused() {
     let cache = SecretCache::new();
     let mut seen = std::collections::HashSet::new();
     let mut attempt = || {
-        authenticate_with(&clients, None, &params, AUDIENCES, &cache, now(), |client, jti, until| {
-            assert!(until > now());
-            seen.insert(format!("{client}/{jti}"))
-        })
+        authenticate_with(
+            &clients,
+            None,
+            &params,
+            AUDIENCES,
+            &cache,
+            now(),
+            |client, jti, until| {
+                assert!(until > now());
+                seen.insert(format!("{client}/{jti}"))
+            },
+        )
         .map(|c| c.id.clone())
         .map_err(|e| e.code())
     };
@@ -175,6 +343,9 @@ fn the_secret_memo_follows_the_configured_hash() {
     assert!(cache.verify("web", "right", &hash), "from the memo");
     assert!(!cache.verify("web", "wrong", &hash));
     let new_hash = crate::testutil::secret_hash("rotated");
-    assert!(!cache.verify("web", "right", &new_hash), "a new hash ignores the memo");
+    assert!(
+        !cache.verify("web", "right", &new_hash),
+        "a new hash ignores the memo"
+    );
     assert!(cache.verify("web", "rotated", &new_hash));
 }

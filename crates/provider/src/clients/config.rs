@@ -110,9 +110,9 @@ impl ClientConfig {
         }
 
         let backchannel_logout_uri = match &self.backchannel_logout_uri {
-            Some(text) => Some(
-                backchannel_uri(text).map_err(|m| problem("backchannel_logout_uri", m))?,
-            ),
+            Some(text) => {
+                Some(backchannel_uri(text).map_err(|m| problem("backchannel_logout_uri", m))?)
+            }
             None => None,
         };
 
@@ -128,7 +128,9 @@ impl ClientConfig {
             name_ru: self.name_ru.clone(),
             name_en: self.name_en.clone(),
             subject: self.subject,
-            id_token_alg: self.id_token_signed_response_alg.unwrap_or(SigningAlg::Rs256),
+            id_token_alg: self
+                .id_token_signed_response_alg
+                .unwrap_or(SigningAlg::Rs256),
             resource_server: self.resource_server,
         })
     }
@@ -180,7 +182,10 @@ impl ClientConfig {
             (None, Some(file)) => {
                 let path = base_dir.join(file);
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    problem("jwks_file", format!("{}: cannot read ({e})", path.display()))
+                    problem(
+                        "jwks_file",
+                        format!("{}: cannot read ({e})", path.display()),
+                    )
                 })?;
                 serde_json::from_str(&text)
                     .map_err(|e| problem("jwks_file", format!("is not JSON ({e})")))?

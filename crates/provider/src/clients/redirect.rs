@@ -98,7 +98,7 @@ impl RedirectUri {
 /// `ru.school.diary`; single words like `diary` collide between apps.
 fn is_private_use_scheme(scheme: &str) -> bool {
     scheme.contains('.')
-        && scheme
-            .split('.')
-            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && scheme.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }

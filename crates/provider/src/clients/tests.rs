@@ -8,7 +8,8 @@ fn load(toml_text: &str) -> crate::errors::Result<Clients> {
     struct File {
         clients: Vec<ClientConfig>,
     }
-    let file: File = toml::from_str(toml_text).map_err(|e| crate::errors::Error::Config(e.to_string()))?;
+    let file: File =
+        toml::from_str(toml_text).map_err(|e| crate::errors::Error::Config(e.to_string()))?;
     Clients::load(&file.clients, Path::new("."))
 }
 
@@ -75,8 +76,14 @@ name_en = "Diary back end"
 fn refusals_name_the_client_and_the_field() {
     let hash = secret_hash("x");
     let cases: Vec<(String, &str)> = vec![
-        (public_app(&format!("secret_hash = \"{hash}\"")), "(mobile): secret_hash/jwks are set"),
-        (public_app("token_endpoint_auth_method = \"client_secret_post\""), "(mobile): token_endpoint_auth_method"),
+        (
+            public_app(&format!("secret_hash = \"{hash}\"")),
+            "(mobile): secret_hash/jwks are set",
+        ),
+        (
+            public_app("token_endpoint_auth_method = \"client_secret_post\""),
+            "(mobile): token_endpoint_auth_method",
+        ),
         (public_app("color = \"red\""), "unknown field `color`"),
         (
             public_app("").replace("\"http://127.0.0.1/cb\"", "\"http://localhost/cb\""),
@@ -98,12 +105,30 @@ fn refusals_name_the_client_and_the_field() {
             public_app("").replace("\"http://127.0.0.1/cb\"", "\"http://127.0.0.1\""),
             "write it as http://127.0.0.1/",
         ),
-        (public_app("").replace("\"openid\", ", ""), "(mobile): scopes must include openid"),
-        (public_app("").replace("\"diary\"", "\"email\""), "(mobile): scopes has email"),
-        (public_app("").replace("\"Diary\"", "\" \""), "(mobile): name_en is empty"),
-        (public_app("backchannel_logout_uri = \"http://app.example/bc\""), "backchannel_logout_uri must be https"),
-        (public_app("resource_server = true"), "resource_server needs a confidential client"),
-        (format!("{}{}", public_app(""), public_app("")), "id is used by another client"),
+        (
+            public_app("").replace("\"openid\", ", ""),
+            "(mobile): scopes must include openid",
+        ),
+        (
+            public_app("").replace("\"diary\"", "\"email\""),
+            "(mobile): scopes has email",
+        ),
+        (
+            public_app("").replace("\"Diary\"", "\" \""),
+            "(mobile): name_en is empty",
+        ),
+        (
+            public_app("backchannel_logout_uri = \"http://app.example/bc\""),
+            "backchannel_logout_uri must be https",
+        ),
+        (
+            public_app("resource_server = true"),
+            "resource_server needs a confidential client",
+        ),
+        (
+            format!("{}{}", public_app(""), public_app("")),
+            "id is used by another client",
+        ),
         (
             public_app("").replace("id = \"mobile\"", "id = \"mobile app\""),
             "id must be 1–64 characters",
@@ -113,16 +138,20 @@ fn refusals_name_the_client_and_the_field() {
             "(mobile): secret_hash/jwks/jwks_file need exactly one",
         ),
         (
-            public_app("secret_hash = \"plain-text-secret\"").replace("kind = \"public\"", "kind = \"confidential\""),
+            public_app("secret_hash = \"plain-text-secret\"")
+                .replace("kind = \"public\"", "kind = \"confidential\""),
             "secret_hash is not a PHC string",
         ),
         (
-            public_app("jwks = '{\"keys\": [{\"kty\": \"oct\", \"k\": \"AAAA\"}]}'").replace("kind = \"public\"", "kind = \"confidential\""),
+            public_app("jwks = '{\"keys\": [{\"kty\": \"oct\", \"k\": \"AAAA\"}]}'")
+                .replace("kind = \"public\"", "kind = \"confidential\""),
             "jwks.keys[0] JWK kty oct is not RSA or EC",
         ),
         (
-            public_app(&format!("secret_hash = \"{hash}\"\ntoken_endpoint_auth_method = \"private_key_jwt\""))
-                .replace("kind = \"public\"", "kind = \"confidential\""),
+            public_app(&format!(
+                "secret_hash = \"{hash}\"\ntoken_endpoint_auth_method = \"private_key_jwt\""
+            ))
+            .replace("kind = \"public\"", "kind = \"confidential\""),
             "private_key_jwt does not fit",
         ),
     ];
@@ -140,7 +169,10 @@ fn redirect_uri_matching() {
         "http://[::1]:8080/cb?app=1",
         "ru.school.diary:/oauth2",
     ];
-    let uris: Vec<RedirectUri> = registered.iter().map(|r| RedirectUri::parse(r).unwrap()).collect();
+    let uris: Vec<RedirectUri> = registered
+        .iter()
+        .map(|r| RedirectUri::parse(r).unwrap())
+        .collect();
     let matches = |presented: &str| uris.iter().any(|u| u.matches(presented));
     let cases = [
         ("https://diary.example/cb", true),
@@ -179,15 +211,25 @@ fn redirect_uri_matching() {
 fn redirect_uri_resolution_when_omitted() {
     let clients = load(&public_app("")).unwrap();
     let mobile = clients.get("mobile").unwrap();
-    assert_eq!(mobile.resolve_redirect_uri(None), None, "two registered: must be given");
     assert_eq!(
-        mobile.resolve_redirect_uri(Some("http://127.0.0.1:9000/cb")).as_deref(),
+        mobile.resolve_redirect_uri(None),
+        None,
+        "two registered: must be given"
+    );
+    assert_eq!(
+        mobile
+            .resolve_redirect_uri(Some("http://127.0.0.1:9000/cb"))
+            .as_deref(),
         Some("http://127.0.0.1:9000/cb"),
         "the presented loopback URI (with its port) is the one to redirect to"
     );
     let single = load(&public_app("").replace(", \"http://127.0.0.1/cb\"", "")).unwrap();
     assert_eq!(
-        single.get("mobile").unwrap().resolve_redirect_uri(None).as_deref(),
+        single
+            .get("mobile")
+            .unwrap()
+            .resolve_redirect_uri(None)
+            .as_deref(),
         Some("ru.school.diary:/oauth2")
     );
 }

@@ -107,7 +107,8 @@ impl KeySet {
 
     fn check_rotation(&self, min_overlap: Duration) -> Result<()> {
         for alg in [SigningAlg::Rs256, SigningAlg::Es256] {
-            let mut same: Vec<&Entry> = self.entries.iter().filter(|e| e.key.alg() == alg).collect();
+            let mut same: Vec<&Entry> =
+                self.entries.iter().filter(|e| e.key.alg() == alg).collect();
             same.sort_by_key(|e| e.sign_from);
             for pair in same.windows(2) {
                 if let [older, newer] = pair {
@@ -122,7 +123,9 @@ impl KeySet {
                 }
             }
             for (i, entry) in same.iter().enumerate() {
-                let Some(until) = entry.publish_until else { continue };
+                let Some(until) = entry.publish_until else {
+                    continue;
+                };
                 // The key stops signing when its successor starts; tokens it
                 // signed just before must still verify until they expire.
                 let successor = same.get(i + 1).and_then(|next| next.sign_from);
@@ -219,7 +222,9 @@ impl KeySet {
             return Err("wrong token type".into());
         }
         let kid = compact.header.kid.as_deref().ok_or("no kid")?;
-        let key = self.published_key(kid, now).ok_or("unknown or retired key")?;
+        let key = self
+            .published_key(kid, now)
+            .ok_or("unknown or retired key")?;
         if !compact.verified_by(key.verifying_key()) {
             return Err("bad signature".into());
         }

@@ -68,11 +68,9 @@ impl SigningKey {
                     })?,
                 }
             }
-            PrivateKeyDer::Sec1(_) => {
-                return Err(Error::Config(format!(
-                    "{what}: an EC key in SEC1 form; convert it with `openssl pkcs8 -topk8 -nocrypt`"
-                )))
-            }
+            PrivateKeyDer::Sec1(_) => return Err(Error::Config(format!(
+                "{what}: an EC key in SEC1 form; convert it with `openssl pkcs8 -topk8 -nocrypt`"
+            ))),
             _ => return Err(Error::Config(format!("{what}: unsupported key format"))),
         };
         let verifying = match &pair {
@@ -123,8 +121,13 @@ impl SigningKey {
         match &self.pair {
             Pair::Rsa(pair) => {
                 let mut signature = vec![0; pair.public().modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &self.rng, message, &mut signature)
-                    .map_err(|_| Description::from("RSA signing failed"))?;
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &self.rng,
+                    message,
+                    &mut signature,
+                )
+                .map_err(|_| Description::from("RSA signing failed"))?;
                 Ok(signature)
             }
             Pair::Ec(pair) => pair
@@ -203,7 +206,9 @@ mod tests {
             let loaded = SigningKey::from_pem(pem, "test key");
             assert_eq!(loaded.as_ref().ok().map(|k| k.alg()), alg, "{pem:.30}");
         }
-        let err = SigningKey::from_pem(SEC1, "old.pem").unwrap_err().to_string();
+        let err = SigningKey::from_pem(SEC1, "old.pem")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("old.pem") && err.contains("pkcs8"), "{err}");
     }
 
@@ -212,7 +217,10 @@ mod tests {
         for pem in [RS, ES] {
             let key = SigningKey::from_pem(pem, "k").unwrap();
             assert_eq!(key.kid().len(), 43);
-            assert_eq!(key.public_jwk().key_id().map(|k| k.as_str()), Some(key.kid()));
+            assert_eq!(
+                key.public_jwk().key_id().map(|k| k.as_str()),
+                Some(key.kid())
+            );
             let message = b"header.payload";
             let signature = key.sign_bytes(message).unwrap();
             // openidconnect's own verifier (RustCrypto) accepts ring's signature.
@@ -230,7 +238,10 @@ mod tests {
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
         let jwk = serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB"});
         let (_, key) = jws::key_from_jwk(&jwk).unwrap();
-        assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            key.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]

@@ -50,9 +50,18 @@ fn rotation_with_overlap_over_a_day() {
     ];
     for (hour, signer, published) in cases {
         let now = at(hour);
-        assert_eq!(set.signing_key(SigningAlg::Rs256, now).unwrap().kid(), signer.as_str(), "{hour}h");
+        assert_eq!(
+            set.signing_key(SigningAlg::Rs256, now).unwrap().kid(),
+            signer.as_str(),
+            "{hour}h"
+        );
         let jwks = serde_json::to_value(set.jwks(now)).unwrap();
-        let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
         let expected: Vec<&str> = published.iter().map(|k| k.as_str()).collect();
         assert_eq!(kids, expected, "{hour}h");
     }
@@ -81,15 +90,29 @@ fn inconsistent_rotation_is_refused_at_load() {
         // retiring with no successor
         (vec![inline(RS_A, None, Some(12))], "no newer"),
         // overlap shorter than the token lifetime (1 h)
-        (vec![inline(RS_A, None, Some(10)), inline(RS_B, Some(10), None)], "at least 3600"),
+        (
+            vec![inline(RS_A, None, Some(10)), inline(RS_B, Some(10), None)],
+            "at least 3600",
+        ),
         // two keys signing from the same moment
-        (vec![inline(RS_A, None, None), inline(RS_B, None, None)], "same sign_from"),
+        (
+            vec![inline(RS_A, None, None), inline(RS_B, None, None)],
+            "same sign_from",
+        ),
         // the same key twice
-        (vec![inline(RS_A, None, None), inline(RS_A, Some(9), None)], "twice"),
+        (
+            vec![inline(RS_A, None, None), inline(RS_A, Some(9), None)],
+            "twice",
+        ),
         // publish_until before sign_from
         (vec![inline(RS_A, Some(10), Some(9))], "not after"),
         (
-            vec![KeyConfig { pem_file: None, pem: None, sign_from: None, publish_until: None }],
+            vec![KeyConfig {
+                pem_file: None,
+                pem: None,
+                sign_from: None,
+                publish_until: None,
+            }],
             "exactly one",
         ),
     ];
@@ -102,7 +125,12 @@ fn inconsistent_rotation_is_refused_at_load() {
 #[test]
 fn keys_from_files_resolve_against_the_config_directory() {
     let config: KeyConfig = toml::from_str("pem_file = \"keys/es256-a.pem\"").unwrap();
-    let set = KeySet::load(&[config], &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"), Duration::hours(1)).unwrap();
+    let set = KeySet::load(
+        &[config],
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
+        Duration::hours(1),
+    )
+    .unwrap();
     assert!(set.can_sign(SigningAlg::Es256, at(8)));
     assert!(!set.can_sign(SigningAlg::Rs256, at(8)));
     let unknown = toml::from_str::<KeyConfig>("pem_file = \"a\"\nkid = \"x\"");
@@ -138,12 +166,25 @@ impl RegisteredClaims for Claims {
 
 #[test]
 fn own_jwts_verify_only_with_every_check_passing() {
-    let set = load(&[inline(RS_A, None, Some(12)), inline(RS_B, Some(10), None), inline(ES_A, None, None)]).unwrap();
+    let set = load(&[
+        inline(RS_A, None, Some(12)),
+        inline(RS_B, Some(10), None),
+        inline(ES_A, None, None),
+    ])
+    .unwrap();
     let now = at(9);
     let exp = (now + Duration::minutes(5)).timestamp();
     let claims = serde_json::json!({"iss": "https://id.example", "exp": exp, "n": 7});
-    let by_a = set.signing_key(SigningAlg::Rs256, now).unwrap().sign_jwt("at+jwt", &claims).unwrap();
-    let by_e = set.signing_key(SigningAlg::Es256, now).unwrap().sign_jwt("at+jwt", &claims).unwrap();
+    let by_a = set
+        .signing_key(SigningAlg::Rs256, now)
+        .unwrap()
+        .sign_jwt("at+jwt", &claims)
+        .unwrap();
+    let by_e = set
+        .signing_key(SigningAlg::Es256, now)
+        .unwrap()
+        .sign_jwt("at+jwt", &claims)
+        .unwrap();
     let outsider = SigningKey::from_pem(include_str!("../../tests/keys/client-es256.pem"), "x")
         .unwrap()
         .sign_jwt("at+jwt", &claims)
@@ -154,17 +195,68 @@ fn own_jwts_verify_only_with_every_check_passing() {
     let cases: Vec<(&str, &str, &str, DateTime<Utc>, bool, Result<u32, &str>)> = vec![
         (&by_a, "at+jwt", "https://id.example", now, true, Ok(7)),
         (&by_e, "at+jwt", "https://id.example", now, true, Ok(7)),
-        (&by_a, "logout+jwt", "https://id.example", now, true, Err("wrong token type")),
-        (&by_a, "at+jwt", "https://other.example", now, true, Err("wrong issuer")),
-        (&by_a, "at+jwt", "https://id.example", now + Duration::minutes(5), true, Err("token expired")),
-        (&by_a, "at+jwt", "https://id.example", now + Duration::minutes(5), false, Ok(7)),
+        (
+            &by_a,
+            "logout+jwt",
+            "https://id.example",
+            now,
+            true,
+            Err("wrong token type"),
+        ),
+        (
+            &by_a,
+            "at+jwt",
+            "https://other.example",
+            now,
+            true,
+            Err("wrong issuer"),
+        ),
+        (
+            &by_a,
+            "at+jwt",
+            "https://id.example",
+            now + Duration::minutes(5),
+            true,
+            Err("token expired"),
+        ),
+        (
+            &by_a,
+            "at+jwt",
+            "https://id.example",
+            now + Duration::minutes(5),
+            false,
+            Ok(7),
+        ),
         // key A is no longer published at 12:00
-        (&by_a, "at+jwt", "https://id.example", at(12), false, Err("unknown or retired key")),
-        (&outsider, "at+jwt", "https://id.example", now, true, Err("unknown or retired key")),
-        (&tampered, "at+jwt", "https://id.example", now, true, Err("bad signature")),
+        (
+            &by_a,
+            "at+jwt",
+            "https://id.example",
+            at(12),
+            false,
+            Err("unknown or retired key"),
+        ),
+        (
+            &outsider,
+            "at+jwt",
+            "https://id.example",
+            now,
+            true,
+            Err("unknown or retired key"),
+        ),
+        (
+            &tampered,
+            "at+jwt",
+            "https://id.example",
+            now,
+            true,
+            Err("bad signature"),
+        ),
     ];
     for (i, (token, typ, iss, when, check_exp, outcome)) in cases.into_iter().enumerate() {
-        let got = set.verify::<Claims>(token, typ, iss, when, check_exp).map(|c| c.n);
+        let got = set
+            .verify::<Claims>(token, typ, iss, when, check_exp)
+            .map(|c| c.n);
         let got = got.map_err(|e| e.to_string());
         assert_eq!(got, outcome.map_err(str::to_string), "case {i}");
     }

@@ -98,7 +98,11 @@ impl Provider {
 
     /// Checks an access token of ours (signature, `typ`, `iss`, `exp`).
     /// Whether its family or `jti` was revoked is the caller's lookup.
-    pub fn verify_access_token(&self, token: &str, now: DateTime<Utc>) -> Result<AccessTokenClaims> {
+    pub fn verify_access_token(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AccessTokenClaims> {
         self.keys
             .verify(token, ACCESS_TOKEN_TYP, &self.issuer, now, true)
             .map_err(Error::InvalidToken)

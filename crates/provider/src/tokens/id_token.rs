@@ -4,7 +4,9 @@
 //! our ring key through `PrivateSigningKey`.
 
 use chrono::{DateTime, Utc};
-use openidconnect::core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm};
+use openidconnect::core::{
+    CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+};
 use openidconnect::{
     AccessToken, AdditionalClaims, Audience, AuthenticationContextClass,
     AuthenticationMethodReference, EndUserFamilyName, EndUserGivenName, EndUserMiddleName,
@@ -18,7 +20,7 @@ use crate::clients::Client;
 use crate::errors::{Error, Result};
 use crate::keys::RegisteredClaims;
 use crate::provider::Provider;
-use crate::scope::Scope;
+use crate::scope::{Scope, Scopes};
 
 /// Our claims beyond the standard ones.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -35,8 +37,12 @@ pub struct ProviderClaims {
 impl AdditionalClaims for ProviderClaims {}
 
 pub type EsiaLinkIdTokenClaims = IdTokenClaims<ProviderClaims, CoreGenderClaim>;
-pub type EsiaLinkIdToken =
-    IdToken<ProviderClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+pub type EsiaLinkIdToken = IdToken<
+    ProviderClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 
 impl Provider {
     /// The ID token of a grant. `access_token` is the one issued with it
@@ -52,27 +58,10 @@ impl Provider {
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| Error::Internal(format!("issuer URL: {e}")))?;
         let sub = self.subjects.subject(client, &grant.sign_in.account_id);
-        let mut standard = StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(sub));
-        if grant.scopes.contains(Scope::Profile) {
-            if let Some(name) = &person.name {
-                standard = standard
-                    .set_name(Some(localized(EndUserName::new(name.full()))))
-                    .set_family_name(Some(localized(EndUserFamilyName::new(name.family_name.clone()))))
-                    .set_given_name(Some(localized(EndUserGivenName::new(name.given_name.clone()))))
-                    .set_middle_name(
-                        name.middle_name
-                            .clone()
-                            .map(|m| localized(EndUserMiddleName::new(m))),
-                    );
-            }
-        }
+        let standard = standard_claims(sub, grant.scopes, person);
         let additional = ProviderClaims {
             sid: Some(grant.sign_in.session_id.clone()),
-            diary: if grant.scopes.contains(Scope::Diary) {
-                person.diary.clone()
-            } else {
-                None
-            },
+            diary: diary_claim(grant.scopes, person),
         };
         let claims = EsiaLinkIdTokenClaims::new(
             issuer,
@@ -104,6 +93,40 @@ impl Provider {
             None,
         )
         .map_err(|e| Error::Internal(format!("ID token for {}: {e}", client.id)))
+    }
+}
+
+/// `sub` and, under scope `profile`, the name parts: shared by the ID
+/// token and userinfo, which must agree (OpenID Connect Core §5.3.2).
+pub(crate) fn standard_claims(
+    sub: String,
+    scopes: Scopes,
+    person: &PersonClaims,
+) -> StandardClaims<CoreGenderClaim> {
+    let standard = StandardClaims::<CoreGenderClaim>::new(SubjectIdentifier::new(sub));
+    match (&person.name, scopes.contains(Scope::Profile)) {
+        (Some(name), true) => standard
+            .set_name(Some(localized(EndUserName::new(name.full()))))
+            .set_family_name(Some(localized(EndUserFamilyName::new(
+                name.family_name.clone(),
+            ))))
+            .set_given_name(Some(localized(EndUserGivenName::new(
+                name.given_name.clone(),
+            ))))
+            .set_middle_name(
+                name.middle_name
+                    .clone()
+                    .map(|m| localized(EndUserMiddleName::new(m))),
+            ),
+        _ => standard,
+    }
+}
+
+pub(crate) fn diary_claim(scopes: Scopes, person: &PersonClaims) -> Option<serde_json::Value> {
+    if scopes.contains(Scope::Diary) {
+        person.diary.clone()
+    } else {
+        None
     }
 }
 

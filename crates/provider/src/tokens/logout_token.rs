@@ -84,7 +84,10 @@ impl Provider {
             iat: now.timestamp(),
             exp: (now + self.lifetimes.logout_token()).timestamp(),
             jti: jti.clone(),
-            events: BTreeMap::from([(BACKCHANNEL_LOGOUT_EVENT.to_string(), serde_json::Map::new())]),
+            events: BTreeMap::from([(
+                BACKCHANNEL_LOGOUT_EVENT.to_string(),
+                serde_json::Map::new(),
+            )]),
             sub: self.subjects.subject(client, account_id),
             sid: session_id.to_string(),
         };
@@ -113,7 +116,9 @@ impl Provider {
         let mut deliveries = Vec::new();
         for id in client_ids {
             if let Some(client) = self.clients.get(id) {
-                if let Some(delivery) = self.backchannel_delivery(client, account_id, session_id, now)? {
+                if let Some(delivery) =
+                    self.backchannel_delivery(client, account_id, session_id, now)?
+                {
                     deliveries.push(delivery);
                 }
             }

@@ -12,8 +12,11 @@ mod subject;
 mod tests;
 
 pub use access_token::{AccessTokenClaims, MintedAccessToken, ACCESS_TOKEN_TYP};
+pub(crate) use id_token::{diary_claim, standard_claims};
 pub use id_token::{EsiaLinkIdToken, EsiaLinkIdTokenClaims, IdTokenHintClaims, ProviderClaims};
-pub use logout_token::{BackchannelDelivery, LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYP};
+pub use logout_token::{
+    BackchannelDelivery, LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYP,
+};
 pub use response::{IssuedTokens, TokenResponse, TOKEN_RESPONSE_HEADERS};
 pub use subject::SubjectKey;
 

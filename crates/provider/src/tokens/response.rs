@@ -2,8 +2,12 @@
 //! `id_token`), as openidconnect's own response type.
 
 use chrono::{DateTime, Utc};
-use openidconnect::core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreTokenType};
-use openidconnect::{AccessToken, EmptyExtraTokenFields, IdTokenFields, RefreshToken, StandardTokenResponse};
+use openidconnect::core::{
+    CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreTokenType,
+};
+use openidconnect::{
+    AccessToken, EmptyExtraTokenFields, IdTokenFields, RefreshToken, StandardTokenResponse,
+};
 
 use super::{EsiaLinkIdToken, Grant, MintedAccessToken, PersonClaims, ProviderClaims};
 use crate::clients::Client;
