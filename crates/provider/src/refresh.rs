@@ -153,7 +153,9 @@ pub fn rotate(
     let is = |hash: &str| bool::from(presented.hash.as_bytes().ct_eq(hash.as_bytes()));
     let current = is(&family.current_hash);
     let within_grace = family.previous_hash.as_deref().is_some_and(is)
-        && now.signed_duration_since(family.rotated_at) <= reuse_grace;
+        // Strictly less: a zero grace must accept nothing, even within the
+        // same second as the rotation.
+        && now.signed_duration_since(family.rotated_at) < reuse_grace;
     if !current && !within_grace {
         return Rotation::ReuseDetected {
             family_id: family.id,
@@ -405,18 +407,20 @@ mod tests {
         );
         assert!(matches!(late, Rotation::ReuseDetected { .. }), "{late:?}");
         // With no grace (the default) it is reuse at once.
-        let strict = rotate(
-            &family2,
-            &presented(&first),
-            "mobile",
-            None,
-            Duration::zero(),
-            t(11),
-        );
-        assert!(
-            matches!(strict, Rotation::ReuseDetected { .. }),
-            "{strict:?}"
-        );
+        for at in [t(10), t(11)] {
+            let strict = rotate(
+                &family2,
+                &presented(&first),
+                "mobile",
+                None,
+                Duration::zero(),
+                at,
+            );
+            assert!(
+                matches!(strict, Rotation::ReuseDetected { .. }),
+                "{at}: {strict:?}"
+            );
+        }
     }
 
     #[test]

@@ -68,9 +68,11 @@ impl SigningKey {
                     })?,
                 }
             }
-            PrivateKeyDer::Sec1(_) => return Err(Error::Config(format!(
+            PrivateKeyDer::Sec1(_) => {
+                return Err(Error::Config(format!(
                 "{what}: an EC key in SEC1 form; convert it with `openssl pkcs8 -topk8 -nocrypt`"
-            ))),
+            )))
+            }
             _ => return Err(Error::Config(format!("{what}: unsupported key format"))),
         };
         let verifying = match &pair {
