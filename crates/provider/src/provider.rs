@@ -6,8 +6,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use url::{Host, Url};
 
+use crate::client_auth::SecretCache;
 use crate::clients::{ClientConfig, Clients};
 use crate::errors::{Error, Result};
 use crate::jws::SigningAlg;
@@ -119,6 +121,9 @@ pub struct Provider {
     pub lifetimes: Lifetimes,
     pub access_token_alg: SigningAlg,
     pub access_token_audience: String,
+    /// Memo of accepted client secrets; lives as long as this configuration.
+    pub secrets: SecretCache,
+    demo_subject_key: bool,
 }
 
 impl Provider {
@@ -170,6 +175,8 @@ impl Provider {
                 .access_token_audience
                 .clone()
                 .unwrap_or_else(|| config.issuer.clone()),
+            secrets: SecretCache::new(),
+            demo_subject_key: hex_sha256(config.subject_key.as_bytes()) == DEMO_SUBJECT_KEY_SHA256,
         })
     }
 
@@ -181,12 +188,28 @@ impl Provider {
     /// What makes this provider unfit for production: the published demo
     /// signing keys. `serve` refuses to start unless told it is a demo.
     pub fn production_problems(&self) -> Vec<String> {
-        self.keys
+        let mut problems: Vec<String> = self
+            .keys
             .demo_keys()
             .into_iter()
             .map(|kid| format!("provider.signing_keys: key {kid} is a published demo key"))
-            .collect()
+            .collect();
+        if self.demo_subject_key {
+            problems.push("provider.subject_key is the published demo key".into());
+        }
+        problems
     }
+}
+
+/// SHA-256 of the subject key in `demo/provider.toml`.
+const DEMO_SUBJECT_KEY_SHA256: &str =
+    "477ad891b051d0e42998b3b7db27384c4de12ac5e7852521495d64a7ab28a58c";
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn check_issuer(issuer: &str) -> Result<()> {

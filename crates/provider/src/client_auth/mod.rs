@@ -139,6 +139,35 @@ pub fn authenticate<'c>(
     Ok(ClientAuthentication::Authenticated(client))
 }
 
+impl crate::provider::Provider {
+    /// [`authenticate`] against this provider's clients and secret memo;
+    /// `this_endpoint` is the path being called (`/oauth2/token`,
+    /// `/oauth2/introspect`, `/oauth2/revoke`).
+    pub fn authenticate_client(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        this_endpoint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ClientAuthentication<'_>> {
+        let token_endpoint = self.endpoint(crate::discovery::TOKEN_PATH);
+        let this_endpoint = self.endpoint(this_endpoint);
+        let audiences = Audiences {
+            issuer: &self.issuer,
+            token_endpoint: &token_endpoint,
+            this_endpoint: &this_endpoint,
+        };
+        authenticate(
+            &self.clients,
+            authorization,
+            params,
+            audiences,
+            &self.secrets,
+            now,
+        )
+    }
+}
+
 /// [`authenticate`] with a synchronous replay check: `first_use(client_id,
 /// jti, expires_at)` records the `jti` and says whether it was new.
 pub fn authenticate_with<'c>(

@@ -61,15 +61,39 @@ fn configuration_refusals() {
 }
 
 #[test]
-fn demo_keys_make_the_configuration_unfit_for_production() {
+fn the_demo_configuration_loads_and_is_unfit_for_production() {
     let provider = load(&config_toml()).unwrap();
     assert!(provider.production_problems().is_empty());
-    let demo = config_toml()
-        .replace("keys/rs256-a.pem", "../demo/op-rs256.pem")
-        .replace("keys/es256-a.pem", "../demo/op-es256.pem");
-    let problems = load(&demo).unwrap().production_problems();
-    assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].contains("published demo key"));
+
+    let demo_dir = dir().join("../demo");
+    let text = std::fs::read_to_string(demo_dir.join("provider.toml")).unwrap();
+    let config: ProviderConfig = toml::from_str(&text).unwrap();
+    let demo = Provider::from_config(&config, &demo_dir, t0()).unwrap();
+    let problems = demo.production_problems();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .filter(|p| p.contains("published demo key"))
+            .count()
+            == 3,
+        "{problems:?}"
+    );
+
+    // The demo diary app's documented secret works, through the provider's
+    // own entry point.
+    let basic = format!(
+        "Basic {}",
+        crate::grants::base64_basic("demo-diary", "demo-diary-app-secret")
+    );
+    let params = esia_link_provider::params::Params::parse("grant_type=authorization_code&code=x");
+    let outcome = demo
+        .authenticate_client(Some(&basic), &params, "/oauth2/token", t0())
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        esia_link_provider::client_auth::ClientAuthentication::Authenticated(c) if c.id == "demo-diary"
+    ));
 }
 
 #[test]
