@@ -264,6 +264,27 @@ fn main() {
             },
         );
     }
+    // Confidential clients: the argon2 check, and the memo that skips it.
+    let phc = {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::encode_b64(b"bench-salt-16byt").unwrap();
+        argon2::Argon2::default()
+            .hash_password(b"web-secret", &salt)
+            .unwrap()
+            .to_string()
+    };
+    measure(
+        "client secret, first check (argon2id m=19456 t=2 p=1)",
+        20,
+        || {
+            black_box(SecretCache::new().verify("web", "web-secret", &phc));
+        },
+    );
+    let memo = SecretCache::new();
+    assert!(memo.verify("web", "web-secret", &phc));
+    measure("client secret, memoized check", 100_000, || {
+        black_box(memo.verify("web", black_box("web-secret"), &phc));
+    });
     println!();
     let mut totals = Vec::new();
     for (label, p) in [
