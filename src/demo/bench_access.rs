@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use sqlx::Row;
 use uuid::Uuid;
 
-use app::roster::{BytesSource, ImportOptions, RosterFormat};
+use app::school::roster::{BytesSource, ImportOptions, RosterFormat};
 use app::App;
 use config::Config;
 use domain::access::Service;
@@ -152,6 +152,7 @@ async fn seed(app: &App, bench: &AccessBench) -> anyhow::Result<Population> {
         .ok_or_else(|| anyhow::anyhow!("the configuration lists no region"))?;
     let tag = Uuid::new_v4().simple().to_string();
     let school = app
+        .school()
         .create_school(region, &format!("Bench school {tag}"), "system:bench")
         .await?;
     let mut csv =
@@ -173,6 +174,7 @@ async fn seed(app: &App, bench: &AccessBench) -> anyhow::Result<Population> {
         format: RosterFormat::Csv,
     };
     let report = app
+        .school()
         .import_roster(
             school.id,
             &source,
@@ -345,7 +347,8 @@ async fn run(
     };
     // Warm the pool a little first (not the cache: the first pass starts cold).
     for (viewer, pupil, service) in sample(9).iter().take(200) {
-        app.access_decision(*viewer, *pupil, *service, Some(population.school))
+        app.family()
+            .access_decision(*viewer, *pupil, *service, Some(population.school))
             .await?;
     }
     app.access_cache()
@@ -404,6 +407,7 @@ async fn pass(
                 };
                 let at = Instant::now();
                 let answer = app
+                    .family()
                     .access_decision(viewer, pupil, service, Some(school))
                     .await?;
                 latencies.push(at.elapsed());

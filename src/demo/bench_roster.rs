@@ -9,7 +9,7 @@
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use app::roster::{FileSource, ImportOptions, Phase, Progress, RosterFormat};
+use app::school::roster::{FileSource, ImportOptions, Phase, Progress, RosterFormat};
 use app::school::CodeScope;
 use domain::snils::check_number;
 
@@ -192,7 +192,10 @@ async fn run(
     step: &Step,
 ) -> anyhow::Result<Figures> {
     let app = crate::startup::build_tool_app(config).await?;
-    let school = app.create_school(29, "Bench school", "bench").await?;
+    let school = app
+        .school()
+        .create_school(29, "Bench school", "bench")
+        .await?;
     let source = FileSource {
         path: file.to_path_buf(),
         format: RosterFormat::Csv,
@@ -208,6 +211,7 @@ async fn run(
         }
     };
     let report = app
+        .school()
         .import_roster(
             school.id,
             &source,
@@ -240,6 +244,7 @@ async fn run(
     let started = Instant::now();
     let mut sink = |_: &[app::school::IssuedCode]| {};
     let issued = app
+        .school()
         .issue_codes(school.id, &CodeScope::default(), 30, "bench", &mut sink)
         .await?;
     Ok(Figures {

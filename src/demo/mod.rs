@@ -323,7 +323,7 @@ async fn demo_invitations(
     let school_id = popova
         .school_id
         .ok_or_else(|| anyhow::anyhow!("popova.ev has a school"))?;
-    let school = app.school(school_id).await?;
+    let school = app.school().get(school_id).await?;
     let mut html = crate::ops::sheets::header(&school.name);
     let mut pdf = crate::ops::sheets_pdf::SheetsPdf::new(&school.name)?;
     let mut popova_code = String::new();
@@ -337,14 +337,15 @@ async fn demo_invitations(
             }
         }
     };
-    app.issue_codes(
-        school_id,
-        &app::school::CodeScope::default(),
-        app.config().activation.code_days,
-        "system:demo",
-        &mut sink,
-    )
-    .await?;
+    app.school()
+        .issue_codes(
+            school_id,
+            &app::school::CodeScope::default(),
+            app.config().activation.code_days,
+            "system:demo",
+            &mut sink,
+        )
+        .await?;
     html.push_str(crate::ops::sheets::FOOTER);
     let sheets = dir.join("demo-invitations.html");
     std::fs::write(&sheets, html)?;

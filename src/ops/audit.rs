@@ -35,17 +35,20 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
     };
     let until = match &query.until {
         Some(text) => Some(
-            app::operate::parse_moment(text, app::operate::Bound::Until, Utc::now()).ok_or_else(
-                || {
-                    anyhow::anyhow!(
-                        "{}: {text:?}",
-                        lang.pick(
-                            "--until ожидает ГГГГ-ММ-ДД или 90m, 24h, 7d",
-                            "--until wants YYYY-MM-DD or 90m, 24h, 7d"
-                        )
+            app::console::actions::parse_moment(
+                text,
+                app::console::actions::Bound::Until,
+                Utc::now(),
+            )
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: {text:?}",
+                    lang.pick(
+                        "--until ожидает ГГГГ-ММ-ДД или 90m, 24h, 7d",
+                        "--until wants YYYY-MM-DD or 90m, 24h, 7d"
                     )
-                },
-            )?,
+                )
+            })?,
         ),
         None => None,
     };

@@ -1,6 +1,6 @@
 //! `esia-link diagnose`: the operator's lookup on the command line.
 
-use app::diagnose::{nothing_found, AttemptView, Diagnosis};
+use app::console::diagnose::{nothing_found, AttemptView, Diagnosis};
 use config::Config;
 use i18n::Lang;
 
@@ -16,7 +16,7 @@ pub async fn run(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
     );
-    let diagnosis = app.diagnose(query, &actor, unmask, lang).await?;
+    let diagnosis = app.console().diagnose(query, &actor, unmask, lang).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&diagnosis)?);
     } else {

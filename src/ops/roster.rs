@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use app::roster::{BytesSource, ImportOptions, RosterFormat};
+use app::school::roster::{BytesSource, ImportOptions, RosterFormat};
 use app::App;
 use i18n::Lang;
 use store::NewSchool;
@@ -114,6 +114,7 @@ pub async fn seed(app: &App, text: &str, actor: &str) -> anyhow::Result<Seeded> 
             format: RosterFormat::Json,
         };
         let report = app
+            .school()
             .import_roster(
                 created.id,
                 &source,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use app::roster::{FileSource, ImportOptions, ImportReport, Phase, Progress, RosterFormat};
+use app::school::roster::{FileSource, ImportOptions, ImportReport, Phase, Progress, RosterFormat};
 use app::school::CodeScope;
 use app::school::IssuedCode;
 use config::Config;
@@ -27,7 +27,7 @@ pub async fn add_school(config: Config, region: i64, name: &str, lang: Lang) -> 
         );
     }
     let app = crate::startup::build_tool_app(config).await?;
-    let school = app.create_school(region, name, CLI_ACTOR).await?;
+    let school = app.school().create_school(region, name, CLI_ACTOR).await?;
     println!("{}", school.id);
     Ok(())
 }
@@ -39,7 +39,10 @@ pub async fn add_token(
     lang: Lang,
 ) -> anyhow::Result<()> {
     let app = crate::startup::build_tool_app(config).await?;
-    let token = app.create_school_token(school, label, CLI_ACTOR).await?;
+    let token = app
+        .school()
+        .create_school_token(school, label, CLI_ACTOR)
+        .await?;
     eprintln!(
         "{}",
         lang.pick(
@@ -158,6 +161,7 @@ pub async fn import(config: Config, args: ImportArgs, lang: Lang) -> anyhow::Res
         dry_run: args.dry_run,
     };
     let report = app
+        .school()
         .import_roster(args.school, &source, &options, CLI_ACTOR, &|p| {
             out.report(p)
         })
@@ -263,7 +267,7 @@ pub async fn issue_codes(config: Config, args: CodesArgs, lang: Lang) -> anyhow:
     let public_url = config.server.public_url.trim_end_matches('/').to_string();
     let days = args.days.unwrap_or(config.activation.code_days);
     let app = crate::startup::build_tool_app(config).await?;
-    let school = app.school(args.school).await?;
+    let school = app.school().get(args.school).await?;
     let mut csv: Box<dyn Write + Send> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => Box::new(std::io::stdout()),
@@ -316,6 +320,7 @@ pub async fn issue_codes(config: Config, args: CodesArgs, lang: Lang) -> anyhow:
         }
     };
     let issued = app
+        .school()
         .issue_codes(args.school, &scope, days, CLI_ACTOR, &mut sink)
         .await?;
     if let Some(file) = sheets.as_mut() {

@@ -15,6 +15,7 @@ use crate::helpers::{fill_form, spawn_app, TestApp};
 async fn school_with_codes(app: &TestApp) -> (Uuid, String, String) {
     let school = app
         .state
+        .school()
         .create_school(29, "Школа № 9", "test")
         .await
         .expect("school");
@@ -36,6 +37,7 @@ async fn school_with_codes(app: &TestApp) -> (Uuid, String, String) {
 async fn issue(app: &TestApp, school: Uuid) -> Vec<(String, String)> {
     let mut codes = Vec::new();
     app.state
+        .school()
         .issue_codes(school, &CodeScope::default(), 30, "test", &mut |batch| {
             codes.extend(batch.iter().map(|c| {
                 (

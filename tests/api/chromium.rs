@@ -156,6 +156,7 @@ async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chrom
     let app = spawn_app().await;
     let school = app
         .state
+        .school()
         .create_school(29, "Школа № 11", "test")
         .await
         .expect("school");
@@ -166,6 +167,7 @@ async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chrom
     let mut html = esia_link::ops::sheets::header(&school.name);
     let base = app.base.clone();
     app.state
+        .school()
         .issue_codes(
             school.id,
             &Default::default(),
@@ -249,7 +251,7 @@ async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chrom
 #[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
 async fn a_person_without_snils_links_by_password_then_logs_in_directly_in_chromium() {
     let app = spawn_app().await;
-    let hash = esia_link::app::password::hash(secrecy::SecretString::from(PASSWORD))
+    let hash = esia_link::app::account::password::hash(secrecy::SecretString::from(PASSWORD))
         .await
         .expect("hash");
     sqlx::query(

@@ -13,7 +13,7 @@ const PASSWORD: &str = "синий-кит-2024-лето";
 /// Gives the demo account `login` a password and makes it active, as the
 /// activation wizard would have.
 async fn with_password(app: &TestApp, login: &str) {
-    let hash = esia_link::app::password::hash(SecretString::from(PASSWORD))
+    let hash = esia_link::app::account::password::hash(SecretString::from(PASSWORD))
         .await
         .expect("hash");
     sqlx::query(

@@ -2,7 +2,7 @@
 //! what was compared and who must fix what — for every failing demo person,
 //! through the use case and through `esia-link diagnose`.
 
-use esia_link::app::remedy::Side;
+use esia_link::app::console::remedy::Side;
 use esia_link::demo::browser::Consent;
 use esia_link::i18n::Lang;
 
@@ -56,6 +56,7 @@ async fn every_failing_demo_person_gets_an_outcome_and_a_remedy() {
         let reference = run.reference.expect("reference on the page");
         let diagnosis = app
             .state
+            .console()
             .diagnose(&reference, "test:operator", false, Lang::En)
             .await
             .expect("diagnosis");
@@ -81,6 +82,7 @@ async fn lookups_are_audited_and_names_stay_masked_unless_asked() {
     let reference = run.reference.expect("reference");
     let masked = app
         .state
+        .console()
         .diagnose(&reference, "test:support", false, Lang::Ru)
         .await
         .expect("diagnosis");
@@ -99,6 +101,7 @@ async fn lookups_are_audited_and_names_stay_masked_unless_asked() {
 
     let unmasked = app
         .state
+        .console()
         .diagnose(&reference, "test:privileged", true, Lang::Ru)
         .await
         .expect("diagnosis");

@@ -20,6 +20,7 @@ async fn code_for(app: &TestApp, login: &str) -> String {
     };
     let mut codes = Vec::new();
     app.state
+        .school()
         .issue_codes(
             account.school_id.expect("a school"),
             &scope,
@@ -248,6 +249,7 @@ async fn guessing_codes_hits_the_address_limit_shared_with_the_wizard() {
 async fn school_person_code(app: &TestApp, region: i64, row: &str) -> String {
     let school = app
         .state
+        .school()
         .create_school(region, "Школа № 12", "test")
         .await
         .expect("school");
@@ -257,6 +259,7 @@ async fn school_person_code(app: &TestApp, region: i64, row: &str) -> String {
     crate::helpers::import_csv(app, school.id, &csv).await;
     let mut codes = Vec::new();
     app.state
+        .school()
         .issue_codes(school.id, &CodeScope::default(), 30, "test", &mut |batch| {
             codes.extend(batch.iter().map(|c| c.code.to_string()))
         })

@@ -28,7 +28,7 @@ const BELOV_SNILS: &str = "218-318-418 58";
 /// The app on a clock the test moves.
 fn manual_clock(app: &TestApp) -> Arc<ManualClock> {
     let clock = ManualClock::starting_at(Utc::now());
-    app.state.set_family_clock(clock.clone());
+    app.state.family().set_family_clock(clock.clone());
     clock
 }
 
@@ -58,6 +58,7 @@ async fn ivanova_with_proposed_children(app: &TestApp) -> (ScriptedBrowser, Uuid
     .await;
     let school5 = app
         .state
+        .school()
         .create_school(78, "Школа № 5", "test")
         .await
         .expect("school");
@@ -386,6 +387,7 @@ async fn only_the_parent_a_school_link_names_can_answer_it() {
     assert!(pupil_ids(&my_access(&app, &fedorov).await).is_empty());
     let token = app
         .state
+        .school()
         .create_school_token(
             demo_account(&app, "ivanova.mp")
                 .await
@@ -419,6 +421,7 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
     let ivanova_id = demo_account(&app, "ivanova.mp").await.id;
     let token = app
         .state
+        .school()
         .create_school_token(school5, "diary", "test")
         .await
         .expect("token");
@@ -663,6 +666,7 @@ async fn an_unanswered_invitation_expires_and_can_be_sent_again() {
     let (ivanova, school5, c1) = parent_with_confirmed_child(&app).await;
     let token = app
         .state
+        .school()
         .create_school_token(school5, "diary", "test")
         .await
         .expect("token");
@@ -933,6 +937,7 @@ async fn a_pupil_sees_only_themselves_and_the_access_api_says_why() {
         .expect("school");
     let token = app
         .state
+        .school()
         .create_school_token(arkh1, "diary", "test")
         .await
         .expect("token");

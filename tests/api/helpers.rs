@@ -404,13 +404,14 @@ pub async fn import_csv(
     app: &TestApp,
     school: uuid::Uuid,
     csv: &str,
-) -> esia_link::app::roster::ImportReport {
-    let source = esia_link::app::roster::BytesSource {
+) -> esia_link::app::school::roster::ImportReport {
+    let source = esia_link::app::school::roster::BytesSource {
         bytes: csv.as_bytes().to_vec(),
-        format: esia_link::app::roster::RosterFormat::Csv,
+        format: esia_link::app::school::roster::RosterFormat::Csv,
     };
     let report = app
         .state
+        .school()
         .import_roster(school, &source, &Default::default(), "test", &|_| {})
         .await
         .expect("import");

@@ -10,7 +10,7 @@
 //! pupils of her school in the demo roster, and Тимофей, in no roster. The
 //! tests list the pupils as her children the way a school's roster does.
 
-use esia_link::app::kids::KidsResult;
+use esia_link::app::login::kids::KidsResult;
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use esia_link::federation::FederatedKid;
 use esia_link::web::AppState;
@@ -214,6 +214,7 @@ async fn both_children_the_school_listed_are_confirmed_at_the_parent_s_login() {
     );
     let result = app
         .state
+        .login()
         .confirm_kids_from_esia(parent, &ivanova_kids())
         .await
         .expect("confirm");
@@ -243,6 +244,7 @@ async fn a_child_no_school_lists_is_ask_the_school_and_nothing_changes() {
         ask_the_school,
     } = app
         .state
+        .login()
         .confirm_kids_from_esia(parent, &ivanova_kids())
         .await
         .expect("confirm");
@@ -271,6 +273,7 @@ async fn a_child_no_school_lists_is_ask_the_school_and_nothing_changes() {
     );
     let result = app
         .state
+        .login()
         .confirm_kids_from_esia(parent, &[stranger])
         .await
         .expect("confirm");
@@ -299,6 +302,7 @@ async fn a_pupil_whose_school_listed_another_parent_is_left_alone() {
 
     let result = app
         .state
+        .login()
         .confirm_kids_from_esia(parent, &ivanova_kids())
         .await
         .expect("confirm");
@@ -420,8 +424,8 @@ async fn spawn_switched_off() -> SwitchedOff {
 #[tokio::test]
 async fn with_the_region_switch_off_nothing_is_confirmed() {
     let app = spawn_switched_off().await;
-    assert!(!app.state.kids_confirmation_enabled(Some(29)));
-    assert!(app.state.kids_confirmation_enabled(Some(78)));
+    assert!(!app.state.login().kids_confirmation_enabled(Some(29)));
+    assert!(app.state.login().kids_confirmation_enabled(Some(78)));
     school_lists(&app.state, "ivanova.mp", "ivanov.is").await;
     school_lists(&app.state, "ivanova.mp", "ivanova.ds").await;
     let run = ScriptedBrowser::new()

@@ -102,6 +102,7 @@ async fn an_operator_confirms_a_listed_relationship_within_their_school() {
     // A school lists a parent for a pupil (proposed).
     let school = app
         .state
+        .school()
         .create_school(29, "Школа № 12", "test")
         .await
         .expect("school");
@@ -111,6 +112,7 @@ async fn an_operator_confirms_a_listed_relationship_within_their_school() {
     crate::helpers::import_csv(&app, school.id, csv).await;
     let people = app
         .state
+        .school()
         .school_people(school.id, None, None, 10)
         .await
         .expect("people");

@@ -23,7 +23,7 @@ const NEW_PASSWORD: &str = "зелёный-трамвай-на-закате";
 /// Gives the demo account `login` a password and an e-mail (confirmed or
 /// not) and makes it active, as the activation wizard would have.
 async fn with_email(app: &TestApp, login: &str, email: &str, confirmed: bool) {
-    let hash = esia_link::app::password::hash(SecretString::from(PASSWORD))
+    let hash = esia_link::app::account::password::hash(SecretString::from(PASSWORD))
         .await
         .expect("hash");
     sqlx::query(

@@ -15,11 +15,13 @@ const HEADER: &str = "key,role,surname,given_name,patronymic,birth_date,snils,cl
 async fn school_with_token(app: &TestApp) -> (Uuid, String) {
     let school = app
         .state
+        .school()
         .create_school(29, "Школа № 7 г. Архангельска", "test")
         .await
         .expect("school");
     let token = app
         .state
+        .school()
         .create_school_token(school.id, "test", "test")
         .await
         .expect("token");

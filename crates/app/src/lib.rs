@@ -4,23 +4,29 @@
 //!
 //! Handlers never reach the store or the ephemeral store themselves: what
 //! they need is a method here, returning a typed result or an [`AppError`].
+//!
+//! The use cases are grouped by area, each a folder with a handle on the
+//! context, so that "where is X" is answered by the layout:
+//!
+//! | handle | folder | what |
+//! | --- | --- | --- |
+//! | [`App::login`] | `login/` | start and complete a State Services login, the outcome, password login, linking by password or code, a parent's children from ESIA |
+//! | [`App::account`] | `account/` | the session and the person behind it, logout, the activation wizard, recovery, passwords |
+//! | [`App::family`] | `family/` | children, trusted persons, invitations, notifications, who may see whose diary |
+//! | [`App::school`] | `school/` | schools, their tokens, rosters, activation codes |
+//! | [`App::console`] | `console/` | support: diagnosis, the audit log, operators' corrections and actions |
+//!
+//! Types several areas share (the session, the operator's role, …) live in
+//! [`shared`], so that no area imports another one in a circle.
 
 pub mod access_cache;
 pub mod account;
-pub mod activation;
-pub mod credentials;
-pub mod diagnose;
+pub mod console;
 mod error;
 pub mod family;
-pub mod kids;
 pub mod login;
-pub mod operate;
-pub mod operator_actions;
-pub mod password;
-pub mod recovery;
-pub mod remedy;
-pub mod roster;
 pub mod school;
+pub mod shared;
 pub mod telemetry;
 
 use config::Config;
@@ -70,6 +76,51 @@ impl Drop for App {
         }
     }
 }
+
+/// Declares an area's handle: a borrowed view of the context whose methods
+/// are that area's use cases (`app.family().invite_trusted(...)`).
+macro_rules! area {
+    ($(#[$doc:meta])* $handle:ident, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $handle<'a>(&'a App);
+
+        impl App {
+            $(#[$doc])*
+            pub fn $method(&self) -> $handle<'_> {
+                $handle(self)
+            }
+        }
+
+        impl std::ops::Deref for $handle<'_> {
+            type Target = App;
+            fn deref(&self) -> &App {
+                self.0
+            }
+        }
+    };
+}
+
+area!(
+    /// Logging in: State Services, the diary password, linking.
+    Logins, login
+);
+area!(
+    /// The person's own account: session, activation, recovery.
+    Accounts, account
+);
+area!(
+    /// Families: children, trusted persons, invitations, access.
+    Families, family
+);
+area!(
+    /// Schools: rosters, codes, school tokens.
+    Schools, school
+);
+area!(
+    /// The support console: diagnosis, audit, operator actions.
+    Console, console
+);
 
 /// The pub/sub channel (under the key prefix) of access-cache invalidations.
 pub const ACCESS_CHANNEL: &str = "access-invalidate";

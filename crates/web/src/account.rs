@@ -47,16 +47,18 @@ async fn account(
     RequestLang(lang): RequestLang,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let session = match app.session(cookie.as_deref()).await {
+    let session = match app.account().session(cookie.as_deref()).await {
         Ok(session) => session,
         Err(AppError::NotLoggedIn) => return Ok(redirect("/")),
         Err(e) => return Err(WebError::page(e, lang)),
     };
     let me = app
+        .account()
         .me(&session)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let just_linked = app
+        .account()
         .take_link_notice(&session)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -80,8 +82,10 @@ async fn account(
     });
     // Times by the clock of the account's region, the zone named.
     let region_code = me.region.as_ref().map(|r| r.code);
-    let zone = app.time_zone(region_code);
-    let support = app.support_for(me.school.as_ref().map(|s| s.id), region_code);
+    let zone = app.account().time_zone(region_code);
+    let support = app
+        .account()
+        .support_for(me.school.as_ref().map(|s| s.id), region_code);
     let page = AccountPage {
         chrome: Chrome::new(lang, lang.pick("Учётная запись", "Account"), "/account"),
         heading: lang.pick("Вы вошли в дневник", "You are logged in").into(),
@@ -148,6 +152,7 @@ async fn logout(
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let next = app
+        .account()
         .logout(cookie.as_deref(), &form.csrf)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -162,6 +167,7 @@ async fn logout_everywhere(
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let next = app
+        .account()
         .logout_everywhere(cookie.as_deref(), &form.csrf)
         .await
         .map_err(|e| WebError::page(e, lang))?;

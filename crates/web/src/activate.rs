@@ -18,7 +18,7 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, ActivatePage, Chrome, WizardTexts};
 use super::{cookies, query_param, AppState};
-use app::activation::{WizardInput, WizardNext, WizardView};
+use app::account::activation::{WizardInput, WizardNext, WizardView};
 use domain::activation::Step;
 use i18n::Lang;
 
@@ -117,6 +117,7 @@ async fn page(
     }
     let token = cookies::get(&headers, WIZARD);
     match app
+        .account()
         .activation_view(token.as_deref())
         .await
         .map_err(|e| WebError::page(e, lang))?
@@ -128,6 +129,7 @@ async fn page(
 
 async fn enter(app: &AppState, lang: Lang, code: &str, client: &str) -> Result<Response, WebError> {
     match app
+        .account()
         .start_activation(code, client)
         .await
         .map_err(|e| WebError::page(e, lang))?
@@ -149,7 +151,9 @@ async fn enter(app: &AppState, lang: Lang, code: &str, client: &str) -> Result<R
         }
         Err(error) => {
             let status = match error {
-                app::activation::ActivationError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                app::account::activation::ActivationError::RateLimited => {
+                    StatusCode::TOO_MANY_REQUESTS
+                }
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             Ok(render(status, &code_page(lang, code, error.messages(lang))))
@@ -218,6 +222,7 @@ async fn step(
         _ => return Ok(see_other(HeaderMap::new(), "/activate")),
     };
     let result = app
+        .account()
         .activation_submit(token.as_deref(), &form.csrf, input, lang)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -251,6 +256,7 @@ async fn step(
         Err(error) => {
             // The same step again, with what was typed and why it was refused.
             match app
+                .account()
                 .activation_view(token.as_deref())
                 .await
                 .map_err(|e| WebError::page(e, lang))?
@@ -279,6 +285,7 @@ async fn confirm(
 ) -> Result<Response, WebError> {
     let token = query_param(query.as_deref(), "token").unwrap_or_default();
     let confirmed = app
+        .account()
         .confirm_email(&token)
         .await
         .map_err(|e| WebError::page(e, lang))?;

@@ -16,8 +16,11 @@ pub fn router() -> Router<AppState> {
 async fn me(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Me>, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let session = app
+        .account()
         .session(cookie.as_deref())
         .await
         .map_err(WebError::json)?;
-    Ok(Json(app.me(&session).await.map_err(WebError::json)?))
+    Ok(Json(
+        app.account().me(&session).await.map_err(WebError::json)?,
+    ))
 }

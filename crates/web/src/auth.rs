@@ -42,7 +42,11 @@ async fn start(
         ),
     };
     let client = client_address(&app, &request_headers, peer);
-    match app.start_login(&provider, return_to, lang, &client).await {
+    match app
+        .login()
+        .start_login(&provider, return_to, lang, &client)
+        .await
+    {
         Ok(started) => {
             let mut headers = HeaderMap::new();
             cookies::set(
@@ -86,6 +90,7 @@ async fn callback(
     let client = client_address(&app, &request_headers, peer);
     let mut headers = HeaderMap::new();
     let completed = app
+        .login()
         .complete_login(
             &provider,
             &params,
@@ -135,7 +140,7 @@ async fn callback(
         }
     };
     // The outcome is shown on a clean URL: the code never stays in the address bar.
-    let token = match app.keep_outcome(&report).await {
+    let token = match app.login().keep_outcome(&report).await {
         Ok(token) => token,
         Err(e) => {
             tracing::error!(error = %e, "cannot keep the outcome for display");
@@ -166,6 +171,7 @@ async fn outcome(
 ) -> Result<Response, WebError> {
     let report = match cookies::get(&headers, cookies::OUTCOME) {
         Some(token) => app
+            .login()
             .kept_outcome(&token)
             .await
             .map_err(|e| WebError::page(e, lang))?,
@@ -233,7 +239,7 @@ async fn outcome_page(
     let support = if text.success {
         None
     } else {
-        let contacts = app.support_for_outcome(report).await;
+        let contacts = app.account().support_for_outcome(report).await;
         Some(SupportBlock::new(lang, contacts.as_ref()))
     };
     OutcomePage {

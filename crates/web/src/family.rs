@@ -29,8 +29,8 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome};
 use super::{cookies, query_param, AppState};
-use app::account::Session;
 use app::family::{FamilyOverview, InvitationView, InviteForm, NoticeKind, NotificationItem, Side};
+use app::shared::Session;
 use app::AppError;
 use domain::access::{
     Answer, FamilyRefusal, InvitationAction, InvitationState, Service, ServiceSet,
@@ -420,7 +420,7 @@ async fn page_session(
     lang: Lang,
 ) -> Result<Option<Session>, WebError> {
     let cookie = cookies::get(headers, cookies::SESSION);
-    match app.session(cookie.as_deref()).await {
+    match app.account().session(cookie.as_deref()).await {
         Ok(session) => Ok(Some(session)),
         Err(AppError::NotLoggedIn) => Ok(None),
         Err(e) => Err(WebError::page(e, lang)),
@@ -433,7 +433,8 @@ async fn form_session(
     lang: Lang,
 ) -> Result<Session, WebError> {
     let cookie = cookies::get(headers, cookies::SESSION);
-    app.session(cookie.as_deref())
+    app.account()
+        .session(cookie.as_deref())
         .await
         .map_err(|e| WebError::page(e, lang))
 }
@@ -475,6 +476,7 @@ async fn notifications_page(
         return Ok(see_other("/"));
     };
     let centre = app
+        .family()
         .notifications(&session)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -538,7 +540,8 @@ async fn read_form(
 ) -> Result<Response, WebError> {
     let session = form_session(&app, &headers, lang).await?;
     let id = parse_id(&id).map_err(|e| WebError::page(e, lang))?;
-    app.mark_notification_read(&session, &form.csrf, id)
+    app.family()
+        .mark_notification_read(&session, &form.csrf, id)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     Ok(see_other("/notifications"))
@@ -555,6 +558,7 @@ async fn answer_relationship(
     let id = parse_id(&id).map_err(|e| WebError::page(e, lang))?;
     let answer = Answer::parse(&answer).ok_or_else(|| WebError::page(AppError::NotFound, lang))?;
     match app
+        .family()
         .answer_relationship(&session, &form.csrf, id, answer)
         .await
         .map_err(|e| WebError::page(e, lang))?
@@ -582,6 +586,7 @@ async fn invitation_step(
         "revoke" => (InvitationAction::Revoke, "/family?done=revoked"),
         "reinvite" => {
             return match app
+                .family()
                 .reinvite(&session, &form.csrf, id)
                 .await
                 .map_err(|e| WebError::page(e, lang))?
@@ -593,6 +598,7 @@ async fn invitation_step(
         _ => return Err(WebError::page(AppError::NotFound, lang)),
     };
     match app
+        .family()
         .act_on_invitation(&session, &form.csrf, id, action)
         .await
         .map_err(|e| WebError::page(e, lang))?
@@ -780,7 +786,8 @@ async fn family_page(
         return Ok(see_other("/"));
     };
     let overview = app
-        .family(&session)
+        .family()
+        .overview(&session)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let notice = done_notice(query_param(uri.query(), "done"), lang);
@@ -837,6 +844,7 @@ async fn invite(
         services: ServiceSet::of(services),
     };
     let refusal = match app
+        .family()
         .invite_trusted(&session, &form.csrf, &request)
         .await
         .map_err(|e| WebError::page(e, lang))?
@@ -849,7 +857,8 @@ async fn invite(
     }
     // The form again, as typed, with what to fix.
     let overview = app
-        .family(&session)
+        .family()
+        .overview(&session)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let values = FormValues {
@@ -883,7 +892,10 @@ struct NotificationJson {
 
 async fn json_session(app: &AppState, headers: &HeaderMap) -> Result<Session, WebError> {
     let cookie = cookies::get(headers, cookies::SESSION);
-    app.session(cookie.as_deref()).await.map_err(WebError::json)
+    app.account()
+        .session(cookie.as_deref())
+        .await
+        .map_err(WebError::json)
 }
 
 async fn notifications_json(
@@ -892,7 +904,11 @@ async fn notifications_json(
     RequestLang(lang): RequestLang,
 ) -> Result<Response, WebError> {
     let session = json_session(&app, &headers).await?;
-    let centre = app.notifications(&session).await.map_err(WebError::json)?;
+    let centre = app
+        .family()
+        .notifications(&session)
+        .await
+        .map_err(WebError::json)?;
     let zone = centre.zone;
     let items: Vec<NotificationJson> = centre
         .items
@@ -917,7 +933,8 @@ async fn read_json(
         .unwrap_or_default()
         .to_string();
     let id = parse_id(&id).map_err(WebError::json)?;
-    app.mark_notification_read(&session, &csrf, id)
+    app.family()
+        .mark_notification_read(&session, &csrf, id)
         .await
         .map_err(WebError::json)?;
     Ok(Json(json!({ "id": id, "read": true })).into_response())
@@ -925,7 +942,11 @@ async fn read_json(
 
 async fn my_access(State(app): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
     let session = json_session(&app, &headers).await?;
-    let list = app.my_access(&session).await.map_err(WebError::json)?;
+    let list = app
+        .family()
+        .my_access(&session)
+        .await
+        .map_err(WebError::json)?;
     Ok(Json(list).into_response())
 }
 
@@ -961,6 +982,7 @@ async fn check_access(
         return Ok(bad_request("service must be diary or attendance_meals"));
     };
     let answer = app
+        .family()
         .check_access(token, viewer, pupil, service)
         .await
         .map_err(WebError::json)?;

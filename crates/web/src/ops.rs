@@ -25,11 +25,12 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt};
 use super::{cookies, query_param, AppState};
-use app::diagnose::{nothing_found, Diagnosis, OperatorRole};
-use app::operate::{
+use app::console::actions::{
     parse_moment, AuditQuery, Bound, ConsoleRequest, Corrected, Correction, HourlyOutcomes,
     Operator, Relinked,
 };
+use app::console::diagnose::{nothing_found, Diagnosis};
+use app::shared::OperatorRole;
 use app::AppError;
 use i18n::Lang;
 
@@ -161,7 +162,7 @@ async fn operator_or_page(
     return_to: &'static str,
 ) -> Result<Result<Operator, Response>, WebError> {
     let cookie = cookies::get(headers, cookies::SESSION);
-    match app.operator(cookie.as_deref()).await {
+    match app.console().operator(cookie.as_deref()).await {
         Ok(operator) => Ok(Ok(operator)),
         Err(AppError::NotLoggedIn) => Ok(Err(log_in_first(return_to))),
         Err(AppError::Forbidden) => Ok(Err(forbidden(
@@ -227,7 +228,8 @@ async fn console(
         region,
     };
     let console = app
-        .console(&operator, &request, lang)
+        .console()
+        .page(&operator, &request, lang)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     let diagnosis = console.diagnosis;
@@ -398,15 +400,16 @@ async fn unlink(
     let cookie = cookies::get(&headers, cookies::SESSION);
     let account = Uuid::parse_str(form.account.trim())
         .map_err(|_| WebError::page(AppError::NotFound, lang))?;
-    app.operator_unlink(
-        cookie.as_deref(),
-        &form.csrf,
-        account,
-        &form.provider,
-        &form.reason,
-    )
-    .await
-    .map_err(|e| WebError::page(e, lang))?;
+    app.console()
+        .operator_unlink(
+            cookie.as_deref(),
+            &form.csrf,
+            account,
+            &form.provider,
+            &form.reason,
+        )
+        .await
+        .map_err(|e| WebError::page(e, lang))?;
     Ok(back_to_console(&form.q, "unlinked"))
 }
 
@@ -448,6 +451,7 @@ async fn relink(
         ));
     };
     let relinked = app
+        .console()
         .operator_relink(
             cookie.as_deref(),
             &form.csrf,
@@ -523,6 +527,7 @@ async fn correct(
         Err(e) => return Ok(refused(StatusCode::BAD_REQUEST, lang, &e.message(lang))),
     };
     match app
+        .console()
         .operator_correct(
             cookie.as_deref(),
             &form.csrf,
@@ -674,6 +679,7 @@ async fn audit(
     };
     let filled = |v: &str| (!v.is_empty()).then(|| v.to_string());
     let entries = app
+        .console()
         .audit_log(
             &operator,
             &AuditQuery {

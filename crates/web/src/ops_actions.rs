@@ -1,5 +1,5 @@
 //! `/ops/reset-activation` and `/ops/confirm-relationship`: the console's
-//! forms for the two operator actions of `app::operator_actions`.
+//! forms for the two operator actions of `app::console::operator_actions`.
 
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -44,6 +44,7 @@ async fn reset_activation(
     let cookie = cookies::get(&headers, cookies::SESSION);
     let account = id(&form.account, lang)?;
     let code = app
+        .console()
         .operator_reset_activation(cookie.as_deref(), &form.csrf, account, &form.reason)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -84,7 +85,8 @@ async fn confirm_relationship(
     let cookie = cookies::get(&headers, cookies::SESSION);
     let parent = id(&form.parent, lang)?;
     let pupil = id(&form.pupil, lang)?;
-    app.operator_confirm_relationship(cookie.as_deref(), &form.csrf, parent, pupil, &form.reason)
+    app.console()
+        .operator_confirm_relationship(cookie.as_deref(), &form.csrf, parent, pupil, &form.reason)
         .await
         .map_err(|e| WebError::page(e, lang))?;
     Ok(render(

@@ -22,8 +22,8 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, PasswordPage, SupportBlock};
 use super::{cookies, AppState};
-use app::activation::ActivationError;
-use app::credentials::{CodeLinkRefusal, PasswordRefusal, PendingIdentity};
+use app::account::activation::ActivationError;
+use app::login::credentials::{CodeLinkRefusal, PasswordRefusal, PendingIdentity};
 use domain::activation::CodeRefusal;
 use domain::throttle::Verdict;
 use i18n::Lang;
@@ -103,7 +103,8 @@ async fn support_for(
 
 /// An account's support contacts; none (general words) if they cannot be read.
 async fn account_support(app: &AppState, account: uuid::Uuid) -> Option<config::SupportContacts> {
-    app.support_for_account(account)
+    app.account()
+        .support_for_account(account)
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(error = %error, "no support contacts for the account");
@@ -163,6 +164,7 @@ async fn login(
     }
     let client = client_address(&app, &headers, peer);
     let result = app
+        .login()
         .password_login(
             &form.login,
             SecretString::from(form.password),
@@ -235,7 +237,8 @@ async fn pending_identity(
     lang: Lang,
 ) -> Result<Option<PendingIdentity>, WebError> {
     let token = cookies::get(headers, cookies::PENDING_LINK);
-    app.pending_identity(token.as_deref())
+    app.login()
+        .pending_identity(token.as_deref())
         .await
         .map_err(|e| WebError::page(e, lang))
 }
@@ -264,6 +267,7 @@ async fn link(
 ) -> Result<Response, WebError> {
     let (token, client) = fallback_request(&app, &headers, peer, lang)?;
     let result = app
+        .login()
         .link_with_password(
             token.as_deref(),
             &form.login,
@@ -410,6 +414,7 @@ async fn link_by_code(
 ) -> Result<Response, WebError> {
     let (token, client) = fallback_request(&app, &headers, peer, lang)?;
     let result = app
+        .login()
         .link_with_code(token.as_deref(), &form.code, &client)
         .await
         .map_err(|e| WebError::page(e, lang))?;

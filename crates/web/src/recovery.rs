@@ -27,7 +27,7 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome};
 use super::{cookies, query_param, AppState};
-use app::recovery::{ChildPasswordView, RecoveryRefusal};
+use app::account::recovery::{ChildPasswordView, RecoveryRefusal};
 use app::AppError;
 use i18n::Lang;
 
@@ -266,6 +266,7 @@ async fn request_password(
     }
     let client = client_address(&app, &headers, peer);
     let result = app
+        .account()
         .request_password_reset(&form.who, &client, lang)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -294,6 +295,7 @@ async fn request_login(
     }
     let client = client_address(&app, &headers, peer);
     let result = app
+        .account()
         .request_login_reminder(&form.email, &form.birth_date, &client, lang)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -358,6 +360,7 @@ async fn reset_form(
 ) -> Result<Response, WebError> {
     let token = query_param(query.as_deref(), "token").unwrap_or_default();
     let link = app
+        .account()
         .reset_link(&token)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -393,6 +396,7 @@ async fn reset(
     }
     let client = client_address(&app, &headers, peer);
     let result = app
+        .account()
         .reset_password(
             &form.token,
             SecretString::from(form.password),
@@ -480,7 +484,7 @@ async fn child_form(
     Path(pupil_id): Path<String>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let session = match app.session(cookie.as_deref()).await {
+    let session = match app.account().session(cookie.as_deref()).await {
         Ok(session) => session,
         Err(AppError::NotLoggedIn) => return Ok(see_other(HeaderMap::new(), "/")),
         Err(e) => return Err(WebError::page(e, lang)),
@@ -493,6 +497,7 @@ async fn child_form(
         ));
     };
     let view = app
+        .account()
         .child_password_view(&session, pupil)
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -512,6 +517,7 @@ async fn set_child_password(
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let session = app
+        .account()
         .session(cookie.as_deref())
         .await
         .map_err(|e| WebError::page(e, lang))?;
@@ -524,6 +530,7 @@ async fn set_child_password(
     };
     let client = client_address(&app, &headers, peer);
     let result = app
+        .account()
         .set_child_password(
             &session,
             pupil,
@@ -555,6 +562,7 @@ async fn set_child_password(
         Err(refusal) => {
             // The form again, with what was wrong.
             let view = app
+                .account()
                 .child_password_view(&session, pupil)
                 .await
                 .map_err(|e| WebError::page(e, lang))?;

@@ -20,8 +20,8 @@ use uuid::Uuid;
 use super::error::WebError;
 use super::lang::RequestLang;
 use super::AppState;
-use app::operate::{Corrected, Correction};
-use app::roster::{BytesSource, ImportOptions, RosterFormat};
+use app::console::actions::{Corrected, Correction};
+use app::school::roster::{BytesSource, ImportOptions, RosterFormat};
 use app::school::{CodeScope, IssuedCode};
 use app::AppError;
 
@@ -103,7 +103,11 @@ async fn authorize(app: &AppState, headers: &HeaderMap, school: Uuid) -> Result<
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(|| WebError::json(AppError::NotLoggedIn))?;
-    let allowed = app.school_for_token(token).await.map_err(WebError::json)?;
+    let allowed = app
+        .school()
+        .school_for_token(token)
+        .await
+        .map_err(WebError::json)?;
     if allowed != school {
         return Err(WebError::json(AppError::Forbidden));
     }
@@ -163,6 +167,7 @@ async fn import_roster(
     };
     let actor = format!("school_token:{school}");
     let report = app
+        .school()
         .import_roster(school, &source, &options, &actor, &|_| {})
         .await
         .map_err(WebError::json)?;
@@ -220,6 +225,7 @@ async fn people(
 ) -> Result<Json<Vec<PersonOut>>, WebError> {
     authorize(&app, &headers, school).await?;
     let people = app
+        .school()
         .school_people(school, query.class.as_deref(), query.after, query.limit)
         .await
         .map_err(WebError::json)?;
@@ -309,7 +315,7 @@ async fn correct_person(
     };
     let actor = format!("school_token:{school}");
     match app
-        .correct_school_person(school, &actor, person, &correction, &request.reason)
+        .console().correct_school_person(school, &actor, person, &correction, &request.reason)
         .await
     {
         Ok(corrected) => {
@@ -398,6 +404,7 @@ async fn issue_codes(
     let actor = format!("school_token:{school}");
     let days = request.days.unwrap_or(app.config().activation.code_days);
     let issued = app
+        .school()
         .issue_codes(school, &scope, days, &actor, &mut sink)
         .await
         .map_err(WebError::json)?;

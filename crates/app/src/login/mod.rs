@@ -10,7 +10,9 @@
 //! page that shows the reference code.
 
 pub mod candidates;
+pub mod credentials;
 pub mod journal;
+pub mod kids;
 pub mod report;
 
 use std::time::Duration;
@@ -18,7 +20,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{App, AppError};
+use crate::{AppError, Logins};
 use domain::code::ReferenceCode;
 use domain::link::{decide, IdpPerson, LinkOutcome};
 use domain::name::FullName;
@@ -85,7 +87,7 @@ pub enum Completed {
     Throttled,
 }
 
-impl App {
+impl Logins<'_> {
     /// Starts a login at `provider_id`; the browser goes to `authorize_url`.
     /// A refusal is recorded as an attempt so its reference can be looked up.
     pub async fn start_login(
@@ -389,7 +391,7 @@ impl App {
         // A person a parent invited as a trusted person (surname + SNILS)
         // gets a lightweight `trusted` account and logs in.
         if matches!(outcome, LinkOutcome::SnilsMissing | LinkOutcome::NoAccount) {
-            let claimant = super::family::TrustedClaimant {
+            let claimant = crate::shared::TrustedClaimant {
                 provider: person.provider.clone(),
                 subject: person.subject.clone(),
                 name: idp_person.name.clone(),
@@ -398,7 +400,7 @@ impl App {
                 tier: person.tier,
                 verified_phone: None,
             };
-            if let Some(account_id) = self.claim_trusted_invitations(&claimant).await? {
+            if let Some(account_id) = self.family().claim_trusted_invitations(&claimant).await? {
                 outcome = LinkOutcome::LoggedIn { account_id };
             }
         }
@@ -433,7 +435,7 @@ impl App {
         let (true, Some(account_id)) = (outcome.is_success(), outcome.account_id()) else {
             let pending_link =
                 if matches!(outcome, LinkOutcome::SnilsMissing | LinkOutcome::NoAccount) {
-                    let identity = super::credentials::PendingIdentity {
+                    let identity = crate::login::credentials::PendingIdentity {
                         provider: person.provider.clone(),
                         subject: person.subject.clone(),
                         surname: idp_person.name.surname().to_string(),

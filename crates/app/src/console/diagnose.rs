@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::operate::required_reason;
-use super::remedy::{remedy, Facts, Remedy};
-use super::{App, AppError};
+use crate::console::remedy::{remedy, Facts, Remedy};
+use crate::shared::{mask_word, required_reason, OperatorRole};
+use crate::{AppError, Console};
 use domain::code::ReferenceCode;
 use domain::link::OutcomeCode;
 use domain::snils::Snils;
@@ -89,44 +89,7 @@ pub struct AttemptView {
     pub remedy: Remedy,
 }
 
-/// Who may use the operator console, from the account's operator role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OperatorRole {
-    /// Sees masked data of everyone.
-    Support,
-    /// May unmask (audited as such).
-    PrivilegedSupport,
-    /// A school's administrator: sees masked data of the school's people
-    /// only (anyone else is "not found") and may correct their data.
-    SchoolAdmin { school_id: Uuid },
-}
-
-impl OperatorRole {
-    /// The role stored in `operators` (with its school for `school_admin`).
-    pub fn parse(role: &str, school_id: Option<Uuid>) -> Option<OperatorRole> {
-        match (role, school_id) {
-            ("support", _) => Some(OperatorRole::Support),
-            ("privileged_support", _) => Some(OperatorRole::PrivilegedSupport),
-            ("school_admin", Some(school_id)) => Some(OperatorRole::SchoolAdmin { school_id }),
-            _ => None,
-        }
-    }
-
-    pub fn may_unmask(self) -> bool {
-        self == OperatorRole::PrivilegedSupport
-    }
-
-    /// The one school a school administrator is limited to; `None` for
-    /// support, who see everyone.
-    pub fn school(self) -> Option<Uuid> {
-        match self {
-            OperatorRole::SchoolAdmin { school_id } => Some(school_id),
-            OperatorRole::Support | OperatorRole::PrivilegedSupport => None,
-        }
-    }
-}
-
-impl App {
+impl Console<'_> {
     /// An operator removes the link between an account and its identity at
     /// `provider` (e.g. the person lost the State Services account the diary
     /// was linked to). A reason is required and goes to the audit log.
@@ -175,7 +138,7 @@ impl App {
         provider: &str,
         reason: &str,
     ) -> Result<(), AppError> {
-        let session = self.session(cookie).await?;
+        let session = self.account().session(cookie).await?;
         if !ephemeral::sessions::tokens_equal(csrf, &session.data.csrf) {
             return Err(AppError::CsrfMismatch);
         }
@@ -190,7 +153,7 @@ impl App {
     /// The operator role of the session's account, if it has one.
     pub async fn operator_role(
         &self,
-        session: &super::account::Session,
+        session: &crate::shared::Session,
     ) -> Result<Option<OperatorRole>, AppError> {
         let role = self.store.operator_role(session.data.account_id).await?;
         Ok(role.and_then(|(role, school)| OperatorRole::parse(&role, school)))
@@ -211,7 +174,7 @@ impl App {
     /// [`App::diagnose`] limited to the people of `scope` (a school), if
     /// any: accounts of other schools, and attempts not tied to an account
     /// of the school, are left out as if they did not exist.
-    pub(super) async fn diagnose_in(
+    pub(crate) async fn diagnose_in(
         &self,
         query: &str,
         actor: &str,
@@ -426,17 +389,6 @@ fn attempt_view(
         error_code: attempt.idp_error,
         details: attempt.details,
         remedy,
-    }
-}
-
-/// `Иванова` → `И*****`.
-pub(super) fn mask_word(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first)
-            .chain(chars.map(|c| if c == '-' { '-' } else { '*' }))
-            .collect(),
-        None => String::new(),
     }
 }
 

@@ -17,7 +17,7 @@ use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{App, AppError};
+use crate::{AppError, Schools};
 use domain::name::normalize;
 use domain::roster::{
     validate_row, Column, FileCheck, Problem, RawRow, RosterPerson, RosterRole, RowProblem,
@@ -443,7 +443,7 @@ fn check_against_accounts(
     }
 }
 
-impl App {
+impl Schools<'_> {
     /// Checks a roster and, when it is good (or `partial`), writes it for
     /// `school_id`. Input problems come back in the report, not as errors.
     pub async fn import_roster(
@@ -487,7 +487,7 @@ impl App {
             .await;
         // Roles, schools and links may have changed for anyone in the file,
         // also when a later batch failed after earlier ones committed.
-        self.access_changed(&[super::access_cache::Invalidation::All])
+        self.access_changed(&[crate::access_cache::Invalidation::All])
             .await;
         written?;
         Ok(report)

@@ -20,8 +20,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::activation::ActivationError;
-use super::{App, AppError};
+use crate::account::activation::ActivationError;
+use crate::{AppError, Logins};
 use domain::activation::CodeRefusal;
 use domain::link::{decide, names_match, CandidateAccount, IdpPerson, LinkOutcome};
 use domain::name::{compare, FullName};
@@ -223,7 +223,7 @@ fn pending_key(token: &str) -> String {
     format!("pending-link:{}", token_hash(token))
 }
 
-impl App {
+impl Logins<'_> {
     fn failures_key(&self, login: &str) -> String {
         format!("pwfail:{}", self.lookup_hash("login", login))
     }
@@ -268,9 +268,9 @@ impl App {
             self.store().find_account_by_login(&login).await?
         };
         let matched = match account.as_ref().and_then(|a| a.password_hash.clone()) {
-            Some(phc) => super::password::verify(password, phc).await,
+            Some(phc) => crate::account::password::verify(password, phc).await,
             None => {
-                super::password::verify_dummy(password).await;
+                crate::account::password::verify_dummy(password).await;
                 false
             }
         };
@@ -322,7 +322,7 @@ impl App {
                 Utc::now() + chrono::Duration::hours(i64::from(hours)),
             )
             .await?;
-        self.send_confirmation(email, &token, lang).await;
+        self.account().send_confirmation(email, &token, lang).await;
         Ok(())
     }
 
@@ -447,10 +447,11 @@ impl App {
         let Some(identity) = self.pending_identity(token).await? else {
             return Ok(Err(CodeLinkRefusal::NothingToLink));
         };
-        let (code_hash, account_id) = match self.check_activation_code(typed, client).await? {
-            Ok(found) => found,
-            Err(refusal) => return Ok(Err(CodeLinkRefusal::Code(refusal))),
-        };
+        let (code_hash, account_id) =
+            match self.account().check_activation_code(typed, client).await? {
+                Ok(found) => found,
+                Err(refusal) => return Ok(Err(CodeLinkRefusal::Code(refusal))),
+            };
         let overview = self.store().account_overview(account_id).await?;
         let account = overview.account;
         if !self.names_agree(&identity, &account) {
@@ -594,7 +595,7 @@ impl App {
             region,
             linked_subject: Some(identity.subject.clone()),
         };
-        let policy = super::login::candidates::link_policy(self.config());
+        let policy = crate::login::candidates::link_policy(self.config());
         match decide(&person, Some(&linked), &[], &policy) {
             LinkOutcome::RegionDisabled { .. } => Some(CodeLinkRefusal::RegionDisabled),
             LinkOutcome::TierTooLow {

@@ -2,20 +2,19 @@
 //! `/api/v1/me` show, logging out; whom a person asks for help and which
 //! clock their times are shown by.
 
+pub mod activation;
+pub mod password;
+pub mod recovery;
+
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::login::OutcomeReport;
-use super::{App, AppError};
+use crate::login::OutcomeReport;
+use crate::shared::Session;
+use crate::{Accounts, AppError};
 use config::SupportContacts;
 use domain::tier::Tier;
-use ephemeral::sessions::{tokens_equal, SessionData};
-
-/// A live session and the cookie value it was found by.
-pub struct Session {
-    pub id: String,
-    pub data: SessionData,
-}
+use ephemeral::sessions::tokens_equal;
 
 /// Who the session is: the JSON of `/api/v1/me` and the account page.
 #[derive(Debug, Serialize)]
@@ -73,7 +72,7 @@ pub struct IdentityJson {
     pub last_login_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl App {
+impl Accounts<'_> {
     /// The live session behind a cookie value; refreshes its idle timeout.
     pub async fn session(&self, cookie: Option<&str>) -> Result<Session, AppError> {
         let id = cookie.ok_or(AppError::NotLoggedIn)?;

@@ -2,13 +2,15 @@
 //! codes. Token and code plaintexts exist only in the value returned to the
 //! caller who created them; the store keeps HMACs.
 
+pub mod roster;
+
 use base64::Engine;
 use chrono::{Duration, Utc};
 use rand::RngCore;
 use uuid::Uuid;
 
-use super::roster::WriteBehind;
-use super::{App, AppError};
+use crate::school::roster::WriteBehind;
+use crate::{AppError, Schools};
 use domain::code::ActivationCode;
 use store::{CodeTarget, NewSchool, School};
 
@@ -38,7 +40,7 @@ impl IssuedCode {
     }
 }
 
-impl App {
+impl Schools<'_> {
     pub async fn create_school(
         &self,
         region_code: i64,
@@ -57,7 +59,7 @@ impl App {
             .await?)
     }
 
-    pub async fn school(&self, id: Uuid) -> Result<School, AppError> {
+    pub async fn get(&self, id: Uuid) -> Result<School, AppError> {
         Ok(self.store().get_school(id).await?)
     }
 
@@ -152,7 +154,7 @@ impl App {
     }
 }
 
-impl App {
+impl Schools<'_> {
     /// A school's people, `limit` (≤ 1000) at a time after `after`.
     pub async fn school_people(
         &self,

@@ -14,9 +14,9 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access_cache::Invalidation;
-use super::family::NoticeKind;
-use super::{App, AppError};
+use crate::access_cache::Invalidation;
+use crate::family::NoticeKind;
+use crate::{AppError, Logins};
 use domain::access::{same_person, PersonFacts};
 use domain::link::names_match;
 use domain::name::{compare, FullName};
@@ -85,7 +85,7 @@ fn facts(p: &PersonBrief) -> PersonFacts {
     }
 }
 
-impl App {
+impl Logins<'_> {
     /// Whether children are confirmed from State Services data for
     /// accounts of `region` (unknown region: no).
     pub fn kids_confirmation_enabled(&self, region: Option<i64>) -> bool {
@@ -113,7 +113,7 @@ impl App {
             .collect();
         let links = self.store().kid_links(account_id, &snils).await?;
         let allow_missing_patronymic = self.config().policy.allow_missing_patronymic;
-        let now = self.family_now();
+        let now = self.family().family_now();
         let mut result = KidsResult::default();
         let mut decided = BTreeSet::new();
         for kid in &kids {

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{App, AppError};
+use crate::{Accounts, AppError};
 use domain::activation::{
     code_state, mask_email, parse_email, parse_phone, CodeRefusal, ContactProblem, Step,
     WizardProgress,
@@ -164,7 +164,7 @@ fn wizard_key(token: &str) -> String {
     format!("wizard:{}", ephemeral::sessions::token_hash(token))
 }
 
-impl App {
+impl Accounts<'_> {
     /// Reads a typed code and opens a wizard for it; returns the wizard
     /// token for the cookie. Rate-limited per client address.
     pub async fn start_activation(
@@ -198,7 +198,7 @@ impl App {
     /// reading (case, grouping, Cyrillic look-alikes), the stored state
     /// (expired, used, revoked) and a still pending account. Returns the
     /// code's hash and its account.
-    pub(super) async fn check_activation_code(
+    pub(crate) async fn check_activation_code(
         &self,
         typed: &str,
         client: &str,
@@ -342,7 +342,7 @@ impl App {
                 if let Err(problems) = check_password(password.expose_secret(), &context) {
                     return Ok(Err(ActivationError::Password(problems)));
                 }
-                let hash = super::password::hash(password)
+                let hash = crate::account::password::hash(password)
                     .await
                     .map_err(|e| AppError::Internal(e.to_string()))?;
                 progress.password_hash = Some(hash);
@@ -425,7 +425,7 @@ impl App {
 
     /// Sends the confirmation link; a failure is logged, not shown: the
     /// person can ask for the link again from the login page.
-    pub(super) async fn send_confirmation(&self, email: &str, token: &str, lang: Lang) {
+    pub(crate) async fn send_confirmation(&self, email: &str, token: &str, lang: Lang) {
         let url = format!(
             "{}/activate/confirm?token={token}",
             self.config().server.public_url.trim_end_matches('/')

@@ -6,13 +6,13 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::access_cache::Invalidation;
-use super::operate::required_reason;
-use super::{App, AppError};
+use crate::access_cache::Invalidation;
+use crate::shared::required_reason;
+use crate::{AppError, Console};
 use domain::code::ActivationCode;
 use store::StoreError;
 
-impl App {
+impl Console<'_> {
     /// Resets `account_id`'s activation: password removed, sessions ended,
     /// earlier codes revoked, a new code returned (its only copy).
     pub async fn operator_reset_activation(

@@ -22,14 +22,14 @@ use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::access_cache::Invalidation;
-use super::account::Session;
-use super::{App, AppError};
+use crate::shared::{Session, TrustedClaimant};
+use crate::{AppError, Families};
 use domain::access::{
     answer_relationship, decide_access, invitation_state, may_invite, parse_invitation,
     plan_invitation, same_person, surname_matches, transition, AccessDecision, AccessFacts, Actor,
@@ -110,7 +110,7 @@ struct FamilySettings {
 type SettingsEntry = (Weak<dyn EphemeralStore>, Arc<FamilySettings>);
 static SETTINGS: RwLock<Vec<SettingsEntry>> = RwLock::new(Vec::new());
 
-impl App {
+impl Families<'_> {
     fn family_settings(&self) -> Option<Arc<FamilySettings>> {
         let key = Arc::as_ptr(self.ephemeral()) as *const ();
         let entries = SETTINGS.read().ok()?;
@@ -454,31 +454,6 @@ impl fmt::Debug for AccessAnswer {
     }
 }
 
-/// The person from the identity provider, as the login flow has them
-/// after a `no_account` / `snils_missing` outcome.
-#[derive(Clone)]
-pub struct TrustedClaimant {
-    pub provider: String,
-    pub subject: String,
-    pub name: FullName,
-    pub snils: Option<Snils>,
-    pub birth_date: Option<NaiveDate>,
-    pub tier: Tier,
-    /// A mobile phone the provider marks verified (`+79XXXXXXXXX`).
-    pub verified_phone: Option<String>,
-}
-
-impl fmt::Debug for TrustedClaimant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrustedClaimant")
-            .field("provider", &self.provider)
-            .field("name", &self.name)
-            .field("tier", &self.tier)
-            .field("has_snils", &self.snils.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Helpers.
 
@@ -581,7 +556,7 @@ struct Found {
     invitations: HashMap<Uuid, InvitationRecord>,
 }
 
-impl App {
+impl Families<'_> {
     fn check_csrf(&self, session: &Session, csrf: &str) -> Result<(), AppError> {
         if tokens_equal(csrf, &session.data.csrf) {
             Ok(())
@@ -822,7 +797,7 @@ impl App {
         Ok(NotificationCentre {
             unread: items.iter().filter(|i| !i.read).count(),
             items,
-            zone: self.time_zone(viewer.region),
+            zone: self.account().time_zone(viewer.region),
         })
     }
 
@@ -1244,7 +1219,7 @@ impl App {
 
     /// The family page: children one may invite for, invitations sent and
     /// received, what this session sees.
-    pub async fn family(&self, session: &Session) -> Result<FamilyOverview, AppError> {
+    pub async fn overview(&self, session: &Session) -> Result<FamilyOverview, AppError> {
         let now = self.family_now();
         let viewer = self.store().family_viewer(session.data.account_id).await?;
         let me = viewer.person.id;
@@ -1292,7 +1267,7 @@ impl App {
             sent,
             received,
             access: self.access_list(&viewer, now).await?,
-            zone: self.time_zone(viewer.region),
+            zone: self.account().time_zone(viewer.region),
         })
     }
 
@@ -1478,7 +1453,7 @@ impl App {
         pupil: Uuid,
         service: Service,
     ) -> Result<AccessAnswer, AppError> {
-        let school = self.school_for_token(token).await?;
+        let school = self.school().school_for_token(token).await?;
         self.access_decision(viewer, pupil, service, Some(school))
             .await
     }

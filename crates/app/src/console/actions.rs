@@ -14,18 +14,16 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::diagnose::{mask_word, Diagnosis, OperatorRole};
-use super::family::NoticeKind;
-use super::{App, AppError};
+use crate::console::diagnose::Diagnosis;
+use crate::family::NoticeKind;
+use crate::shared::{mask_word, required_reason, OperatorRole};
+use crate::{AppError, Console};
 use domain::link::OutcomeCode;
 use domain::name::{FullName, NameError};
 use domain::roster::Column;
 use domain::snils::{Snils, SnilsError};
 use i18n::Lang;
 use store::{Account, AuditFilter, NewNotification, StoreError};
-
-/// How short a reason may be: "fix" explains nothing to the next reader.
-const MIN_REASON_CHARS: usize = 5;
 
 /// How many audit rows one page of the viewer shows.
 pub const AUDIT_PAGE_ROWS: i64 = 200;
@@ -43,15 +41,6 @@ pub struct Operator {
     pub role: OperatorRole,
     /// The session's CSRF token for the console's forms (empty for tools).
     pub csrf: String,
-}
-
-/// The reason an operator gave, trimmed; too short is refused.
-pub(super) fn required_reason(reason: &str) -> Result<&str, AppError> {
-    let reason = reason.trim();
-    if reason.chars().count() < MIN_REASON_CHARS {
-        return Err(AppError::ReasonRequired);
-    }
-    Ok(reason)
 }
 
 /// What became of a relink request.
@@ -247,16 +236,16 @@ pub struct ConsoleRequest {
 }
 
 /// The console's page: a lookup's result, or the front page's chart.
-pub struct Console {
+pub struct ConsoleView {
     pub diagnosis: Option<Diagnosis>,
     pub chart: Option<HourlyOutcomes>,
 }
 
-impl App {
+impl Console<'_> {
     /// The operator whose session `cookie` is: `NotLoggedIn` without a
     /// session, `Forbidden` without an operator role.
     pub async fn operator(&self, cookie: Option<&str>) -> Result<Operator, AppError> {
-        let session = self.session(cookie).await?;
+        let session = self.account().session(cookie).await?;
         let role = self
             .operator_role(&session)
             .await?
@@ -270,12 +259,12 @@ impl App {
 
     /// The operator behind a console form: a session, the form's CSRF token,
     /// an operator role (in that order, as for the unlink form).
-    pub(super) async fn acting_operator(
+    pub(crate) async fn acting_operator(
         &self,
         cookie: Option<&str>,
         csrf: &str,
     ) -> Result<Operator, AppError> {
-        let session = self.session(cookie).await?;
+        let session = self.account().session(cookie).await?;
         if !ephemeral::sessions::tokens_equal(csrf, &session.data.csrf) {
             return Err(AppError::CsrfMismatch);
         }
@@ -292,7 +281,7 @@ impl App {
 
     /// The account, if it exists and lies within `scope` (a school); else
     /// `NotFound`, whichever of the two it is.
-    pub(super) async fn account_in_scope(
+    pub(crate) async fn account_in_scope(
         &self,
         id: Uuid,
         scope: Option<Uuid>,
@@ -311,17 +300,17 @@ impl App {
     /// The console's page: the lookup of `request.query` (limited to the
     /// operator's school, if any), or without a query the front page's
     /// chart of attempts per hour.
-    pub async fn console(
+    pub async fn page(
         &self,
         operator: &Operator,
         request: &ConsoleRequest,
         lang: Lang,
-    ) -> Result<Console, AppError> {
+    ) -> Result<ConsoleView, AppError> {
         if request.unmask && !operator.role.may_unmask() {
             return Err(AppError::Forbidden);
         }
         match request.query.as_deref().map(str::trim) {
-            Some(query) if !query.is_empty() => Ok(Console {
+            Some(query) if !query.is_empty() => Ok(ConsoleView {
                 diagnosis: Some(
                     self.diagnose_in(
                         query,
@@ -334,7 +323,7 @@ impl App {
                 ),
                 chart: None,
             }),
-            _ => Ok(Console {
+            _ => Ok(ConsoleView {
                 diagnosis: None,
                 chart: Some(self.attempts_per_hour(request.region).await?),
             }),
@@ -460,7 +449,7 @@ impl App {
             kind: NoticeKind::DataCorrected.code().to_string(),
             subject_id: Uuid::new_v4().to_string(),
             params: json!({ "fields": fields }),
-            created_at: self.family_now(),
+            created_at: self.family().family_now(),
         }];
         match self
             .store

@@ -15,8 +15,8 @@ use chrono::{NaiveDate, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::account::Session;
-use super::{App, AppError};
+use crate::shared::Session;
+use crate::{Accounts, AppError};
 use domain::access::Basis;
 use domain::activation::parse_email;
 use domain::password::{check as check_password, PasswordContext, PasswordProblem};
@@ -143,7 +143,7 @@ fn parse_birth_date(text: &str) -> Option<NaiveDate> {
         .ok()
 }
 
-impl App {
+impl Accounts<'_> {
     /// The per-address limit of every recovery form. Recovery is the way
     /// round the password form, so it shares that form's allowance (a
     /// school's computer room shares one address).
@@ -393,7 +393,7 @@ impl App {
         if let Err(problems) = check_password(password.expose_secret(), &context) {
             return Ok(Err(RecoveryRefusal::WeakPassword(problems)));
         }
-        let hash = super::password::hash(password)
+        let hash = crate::account::password::hash(password)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(Ok(hash))
@@ -456,7 +456,7 @@ impl App {
         session: &Session,
         pupil_id: Uuid,
     ) -> Result<Result<Account, RecoveryRefusal>, AppError> {
-        let access = self.my_access(session).await?;
+        let access = self.family().my_access(session).await?;
         let parent = access
             .pupils
             .iter()
