@@ -287,7 +287,11 @@ pub async fn token(
         state: st
             .filter(|_| !state.has_fault(Fault::TokenWithoutState))
             .map(str::to_string),
-        token_type: "Bearer".into(),
+        token_type: if state.has_fault(Fault::MacTokenType) {
+            "mac".into()
+        } else {
+            "Bearer".into()
+        },
         expires_in: TOKEN_LIFETIME_SECS,
     };
     if state.has_fault(Fault::MalformedJson) {

@@ -206,7 +206,7 @@ pub async fn token(
     let body = json!({
         "access_token": tokens.access_token,
         "id_token": tokens.id_token,
-        "token_type": "Bearer",
+        "token_type": if state.has_fault(Fault::MacTokenType) { "mac" } else { "Bearer" },
         "expires_in": TOKEN_LIFETIME_SECS,
     });
     if state.has_fault(Fault::MalformedJson) {
