@@ -117,7 +117,12 @@ async fn callback(
             report,
             pending_link,
         } => {
-            cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
+            // A rejected callback was refused before any login was used (a
+            // repeated parameter, another browser's state): this browser's
+            // own login, if it has one, stays finishable.
+            if !matches!(report.outcome, OutcomeCode::Rejected) {
+                cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
+            }
             if let Some(token) = pending_link {
                 cookies::set(
                     &mut headers,
