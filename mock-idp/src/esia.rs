@@ -282,7 +282,7 @@ pub async fn token(
     let tokens = issue_tokens(&state, &grant);
     let body = EsiaTokenResponse {
         access_token: tokens.access_token,
-        id_token: Some(tokens.id_token),
+        id_token: Some(tokens.id_token).filter(|_| !state.has_fault(Fault::NoIdToken)),
         refresh_token: Some(random_token()),
         state: st
             .filter(|_| !state.has_fault(Fault::TokenWithoutState))

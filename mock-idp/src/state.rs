@@ -161,10 +161,12 @@ pub enum Fault {
     /// id_token with a `crit` header naming an extension nobody knows
     /// (RFC 7515 §4.1.11): a client must refuse it.
     CritHeader,
+    /// The token response (either profile) leaves out `id_token`.
+    NoIdToken,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 32] = [
+    pub const ALL: [Fault; 33] = [
         Fault::Http500,
         Fault::Overload,
         Fault::MalformedJson,
@@ -197,6 +199,7 @@ impl Fault {
         Fault::KidOnEsiaToken,
         Fault::WrongTyp,
         Fault::CritHeader,
+        Fault::NoIdToken,
     ];
 }
 

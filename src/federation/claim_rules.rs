@@ -233,6 +233,45 @@ mod tests {
         }
     }
 
+    /// RFC 6749 §5.1: `access_token` and `token_type` are required strings,
+    /// `expires_in` a number of seconds (ESIA always sends it), unknown
+    /// members are ignored. The OIDC profile reads the response with
+    /// `oauth2`'s types, the ESIA profile with `esia_proto`'s.
+    #[test]
+    fn token_response_shapes_table() {
+        let cases = [
+            (
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":3600,"x_extra":[1]}"#,
+                true,
+                true,
+            ),
+            (r#"{"access_token":"a","token_type":"bearer"}"#, true, false),
+            (
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#,
+                false,
+                false,
+            ),
+            (
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":3600.5}"#,
+                false,
+                false,
+            ),
+            (r#"{"token_type":"Bearer","expires_in":3600}"#, false, false),
+            (r#"{"access_token":"a","expires_in":3600}"#, false, false),
+            (
+                r#"{"access_token":7,"token_type":"Bearer","expires_in":3600}"#,
+                false,
+                false,
+            ),
+        ];
+        for (body, oidc, esia) in cases {
+            let parsed = serde_json::from_str::<oauth2::basic::BasicTokenResponse>(body);
+            assert_eq!(parsed.is_ok(), oidc, "OIDC {body}");
+            let parsed = serde_json::from_str::<esia_proto::EsiaTokenResponse>(body);
+            assert_eq!(parsed.is_ok(), esia, "ESIA {body}");
+        }
+    }
+
     #[test]
     fn oauth_error_names_table() {
         let long = "e".repeat(100);

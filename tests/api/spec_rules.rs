@@ -77,6 +77,12 @@ async fn an_idp_that_bends_the_specs_gets_the_outcome_the_table_says() {
             Err("token.malformed".into()),
             "{provider}"
         );
+        // OIDC Core 3.1.3.3: the token response carries the id_token.
+        assert_eq!(
+            login_under(&app, provider, Fault::NoIdToken).await,
+            Err("idp.bad_response".into()),
+            "{provider}"
+        );
     }
     // OIDC Core §2: `sub` is a string; ESIA's OID is an integer (what the
     // mock's ESIA tokens always carry, so the fault changes nothing there).
@@ -126,6 +132,33 @@ async fn a_repeated_callback_parameter_is_refused_and_consumes_nothing() {
     let run = browser.callback(&callback).await.expect("genuine callback");
     assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
     assert_eq!(app.link_count().await, 1);
+}
+
+/// RFC 6749 §4.1.2: a success response carries `code`. A callback with our
+/// state but neither `code` nor `error` is an IdP failure, not a login.
+#[tokio::test]
+async fn a_callback_without_code_or_error_is_refused() {
+    let app = spawn_app().await;
+    let browser = ScriptedBrowser::new();
+    let callback = app.callback_url(&browser, "ivanova").await;
+    let mut url = url::Url::parse(&callback).expect("callback URL");
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(name, _)| name != "code")
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept);
+    let tokens = app.idp.token_calls();
+    let run = browser.callback(url.as_str()).await.expect("callback");
+    assert_eq!(run.outcome.as_deref(), Some("idp_error"));
+    let reference = run.reference.expect("reference");
+    assert_eq!(
+        recorded(&app, &reference).await.1.as_deref(),
+        Some("idp.bad_response")
+    );
+    assert_eq!(app.idp.token_calls(), tokens, "nothing to redeem");
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
 }
 
 /// The certificate the mock signs ESIA tokens with now (the first listed).

@@ -163,6 +163,36 @@ async fn expired_and_not_yet_valid_certificates_have_their_own_codes() {
     );
 }
 
+/// ESIA's GOST id_token signature is 64 bytes `s || r`, each big-endian
+/// (`esia_proto::gost`): CryptoPro's native order (all 64 bytes reversed)
+/// or `r || s` does not verify.
+#[tokio::test]
+async fn gost_id_token_signatures_are_s_then_r_big_endian() {
+    let key = esia_key(0);
+    let (cache, path) = cache_over(&key.certificate_pem());
+    assert_eq!(cache.preload(), Ok(1));
+    let token = key.sign_jwt("id", &esia_claims());
+    let accepted = cache.verify(&token, &esia_expectations()).await;
+    let (input, signature) = token.rsplit_once('.').expect("three parts");
+    let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+    assert_eq!(signature.len(), 64);
+    let mut cryptopro = signature.clone();
+    cryptopro.reverse();
+    let r_first = [&signature[32..], &signature[..32]].concat();
+    let mut refusals = Vec::new();
+    for bytes in [cryptopro, r_first] {
+        let reordered = format!("{input}.{}", URL_SAFE_NO_PAD.encode(bytes));
+        let refused = cache.verify(&reordered, &esia_expectations()).await;
+        refusals.push(refused.map(|_| ()).map_err(|e| e.code()));
+    }
+    let _ = std::fs::remove_file(path);
+    assert!(accepted.is_ok(), "{accepted:?}");
+    assert_eq!(
+        refusals,
+        vec![Err("token.bad_signature"), Err("token.bad_signature")]
+    );
+}
+
 #[test]
 fn expiry_gauges_count_down_and_flag_the_warning_period() {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();

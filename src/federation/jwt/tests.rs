@@ -166,6 +166,56 @@ fn claim_checks_table() {
     );
 }
 
+/// RFC 8725 §3.10: keys and key URLs named in the token (`jwk`, `jku`,
+/// `x5u`, `x5c`) are never used; the `kid` only picks among our own keys.
+#[tokio::test]
+async fn keys_named_in_the_token_are_never_used() {
+    let ours = TestKey::new(Some("k"));
+    let stranger = TestKey::new(Some("k"));
+    let cache = fixed_cache(&ours);
+    let with_key_references = |key: &TestKey| {
+        let header = json!({"alg": "EdDSA", "kid": "k", "jwk": stranger.jwk(),
+            "jku": "http://127.0.0.1:1/jwks", "x5u": "http://127.0.0.1:1/cert.pem", "x5c": ["AAAA"]});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(fresh_claims().to_string())
+        );
+        let signature = key.pair.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    };
+    let accepted = cache
+        .verify(&with_key_references(&ours), &live_expectations())
+        .await;
+    assert!(accepted.is_ok(), "the references are ignored: {accepted:?}");
+    let refused = cache
+        .verify(&with_key_references(&stranger), &live_expectations())
+        .await;
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.code()),
+        Err("token.bad_signature"),
+        "the token's own jwk does not verify it"
+    );
+}
+
+/// RFC 7515 §5.2 and RFC 7519 §4: a JSON object with a member name twice is
+/// either refused or read with "the lexically last duplicate member name";
+/// serde_json keeps the last, so a repeated `exp` counts with its last value.
+#[test]
+fn a_duplicated_claim_counts_with_its_last_value() {
+    let expect = expectations(&[]);
+    let claims_with = |first: i64, last: i64| {
+        let json = format!(
+            r#"{{"iss":"https://idp","aud":"me","sub":"42","iat":{NOW},"nonce":"n1","exp":{first},"exp":{last}}}"#
+        );
+        decode_json(&URL_SAFE_NO_PAD.encode(json)).expect("a JSON object")
+    };
+    let accepted = check_claims(&claims_with(NOW - 3600, NOW + 3600), &expect);
+    assert_eq!(accepted.as_deref(), Ok("42"));
+    let refused = check_claims(&claims_with(NOW + 3600, NOW - 3600), &expect);
+    assert_eq!(refused, Err(TokenProblem::Expired));
+}
+
 /// RFC 7519 §2: a NumericDate "can represent any time", fractions included
 /// — the issue's `"exp": 1796000000.5` is an expiry, not a malformed token.
 #[test]
