@@ -61,6 +61,7 @@ impl Application {
         #[cfg(unix)]
         tokio::spawn(reload_keys_on_sighup(self.state.clone()));
         let upkeep = tokio::spawn(app::telemetry::run_upkeep(Duration::from_secs(5)));
+        let certificates = tokio::spawn(watch_certificates(self.state.clone()));
         let app = web::router(self.state.clone());
         // Accepted on a worker thread: awaited here, the accept loop would
         // run on the thread that called `block_on` and hand every new
@@ -73,6 +74,7 @@ impl Application {
         .into_future();
         let served = tokio::spawn(server).await;
         upkeep.abort();
+        certificates.abort();
         served??;
         self.state.flush().await;
         Ok(())
@@ -98,6 +100,20 @@ async fn reload_keys_on_sighup(app: AppState) {
                 ),
             }
         }
+    }
+}
+
+/// Hourly, the certificate expiry gauges are set again (so they count down,
+/// and the recorder keeps only those of configured certificates); once a
+/// day the warnings are logged again, so an instance that runs for months
+/// still says so. Startup and SIGHUP report on their own.
+async fn watch_certificates(app: AppState) {
+    let mut hours = tokio::time::interval(Duration::from_secs(3600));
+    hours.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    hours.tick().await;
+    for hour in 1u64.. {
+        hours.tick().await;
+        app.report_certificates(hour % 24 == 0);
     }
 }
 

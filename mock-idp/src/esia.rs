@@ -282,12 +282,16 @@ pub async fn token(
     let tokens = issue_tokens(&state, &grant);
     let body = EsiaTokenResponse {
         access_token: tokens.access_token,
-        id_token: Some(tokens.id_token),
+        id_token: Some(tokens.id_token).filter(|_| !state.has_fault(Fault::NoIdToken)),
         refresh_token: Some(random_token()),
         state: st
             .filter(|_| !state.has_fault(Fault::TokenWithoutState))
             .map(str::to_string),
-        token_type: "Bearer".into(),
+        token_type: if state.has_fault(Fault::MacTokenType) {
+            "mac".into()
+        } else {
+            "Bearer".into()
+        },
         expires_in: TOKEN_LIFETIME_SECS,
     };
     if state.has_fault(Fault::MalformedJson) {

@@ -152,9 +152,23 @@ impl EsiaKey {
     /// An ESIA JWT: header `{"ver":1,"typ":"JWT","sbt":<sbt>,"alg":<alg>}`,
     /// no `kid`; `sbt` is `id` or `access`.
     pub fn sign_jwt(&self, sbt: &str, claims: &Value) -> String {
+        self.sign_with_header(&esia_header(sbt, self.alg().as_str()), claims)
+    }
+
+    /// The same with `extra` header parameters added or replaced (a `kid`,
+    /// a `crit`, another `typ` or `sbt`): what a provider that bends the
+    /// profile sends.
+    pub fn sign_jwt_with(&self, sbt: &str, claims: &Value, extra: &Map<String, Value>) -> String {
+        let mut header: Map<String, Value> =
+            serde_json::from_str(&esia_header(sbt, self.alg().as_str())).unwrap_or_default();
+        header.extend(extra.clone());
+        self.sign_with_header(&Value::Object(header).to_string(), claims)
+    }
+
+    fn sign_with_header(&self, header: &str, claims: &Value) -> String {
         let input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(esia_header(sbt, self.alg().as_str())),
+            URL_SAFE_NO_PAD.encode(header),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let signature = self.sign_bytes(input.as_bytes());

@@ -126,7 +126,20 @@ impl SigningKey {
 
     /// The same without `kid` in the header (the `kidless_token` fault).
     pub fn sign_jwt_kidless(&self, claims: &Value) -> String {
-        let header = json!({"alg": self.alg().as_str(), "typ": "JWT"});
+        self.sign_with_header(&json!({"alg": self.alg().as_str(), "typ": "JWT"}), claims)
+    }
+
+    /// [`SigningKey::sign_jwt`] with `extra` header parameters added or
+    /// replaced (another `typ`, a `crit`).
+    pub fn sign_jwt_with(&self, claims: &Value, extra: &Map<String, Value>) -> String {
+        let mut header = json!({"alg": self.alg().as_str(), "typ": "JWT", "kid": self.kid});
+        if let Some(fields) = header.as_object_mut() {
+            fields.extend(extra.clone());
+        }
+        self.sign_with_header(&header, claims)
+    }
+
+    fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
         let input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),

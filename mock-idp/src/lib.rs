@@ -218,6 +218,20 @@ impl MockIdp {
         }
     }
 
+    /// [`MockIdp::rotate_esia_key`] with a certificate issued at `issued`
+    /// (valid from a day before to a year after): a certificate that is
+    /// expired or not yet valid, for the relying party's date checks.
+    pub fn rotate_esia_key_issued_at(
+        &self,
+        alg: EsiaAlg,
+        keep_old: bool,
+        issued: chrono::DateTime<chrono::Utc>,
+    ) {
+        if let Err(e) = write(&self.state.esia_keys).rotate(alg, keep_old, issued) {
+            tracing::error!(error = %e, "ESIA key rotation failed");
+        }
+    }
+
     /// How many times `/idp/ext/Logout` succeeded.
     pub fn logout_count(&self) -> u64 {
         self.state

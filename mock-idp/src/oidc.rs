@@ -203,12 +203,17 @@ pub async fn token(
         }
     }
     let tokens = issue_tokens(&state, &grant);
-    let body = json!({
+    let mut body = json!({
         "access_token": tokens.access_token,
         "id_token": tokens.id_token,
-        "token_type": "Bearer",
+        "token_type": if state.has_fault(Fault::MacTokenType) { "mac" } else { "Bearer" },
         "expires_in": TOKEN_LIFETIME_SECS,
     });
+    if state.has_fault(Fault::NoIdToken) {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("id_token");
+        }
+    }
     if state.has_fault(Fault::MalformedJson) {
         let text = body.to_string();
         let cut: String = text.chars().take(text.len() / 2).collect();

@@ -143,10 +143,30 @@ pub enum Fault {
     /// `/rs/prns/{oid}/kids` (and embedded kids) answer 403 ESIA-005029
     /// whatever the token's scopes: a client must log in without kids.
     KidsRefused,
+    /// id_token `exp`, `iat` and `nbf` with half a second (RFC 7519 §2
+    /// allows non-integer NumericDates): a client must accept them.
+    FractionalNumericDate,
+    /// The token response says `"token_type": "mac"` (either profile): a
+    /// client must not use the access token (RFC 6749 §7.1).
+    MacTokenType,
+    /// OIDC id_token whose `sub` is a JSON integer (OIDC Core §2 wants a
+    /// string; ESIA's tokens always carry one, so a no-op there).
+    IntegerSub,
+    /// ESIA id_token whose header carries a `kid` that names no certificate
+    /// (ESIA sends none): a client must still try its certificates.
+    KidOnEsiaToken,
+    /// id_token that says it is another kind of token: OIDC `typ: at+jwt`,
+    /// ESIA `sbt: access` (RFC 8725 §3.11).
+    WrongTyp,
+    /// id_token with a `crit` header naming an extension nobody knows
+    /// (RFC 7515 §4.1.11): a client must refuse it.
+    CritHeader,
+    /// The token response (either profile) leaves out `id_token`.
+    NoIdToken,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 26] = [
+    pub const ALL: [Fault; 33] = [
         Fault::Http500,
         Fault::Overload,
         Fault::MalformedJson,
@@ -173,6 +193,13 @@ impl Fault {
         Fault::MissingIssParameter,
         Fault::WrongIssParameter,
         Fault::KidsRefused,
+        Fault::FractionalNumericDate,
+        Fault::MacTokenType,
+        Fault::IntegerSub,
+        Fault::KidOnEsiaToken,
+        Fault::WrongTyp,
+        Fault::CritHeader,
+        Fault::NoIdToken,
     ];
 }
 

@@ -1,7 +1,7 @@
 //! Issuing codes and tokens, with the token faults applied.
 
 use chrono::Duration;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::esia_keys::{unsigned_esia_jwt, EsiaKey};
 use crate::keys::{tamper, unsigned_jwt, Alg, SigningKey};
@@ -59,6 +59,29 @@ pub fn issue_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
     match grant.profile {
         Profile::Esia => issue_esia_tokens(state, grant),
         Profile::Oidc => issue_oidc_tokens(state, grant),
+    }
+}
+
+/// Header parameters the header faults add to an id_token.
+fn header_fault(fault: Option<&Fault>, profile: Profile) -> Option<Map<String, Value>> {
+    let extra = match (fault?, profile) {
+        (Fault::KidOnEsiaToken, Profile::Esia) => json!({"kid": "esia-signing-2025"}),
+        (Fault::WrongTyp, Profile::Esia) => json!({"sbt": "access"}),
+        (Fault::WrongTyp, Profile::Oidc) => json!({"typ": "at+jwt"}),
+        (Fault::CritHeader, _) => {
+            json!({"crit": ["urn:example:must-understand"], "urn:example:must-understand": true})
+        }
+        _ => return None,
+    };
+    extra.as_object().cloned()
+}
+
+/// `exp`, `iat` and `nbf` half a second later (the fractional-date fault).
+fn with_fractional_dates(claims: &mut Value) {
+    for name in ["exp", "iat", "nbf"] {
+        if let Some(seconds) = claims.get(name).and_then(Value::as_i64) {
+            claims[name] = json!(seconds as f64 + 0.5);
+        }
     }
 }
 
@@ -158,14 +181,19 @@ fn issue_esia_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
     if fault == Some(Fault::WrongAzp) {
         claims["azp"] = json!("another-client");
     }
+    if fault == Some(Fault::FractionalNumericDate) {
+        with_fractional_dates(&mut claims);
+    }
     let active = read(&state.esia_keys).active.clone();
-    let id_token = match fault {
-        Some(Fault::AlgNone) => unsigned_esia_jwt("id", &claims),
-        Some(Fault::UnknownKey) => match EsiaKey::generate(active.alg(), state.now()) {
+    let header = header_fault(fault.as_ref(), Profile::Esia);
+    let id_token = match (fault, header) {
+        (_, Some(extra)) => active.sign_jwt_with("id", &claims, &extra),
+        (Some(Fault::AlgNone), _) => unsigned_esia_jwt("id", &claims),
+        (Some(Fault::UnknownKey), _) => match EsiaKey::generate(active.alg(), state.now()) {
             Ok(stranger) => stranger.sign_jwt("id", &claims),
             Err(_) => unsigned_esia_jwt("id", &claims),
         },
-        Some(Fault::BadSignature) => tamper(&active.sign_jwt("id", &claims)),
+        (Some(Fault::BadSignature), _) => tamper(&active.sign_jwt("id", &claims)),
         _ => active.sign_jwt("id", &claims),
     };
     let now = state.now().timestamp();
@@ -190,10 +218,14 @@ fn issue_oidc_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
     let now = state.now();
     let fault = state.fault();
     let b = basics(state, grant, fault.as_ref());
+    let sub = match fault {
+        Some(Fault::IntegerSub) => oid_json(&grant.oid),
+        _ => json!(grant.oid),
+    };
     let mut claims = json!({
         "iss": b.issuer,
         "aud": b.audience,
-        "sub": grant.oid,
+        "sub": sub,
         "iat": b.iat,
         "nbf": b.iat,
         "exp": b.exp,
@@ -208,15 +240,20 @@ fn issue_oidc_tokens(state: &Shared, grant: &CodeGrant) -> Tokens {
     if fault == Some(Fault::WrongAzp) {
         claims["azp"] = json!("another-client");
     }
+    if fault == Some(Fault::FractionalNumericDate) {
+        with_fractional_dates(&mut claims);
+    }
     let active = read(&state.keys).active.clone();
-    let id_token = match fault {
-        Some(Fault::AlgNone) => unsigned_jwt(&claims),
-        Some(Fault::UnknownKey) => match SigningKey::generate(Alg::Es256) {
+    let header = header_fault(fault.as_ref(), Profile::Oidc);
+    let id_token = match (fault, header) {
+        (_, Some(extra)) => active.sign_jwt_with(&claims, &extra),
+        (Some(Fault::AlgNone), _) => unsigned_jwt(&claims),
+        (Some(Fault::UnknownKey), _) => match SigningKey::generate(Alg::Es256) {
             Ok(stranger) => stranger.sign_jwt(&claims),
             Err(_) => unsigned_jwt(&claims),
         },
-        Some(Fault::BadSignature) => tamper(&active.sign_jwt(&claims)),
-        Some(Fault::KidlessToken) => active.sign_jwt_kidless(&claims),
+        (Some(Fault::BadSignature), _) => tamper(&active.sign_jwt(&claims)),
+        (Some(Fault::KidlessToken), _) => active.sign_jwt_kidless(&claims),
         _ => active.sign_jwt(&claims),
     };
     let access_claims: Value = json!({

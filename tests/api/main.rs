@@ -21,4 +21,5 @@ mod login;
 mod operator_actions;
 mod recovery;
 mod school;
+mod spec_rules;
 mod store;

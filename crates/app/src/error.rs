@@ -16,6 +16,9 @@ pub enum AppError {
     StateUnknown,
     #[error("the login was started in another browser")]
     OtherBrowser,
+    /// RFC 6749 §3.1: a parameter of the callback given more than once.
+    #[error("the callback repeats the parameter {0:?}")]
+    RepeatedParameter(String),
     #[error("cannot reach the identity provider")]
     ProviderUnavailable(#[source] FederationError),
     #[error("no valid session")]
@@ -48,6 +51,7 @@ impl AppError {
             AppError::StateMissing => "state.missing",
             AppError::StateUnknown => "state.unknown",
             AppError::OtherBrowser => "state.other_browser",
+            AppError::RepeatedParameter(_) => "flow.repeated_parameter",
             AppError::ProviderUnavailable(_) => "idp.unreachable",
             AppError::NotLoggedIn => "session.missing",
             AppError::CsrfMismatch => "form.csrf",

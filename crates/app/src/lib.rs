@@ -263,6 +263,13 @@ impl App {
         results
     }
 
+    /// Refreshes the certificate expiry gauges of every provider; `log`
+    /// also warns about each certificate near or past its end.
+    pub fn report_certificates(&self, log: bool) {
+        self.providers
+            .report_certificates(chrono::Utc::now().timestamp(), log);
+    }
+
     /// Waits until successful logins' records are written (shutdown, tests).
     pub async fn flush(&self) {
         self.journal.flush().await;

@@ -6,6 +6,12 @@
 //! | `esia_link_idp_errors_total` | `provider`, `code` (ESIA code or ours) |
 //! | `esia_link_idp_seconds` (histogram) | `provider`: token exchange + verification + person data |
 //! | `esia_link_rate_limited_total` | `what`: `login_start`, `callback` |
+//! | `esia_link_certificate_expiry_days` (gauge) | `provider`, `certificate` (serial): whole days to the end of validity, negative once past |
+//! | `esia_link_certificate_expiring` (gauge) | the same: 1 within `certificate_warning_days` of the end, past it, or before the start; else 0 |
+//!
+//! Gauges not set for three hours are dropped: the certificate gauges are
+//! set hourly, so a certificate removed from the configuration leaves no
+//! stale (and alerting) series behind.
 
 use std::sync::OnceLock;
 
@@ -20,6 +26,10 @@ pub fn install() -> Option<PrometheusHandle> {
             let recorder = PrometheusBuilder::new()
                 .set_buckets(&[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
                 .ok()?
+                .idle_timeout(
+                    metrics_util::MetricKindMask::GAUGE,
+                    Some(std::time::Duration::from_secs(3 * 3600)),
+                )
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;

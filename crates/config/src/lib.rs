@@ -386,6 +386,15 @@ pub struct ProviderConfig {
     /// Oldest id_token `iat` accepted, in seconds.
     #[serde(default = "default_max_token_age")]
     pub max_token_age_secs: u64,
+    /// ESIA certificates: warn (log at startup, on reload and daily; the
+    /// `esia_link_certificate_expiring` gauge) this many days before one
+    /// expires.
+    #[serde(default = "default_certificate_warning_days")]
+    pub certificate_warning_days: u32,
+}
+
+fn default_certificate_warning_days() -> u32 {
+    30
 }
 
 fn default_max_response_bytes() -> usize {

@@ -6,7 +6,8 @@ use esia_proto::{EsiaCode, EsiaErrorResponse, EsiaPerson, EsiaTokenResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::jwt::{subject_text, Expectations, KeyCache};
+use super::claim_rules::{self, ClaimProfile};
+use super::jwt::{Expectations, KeyCache};
 use super::signer::Signer;
 use super::{
     read_limited, request_error, EsiaSettings, FederatedKid, FederatedPerson, FederationError,
@@ -60,7 +61,7 @@ impl EsiaProvider {
         })?;
         let scope = settings.scopes.join(" ");
         let wants_kids = has_kid_scopes(settings.scopes.iter().map(String::as_str));
-        Ok(EsiaProvider {
+        let provider = EsiaProvider {
             settings,
             esia,
             signer,
@@ -68,7 +69,21 @@ impl EsiaProvider {
             keys,
             scope,
             wants_kids,
-        })
+        };
+        provider.report_certificates(Utc::now().timestamp(), true);
+        Ok(provider)
+    }
+
+    /// The certificates' expiry gauges, and warnings when `log` (startup,
+    /// reload, once a day).
+    pub fn report_certificates(&self, now: i64, log: bool) {
+        super::certificates::report_expiry(
+            &self.settings.id,
+            &self.keys.loaded(),
+            now,
+            self.esia.certificate_warning_days,
+            log,
+        );
     }
 
     pub fn settings(&self) -> &ProviderSettings {
@@ -143,6 +158,7 @@ impl EsiaProvider {
                     nonce: None,
                     now: Utc::now().timestamp(),
                     max_age_secs: self.settings.max_token_age.as_secs() as i64,
+                    profile: ClaimProfile::Esia,
                 },
             )
             .await?;
@@ -157,7 +173,7 @@ impl EsiaProvider {
                 .and_then(|sbj| sbj.get("urn:esia:sbj:oid")),
         ];
         for oid in oids.into_iter().flatten() {
-            if subject_text(Some(oid)).as_deref() != Some(subject.as_str()) {
+            if ClaimProfile::Esia.subject(Some(oid)).as_deref() != Some(subject.as_str()) {
                 return Err(super::TokenProblem::OidMismatch.into());
             }
         }
@@ -244,6 +260,7 @@ impl EsiaProvider {
                 }
                 None => return Err(FederationError::StateNotEchoed),
             }
+            claim_rules::check_token_response(&tokens.token_type, Some(tokens.expires_in))?;
             return Ok(tokens);
         }
         Err(error_from_body(status.as_u16(), &body))
@@ -473,7 +490,7 @@ pub fn refusal_from_redirect(error: &str, description: Option<&str>) -> Federati
     let description = description.unwrap_or("").to_string();
     FederationError::Refused {
         code: EsiaCode::from_description(&description),
-        error: error.chars().take(64).collect(),
+        error: claim_rules::oauth_error_name(error),
         description: description.chars().take(300).collect(),
     }
 }

@@ -21,7 +21,13 @@
 //! Kid-less tokens: RFC 7515 makes `kid` optional, and ESIA never sends one.
 //! Against **certificates** (the ESIA profile; a short, operator-configured
 //! list that holds two certificates across a rotation) every candidate key
-//! of the token's algorithm is tried. Against a **JWKS** a kid-less token is
+//! of the token's algorithm is tried — also for a token whose `kid` names
+//! none of them (certificates carry no kid to match; RFC 7515 §4.1.4 leaves
+//! the kid's meaning to the parties). A signature that only a certificate
+//! outside its validity dates verifies is refused as
+//! `token.certificate_expired` or `token.certificate_not_yet_valid`, naming
+//! the certificate, after one re-read of the files (the operator may have
+//! replaced it). Against a **JWKS** a kid-less token is
 //! accepted only when exactly one key of its algorithm is there; with more
 //! than one it is refused as `token.kid_required` (OIDC Core 10.1: with
 //! several keys in the set the OP MUST name the `kid`), which also keeps a
@@ -36,8 +42,11 @@ use base64::Engine;
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
+use super::certificates::CertificateInfo;
+pub use super::claim_rules::ClaimProfile;
 pub use super::keys::JwsAlg;
 use super::keys::VerifyingKey;
+use super::numeric_date::NumericDate;
 use super::TokenProblem;
 
 /// Clock skew tolerated on `exp`, `iat` and `nbf`.
@@ -83,6 +92,8 @@ pub struct Expectations<'a> {
     pub now: i64,
     /// Oldest `iat` accepted, seconds before `now` (leeway not included).
     pub max_age_secs: i64,
+    /// Whose rules the claims and header follow (`sub`'s type, `sbt`).
+    pub profile: ClaimProfile,
 }
 
 /// A verified token: its claims and its subject as a decimal string (ESIA
@@ -164,10 +175,6 @@ impl KeyCache {
                     .join(", ")
             ));
         }
-        let now = chrono::Utc::now().timestamp();
-        for key in keys.iter().filter(|k| !k.valid_at(now)) {
-            tracing::warn!(certificate = %key.label, "a configured certificate is outside its validity dates");
-        }
         let count = keys.len();
         self.install(keys, Instant::now());
         Ok(count)
@@ -220,11 +227,14 @@ impl KeyCache {
             .ok_or_else(|| {
                 TokenProblem::AlgorithmNotAllowed(alg_name.chars().take(32).collect())
             })?;
+        // RFC 7515 §4.1.11: this verifier understands no extension, so a
+        // `crit` of any content (even an empty list, itself invalid) refuses.
         if header.contains_key("crit") {
             return Err(TokenProblem::Malformed(
                 "header has critical extensions".into(),
             ));
         }
+        expect.profile.check_header(&header)?;
         let kid = match header.get("kid") {
             None => None,
             Some(Value::String(kid)) => Some(kid.as_str()),
@@ -254,14 +264,21 @@ impl KeyCache {
             KeyCheck::Valid => {}
             KeyCheck::BadSignature => return Err(TokenProblem::BadSignature),
             KeyCheck::Ambiguous => return Err(TokenProblem::KidRequired),
-            KeyCheck::NoKey => {
-                // The IdP may have rotated its keys: look once more, at a
-                // set loaded after this token arrived.
+            KeyCheck::NoKey | KeyCheck::OutsideValidity(_) => {
+                // The IdP may have rotated its keys (the operator replaced
+                // a certificate): look once more, at a set loaded after
+                // this token arrived.
                 let refreshed = self.refresh(received).await?;
                 match check(&refreshed) {
                     KeyCheck::Valid => {}
                     KeyCheck::BadSignature => return Err(TokenProblem::BadSignature),
                     KeyCheck::Ambiguous => return Err(TokenProblem::KidRequired),
+                    KeyCheck::OutsideValidity(certificate) if now < certificate.not_before => {
+                        return Err(TokenProblem::CertificateNotYetValid(certificate))
+                    }
+                    KeyCheck::OutsideValidity(certificate) => {
+                        return Err(TokenProblem::CertificateExpired(certificate))
+                    }
                     KeyCheck::NoKey => {
                         return Err(match kid {
                             Some(kid) => TokenProblem::UnknownKey(kid.chars().take(64).collect()),
@@ -353,6 +370,8 @@ enum KeyCheck {
     NoKey,
     /// A kid-less token and several candidate keys in a JWKS.
     Ambiguous,
+    /// Only a certificate outside its validity dates verifies the token.
+    OutsideValidity(CertificateInfo),
 }
 
 fn read_certificates(files: &[PathBuf], inline: Option<&str>) -> Result<Vec<VerifyingKey>, String> {
@@ -372,7 +391,9 @@ fn read_certificates(files: &[PathBuf], inline: Option<&str>) -> Result<Vec<Veri
 }
 
 /// `single_kidless`: a kid-less token needs exactly one candidate (JWKS);
-/// otherwise every candidate is tried (certificates).
+/// otherwise every candidate is tried (certificates), also when the token's
+/// kid names none of them. Keys outside their validity dates are tried
+/// last, only to tell an expired certificate from a bad signature.
 fn check_signature(
     keys: &KeySet,
     alg: JwsAlg,
@@ -382,23 +403,40 @@ fn check_signature(
     message: &[u8],
     signature: &[u8],
 ) -> KeyCheck {
-    let candidates: Vec<&VerifyingKey> = keys
-        .keys
-        .iter()
-        .filter(|key| key.fits(alg, kid, now))
+    let of_alg = || keys.keys.iter().filter(|key| key.suits(alg));
+    let named: Vec<&VerifyingKey> = of_alg()
+        .filter(|key| kid.is_none() || key.kid.as_deref() == kid)
         .collect();
-    if candidates.is_empty() {
+    let kid_ignored = named.is_empty() && kid.is_some() && !single_kidless;
+    let candidates = if kid_ignored {
+        of_alg().collect()
+    } else {
+        named
+    };
+    let (current, dated): (Vec<&VerifyingKey>, Vec<&VerifyingKey>) =
+        candidates.into_iter().partition(|key| key.valid_at(now));
+    if current.is_empty() && dated.is_empty() {
         return KeyCheck::NoKey;
     }
-    if kid.is_none() && single_kidless && candidates.len() > 1 {
+    if kid.is_none() && single_kidless && current.len() > 1 {
         return KeyCheck::Ambiguous;
     }
-    if candidates
+    if current
         .iter()
         .any(|key| key.verifies(alg, message, signature))
     {
         KeyCheck::Valid
-    } else if kid.is_none() {
+    } else if let Some(key) = dated
+        .iter()
+        .find(|key| key.verifies(alg, message, signature))
+    {
+        KeyCheck::OutsideValidity(key.certificate.clone().unwrap_or_else(|| CertificateInfo {
+            subject: key.label.clone(),
+            serial: String::new(),
+            not_before: key.not_before.unwrap_or(i64::MIN),
+            not_after: key.not_after.unwrap_or(i64::MAX),
+        }))
+    } else if kid.is_none() || kid_ignored {
         // A kid-less token that none of the current keys verifies may be
         // signed by a key published since: same as an unknown kid.
         KeyCheck::NoKey
@@ -415,17 +453,9 @@ fn decode_json(part: &str) -> Result<Map<String, Value>, TokenProblem> {
         .map_err(|_| TokenProblem::Malformed("a part is not a JSON object".into()))
 }
 
-/// A subject as text: a non-empty string, or a non-negative integer (ESIA).
-pub fn subject_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.is_empty() && s.len() <= 255 => Some(s.clone()),
-        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
-        _ => None,
-    }
-}
-
 /// Checks the claims (OIDC Core 3.1.3.7 items 2–5 and 9–11, RFC 7519 4.1);
-/// returns the subject.
+/// returns the subject. `exp`, `iat` and `nbf` are NumericDates (RFC 7519
+/// §2: fractions allowed); `sub` follows the profile's type rule.
 pub fn check_claims(
     claims: &Map<String, Value>,
     expect: &Expectations<'_>,
@@ -435,35 +465,39 @@ pub fn check_claims(
         return Err(TokenProblem::WrongIssuer(iss.chars().take(128).collect()));
     }
     check_audience(claims, expect)?;
-    let number = |name: &str| claims.get(name).and_then(Value::as_i64);
-    let exp = number("exp").ok_or_else(|| TokenProblem::Malformed("no exp".into()))?;
-    if exp.saturating_add(LEEWAY_SECS) < expect.now {
+    let date = |name: &str| match claims.get(name) {
+        None => Ok(None),
+        Some(value) => NumericDate::from_json(value)
+            .map(Some)
+            .ok_or_else(|| TokenProblem::Malformed(format!("{name} is not a NumericDate"))),
+    };
+    let exp = date("exp")?.ok_or_else(|| TokenProblem::Malformed("no exp".into()))?;
+    if exp.floor().saturating_add(LEEWAY_SECS) < expect.now {
         return Err(TokenProblem::Expired);
     }
-    let iat = number("iat").ok_or_else(|| TokenProblem::Malformed("no iat".into()))?;
-    if iat.saturating_sub(LEEWAY_SECS) > expect.now {
+    let iat = date("iat")?.ok_or_else(|| TokenProblem::Malformed("no iat".into()))?;
+    if iat.ceil().saturating_sub(LEEWAY_SECS) > expect.now {
         return Err(TokenProblem::IssuedInFuture);
     }
     if iat
+        .floor()
         .saturating_add(expect.max_age_secs)
         .saturating_add(LEEWAY_SECS)
         < expect.now
     {
         return Err(TokenProblem::TooOld);
     }
-    match claims.get("nbf") {
-        None => {}
-        Some(nbf) => {
-            let nbf = nbf
-                .as_i64()
-                .ok_or_else(|| TokenProblem::Malformed("nbf is not a number".into()))?;
-            if nbf.saturating_sub(LEEWAY_SECS) > expect.now {
-                return Err(TokenProblem::IssuedInFuture);
-            }
+    if let Some(nbf) = date("nbf")? {
+        if nbf.ceil().saturating_sub(LEEWAY_SECS) > expect.now {
+            return Err(TokenProblem::IssuedInFuture);
         }
     }
-    let subject = subject_text(claims.get("sub"))
-        .ok_or_else(|| TokenProblem::Malformed("no usable sub".into()))?;
+    let subject = expect.profile.subject(claims.get("sub")).ok_or_else(|| {
+        TokenProblem::Malformed(match expect.profile {
+            ClaimProfile::Oidc => "sub is not a string of 1 to 255 characters".into(),
+            ClaimProfile::Esia => "sub is not an OID (a non-negative integer)".into(),
+        })
+    })?;
     if let Some(expected) = expect.nonce {
         let nonce = claims.get("nonce").and_then(Value::as_str);
         if nonce != Some(expected) {
@@ -508,3 +542,6 @@ fn check_audience(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod certificate_tests;

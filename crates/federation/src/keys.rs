@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
 
+use super::certificates::CertificateInfo;
+
 /// JWS algorithms this build can verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JwsAlg {
@@ -128,6 +130,8 @@ pub struct VerifyingKey {
     pub not_after: Option<i64>,
     /// Where the key came from, for logs and `esia-link keys`.
     pub label: String,
+    /// Subject, serial and dates, when the key came from a certificate.
+    pub certificate: Option<CertificateInfo>,
 }
 
 impl VerifyingKey {
@@ -164,22 +168,25 @@ impl VerifyingKey {
             public,
             not_before: None,
             not_after: None,
+            certificate: None,
         })
     }
 
-    /// Keys of every certificate in a PEM bundle. `origin` names the file
-    /// (or "inline") in errors and labels.
+    /// Keys of every certificate in a PEM bundle (read as leniently as RFC
+    /// 7468 allows, see [`super::pem`]). `origin` names the file (or
+    /// "inline") in errors and labels.
     pub fn from_pem_certificates(pem: &str, origin: &str) -> Result<Vec<VerifyingKey>, String> {
-        let certificates = Certificate::load_pem_chain(pem.as_bytes())
+        let ders = super::pem::certificate_ders(pem)
             .map_err(|e| format!("{origin}: not a PEM certificate bundle: {e}"))?;
-        if certificates.is_empty() {
+        if ders.is_empty() {
             return Err(format!("{origin}: no certificate in it"));
         }
-        certificates
-            .iter()
+        ders.iter()
             .enumerate()
-            .map(|(index, certificate)| {
-                key_of_certificate(certificate)
+            .map(|(index, der)| {
+                Certificate::from_der(der)
+                    .map_err(|e| format!("not an X.509 certificate: {e}"))
+                    .and_then(|certificate| key_of_certificate(&certificate))
                     .map_err(|e| format!("{origin}: certificate {}: {e}", index + 1))
                     .map(|mut key| {
                         key.label = format!("{origin} #{}", index + 1);
@@ -233,8 +240,7 @@ const GOST_CRYPTOPRO_A: [&str; 2] = ["1.2.643.2.2.35.1", "1.2.643.2.2.36.0"];
 
 fn key_of_certificate(certificate: &Certificate) -> Result<VerifyingKey, String> {
     let tbs = certificate.tbs_certificate();
-    let validity = tbs.validity();
-    let seconds = |time: &x509_cert::time::Time| time.to_unix_duration().as_secs() as i64;
+    let info = CertificateInfo::of(certificate);
     let spki = tbs.subject_public_key_info();
     let algorithm = spki.algorithm.oid.to_string();
     let bits = spki
@@ -287,9 +293,10 @@ fn key_of_certificate(certificate: &Certificate) -> Result<VerifyingKey, String>
         alg: None,
         key_type,
         public,
-        not_before: Some(seconds(&validity.not_before)),
-        not_after: Some(seconds(&validity.not_after)),
+        not_before: Some(info.not_before),
+        not_after: Some(info.not_after),
         label: String::new(),
+        certificate: Some(info),
     })
 }
 
@@ -379,6 +386,7 @@ mod tests {
             not_before: Some(100),
             not_after: Some(200),
             label: String::new(),
+            certificate: None,
         };
         assert!(!key.valid_at(99) && key.valid_at(100) && key.valid_at(200) && !key.valid_at(201));
         assert!(!key.fits(JwsAlg::Rs256, None, 300), "expired certificate");

@@ -3,11 +3,15 @@
 //! profile (discovery, PKCE, nonce, userinfo). Both end in a
 //! [`FederatedPerson`], which the link decision consumes.
 
+pub mod certificates;
+pub mod claim_rules;
 pub mod esia;
 pub mod http;
 pub mod jwt;
 pub mod keys;
+pub mod numeric_date;
 pub mod oidc;
+pub mod pem;
 pub mod settings;
 pub mod signer;
 
@@ -129,6 +133,16 @@ pub enum TokenProblem {
     OidMismatch,
     #[error("key set unavailable: {0}")]
     JwksUnavailable(String),
+    /// RFC 8725 §3.11: the header says this is another kind of token
+    /// (`typ` other than JWT, ESIA's `sbt` other than `id`).
+    #[error("the header names another kind of token: {0}")]
+    WrongType(String),
+    /// The signature verifies with a configured certificate whose validity
+    /// has ended (RFC 5280 §4.1.2.5).
+    #[error("signed with certificate {0}, which has expired")]
+    CertificateExpired(certificates::CertificateInfo),
+    #[error("signed with certificate {0}, which is not valid yet")]
+    CertificateNotYetValid(certificates::CertificateInfo),
 }
 
 impl TokenProblem {
@@ -149,6 +163,9 @@ impl TokenProblem {
             TokenProblem::NonceMismatch => "token.nonce_mismatch",
             TokenProblem::OidMismatch => "token.oid_mismatch",
             TokenProblem::JwksUnavailable(_) => "token.jwks_unavailable",
+            TokenProblem::WrongType(_) => "token.wrong_typ",
+            TokenProblem::CertificateExpired(_) => "token.certificate_expired",
+            TokenProblem::CertificateNotYetValid(_) => "token.certificate_not_yet_valid",
         }
     }
 }
@@ -181,6 +198,10 @@ pub enum FederationError {
     StateNotEchoed,
     #[error("signing the request failed: {0}")]
     Signer(#[from] signer::SignerError),
+    /// RFC 6749 §7.1: a token type this client does not understand (only
+    /// Bearer is, RFC 6750); the access token is not used.
+    #[error("the token response's token_type is {0:?}, not Bearer")]
+    NotBearer(String),
 }
 
 impl FederationError {
@@ -202,6 +223,18 @@ impl FederationError {
             FederationError::IssuerParameter { missing: false } => "callback.iss_mismatch".into(),
             FederationError::StateNotEchoed => "idp.state_not_echoed".into(),
             FederationError::Signer(_) => "client.signer_failed".into(),
+            FederationError::NotBearer(_) => "token.not_bearer".into(),
+        }
+    }
+
+    /// The certificate a refusal names (expired or not yet valid), for the
+    /// operator's explanation.
+    pub fn certificate(&self) -> Option<&certificates::CertificateInfo> {
+        match self {
+            FederationError::Token(
+                TokenProblem::CertificateExpired(info) | TokenProblem::CertificateNotYetValid(info),
+            ) => Some(info),
+            _ => None,
         }
     }
 
@@ -292,7 +325,11 @@ impl Provider {
     /// Reloads the signing keys (certificates re-read, JWKS refetched).
     pub async fn reload_keys(&self) -> Result<usize, TokenProblem> {
         match self {
-            Provider::Esia(p) => p.keys().reload().await,
+            Provider::Esia(p) => {
+                let count = p.keys().reload().await?;
+                p.report_certificates(chrono::Utc::now().timestamp(), true);
+                Ok(count)
+            }
             // Discovered lazily; the next unknown kid refetches anyway.
             Provider::Oidc(_) => Ok(0),
         }
@@ -323,6 +360,16 @@ impl Providers {
 
     pub fn all(&self) -> impl Iterator<Item = &Arc<Provider>> {
         self.by_id.values()
+    }
+
+    /// Refreshes the certificate expiry gauges (see [`certificates`]);
+    /// `log` also warns about each certificate near or past its end.
+    pub fn report_certificates(&self, now: i64, log: bool) {
+        for provider in self.by_id.values() {
+            if let Provider::Esia(esia) = provider.as_ref() {
+                esia.report_certificates(now, log);
+            }
+        }
     }
 }
 

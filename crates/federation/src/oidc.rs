@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
     BasicTokenType,
@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::RwLock;
 
+use super::claim_rules::{self, ClaimProfile};
 use super::http::{BoundedHttp, BoundedHttpError};
 use super::jwt::{Expectations, KeyCache, KeySource};
 use super::{
@@ -278,6 +279,7 @@ impl OidcProvider {
                 }
                 RequestTokenError::Other(inner) => FederationError::BadResponse(inner),
             })?;
+        claim_rules::check_token_response(tokens.token_type().as_ref(), None)?;
         let id_token = tokens.extra_fields().id_token.as_deref().ok_or_else(|| {
             FederationError::BadResponse("no id_token in the token response".into())
         })?;
@@ -292,6 +294,7 @@ impl OidcProvider {
                     nonce: pending.nonce,
                     now: Utc::now().timestamp(),
                     max_age_secs: self.settings.max_token_age.as_secs() as i64,
+                    profile: ClaimProfile::Oidc,
                 },
             )
             .await?
@@ -299,7 +302,8 @@ impl OidcProvider {
         let userinfo = self
             .userinfo(&discovered.metadata, tokens.access_token().secret())
             .await?;
-        if super::jwt::subject_text(userinfo.get("sub")).as_deref() != Some(subject.as_str()) {
+        // OIDC Core 5.3.2: the same string, compared exactly.
+        if ClaimProfile::Oidc.subject(userinfo.get("sub")).as_deref() != Some(subject.as_str()) {
             return Err(FederationError::SubjectMismatch);
         }
         Ok(self.person_from_claims(subject, &userinfo))
@@ -343,11 +347,7 @@ impl OidcProvider {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        let birth_date = text(&names.birth_date).and_then(|d| {
-            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                .or_else(|_| NaiveDate::parse_from_str(&d, "%d.%m.%Y"))
-                .ok()
-        });
+        let birth_date = text(&names.birth_date).and_then(|d| claim_rules::birthdate(&d));
         let parsed_tier = text(&names.tier).and_then(|t| Tier::parse(&t));
         FederatedPerson {
             provider: self.settings.id.clone(),

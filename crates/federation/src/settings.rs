@@ -62,7 +62,12 @@ pub struct EsiaSettings {
     /// 64 hex digits.
     pub client_certificate_hash: String,
     pub signer: SignerConfig,
+    /// Days before a certificate's end that the warnings start.
+    pub certificate_warning_days: u32,
 }
+
+/// Bounds of `certificate_warning_days`: a certificate lives a year or two.
+pub const CERTIFICATE_WARNING_DAYS: std::ops::RangeInclusive<u32> = 0..=365;
 
 #[derive(Debug, Clone)]
 pub struct OidcSettings {
@@ -160,6 +165,16 @@ impl ProviderSettings {
                         "must be 64 hex digits".into(),
                     ));
                 }
+                if !CERTIFICATE_WARNING_DAYS.contains(&raw.certificate_warning_days) {
+                    return Err(fail(
+                        "certificate_warning_days",
+                        format!(
+                            "must be between {} and {}",
+                            CERTIFICATE_WARNING_DAYS.start(),
+                            CERTIFICATE_WARNING_DAYS.end()
+                        ),
+                    ));
+                }
                 let authorize_url = url("authorize_url", &raw.authorize_url)?;
                 let keys = match (&raw.certificates[..], &raw.certificates_pem, &raw.jwks_url) {
                     ([], None, None) => return Err(fail(
@@ -199,6 +214,7 @@ impl ProviderSettings {
                     signer: raw.signer.clone().ok_or_else(|| {
                         fail("signer", "missing (required by this profile)".into())
                     })?,
+                    certificate_warning_days: raw.certificate_warning_days,
                 }))
             }
             ProviderProfile::Oidc => Profile::Oidc(Box::new(OidcSettings {
@@ -256,8 +272,12 @@ mod tests {
     #[test]
     fn each_broken_field_is_named() {
         type Breaker = fn(&mut ProviderConfig);
-        let cases: [(Breaker, &str); 12] = [
+        let cases: [(Breaker, &str); 13] = [
             (|p| p.max_response_bytes = 10, "max_response_bytes"),
+            (
+                |p| p.certificate_warning_days = 366,
+                "certificate_warning_days",
+            ),
             (|p| p.max_token_age_secs = 0, "max_token_age_secs"),
             (
                 |p| p.trusted_audiences = vec![" ".into()],

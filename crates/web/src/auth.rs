@@ -122,7 +122,12 @@ async fn callback(
             report,
             pending_link,
         } => {
-            cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
+            // A rejected callback was refused before any login was used (a
+            // repeated parameter, another browser's state): this browser's
+            // own login, if it has one, stays finishable.
+            if !matches!(report.outcome, OutcomeCode::Rejected) {
+                cookies::remove(&mut headers, cookies::LOGIN, "/auth", secure);
+            }
             if let Some(token) = pending_link {
                 cookies::set(
                     &mut headers,
@@ -262,7 +267,10 @@ async fn outcome_page(
 }
 
 /// One pass over the query (the first value of a repeated name counts, as
-/// with [`query_param`]); values are bounded like there.
+/// with [`query_param`]); values are bounded like there. A parameter given
+/// twice is noted: RFC 6749 §3.1 says they "MUST NOT be included more than
+/// once", and the login use case refuses such a callback before it looks
+/// at anything else.
 fn callback_params(query: Option<&str>) -> CallbackParams {
     let mut params = CallbackParams::default();
     let Some(query) = query else {
@@ -279,6 +287,8 @@ fn callback_params(query: Option<&str>) -> CallbackParams {
         };
         if slot.is_none() {
             *slot = Some(bounded(value));
+        } else if params.repeated.is_none() {
+            params.repeated = Some(key.chars().take(32).collect());
         }
     }
     params
@@ -368,7 +378,7 @@ mod tests {
     fn odd_callback_queries_parse_without_failing() {
         let cases: [(Option<&str>, Option<&str>, Option<&str>); 6] = [
             (None, None, None),
-            (Some("state=a&state=b&code=c"), Some("a"), Some("c")),
+            (Some("state=a&state=a&code=c"), Some("a"), Some("c")),
             (Some("state=%ZZ&code=%"), Some("%ZZ"), Some("%")),
             (Some("&&&=&state"), Some(""), None),
             (Some("code=x+y&state=%D0%B0"), Some("а"), Some("x y")),
@@ -378,6 +388,30 @@ mod tests {
             let params = callback_params(query);
             assert_eq!(params.state.as_deref(), state, "{query:?}");
             assert_eq!(params.code.as_deref(), code, "{query:?}");
+        }
+    }
+
+    /// RFC 6749 §3.1: each parameter we read at most once; the first
+    /// repeated name is noted (even with equal values), others are ignored.
+    #[test]
+    fn repeated_callback_parameters_are_noted() {
+        let cases = [
+            ("code=A&state=s", None),
+            ("code=A&code=B&state=s", Some("code")),
+            ("code=A&state=s&code=A", Some("code")),
+            ("state=s&state=t&code=A", Some("state")),
+            ("error=access_denied&error=x&state=s", Some("error")),
+            ("iss=a&iss=a&code=A&state=s", Some("iss")),
+            (
+                "code=A&state=s&error_description=a&error_description=b",
+                Some("error_description"),
+            ),
+            ("code=A&state=s&lang=ru&lang=en", None),
+            ("code=A&code=B&state=s&state=t", Some("code")),
+        ];
+        for (query, repeated) in cases {
+            let params = callback_params(Some(query));
+            assert_eq!(params.repeated.as_deref(), repeated, "{query}");
         }
     }
 }

@@ -48,6 +48,7 @@ fn status(error: &AppError) -> StatusCode {
         AppError::StateMissing
         | AppError::StateUnknown
         | AppError::OtherBrowser
+        | AppError::RepeatedParameter(_)
         | AppError::ReturnTargetRefused => StatusCode::BAD_REQUEST,
         AppError::NotLoggedIn => StatusCode::UNAUTHORIZED,
         AppError::ReasonRequired => StatusCode::BAD_REQUEST,
@@ -83,6 +84,13 @@ fn wording(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
             t(
                 "Этот вход уже завершён, устарел или начат в другом браузере. Начните вход заново.",
                 "This login is finished, expired or was started in another browser. Start again.",
+            ),
+        ),
+        AppError::RepeatedParameter(_) => (
+            t("Ссылка входа повреждена", "The login link is damaged"),
+            t(
+                "В ответе Госуслуг один параметр повторён, поэтому мы его не приняли. Начните вход заново.",
+                "A parameter of the State Services answer is repeated, so we did not accept it. Start again.",
             ),
         ),
         AppError::ReturnTargetRefused => (

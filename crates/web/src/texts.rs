@@ -299,6 +299,15 @@ fn failure_text(code: &str, lang: Lang) -> OutcomeText {
                 "Confirm your State Services account and log in again.",
             )],
         ),
+        "flow.repeated_parameter" => (
+            t("Ссылка входа повреждена", "The login link is damaged"),
+            t(
+                "В адресе, по которому вы вернулись с Госуслуг, один параметр повторён. Такой ответ мы не принимаем: ссылку могли изменить. Ваши данные не изменились.",
+                "A parameter is repeated in the address you came back from State Services with. We do not accept such an answer: the link may have been altered. Nothing was changed.",
+            ),
+            t("вы сами", "you"),
+            vec![retry],
+        ),
         "flow.rate_limited" => (
             t("Слишком много попыток входа", "Too many login attempts"),
             t(

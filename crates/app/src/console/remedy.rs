@@ -237,12 +237,17 @@ pub fn remedy(outcome: OutcomeCode, facts: &Facts<'_>, lang: Lang) -> Remedy {
                 )
             )],
         },
-        OutcomeCode::IdpError | OutcomeCode::Rejected => failure(facts.error_code.unwrap_or(""), lang),
+        OutcomeCode::IdpError | OutcomeCode::Rejected => {
+            failure(facts.error_code.unwrap_or(""), facts.details, lang)
+        }
     }
 }
 
-fn failure(code: &str, lang: Lang) -> Remedy {
+fn failure(code: &str, details: Option<&Value>, lang: Lang) -> Remedy {
     let t = |ru: &str, en: &str| lang.pick(ru, en).to_string();
+    if let Some(remedy) = certificate_remedy(code, details, lang) {
+        return remedy;
+    }
     if let Some(explanation) = operator_explanation(code) {
         let side = match code {
             "ESIA-007004" | "ESIA-007055" => Side::Person,
@@ -267,6 +272,13 @@ fn failure(code: &str, lang: Lang) -> Remedy {
         "flow.rate_limited" => (
             Side::Nobody,
             t("Сработало ограничение частоты: подождать минуту.", "The rate limit held: wait a minute."),
+        ),
+        "flow.repeated_parameter" => (
+            Side::Person,
+            t(
+                "В ответе провайдера параметр повторён (RFC 6749 §3.1) — ссылка повреждена или подделана; вход не тронут: начать заново. Если так у многих — проверить, кто меняет адрес возврата.",
+                "The provider's answer repeats a parameter (RFC 6749 §3.1): the link is damaged or forged; the login was left untouched: start again. If many people see this, find out what alters the return address.",
+            ),
         ),
         c if c.starts_with("token.") || c.starts_with("userinfo.") || c == "idp.bad_response" => (
             Side::Integration,
@@ -301,6 +313,55 @@ fn failure(code: &str, lang: Lang) -> Remedy {
         side,
         steps: vec![step],
     }
+}
+
+/// Expired or not-yet-valid signing certificate: which one, its dates and
+/// what to do (the attempt's details carry the certificate).
+fn certificate_remedy(code: &str, details: Option<&Value>, lang: Lang) -> Option<Remedy> {
+    use federation::certificates::{utc_text, CertificateInfo};
+    let t = |ru: &str, en: &str| lang.pick(ru, en).to_string();
+    let expired = match code {
+        "token.certificate_expired" => true,
+        "token.certificate_not_yet_valid" => false,
+        _ => return None,
+    };
+    let named = details
+        .and_then(|d| d.get("certificate"))
+        .and_then(|c| serde_json::from_value::<CertificateInfo>(c.clone()).ok())
+        .map(|c| {
+            format!(
+                "{} {} ({} {}), {} {} {} {}.",
+                t("Сертификат", "Certificate"),
+                c.subject,
+                t("серийный номер", "serial"),
+                c.serial,
+                t("действует с", "valid from"),
+                utc_text(c.not_before),
+                t("по", "to"),
+                utc_text(c.not_after)
+            )
+        })
+        .unwrap_or_else(|| {
+            t(
+                "Сертификат не записан.",
+                "The certificate was not recorded.",
+            )
+        });
+    let what = if expired {
+        t(
+            "Подпись id_token проверяется только сертификатом провайдера с истёкшим сроком: получить у провайдера (для Госуслуг — на технологическом портале) новый сертификат, добавить его в certificates провайдера и перечитать ключи (kill -HUP).",
+            "The id_token's signature verifies only with a provider certificate that has expired: get the new certificate from the provider (for ESIA, on the technology portal), add it to the provider's certificates and reload the keys (kill -HUP).",
+        )
+    } else {
+        t(
+            "Подпись id_token проверяется только сертификатом, срок которого ещё не начался: проверить часы серверов (NTP); если часы верны — провайдер подписывает ключом раньше срока его сертификата.",
+            "The id_token's signature verifies only with a certificate whose validity has not begun: check the servers' clocks (NTP); if they are right, the provider signs with a key before its certificate's start.",
+        )
+    };
+    Some(Remedy {
+        side: Side::Integration,
+        steps: vec![format!("{code}: {what}"), named],
+    })
 }
 
 #[cfg(test)]
@@ -417,6 +478,36 @@ mod tests {
                 Some("state.other_browser"),
                 Side::Person,
                 "same browser",
+            ),
+            (
+                OutcomeCode::Rejected,
+                json!({}),
+                Some("flow.repeated_parameter"),
+                Side::Person,
+                "repeats a parameter",
+            ),
+            (
+                OutcomeCode::IdpError,
+                json!({"certificate": {"subject": "CN=ESIA GOST", "serial": "0A:1B",
+                    "not_before": 1_700_000_000, "not_after": 1_731_536_000}}),
+                Some("token.certificate_expired"),
+                Side::Integration,
+                "Certificate CN=ESIA GOST (serial 0A:1B), valid from 2023-11-14 22:13:20 UTC to 2024-11-13 22:13:20 UTC.",
+            ),
+            (
+                OutcomeCode::IdpError,
+                json!({}),
+                Some("token.certificate_expired"),
+                Side::Integration,
+                "has expired",
+            ),
+            (
+                OutcomeCode::IdpError,
+                json!({"certificate": {"subject": "CN=ESIA", "serial": "01",
+                    "not_before": 1_700_000_000, "not_after": 1_731_536_000}}),
+                Some("token.certificate_not_yet_valid"),
+                Side::Integration,
+                "check the servers' clocks",
             ),
         ];
         for (outcome, details, code, side, needle) in cases {

@@ -66,6 +66,9 @@ pub struct CallbackParams {
     pub error_description: Option<String>,
     /// RFC 9207: the issuer of the authorization response.
     pub iss: Option<String>,
+    /// The first of these parameters the query repeats (RFC 6749 §3.1).
+    #[serde(default)]
+    pub repeated: Option<String>,
 }
 
 pub enum Completed {
@@ -194,7 +197,10 @@ impl Logins<'_> {
             Err(error) => {
                 let bogus = matches!(
                     error,
-                    AppError::StateMissing | AppError::StateUnknown | AppError::OtherBrowser
+                    AppError::StateMissing
+                        | AppError::StateUnknown
+                        | AppError::OtherBrowser
+                        | AppError::RepeatedParameter(_)
                 );
                 if bogus {
                     let decision = self
@@ -233,6 +239,11 @@ impl Logins<'_> {
             .providers
             .get(provider_id)
             .ok_or(AppError::UnknownProvider)?;
+        // Refused before the state is looked up: the login stays usable and
+        // no code is redeemed.
+        if let Some(name) = &params.repeated {
+            return Err(AppError::RepeatedParameter(name.clone()));
+        }
         let state = params
             .state
             .as_deref()

@@ -11,6 +11,7 @@ use domain::link::{CandidateAccount, IdpPerson, LinkOutcome, OutcomeCode};
 use domain::name::{NameComparison, NamePart, NameRule, PartComparison, PartVerdict};
 use domain::snils::Snils;
 use domain::tier::Tier;
+use federation::certificates::CertificateInfo;
 use federation::{FederatedPerson, FederationError};
 use i18n::Lang;
 
@@ -29,6 +30,9 @@ pub struct OutcomeReport {
     pub idp_error: Option<String>,
     pub ambiguous_count: Option<usize>,
     pub lang: Lang,
+    /// The signing certificate an `idp_error` names (expired, not yet valid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +64,7 @@ impl OutcomeReport {
             idp_error: None,
             ambiguous_count: None,
             lang,
+            certificate: None,
         }
     }
 
@@ -71,6 +76,7 @@ impl OutcomeReport {
     ) -> OutcomeReport {
         let mut report = Self::empty(reference, provider, OutcomeCode::IdpError, lang);
         report.idp_error = Some(error.code());
+        report.certificate = error.certificate().cloned();
         report
     }
 
@@ -144,7 +150,7 @@ impl OutcomeReport {
             .iter()
             .map(|p| json!({"part": p.part, "comparison": p.comparison, "rules": p.rules}))
             .collect();
-        json!({
+        let mut details = json!({
             "parts": parts,
             "snils": snils.map(|s| s.masked()),
             "snils_from_idp": person.map(|p| p.snils.is_some()),
@@ -155,7 +161,11 @@ impl OutcomeReport {
             "tier_known": person.map(|p| p.tier_known),
             "ambiguous_count": self.ambiguous_count,
             "error": self.idp_error,
-        })
+        });
+        if let (Some(certificate), Some(fields)) = (&self.certificate, details.as_object_mut()) {
+            fields.insert("certificate".into(), json!(certificate));
+        }
+        details
     }
 }
 

@@ -21,6 +21,7 @@ fn expectations(trusted: &[String]) -> Expectations<'_> {
         nonce: Some("n1"),
         now: NOW,
         max_age_secs: 600,
+        profile: ClaimProfile::Oidc,
     }
 }
 
@@ -103,6 +104,31 @@ fn claim_checks_table() {
     with("sub", json!(""), malformed(), "empty subject");
     with("sub", json!(-5), malformed(), "negative subject");
     with("sub", json!({"a": 1}), malformed(), "subject object");
+    with(
+        "sub",
+        json!(1000299353u64),
+        malformed(),
+        "an integer subject under OIDC (OIDC Core §2: a string)",
+    );
+    with(
+        "exp",
+        json!(NOW as f64 - 60.5),
+        P::Expired,
+        "a fractional exp half a second past the leeway",
+    );
+    with(
+        "nbf",
+        json!(NOW as f64 + 60.5),
+        P::IssuedInFuture,
+        "a fractional nbf half a second before the leeway",
+    );
+    with(
+        "iat",
+        json!(NOW as f64 + 60.5),
+        P::IssuedInFuture,
+        "a fractional iat half a second before the leeway",
+    );
+    with("exp", json!([NOW]), malformed(), "exp in a list");
     for (c, problem, why) in cases {
         let got = check_claims(&claims(c), &expect).expect_err(why);
         assert_eq!(got.code(), problem.code(), "{why}: {got}");
@@ -119,12 +145,101 @@ fn claim_checks_table() {
     let mut aged = good.clone();
     aged["iat"] = json!(NOW - 600 - LEEWAY_SECS);
     assert!(ok(aged, &[]).is_ok(), "exactly the maximum age plus leeway");
+    let mut fractions = good.clone();
+    fractions["exp"] = json!(NOW as f64 - 59.5);
+    fractions["nbf"] = json!(NOW as f64 + 59.5);
+    fractions["iat"] = json!(NOW as f64 + 59.5);
+    assert!(
+        ok(fractions, &[]).is_ok(),
+        "fractional dates just inside the leeway"
+    );
     let mut numeric = good;
     numeric["sub"] = json!(1000299353u64);
+    let esia = Expectations {
+        profile: ClaimProfile::Esia,
+        ..expectations(&[])
+    };
     assert_eq!(
-        ok(numeric, &[]).as_deref(),
+        check_claims(&claims(numeric), &esia).as_deref(),
         Ok("1000299353"),
         "ESIA's numeric OID becomes its decimal string"
+    );
+}
+
+/// RFC 8725 §3.10: keys and key URLs named in the token (`jwk`, `jku`,
+/// `x5u`, `x5c`) are never used; the `kid` only picks among our own keys.
+#[tokio::test]
+async fn keys_named_in_the_token_are_never_used() {
+    let ours = TestKey::new(Some("k"));
+    let stranger = TestKey::new(Some("k"));
+    let cache = fixed_cache(&ours);
+    let with_key_references = |key: &TestKey| {
+        let header = json!({"alg": "EdDSA", "kid": "k", "jwk": stranger.jwk(),
+            "jku": "http://127.0.0.1:1/jwks", "x5u": "http://127.0.0.1:1/cert.pem", "x5c": ["AAAA"]});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(fresh_claims().to_string())
+        );
+        let signature = key.pair.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    };
+    let accepted = cache
+        .verify(&with_key_references(&ours), &live_expectations())
+        .await;
+    assert!(accepted.is_ok(), "the references are ignored: {accepted:?}");
+    let refused = cache
+        .verify(&with_key_references(&stranger), &live_expectations())
+        .await;
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.code()),
+        Err("token.bad_signature"),
+        "the token's own jwk does not verify it"
+    );
+}
+
+/// RFC 7515 §5.2 and RFC 7519 §4: a JSON object with a member name twice is
+/// either refused or read with "the lexically last duplicate member name";
+/// serde_json keeps the last, so a repeated `exp` counts with its last value.
+#[test]
+fn a_duplicated_claim_counts_with_its_last_value() {
+    let expect = expectations(&[]);
+    let claims_with = |first: i64, last: i64| {
+        let json = format!(
+            r#"{{"iss":"https://idp","aud":"me","sub":"42","iat":{NOW},"nonce":"n1","exp":{first},"exp":{last}}}"#
+        );
+        decode_json(&URL_SAFE_NO_PAD.encode(json)).expect("a JSON object")
+    };
+    let accepted = check_claims(&claims_with(NOW - 3600, NOW + 3600), &expect);
+    assert_eq!(accepted.as_deref(), Ok("42"));
+    let refused = check_claims(&claims_with(NOW + 3600, NOW - 3600), &expect);
+    assert_eq!(refused, Err(TokenProblem::Expired));
+}
+
+/// RFC 7519 §2: a NumericDate "can represent any time", fractions included
+/// — the issue's `"exp": 1796000000.5` is an expiry, not a malformed token.
+#[test]
+fn the_issues_fractional_exp_is_accepted() {
+    let before = 1_796_000_000 - 1000;
+    let expect = Expectations {
+        now: before,
+        ..expectations(&[])
+    };
+    let token = json!({"iss":"https://idp","aud":"me","sub":"42","iat":before as f64 - 0.25,
+        "exp":1796000000.5,"nbf":before as f64 - 0.75,"nonce":"n1"});
+    assert_eq!(
+        check_claims(&claims(token.clone()), &expect).as_deref(),
+        Ok("42")
+    );
+    let after = Expectations {
+        now: 1_796_000_000 + LEEWAY_SECS + 1,
+        ..expectations(&[])
+    };
+    let mut late = token;
+    late["iat"] = json!(after.now);
+    assert_eq!(
+        check_claims(&claims(late), &after),
+        Err(TokenProblem::Expired)
     );
 }
 
@@ -191,6 +306,7 @@ fn live_expectations() -> Expectations<'static> {
         nonce: None,
         now: chrono::Utc::now().timestamp(),
         max_age_secs: 600,
+        profile: ClaimProfile::Oidc,
     }
 }
 
@@ -420,12 +536,16 @@ proptest! {
             };
             prop_assert!(aud_ok, "aud {:?}", c.get("aud"));
             prop_assert!(c.get("azp").is_none_or(|a| a == "me"));
-            let exp = c["exp"].as_i64().unwrap_or(i64::MIN);
-            let iat = c["iat"].as_i64().unwrap_or(i64::MIN);
-            prop_assert!(exp + LEEWAY_SECS >= NOW);
-            prop_assert!(iat - LEEWAY_SECS <= NOW && iat + 600 + LEEWAY_SECS >= NOW);
+            let date = |name: &str| NumericDate::from_json(&c[name]);
+            let (exp, iat) = (date("exp"), date("iat"));
+            prop_assert!(exp.is_some_and(|exp| exp.floor().saturating_add(LEEWAY_SECS) >= NOW));
+            prop_assert!(iat.is_some_and(|iat| iat.ceil().saturating_sub(LEEWAY_SECS) <= NOW
+                && iat.floor().saturating_add(600 + LEEWAY_SECS) >= NOW));
+            prop_assert!(c.get("nbf").is_none_or(|nbf| NumericDate::from_json(nbf)
+                .is_some_and(|nbf| nbf.ceil().saturating_sub(LEEWAY_SECS) <= NOW)));
             prop_assert_eq!(c.get("nonce"), Some(&json!("n1")));
-            prop_assert_eq!(Some(subject), subject_text(c.get("sub")));
+            prop_assert!(matches!(c.get("sub"), Some(Value::String(_))), "OIDC: a string sub");
+            prop_assert_eq!(Some(subject), ClaimProfile::Oidc.subject(c.get("sub")));
         }
     }
 
@@ -463,21 +583,25 @@ proptest! {
         }
     }
 
-    /// A subject is non-empty text of at most 255 bytes, or a non-negative
-    /// integer printed in decimal.
+    /// OIDC: a subject is exactly a non-empty string of at most 255 bytes.
+    /// ESIA: a non-negative integer printed in decimal (or that decimal
+    /// text as a string); both profiles agree on the OID's text.
     #[test]
-    fn subject_text_invariants(value in any_json(), n in any::<u64>(), s in ".{0,300}") {
-        if let Some(subject) = subject_text(Some(&value)) {
+    fn subject_invariants(value in any_json(), n in any::<u64>(), s in ".{0,300}") {
+        if let Some(subject) = ClaimProfile::Oidc.subject(Some(&value)) {
             prop_assert!(!subject.is_empty() && subject.len() <= 255);
-            match &value {
-                Value::String(text) => prop_assert_eq!(&subject, text),
-                Value::Number(number) => prop_assert_eq!(Some(subject), number.as_u64().map(|n| n.to_string())),
-                other => prop_assert!(false, "{other:?} gave a subject"),
-            }
+            prop_assert_eq!(Some(&Value::String(subject)), Some(&value));
         }
-        prop_assert_eq!(subject_text(Some(&json!(n))), Some(n.to_string()));
+        if let Some(subject) = ClaimProfile::Esia.subject(Some(&value)) {
+            let n: u64 = subject.parse().map_err(|_| TestCaseError::fail("decimal"))?;
+            prop_assert_eq!(n.to_string(), subject.clone());
+            prop_assert!(value == json!(n) || value == json!(subject), "{:?}", value);
+        }
+        prop_assert_eq!(ClaimProfile::Oidc.subject(Some(&json!(n))), None);
+        prop_assert_eq!(ClaimProfile::Esia.subject(Some(&json!(n))), Some(n.to_string()));
+        prop_assert_eq!(ClaimProfile::Esia.subject(Some(&json!(n.to_string()))), Some(n.to_string()));
         let expected = (!s.is_empty() && s.len() <= 255).then(|| s.clone());
-        prop_assert_eq!(subject_text(Some(&json!(s))), expected);
-        prop_assert_eq!(subject_text(None), None);
+        prop_assert_eq!(ClaimProfile::Oidc.subject(Some(&json!(s))), expected);
+        prop_assert_eq!(ClaimProfile::Oidc.subject(None), None);
     }
 }
