@@ -50,18 +50,10 @@ async fn account(
     let session = match app.account().session(cookie.as_deref()).await {
         Ok(session) => session,
         Err(AppError::NotLoggedIn) => return Ok(redirect("/")),
-        Err(e) => return Err(WebError::page(e, lang)),
+        Err(e) => return Err(e.into()),
     };
-    let me = app
-        .account()
-        .me(&session)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
-    let just_linked = app
-        .account()
-        .take_link_notice(&session)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let me = app.account().me(&session).await?;
+    let just_linked = app.account().take_link_notice(&session).await?;
     let notice = just_linked.then(|| {
         let provider = me
             .linked_identities
@@ -147,30 +139,23 @@ struct LogoutForm {
 async fn logout(
     State(app): State<AppState>,
     headers: HeaderMap,
-    RequestLang(lang): RequestLang,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let next = app
-        .account()
-        .logout(cookie.as_deref(), &form.csrf)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let next = app.account().logout(cookie.as_deref(), &form.csrf).await?;
     Ok(logged_out(&app, &next))
 }
 
 async fn logout_everywhere(
     State(app): State<AppState>,
     headers: HeaderMap,
-    RequestLang(lang): RequestLang,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let next = app
         .account()
         .logout_everywhere(cookie.as_deref(), &form.csrf)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(logged_out(&app, &next))
 }
 

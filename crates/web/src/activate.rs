@@ -3,9 +3,7 @@
 //! `/activate/step`, and `/activate/confirm?token=...` from the e-mail.
 //! Plain forms, no JavaScript; every answer is kept between steps.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Form, RawQuery, State};
+use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -13,8 +11,9 @@ use axum::Router;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::auth::{client_address, see_other};
+use super::auth::see_other;
 use super::error::WebError;
+use super::kit::Visit;
 use super::lang::RequestLang;
 use super::pages::{render, ActivatePage, Chrome, WizardTexts};
 use super::{cookies, query_param, AppState};
@@ -104,36 +103,26 @@ fn step_page(lang: Lang, view: WizardView, errors: Vec<String>) -> ActivatePage 
 
 async fn page(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    visit: Visit,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
+    let lang = visit.lang;
     // The QR link carries the code: open the wizard and drop the code from
     // the address bar (and from history and referrers).
     if let Some(code) = query_param(query.as_deref(), "code") {
-        let client = client_address(&app, &headers, peer);
+        let client = visit.client.clone();
         return enter(&app, lang, &code, &client).await;
     }
     let token = cookies::get(&headers, WIZARD);
-    match app
-        .account()
-        .activation_view(token.as_deref())
-        .await
-        .map_err(|e| WebError::page(e, lang))?
-    {
+    match app.account().activation_view(token.as_deref()).await? {
         Some(view) => Ok(render(StatusCode::OK, &step_page(lang, view, Vec::new()))),
         None => Ok(render(StatusCode::OK, &code_page(lang, "", Vec::new()))),
     }
 }
 
 async fn enter(app: &AppState, lang: Lang, code: &str, client: &str) -> Result<Response, WebError> {
-    match app
-        .account()
-        .start_activation(code, client)
-        .await
-        .map_err(|e| WebError::page(e, lang))?
-    {
+    match app.account().start_activation(code, client).await? {
         Ok(token) => {
             let mut headers = HeaderMap::new();
             cookies::set(
@@ -169,15 +158,12 @@ struct CodeForm {
 
 async fn enter_code(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    if !super::same_origin(&app, &headers) {
-        return Err(WebError::page(app::AppError::CsrfMismatch, lang));
-    }
-    let client = client_address(&app, &headers, peer);
+    let lang = visit.lang;
+    visit.require_same_origin()?;
+    let client = visit.client.clone();
     enter(&app, lang, &form.code, &client).await
 }
 
@@ -224,8 +210,7 @@ async fn step(
     let result = app
         .account()
         .activation_submit(token.as_deref(), &form.csrf, input, lang)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     match result {
         Ok(WizardNext::Step(_)) => Ok(see_other(
             HeaderMap::new(),
@@ -255,12 +240,7 @@ async fn step(
         }
         Err(error) => {
             // The same step again, with what was typed and why it was refused.
-            match app
-                .account()
-                .activation_view(token.as_deref())
-                .await
-                .map_err(|e| WebError::page(e, lang))?
-            {
+            match app.account().activation_view(token.as_deref()).await? {
                 Some(view) => {
                     let mut page = step_page(lang, view, error.messages(lang));
                     if !form.email.is_empty() {
@@ -284,11 +264,7 @@ async fn confirm(
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
     let token = query_param(query.as_deref(), "token").unwrap_or_default();
-    let confirmed = app
-        .account()
-        .confirm_email(&token)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let confirmed = app.account().confirm_email(&token).await?;
     let mut page = blank(
         lang,
         if confirmed {

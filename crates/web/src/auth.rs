@@ -1,14 +1,13 @@
 //! `/auth/*`: start a login, take the IdP's answer, show the outcome.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
 use super::error::WebError;
+use super::kit::Visit;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, Offer, OutcomePage, SupportBlock};
 use super::return_to::safe_return_target;
@@ -30,18 +29,17 @@ async fn start(
     State(app): State<AppState>,
     Path(provider): Path<String>,
     RawQuery(query): RawQuery,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request_headers: HeaderMap,
+    visit: Visit,
 ) -> Result<Response, WebError> {
+    let lang = visit.lang;
     let return_to = match query_param(query.as_deref(), "return_to").filter(|r| !r.is_empty()) {
         None => None,
         Some(raw) => Some(
             safe_return_target(&raw, &app.config().server.allowed_return_origins)
-                .ok_or_else(|| WebError::page(AppError::ReturnTargetRefused, lang))?,
+                .ok_or(AppError::ReturnTargetRefused)?,
         ),
     };
-    let client = client_address(&app, &request_headers, peer);
+    let client = visit.client.clone();
     match app
         .login()
         .start_login(&provider, return_to, lang, &client)
@@ -75,11 +73,11 @@ async fn start(
 
 async fn callback(
     State(app): State<AppState>,
+    visit: Visit,
     Path(provider): Path<String>,
     RawQuery(query): RawQuery,
     request_headers: HeaderMap,
     RequestLang(request_lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, WebError> {
     let secure = app.config().server.secure_cookies;
     // Parsed by hand: a malformed query of any shape still gets the
@@ -87,7 +85,7 @@ async fn callback(
     let params = callback_params(query.as_deref());
     let browser = cookies::get(&request_headers, cookies::LOGIN);
     let previous_session = cookies::get(&request_headers, cookies::SESSION);
-    let client = client_address(&app, &request_headers, peer);
+    let client = visit.client.clone();
     let mut headers = HeaderMap::new();
     let completed = app
         .login()
@@ -175,11 +173,7 @@ async fn outcome(
     RequestLang(lang): RequestLang,
 ) -> Result<Response, WebError> {
     let report = match cookies::get(&headers, cookies::OUTCOME) {
-        Some(token) => app
-            .login()
-            .kept_outcome(&token)
-            .await
-            .map_err(|e| WebError::page(e, lang))?,
+        Some(token) => app.login().kept_outcome(&token).await?,
         None => None,
     };
     Ok(match report {
@@ -292,22 +286,6 @@ fn callback_params(query: Option<&str>) -> CallbackParams {
         }
     }
     params
-}
-
-/// The client's address for rate limits: the configured proxy header's last
-/// entry (the one our own proxy appended), else the peer address.
-pub(super) fn client_address(app: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    app.config()
-        .server
-        .client_ip_header
-        .as_deref()
-        .and_then(|name| headers.get(name))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .map(str::trim)
-        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| peer.ip().to_string())
 }
 
 pub(super) fn see_other(mut headers: HeaderMap, location: &str) -> Response {

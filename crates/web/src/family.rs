@@ -414,29 +414,18 @@ fn see_other(location: &str) -> Response {
 }
 
 /// The session, or `None` (the page sends the browser to the login page).
-async fn page_session(
-    app: &AppState,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<Option<Session>, WebError> {
+async fn page_session(app: &AppState, headers: &HeaderMap) -> Result<Option<Session>, WebError> {
     let cookie = cookies::get(headers, cookies::SESSION);
     match app.account().session(cookie.as_deref()).await {
         Ok(session) => Ok(Some(session)),
         Err(AppError::NotLoggedIn) => Ok(None),
-        Err(e) => Err(WebError::page(e, lang)),
+        Err(e) => Err(e.into()),
     }
 }
 
-async fn form_session(
-    app: &AppState,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<Session, WebError> {
+async fn form_session(app: &AppState, headers: &HeaderMap) -> Result<Session, WebError> {
     let cookie = cookies::get(headers, cookies::SESSION);
-    app.account()
-        .session(cookie.as_deref())
-        .await
-        .map_err(|e| WebError::page(e, lang))
+    Ok(app.account().session(cookie.as_deref()).await?)
 }
 
 fn parse_id(text: &str) -> Result<Uuid, AppError> {
@@ -472,14 +461,10 @@ async fn notifications_page(
     uri: axum::http::Uri,
     RequestLang(lang): RequestLang,
 ) -> Result<Response, WebError> {
-    let Some(session) = page_session(&app, &headers, lang).await? else {
+    let Some(session) = page_session(&app, &headers).await? else {
         return Ok(see_other("/"));
     };
-    let centre = app
-        .family()
-        .notifications(&session)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let centre = app.family().notifications(&session).await?;
     let items = centre
         .items
         .iter()
@@ -534,16 +519,14 @@ struct CsrfForm {
 async fn read_form(
     State(app): State<AppState>,
     headers: HeaderMap,
-    RequestLang(lang): RequestLang,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let session = form_session(&app, &headers, lang).await?;
-    let id = parse_id(&id).map_err(|e| WebError::page(e, lang))?;
+    let session = form_session(&app, &headers).await?;
+    let id = parse_id(&id)?;
     app.family()
         .mark_notification_read(&session, &form.csrf, id)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(see_other("/notifications"))
 }
 
@@ -554,14 +537,13 @@ async fn answer_relationship(
     Path((id, answer)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let session = form_session(&app, &headers, lang).await?;
-    let id = parse_id(&id).map_err(|e| WebError::page(e, lang))?;
-    let answer = Answer::parse(&answer).ok_or_else(|| WebError::page(AppError::NotFound, lang))?;
+    let session = form_session(&app, &headers).await?;
+    let id = parse_id(&id)?;
+    let answer = Answer::parse(&answer).ok_or(AppError::NotFound)?;
     match app
         .family()
         .answer_relationship(&session, &form.csrf, id, answer)
-        .await
-        .map_err(|e| WebError::page(e, lang))?
+        .await?
     {
         Ok(_) => Ok(see_other(match answer {
             Answer::Accept => "/notifications?done=confirmed",
@@ -578,30 +560,24 @@ async fn invitation_step(
     Path((id, step)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let session = form_session(&app, &headers, lang).await?;
-    let id = parse_id(&id).map_err(|e| WebError::page(e, lang))?;
+    let session = form_session(&app, &headers).await?;
+    let id = parse_id(&id)?;
     let (action, done) = match step.as_str() {
         "accept" => (InvitationAction::Accept, "/notifications?done=accepted"),
         "decline" => (InvitationAction::Decline, "/notifications?done=declined"),
         "revoke" => (InvitationAction::Revoke, "/family?done=revoked"),
         "reinvite" => {
-            return match app
-                .family()
-                .reinvite(&session, &form.csrf, id)
-                .await
-                .map_err(|e| WebError::page(e, lang))?
-            {
+            return match app.family().reinvite(&session, &form.csrf, id).await? {
                 Ok(_) => Ok(see_other("/family?done=sent")),
                 Err(refusal) => Ok(refusal_page(refusal, lang)),
             };
         }
-        _ => return Err(WebError::page(AppError::NotFound, lang)),
+        _ => return Err(AppError::NotFound.into()),
     };
     match app
         .family()
         .act_on_invitation(&session, &form.csrf, id, action)
-        .await
-        .map_err(|e| WebError::page(e, lang))?
+        .await?
     {
         Ok(_) => Ok(see_other(done)),
         Err(refusal) => Ok(refusal_page(refusal, lang)),
@@ -782,14 +758,10 @@ async fn family_page(
     uri: axum::http::Uri,
     RequestLang(lang): RequestLang,
 ) -> Result<Response, WebError> {
-    let Some(session) = page_session(&app, &headers, lang).await? else {
+    let Some(session) = page_session(&app, &headers).await? else {
         return Ok(see_other("/"));
     };
-    let overview = app
-        .family()
-        .overview(&session)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let overview = app.family().overview(&session).await?;
     let notice = done_notice(query_param(uri.query(), "done"), lang);
     let page = family_view(
         lang,
@@ -827,7 +799,7 @@ async fn invite(
     RequestLang(lang): RequestLang,
     Form(form): Form<InviteIn>,
 ) -> Result<Response, WebError> {
-    let session = form_session(&app, &headers, lang).await?;
+    let session = form_session(&app, &headers).await?;
     let mut services = Vec::new();
     if form.service_diary.is_some() {
         services.push(Service::Diary);
@@ -846,8 +818,7 @@ async fn invite(
     let refusal = match app
         .family()
         .invite_trusted(&session, &form.csrf, &request)
-        .await
-        .map_err(|e| WebError::page(e, lang))?
+        .await?
     {
         Ok(_) => return Ok(see_other("/family?done=sent")),
         Err(refusal) => refusal,
@@ -856,11 +827,7 @@ async fn invite(
         return Ok(refusal_page(refusal, lang));
     }
     // The form again, as typed, with what to fix.
-    let overview = app
-        .family()
-        .overview(&session)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let overview = app.family().overview(&session).await?;
     let values = FormValues {
         surname: request.surname,
         snils: request.snils,

@@ -36,6 +36,7 @@ pub mod error;
 mod family;
 mod headers;
 mod home;
+pub mod kit;
 pub mod lang;
 mod ops;
 mod ops_actions;
@@ -72,32 +73,12 @@ pub fn router(app: AppState) -> Router {
         .merge(family::router())
         .merge(recovery::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(kit::surface_scope))
         .layer(headers::ResponseHeadersLayer::new(
             app.config().server.secure_cookies,
             hsts,
         ));
     router.with_state(app)
-}
-
-/// For forms posted before any session exists (codes, passwords): only
-/// this site's own pages may post them. Browsers say where a request comes
-/// from in `Sec-Fetch-Site`; older ones only in `Origin` (which our
-/// `no-referrer` policy turns into `null` after cross-site redirects, so it
-/// is the fallback). Neither header: not a browser, nothing to forge.
-pub(crate) fn same_origin(app: &AppState, headers: &axum::http::HeaderMap) -> bool {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        return matches!(site, "same-origin" | "none");
-    }
-    match header("origin") {
-        None => true,
-        Some(origin) => app
-            .config()
-            .server
-            .public_url
-            .trim_end_matches('/')
-            .eq_ignore_ascii_case(origin),
-    }
 }
 
 async fn not_found(RequestLang(lang): RequestLang) -> Response {

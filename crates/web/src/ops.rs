@@ -172,7 +172,7 @@ async fn operator_or_page(
                 "The support console is for support staff and school administrators only.",
             ),
         ))),
-        Err(e) => Err(WebError::page(e, lang)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -227,11 +227,7 @@ async fn console(
         unmask,
         region,
     };
-    let console = app
-        .console()
-        .page(&operator, &request, lang)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let console = app.console().page(&operator, &request, lang).await?;
     let diagnosis = console.diagnosis;
     let page = ConsolePage {
         chrome: Chrome::new(
@@ -394,12 +390,10 @@ struct UnlinkForm {
 async fn unlink(
     State(app): State<AppState>,
     headers: HeaderMap,
-    RequestLang(lang): RequestLang,
     Form(form): Form<UnlinkForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let account = Uuid::parse_str(form.account.trim())
-        .map_err(|_| WebError::page(AppError::NotFound, lang))?;
+    let account = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
     app.console()
         .operator_unlink(
             cookie.as_deref(),
@@ -408,8 +402,7 @@ async fn unlink(
             &form.provider,
             &form.reason,
         )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(back_to_console(&form.q, "unlinked"))
 }
 
@@ -438,8 +431,7 @@ async fn relink(
     Form(form): Form<RelinkForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let from = Uuid::parse_str(form.account.trim())
-        .map_err(|_| WebError::page(AppError::NotFound, lang))?;
+    let from = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
     let Ok(to) = Uuid::parse_str(form.to.trim()) else {
         return Ok(refused(
             StatusCode::BAD_REQUEST,
@@ -460,8 +452,7 @@ async fn relink(
             to,
             &form.reason,
         )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match relinked {
         Relinked::Moved => back_to_console(&form.q, "relinked"),
         Relinked::TargetLinked => refused(
@@ -514,8 +505,7 @@ async fn correct(
     Form(form): Form<CorrectForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let account = Uuid::parse_str(form.account.trim())
-        .map_err(|_| WebError::page(AppError::NotFound, lang))?;
+    let account = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
     let correction = match Correction::parse(
         &form.surname,
         &form.given_name,
@@ -546,7 +536,7 @@ async fn correct(
                 "Only the school corrects personal data: the administrator of the person's school.",
             ),
         )),
-        Err(e) => Err(WebError::page(e, lang)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -691,8 +681,7 @@ async fn audit(
                 before: query_param(query.as_deref(), "before").and_then(|b| b.trim().parse().ok()),
             },
         )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     page.more_url = entries.more_before.map(|before| {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in [

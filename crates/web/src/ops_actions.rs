@@ -46,8 +46,7 @@ async fn reset_activation(
     let code = app
         .console()
         .operator_reset_activation(cookie.as_deref(), &form.csrf, account, &form.reason)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     let days = app.config().activation.code_days;
     let message = match lang {
         Lang::Ru => format!("Активация сброшена: пароль удалён, прежние коды не действуют. Новый код (показан один раз, действует {days} дн.): {code}. Передайте его человеку лично или через школу."),
@@ -87,8 +86,7 @@ async fn confirm_relationship(
     let pupil = id(&form.pupil, lang)?;
     app.console()
         .operator_confirm_relationship(cookie.as_deref(), &form.csrf, parent, pupil, &form.reason)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(render(
         StatusCode::OK,
         &MessagePage::new(

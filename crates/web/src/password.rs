@@ -6,10 +6,8 @@
 //! from this site's own pages; the waiting identity is behind an HttpOnly
 //! SameSite cookie.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -17,8 +15,9 @@ use axum::Router;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::auth::{client_address, see_other};
+use super::auth::see_other;
 use super::error::WebError;
+use super::kit::Visit;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, PasswordPage, SupportBlock};
 use super::{cookies, AppState};
@@ -154,15 +153,12 @@ async fn login_page(RequestLang(lang): RequestLang) -> Response {
 
 async fn login(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    if !super::same_origin(&app, &headers) {
-        return Err(WebError::page(app::AppError::CsrfMismatch, lang));
-    }
-    let client = client_address(&app, &headers, peer);
+    let lang = visit.lang;
+    visit.require_same_origin()?;
+    let client = visit.client.clone();
     let result = app
         .login()
         .password_login(
@@ -171,8 +167,7 @@ async fn login(
             &client,
             lang,
         )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match result {
         Ok(session) => logged_in(&app, &session, "/account"),
         Err(refusal) => {
@@ -201,7 +196,7 @@ async fn link_page(
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let identity = pending_identity(&app, &headers, lang).await?;
+    let identity = pending_identity(&app, &headers).await?;
     Ok(match identity {
         Some(identity) => {
             let provider = app.provider_display_name(&identity.provider, lang);
@@ -234,38 +229,32 @@ async fn link_page(
 async fn pending_identity(
     app: &AppState,
     headers: &HeaderMap,
-    lang: Lang,
 ) -> Result<Option<PendingIdentity>, WebError> {
     let token = cookies::get(headers, cookies::PENDING_LINK);
-    app.login()
-        .pending_identity(token.as_deref())
-        .await
-        .map_err(|e| WebError::page(e, lang))
+    Ok(app.login().pending_identity(token.as_deref()).await?)
 }
 
+/// A fallback form's pending-link cookie and client address, once the
+/// form is known to come from our own pages.
 fn fallback_request(
-    app: &AppState,
+    visit: &Visit,
     headers: &HeaderMap,
-    peer: SocketAddr,
-    lang: Lang,
 ) -> Result<(Option<String>, String), WebError> {
-    if !super::same_origin(app, headers) {
-        return Err(WebError::page(app::AppError::CsrfMismatch, lang));
-    }
+    visit.require_same_origin()?;
     Ok((
         cookies::get(headers, cookies::PENDING_LINK),
-        client_address(app, headers, peer),
+        visit.client.clone(),
     ))
 }
 
 async fn link(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    visit: Visit,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    let (token, client) = fallback_request(&app, &headers, peer, lang)?;
+    let lang = visit.lang;
+    let (token, client) = fallback_request(&visit, &headers)?;
     let result = app
         .login()
         .link_with_password(
@@ -275,8 +264,7 @@ async fn link(
             &client,
             lang,
         )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match result {
         Ok(session) => logged_in(&app, &session, "/account"),
         Err(refusal) => {
@@ -374,7 +362,7 @@ async fn code_page(
     RequestLang(lang): RequestLang,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let identity = pending_identity(&app, &headers, lang).await?;
+    let identity = pending_identity(&app, &headers).await?;
     let Some(identity) = identity else {
         return Ok(nothing_to_link(lang));
     };
@@ -407,17 +395,16 @@ fn code_refusal_status(refusal: &CodeLinkRefusal) -> StatusCode {
 
 async fn link_by_code(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    visit: Visit,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    let (token, client) = fallback_request(&app, &headers, peer, lang)?;
+    let lang = visit.lang;
+    let (token, client) = fallback_request(&visit, &headers)?;
     let result = app
         .login()
         .link_with_code(token.as_deref(), &form.code, &client)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match result {
         Ok(session) => logged_in(&app, &session, "/account"),
         Err(CodeLinkRefusal::NothingToLink) => nothing_to_link(lang),

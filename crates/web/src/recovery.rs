@@ -10,10 +10,8 @@
 //! A request's answer is the same page whether or not an account matched.
 //! Plain forms, no JavaScript.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Path, RawQuery, State};
+use axum::extract::{Form, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -22,8 +20,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::auth::{client_address, see_other};
+use super::auth::see_other;
 use super::error::WebError;
+use super::kit::Visit;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome};
 use super::{cookies, query_param, AppState};
@@ -256,20 +255,16 @@ async fn login_form(RequestLang(lang): RequestLang) -> Response {
 
 async fn request_password(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<PasswordRequestForm>,
 ) -> Result<Response, WebError> {
-    if !super::same_origin(&app, &headers) {
-        return Err(WebError::page(AppError::CsrfMismatch, lang));
-    }
-    let client = client_address(&app, &headers, peer);
+    let lang = visit.lang;
+    visit.require_same_origin()?;
+    let client = visit.client.clone();
     let result = app
         .account()
         .request_password_reset(&form.who, &client, lang)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match result {
         Ok(()) => {
             let mut page = password_request_page(lang, "", Vec::new());
@@ -285,20 +280,16 @@ async fn request_password(
 
 async fn request_login(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<LoginRequestForm>,
 ) -> Result<Response, WebError> {
-    if !super::same_origin(&app, &headers) {
-        return Err(WebError::page(AppError::CsrfMismatch, lang));
-    }
-    let client = client_address(&app, &headers, peer);
+    let lang = visit.lang;
+    visit.require_same_origin()?;
+    let client = visit.client.clone();
     let result = app
         .account()
         .request_login_reminder(&form.email, &form.birth_date, &client, lang)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match result {
         Ok(()) => {
             let mut page = login_request_page(lang, "", "", Vec::new());
@@ -359,11 +350,7 @@ async fn reset_form(
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
     let token = query_param(query.as_deref(), "token").unwrap_or_default();
-    let link = app
-        .account()
-        .reset_link(&token)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let link = app.account().reset_link(&token).await?;
     let Some(link) = link else {
         return Ok(link_gone(lang));
     };
@@ -386,15 +373,12 @@ struct NewPasswordForm {
 
 async fn reset(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, WebError> {
-    if !super::same_origin(&app, &headers) {
-        return Err(WebError::page(AppError::CsrfMismatch, lang));
-    }
-    let client = client_address(&app, &headers, peer);
+    let lang = visit.lang;
+    visit.require_same_origin()?;
+    let client = visit.client.clone();
     let result = app
         .account()
         .reset_password(
@@ -403,8 +387,7 @@ async fn reset(
             SecretString::from(form.repeat),
             &client,
         )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match result {
         Ok(()) => {
             let mut page = reset_page(lang, None);
@@ -487,7 +470,7 @@ async fn child_form(
     let session = match app.account().session(cookie.as_deref()).await {
         Ok(session) => session,
         Err(AppError::NotLoggedIn) => return Ok(see_other(HeaderMap::new(), "/")),
-        Err(e) => return Err(WebError::page(e, lang)),
+        Err(e) => return Err(e.into()),
     };
     let Some(pupil) = parse_pupil(&pupil_id) else {
         return Ok(child_refused(
@@ -496,11 +479,7 @@ async fn child_form(
             &RecoveryRefusal::NotYourChild,
         ));
     };
-    let view = app
-        .account()
-        .child_password_view(&session, pupil)
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let view = app.account().child_password_view(&session, pupil).await?;
     Ok(match view {
         Ok(view) => render(StatusCode::OK, &child_page(lang, pupil, Some(&view))),
         Err(refusal) => child_refused(lang, pupil, &refusal),
@@ -509,18 +488,14 @@ async fn child_form(
 
 async fn set_child_password(
     State(app): State<AppState>,
-    RequestLang(lang): RequestLang,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    visit: Visit,
     headers: HeaderMap,
     Path(pupil_id): Path<String>,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, WebError> {
+    let lang = visit.lang;
     let cookie = cookies::get(&headers, cookies::SESSION);
-    let session = app
-        .account()
-        .session(cookie.as_deref())
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+    let session = app.account().session(cookie.as_deref()).await?;
     let Some(pupil) = parse_pupil(&pupil_id) else {
         return Ok(child_refused(
             lang,
@@ -528,7 +503,7 @@ async fn set_child_password(
             &RecoveryRefusal::NotYourChild,
         ));
     };
-    let client = client_address(&app, &headers, peer);
+    let client = visit.client.clone();
     let result = app
         .account()
         .set_child_password(
@@ -539,8 +514,7 @@ async fn set_child_password(
             SecretString::from(form.repeat),
             &client,
         )
-        .await
-        .map_err(|e| WebError::page(e, lang))?;
+        .await?;
     Ok(match result {
         Ok(view) => {
             let mut page = child_page(lang, pupil, Some(&view));
@@ -561,11 +535,7 @@ async fn set_child_password(
         }
         Err(refusal) => {
             // The form again, with what was wrong.
-            let view = app
-                .account()
-                .child_password_view(&session, pupil)
-                .await
-                .map_err(|e| WebError::page(e, lang))?;
+            let view = app.account().child_password_view(&session, pupil).await?;
             match view {
                 Ok(view) => {
                     let mut page = child_page(lang, pupil, Some(&view));
