@@ -11,6 +11,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
+use app::clock::{Clock, SystemClock};
 use app::App;
 use config::{Config, EphemeralBackend, SignerConfig};
 use ephemeral::{MemoryStore, RedisStore, SharedEphemeral};
@@ -40,8 +41,18 @@ impl Application {
         config: Config,
         listener: TcpListener,
     ) -> anyhow::Result<Application> {
+        Self::build_on_clock(config, listener, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build_with_listener`], reading time from `clock`
+    /// (tests and the demo move it; production is on the system's).
+    pub async fn build_on_clock(
+        config: Config,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
         let address = listener.local_addr()?;
-        let state = Arc::new(build_app(config).await?);
+        let state = Arc::new(build_app_on(config, clock).await?);
         Ok(Application {
             listener,
             address,
@@ -124,6 +135,11 @@ async fn shutdown_signal() {
 /// Providers first (a bad provider stops startup before anything is
 /// touched), then the database, then the ephemeral store.
 pub async fn build_app(config: Config) -> anyhow::Result<App> {
+    build_app_on(config, Arc::new(SystemClock)).await
+}
+
+/// As [`build_app`], on the given clock.
+pub async fn build_app_on(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     app::telemetry::install();
     let providers = Providers::from_config(&config)?;
     let store = migrated_store(&config, config.database.max_connections).await?;
@@ -137,7 +153,7 @@ pub async fn build_app(config: Config) -> anyhow::Result<App> {
         .notify
         .build()
         .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
-    let mut app = App::new(config, store, ephemeral, providers, outbox);
+    let mut app = App::new(config, store, ephemeral, providers, outbox, clock);
     if let Some(redis) = &redis {
         app.listen_to_peers(redis);
     }
@@ -223,7 +239,14 @@ pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
             None
         }
     };
-    let mut app = App::new(config, store, ephemeral, Providers::default(), outbox);
+    let mut app = App::new(
+        config,
+        store,
+        ephemeral,
+        Providers::default(),
+        outbox,
+        Arc::new(SystemClock),
+    );
     if let Some(redis) = redis {
         app.tell_peers_through(redis);
     }

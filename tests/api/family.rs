@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
-use esia_link::app::family::ManualClock;
+use chrono::Duration;
+use esia_link::app::clock::SettableClock;
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -25,11 +25,9 @@ const LEBEDEV_SNILS: &str = "207-307-407 31";
 const ZAITSEVA_SNILS: &str = "217-317-417 46";
 const BELOV_SNILS: &str = "218-318-418 58";
 
-/// The app on a clock the test moves.
-fn manual_clock(app: &TestApp) -> Arc<ManualClock> {
-    let clock = ManualClock::starting_at(Utc::now());
-    app.state.family().set_family_clock(clock.clone());
-    clock
+/// The app's clock, which the test moves.
+fn manual_clock(app: &TestApp) -> Arc<SettableClock> {
+    app.clock.clone()
 }
 
 async fn import(app: &TestApp, school: Uuid, csv: &str) {

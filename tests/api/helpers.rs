@@ -162,6 +162,8 @@ pub struct TestApp {
     pub esia_certificates: std::path::PathBuf,
     /// Where the app's e-mail and SMS go (`FileOutbox::read` reads them).
     pub outbox_dir: std::path::PathBuf,
+    /// The app's clock: the system's until a test moves it forward.
+    pub clock: std::sync::Arc<esia_link::app::clock::SettableClock>,
     _db: TestDb,
     _redis: Option<RedisCleanup>,
 }
@@ -327,7 +329,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         region.time_zone = Some(zone.to_string());
     }
     idp.set_clients(demo_clients(&config));
-    let app = Application::build_with_listener(config, listener)
+    let clock = std::sync::Arc::new(esia_link::app::clock::SettableClock::default());
+    let app = Application::build_on_clock(config, listener, clock.clone())
         .await
         .expect("app builds");
     let state = app.state();
@@ -341,6 +344,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         state,
         esia_certificates,
         outbox_dir,
+        clock,
         _db: db,
         _redis: redis_cleanup,
     }

@@ -21,6 +21,7 @@
 
 pub mod access_cache;
 pub mod account;
+pub mod clock;
 pub mod console;
 mod error;
 pub mod family;
@@ -58,6 +59,8 @@ pub struct App {
     codes: CodeHasher,
     journal: login::journal::Journal,
     outbox: std::sync::Arc<dyn notify::Outbox>,
+    /// Where every use case reads `now` (see [`clock`]).
+    clock: std::sync::Arc<dyn clock::Clock>,
     /// The last answer of [`App::idp_reachability`] and when it was taken.
     idp_probe: tokio::sync::Mutex<Option<(std::time::Instant, IdpReachability)>>,
     /// What access checks read, until something about the pupil changes.
@@ -139,6 +142,7 @@ impl App {
         ephemeral: SharedEphemeral,
         providers: Providers,
         outbox: std::sync::Arc<dyn notify::Outbox>,
+        clock: std::sync::Arc<dyn clock::Clock>,
     ) -> App {
         let sessions = Sessions::new(
             ephemeral.clone(),
@@ -167,6 +171,7 @@ impl App {
             sessions,
             codes,
             outbox,
+            clock,
             idp_probe: tokio::sync::Mutex::new(None),
         }
     }
@@ -212,6 +217,11 @@ impl App {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// `now` for every use case: the clock the context was built with.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// For tools and tests that inspect the database; use cases stay here.

@@ -43,6 +43,28 @@ pub struct Config {
     /// `[access]`: the access check's cache.
     #[serde(default)]
     pub access: AccessConfig,
+    /// `[family]`: trusted persons' waiting period and invitations' lifetime.
+    #[serde(default)]
+    pub family: FamilyConfig,
+}
+
+/// `[family]`: how long after a trusted person accepts their access opens
+/// (the articles: "within 24 hours"), and how long an unanswered invitation
+/// waits before it expires.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FamilyConfig {
+    pub opening_delay_hours: u32,
+    pub invitation_days: u32,
+}
+
+impl Default for FamilyConfig {
+    fn default() -> FamilyConfig {
+        FamilyConfig {
+            opening_delay_hours: 24,
+            invitation_days: 7,
+        }
+    }
 }
 
 /// The access check caches what it reads about (viewer, pupil); changes
@@ -611,6 +633,12 @@ impl Config {
         }
         if self.security.hmac_key.expose().len() < 16 {
             return invalid("security.hmac_key must be at least 16 characters".into());
+        }
+        if self.family.opening_delay_hours > 24 * 30 {
+            return invalid("family.opening_delay_hours: at most 720 (30 days)".into());
+        }
+        if !(1..=90).contains(&self.family.invitation_days) {
+            return invalid("family.invitation_days: from 1 to 90".into());
         }
         let mut seen = BTreeMap::new();
         for region in &self.regions {

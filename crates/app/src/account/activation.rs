@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -224,7 +224,7 @@ impl Accounts<'_> {
             record.expires_at,
             record.used_at,
             record.revoked_at,
-            Utc::now(),
+            self.now(),
         ) {
             return Ok(Err(ActivationError::Code(refusal)));
         }
@@ -255,7 +255,7 @@ impl Accounts<'_> {
             record.expires_at,
             record.used_at,
             record.revoked_at,
-            Utc::now(),
+            self.now(),
         )
         .is_err()
         {
@@ -406,7 +406,7 @@ impl Accounts<'_> {
                 phone,
                 new_login: new_login.as_deref(),
                 email_token_hash: &self.lookup_hash("email_token", &token),
-                email_token_expires: Utc::now() + chrono::Duration::hours(i64::from(hours)),
+                email_token_expires: self.now() + chrono::Duration::hours(i64::from(hours)),
             })
             .await?;
         match finished {

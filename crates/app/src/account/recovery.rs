@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -182,7 +182,8 @@ impl Accounts<'_> {
         }
         let store: Store = self.store().clone();
         let outbox: Arc<dyn Outbox> = self.outbox.clone();
-        let hours = i64::from(self.config().activation.email_link_hours);
+        let expires_at = self.now()
+            + chrono::Duration::hours(i64::from(self.config().activation.email_link_hours));
         tokio::spawn(async move {
             for delivery in deliveries {
                 if let Some(link_hash) = &delivery.link_hash {
@@ -192,7 +193,7 @@ impl Accounts<'_> {
                             delivery.account_id,
                             "reset_password",
                             &delivery.email,
-                            Utc::now() + chrono::Duration::hours(hours),
+                            expires_at,
                         )
                         .await;
                     if let Err(error) = stored {

@@ -449,7 +449,7 @@ impl Console<'_> {
             kind: NoticeKind::DataCorrected.code().to_string(),
             subject_id: Uuid::new_v4().to_string(),
             params: json!({ "fields": fields }),
-            created_at: self.family().family_now(),
+            created_at: self.now(),
         }];
         match self
             .store
@@ -513,7 +513,7 @@ impl Console<'_> {
     /// Attempts per hour and outcome over the last 24 hours (the current
     /// hour included), optionally of one region.
     pub async fn attempts_per_hour(&self, region: Option<i64>) -> Result<HourlyOutcomes, AppError> {
-        let current = Utc::now().timestamp_millis().div_euclid(HOUR_MS);
+        let current = self.now().timestamp_millis().div_euclid(HOUR_MS);
         let first = current - (CHART_HOURS - 1);
         let since = Utc
             .timestamp_millis_opt(first * HOUR_MS)

@@ -3,7 +3,6 @@
 //! relationship the school listed. Each needs a reason and is audited; a
 //! school administrator acts only on people of their own school.
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::access_cache::Invalidation;
@@ -28,7 +27,7 @@ impl Console<'_> {
             .await?;
         let code = ActivationCode::generate();
         let days = self.config().activation.code_days;
-        let expires = Utc::now() + chrono::Duration::days(i64::from(days));
+        let expires = self.now() + chrono::Duration::days(i64::from(days));
         match self
             .store()
             .reset_activation(

@@ -13,14 +13,13 @@
 //! are written by whoever looks first: the notification centre, the family
 //! page. The notifications table keeps one row per (account, kind, subject).
 //!
-//! Clock and policy: [`App::set_family_clock`] and [`App::set_family_policy`]
-//! (tests move time with a [`ManualClock`]; nothing sleeps).
+//! Time comes from the context's clock ([`crate::clock`]; tests and the
+//! demo move it, nothing sleeps) and the policy from `[family]`.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Serialize;
@@ -42,7 +41,6 @@ use domain::roster::Column;
 use domain::snils::Snils;
 use domain::tier::Tier;
 use ephemeral::sessions::tokens_equal;
-use ephemeral::EphemeralStore;
 use store::{
     FamilyTie, GrantRow, InvitationChange, InvitationRecord, NewInvitation, NewNotification,
     NewTrustedAccount, PersonBrief, RelationshipRecord, StoreError, ViewerRecord,
@@ -51,111 +49,13 @@ use store::{
 /// How many notifications the centre shows.
 const NOTIFICATIONS_SHOWN: i64 = 100;
 
-// ---------------------------------------------------------------------------
-// The clock.
-
-/// Where the family rules get `now` from.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system's clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock tests set and move.
-pub struct ManualClock {
-    ms: AtomicI64,
-}
-
-impl ManualClock {
-    pub fn starting_at(at: DateTime<Utc>) -> Arc<ManualClock> {
-        Arc::new(ManualClock {
-            ms: AtomicI64::new(at.timestamp_millis()),
-        })
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.ms.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
-    }
-
-    pub fn set(&self, at: DateTime<Utc>) {
-        self.ms.store(at.timestamp_millis(), Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.ms.load(Ordering::SeqCst))
-            .single()
-            .unwrap_or_else(Utc::now)
-    }
-}
-
-struct FamilySettings {
-    clock: Arc<dyn Clock>,
-    policy: FamilyPolicy,
-}
-
-/// Per-`App` clock and policy. `App` and `Config` are assembled elsewhere,
-/// so the settings hang off the `App`'s ephemeral store (one per `App`):
-/// the `Weak` keeps its allocation, so an address is never mistaken for a
-/// later `App`'s. TODO(lead): a `clock` field on `App` and a `[family]`
-/// config section (opening_delay_hours, invitation_days) would replace this.
-type SettingsEntry = (Weak<dyn EphemeralStore>, Arc<FamilySettings>);
-static SETTINGS: RwLock<Vec<SettingsEntry>> = RwLock::new(Vec::new());
-
 impl Families<'_> {
-    fn family_settings(&self) -> Option<Arc<FamilySettings>> {
-        let key = Arc::as_ptr(self.ephemeral()) as *const ();
-        let entries = SETTINGS.read().ok()?;
-        entries
-            .iter()
-            .find(|(weak, _)| weak.as_ptr() as *const () == key)
-            .map(|(_, settings)| settings.clone())
-    }
-
-    fn update_family_settings(&self, change: impl FnOnce(&mut FamilySettings)) {
-        let mut settings = FamilySettings {
-            clock: self
-                .family_settings()
-                .map(|s| s.clock.clone())
-                .unwrap_or_else(|| Arc::new(SystemClock)),
-            policy: self.family_policy(),
-        };
-        change(&mut settings);
-        let key = Arc::as_ptr(self.ephemeral()) as *const ();
-        if let Ok(mut entries) = SETTINGS.write() {
-            entries
-                .retain(|(weak, _)| weak.strong_count() > 0 && weak.as_ptr() as *const () != key);
-            entries.push((Arc::downgrade(self.ephemeral()), Arc::new(settings)));
-        }
-    }
-
-    /// Replaces the clock the family rules use (tests: a [`ManualClock`]).
-    pub fn set_family_clock(&self, clock: Arc<dyn Clock>) {
-        self.update_family_settings(|s| s.clock = clock);
-    }
-
-    /// Replaces the waiting period and invitation lifetime.
-    pub fn set_family_policy(&self, policy: FamilyPolicy) {
-        self.update_family_settings(|s| s.policy = policy);
-    }
-
+    /// The waiting period and invitation lifetime (`[family]`).
     pub fn family_policy(&self) -> FamilyPolicy {
-        self.family_settings().map(|s| s.policy).unwrap_or_default()
-    }
-
-    /// `now` for the family rules.
-    pub fn family_now(&self) -> DateTime<Utc> {
-        match self.family_settings() {
-            Some(settings) => settings.clock.now(),
-            None => Utc::now(),
+        let family = &self.config().family;
+        FamilyPolicy {
+            opening_delay: Duration::hours(i64::from(family.opening_delay_hours)),
+            invitation_ttl: Duration::days(i64::from(family.invitation_days)),
         }
     }
 }
@@ -724,7 +624,7 @@ impl Families<'_> {
 
     /// The notification centre of the session's account, newest first.
     pub async fn notifications(&self, session: &Session) -> Result<NotificationCentre, AppError> {
-        let now = self.family_now();
+        let now = self.now();
         let viewer = self.store().family_viewer(session.data.account_id).await?;
         let mut found = self.sync_family(&viewer, now).await?;
         let records = self
@@ -811,7 +711,7 @@ impl Families<'_> {
         self.check_csrf(session, csrf)?;
         let found = self
             .store()
-            .mark_notification_read(session.data.account_id, id, self.family_now())
+            .mark_notification_read(session.data.account_id, id, self.now())
             .await?;
         if found {
             Ok(())
@@ -829,7 +729,7 @@ impl Families<'_> {
         answer: Answer,
     ) -> Result<Result<RelationshipStatus, FamilyRefusal>, AppError> {
         self.check_csrf(session, csrf)?;
-        let now = self.family_now();
+        let now = self.now();
         let viewer = self.store().family_viewer(session.data.account_id).await?;
         let r = self
             .store()
@@ -944,7 +844,7 @@ impl Families<'_> {
         form: &InviteForm,
     ) -> Result<Result<InvitationView, FamilyRefusal>, AppError> {
         self.check_csrf(session, csrf)?;
-        let now = self.family_now();
+        let now = self.now();
         let viewer = self.store().family_viewer(session.data.account_id).await?;
         let pupil = form.pupil_id.ok_or(AppError::NotFound)?;
         let is_trusted = viewer.person.role == "trusted";
@@ -1038,7 +938,7 @@ impl Families<'_> {
         id: Uuid,
     ) -> Result<Result<InvitationView, FamilyRefusal>, AppError> {
         self.check_csrf(session, csrf)?;
-        let now = self.family_now();
+        let now = self.now();
         let viewer = self.store().family_viewer(session.data.account_id).await?;
         let old = self
             .store()
@@ -1090,7 +990,7 @@ impl Families<'_> {
         action: InvitationAction,
     ) -> Result<Result<InvitationState, FamilyRefusal>, AppError> {
         self.check_csrf(session, csrf)?;
-        let now = self.family_now();
+        let now = self.now();
         let viewer = self.store().family_viewer(session.data.account_id).await?;
         let i = self
             .store()
@@ -1220,7 +1120,7 @@ impl Families<'_> {
     /// The family page: children one may invite for, invitations sent and
     /// received, what this session sees.
     pub async fn overview(&self, session: &Session) -> Result<FamilyOverview, AppError> {
-        let now = self.family_now();
+        let now = self.now();
         let viewer = self.store().family_viewer(session.data.account_id).await?;
         let me = viewer.person.id;
         let found = self.sync_family(&viewer, now).await?;
@@ -1274,7 +1174,7 @@ impl Families<'_> {
     /// `GET /api/v1/me/access`: the pupils this session may see.
     pub async fn my_access(&self, session: &Session) -> Result<AccessList, AppError> {
         let viewer = self.store().family_viewer(session.data.account_id).await?;
-        self.access_list(&viewer, self.family_now()).await
+        self.access_list(&viewer, self.now()).await
     }
 
     async fn access_list(
@@ -1408,7 +1308,7 @@ impl Families<'_> {
         let decision = if outside {
             AccessDecision::Deny(DenyReason::OutsideSchool)
         } else {
-            decide_access(&facts, Some(service), self.family_now())
+            decide_access(&facts, Some(service), self.now())
         };
         Ok(match decision {
             AccessDecision::Allow(a) => AccessAnswer {
@@ -1486,7 +1386,7 @@ impl Families<'_> {
         if hashes.is_empty() {
             return Ok(None);
         }
-        let now = self.family_now();
+        let now = self.now();
         let matched: Vec<InvitationRecord> = self
             .store()
             .invitations_for_invitee(None, &hashes)

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use config::Config;
@@ -13,7 +12,7 @@ use domain::tier::{RegionCode, TierPolicy};
 use store::LoginCandidate;
 
 /// Region policies from configuration; regions not listed are disabled.
-pub fn link_policy(config: &Config) -> LinkPolicy {
+pub fn link_policy(config: &Config, today: chrono::NaiveDate) -> LinkPolicy {
     let regions = config
         .regions
         .iter()
@@ -34,7 +33,7 @@ pub fn link_policy(config: &Config) -> LinkPolicy {
         .collect::<BTreeMap<_, _>>();
     LinkPolicy {
         regions,
-        today: Utc::now().date_naive(),
+        today,
         allow_missing_patronymic: config.policy.allow_missing_patronymic,
     }
 }

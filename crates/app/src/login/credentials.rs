@@ -257,7 +257,7 @@ impl Logins<'_> {
         let failures: Failures = get_json(self.ephemeral().as_ref(), &key)
             .await?
             .unwrap_or_default();
-        let verdict = policy.decide(failures.count, failures.last, Utc::now());
+        let verdict = policy.decide(failures.count, failures.last, self.now());
         if !verdict.is_allowed() {
             crate::telemetry::rate_limited("password_account");
             return Ok(Err(PasswordRefusal::Throttled(verdict)));
@@ -277,7 +277,7 @@ impl Logins<'_> {
         let (Some(account), true) = (account, matched) else {
             let failed = Failures {
                 count: failures.count.saturating_add(1),
-                last: Some(Utc::now()),
+                last: Some(self.now()),
             };
             let keep = policy.lock_for + policy.max_delay + Duration::from_secs(60);
             put_json(self.ephemeral().as_ref(), &key, &failed, keep).await?;
@@ -319,7 +319,7 @@ impl Logins<'_> {
                 account.id,
                 "confirm_email",
                 email,
-                Utc::now() + chrono::Duration::hours(i64::from(hours)),
+                self.now() + chrono::Duration::hours(i64::from(hours)),
             )
             .await?;
         self.account().send_confirmation(email, &token, lang).await;
@@ -595,7 +595,7 @@ impl Logins<'_> {
             region,
             linked_subject: Some(identity.subject.clone()),
         };
-        let policy = crate::login::candidates::link_policy(self.config());
+        let policy = crate::login::candidates::link_policy(self.config(), self.now().date_naive());
         match decide(&person, Some(&linked), &[], &policy) {
             LinkOutcome::RegionDisabled { .. } => Some(CodeLinkRefusal::RegionDisabled),
             LinkOutcome::TierTooLow {

@@ -113,7 +113,7 @@ impl Logins<'_> {
             .collect();
         let links = self.store().kid_links(account_id, &snils).await?;
         let allow_missing_patronymic = self.config().policy.allow_missing_patronymic;
-        let now = self.family().family_now();
+        let now = self.now();
         let mut result = KidsResult::default();
         let mut decided = BTreeSet::new();
         for kid in &kids {

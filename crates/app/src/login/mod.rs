@@ -348,7 +348,7 @@ impl Logins<'_> {
             birth_date: person.birth_date,
             tier: person.tier,
         };
-        let policy = candidates::link_policy(&self.config);
+        let policy = candidates::link_policy(&self.config, self.now().date_naive());
         let rows = self
             .store
             .login_candidates(
@@ -466,7 +466,7 @@ impl Logins<'_> {
             });
         };
         if let (LinkOutcome::LoggedIn { .. }, Some(link_id)) = (&outcome, existing_link) {
-            self.journal.touch(link_id, Utc::now()).await?;
+            self.journal.touch(link_id, self.now()).await?;
         }
         let session_id = self
             .sessions
@@ -512,7 +512,7 @@ impl Logins<'_> {
     ) -> Result<(), StoreError> {
         crate::telemetry::login_attempt(report.outcome.as_str(), &report.provider);
         let attempt = NewAttempt {
-            at: Utc::now(),
+            at: self.now(),
             reference_code: report.reference.clone(),
             provider: report.provider.chars().take(64).collect(),
             subject_masked: person.map(|p| mask_subject(&p.subject)),

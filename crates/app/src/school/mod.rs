@@ -5,7 +5,7 @@
 pub mod roster;
 
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use rand::RngCore;
 use uuid::Uuid;
 
@@ -108,7 +108,7 @@ impl Schools<'_> {
         sink: &mut (dyn FnMut(&[IssuedCode]) + Send),
     ) -> Result<u64, AppError> {
         self.store().get_school(school_id).await?;
-        let expires_at = Utc::now() + Duration::days(i64::from(days.clamp(1, 366)));
+        let expires_at = self.now() + Duration::days(i64::from(days.clamp(1, 366)));
         // Each batch is stored on its own task while the next one's targets
         // are read (on PostgreSQL, batches are stored side by side); its
         // plaintexts go to `sink`, in order, once it is committed.

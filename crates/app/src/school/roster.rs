@@ -13,7 +13,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -455,7 +455,7 @@ impl Schools<'_> {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<ImportReport, AppError> {
         self.store().get_school(school_id).await?;
-        let today = Utc::now().date_naive();
+        let today = self.now().date_naive();
         let mut checked = Checked {
             report: ImportReport::default(),
             bad_rows: BTreeSet::new(),
