@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use ::texts::prelude::*;
 use config::Config;
-use domain::name::{compare, render_comparison, FullName};
+use domain::name::{compare, FullName};
 use domain::snils::Snils;
 use i18n::Lang;
 

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use ::texts::prelude::*;
 use app::school::roster::{BytesSource, ImportOptions, RosterFormat};
 use app::App;
 use i18n::Lang;

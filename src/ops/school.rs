@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use ::texts::prelude::*;
 use app::school::roster::{FileSource, ImportOptions, ImportReport, Phase, Progress, RosterFormat};
 use app::school::CodeScope;
 use app::school::IssuedCode;

@@ -7,8 +7,6 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use i18n::Lang;
-
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,31 +94,6 @@ impl CodeRefusal {
             CodeRefusal::AccountActive => "code.account_active",
         }
     }
-
-    pub fn message(self, lang: Lang) -> &'static str {
-        match self {
-            CodeRefusal::Unknown => lang.pick(
-                "Такого кода нет. Проверьте, что код введён с листа-приглашения без ошибок.",
-                "There is no such code. Check that you typed the code from the invitation sheet correctly.",
-            ),
-            CodeRefusal::Expired => lang.pick(
-                "Срок действия кода истёк. Попросите в школе новый код.",
-                "The code has expired. Ask your school for a new code.",
-            ),
-            CodeRefusal::Used => lang.pick(
-                "Этот код уже использован: учётная запись активирована. Войдите с логином и паролем или через Госуслуги.",
-                "This code has been used: the account is activated. Log in with your login and password or via State Services.",
-            ),
-            CodeRefusal::Revoked => lang.pick(
-                "Школа выдала вам новый код, этот больше не действует. Используйте код с последнего листа-приглашения.",
-                "Your school has issued a newer code, so this one no longer works. Use the code from the latest invitation sheet.",
-            ),
-            CodeRefusal::AccountActive => lang.pick(
-                "Учётная запись уже активна. Войдите с логином и паролем или через Госуслуги.",
-                "The account is active already. Log in with your login and password or via State Services.",
-            ),
-        }
-    }
 }
 
 /// A stored code's state at `now`.
@@ -147,21 +120,6 @@ pub enum ContactProblem {
     BadEmail,
     #[error("the phone number is not a Russian mobile number")]
     BadPhone,
-}
-
-impl ContactProblem {
-    pub fn message(self, lang: Lang) -> &'static str {
-        match self {
-            ContactProblem::BadEmail => lang.pick(
-                "Адрес электронной почты указан неверно (пример: ivanova@mail.ru).",
-                "The e-mail address is not valid (example: ivanova@mail.ru).",
-            ),
-            ContactProblem::BadPhone => lang.pick(
-                "Укажите номер мобильного телефона: +7 9XX XXX-XX-XX.",
-                "Enter a mobile phone number: +7 9XX XXX-XX-XX.",
-            ),
-        }
-    }
 }
 
 /// `name@domain.tld`, trimmed, the domain in lower case.

@@ -9,8 +9,6 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-use i18n::Lang;
-
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const CODE_LEN: usize = 12;
 const REFERENCE_LEN: usize = 8;
@@ -21,20 +19,6 @@ pub enum CodeError {
     Length { expected: usize, found: usize },
     #[error("the code cannot contain {character:?}")]
     Character { character: char },
-}
-
-impl CodeError {
-    pub fn message(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (CodeError::Length { expected, found }, Lang::Ru) => {
-                format!("в коде должно быть {expected} символов, а введено {found}")
-            }
-            (CodeError::Character { character }, Lang::Ru) => {
-                format!("в коде не может быть символа «{character}»")
-            }
-            (error, Lang::En) => error.to_string(),
-        }
-    }
 }
 
 /// Random Crockford characters from the thread's CSPRNG (ChaCha12, seeded

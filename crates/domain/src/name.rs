@@ -13,9 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
-use i18n::Lang;
-
-const MAX_PART_CHARS: usize = 100;
+pub const MAX_PART_CHARS: usize = 100;
 
 /// Surname, given name and an optional patronymic, trimmed and non-empty.
 #[derive(Clone, PartialEq, Eq)]
@@ -35,30 +33,6 @@ pub enum NameError {
     InvalidCharacter { part: &'static str, character: char },
     #[error("the {part} is longer than {MAX_PART_CHARS} characters")]
     TooLong { part: &'static str },
-}
-
-impl NameError {
-    pub fn message(&self, lang: Lang) -> String {
-        let ru_part = |part: &str| match part {
-            "surname" => "фамилии",
-            "given name" => "имени",
-            _ => "отчестве",
-        };
-        match (self, lang) {
-            (NameError::EmptySurname, Lang::Ru) => "не указана фамилия".into(),
-            (NameError::EmptyGiven, Lang::Ru) => "не указано имя".into(),
-            (NameError::InvalidCharacter { part, character }, Lang::Ru) => {
-                format!("в {} недопустимый символ «{character}»", ru_part(part))
-            }
-            (NameError::TooLong { part }, Lang::Ru) => {
-                format!(
-                    "слишком длинное значение в {} (больше {MAX_PART_CHARS} символов)",
-                    ru_part(part)
-                )
-            }
-            (error, Lang::En) => error.to_string(),
-        }
-    }
 }
 
 fn is_dash(c: char) -> bool {
@@ -247,28 +221,6 @@ impl NameRule {
             NameRule::LatinLookalike => "latin_lookalike",
             NameRule::Case => "case",
             NameRule::YoToYe => "yo",
-        }
-    }
-
-    pub fn describe(self, lang: Lang) -> &'static str {
-        match self {
-            NameRule::Unicode => lang.pick("запись символов Unicode", "Unicode composition"),
-            NameRule::Invisible => lang.pick(
-                "невидимые символы (мягкий перенос, пробел нулевой ширины)",
-                "invisible characters (soft hyphen, zero-width space)",
-            ),
-            NameRule::Whitespace => lang.pick("лишние пробелы", "extra spaces"),
-            NameRule::Apostrophe => lang.pick("вид апострофа", "apostrophe variant"),
-            NameRule::Hyphen => lang.pick(
-                "вид дефиса и пробелы вокруг него",
-                "hyphen variant and spaces around it",
-            ),
-            NameRule::LatinLookalike => lang.pick(
-                "латинская буква вместо похожей русской",
-                "a Latin letter instead of a similar Cyrillic one",
-            ),
-            NameRule::Case => lang.pick("регистр букв", "letter case"),
-            NameRule::YoToYe => lang.pick("ё/е", "ё/е"),
         }
     }
 
@@ -486,14 +438,6 @@ impl NamePart {
             NamePart::Patronymic => "patronymic",
         }
     }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match self {
-            NamePart::Surname => lang.pick("фамилия", "surname"),
-            NamePart::Given => lang.pick("имя", "given name"),
-            NamePart::Patronymic => lang.pick("отчество", "patronymic"),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -644,34 +588,6 @@ pub fn compare(left: &FullName, right: &FullName) -> NameComparison {
     }
 }
 
-/// One line per part, for people (the CLI, operator pages).
-pub fn render_comparison(cmp: &NameComparison, lang: Lang) -> String {
-    let mut out = String::new();
-    for (part, c) in cmp.parts() {
-        let verdict = match c {
-            PartComparison::Equal => lang.pick("совпадает", "equal").to_string(),
-            PartComparison::EqualAfterNormalization(rules) => format!(
-                "{} ({})",
-                lang.pick("совпадает после нормализации", "equal after normalization"),
-                rules
-                    .iter()
-                    .map(|r| r.describe(lang))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            PartComparison::Differs => lang.pick("различается", "differs").to_string(),
-            PartComparison::MissingLeft => lang
-                .pick("нет в первом имени", "missing in the first name")
-                .to_string(),
-            PartComparison::MissingRight => lang
-                .pick("нет во втором имени", "missing in the second name")
-                .to_string(),
-        };
-        out.push_str(&format!("{}: {verdict}\n", part.label(lang)));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -745,11 +661,6 @@ mod tests {
             cmp.patronymic,
             PartComparison::EqualAfterNormalization(vec![NameRule::Case])
         );
-        let text = render_comparison(&cmp, Lang::Ru);
-        assert!(
-            text.contains("фамилия: совпадает после нормализации (регистр букв, ё/е)"),
-            "{text}"
-        );
 
         let latin = compare(&name("Иванов Пётр"), &name("Иванoв Пётр"));
         assert_eq!(
@@ -760,9 +671,6 @@ mod tests {
         let missing = compare(&name("Иванов Пётр"), &name("Иванов Пётр Ильич"));
         assert_eq!(missing.patronymic, PartComparison::MissingLeft);
         assert_eq!(missing.mismatched_parts(), vec![NamePart::Patronymic]);
-        assert!(
-            render_comparison(&missing, Lang::En).contains("patronymic: missing in the first name")
-        );
     }
 
     #[test]
@@ -820,7 +728,6 @@ mod tests {
             format!("{:?}", name("Иванов Пётр Ильич")),
             "FullName(И***** П. И.)"
         );
-        assert!(NameError::EmptyGiven.message(Lang::Ru).contains("имя"));
     }
 
     /// The shortcut in [`already_clean`] and [`check_part`] relies on this.

@@ -12,8 +12,6 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use unicode_normalization::UnicodeNormalization;
 
-use i18n::Lang;
-
 /// Fewer characters than this is too short (characters, not bytes:
 /// a Cyrillic letter counts once).
 pub const MIN_CHARS: usize = 10;
@@ -57,39 +55,6 @@ pub enum PasswordProblem {
     ContainsBirthDate,
     #[error("This password is one of the most common ones and is guessed first; choose another.")]
     Common,
-}
-
-impl PasswordProblem {
-    pub fn message(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (PasswordProblem::TooShort { min, found }, Lang::Ru) => {
-                format!("Пароль должен быть не короче {min} символов, а в нём {found}.")
-            }
-            (PasswordProblem::TooLong { max, found }, Lang::Ru) => {
-                format!("Пароль должен быть не длиннее {max} символов, а в нём {found}.")
-            }
-            (PasswordProblem::ContainsLogin, Lang::Ru) => {
-                "Пароль не должен содержать ваш логин".into()
-            }
-            (PasswordProblem::ContainsSurname, Lang::Ru) => {
-                "Пароль не должен содержать вашу фамилию".into()
-            }
-            (PasswordProblem::ContainsGivenName, Lang::Ru) => {
-                "Пароль не должен содержать ваше имя".into()
-            }
-            (PasswordProblem::ContainsPatronymic, Lang::Ru) => {
-                "Пароль не должен содержать ваше отчество".into()
-            }
-            (PasswordProblem::ContainsBirthDate, Lang::Ru) => {
-                "Пароль не должен содержать вашу дату рождения".into()
-            }
-            (PasswordProblem::Common, Lang::Ru) => {
-                "Это один из самых распространённых паролей, его подбирают первым: выберите другой"
-                    .into()
-            }
-            (problem, Lang::En) => problem.to_string(),
-        }
-    }
 }
 
 /// Checks `password` against the policy. `Ok(())`, or every problem found,
@@ -489,40 +454,6 @@ mod tests {
             }])
         );
         assert_eq!(check(&"Zk7!".repeat(32), &maria()), Ok(()));
-    }
-
-    #[test]
-    fn messages_in_both_languages() {
-        let all = [
-            TooShort { min: 10, found: 6 },
-            TooLong {
-                max: 128,
-                found: 200,
-            },
-            ContainsLogin,
-            ContainsSurname,
-            ContainsGivenName,
-            ContainsPatronymic,
-            ContainsBirthDate,
-            Common,
-        ];
-        for problem in &all {
-            let ru = problem.message(Lang::Ru);
-            let en = problem.message(Lang::En);
-            assert!(ru.chars().any(|c| ('а'..='я').contains(&c)), "{ru}");
-            assert!(
-                en.is_ascii() && (en.starts_with("The ") || en.starts_with("This ")),
-                "{en}"
-            );
-        }
-        assert_eq!(
-            ContainsSurname.message(Lang::Ru),
-            "Пароль не должен содержать вашу фамилию"
-        );
-        assert_eq!(
-            TooShort { min: 10, found: 6 }.message(Lang::Ru),
-            "Пароль должен быть не короче 10 символов, а в нём 6."
-        );
     }
 
     #[test]

@@ -16,10 +16,9 @@ use serde::Serialize;
 
 use crate::name::{clean, FullName, NameError};
 use crate::snils::{Snils, SnilsError};
-use i18n::Lang;
 
 /// The longest key, class or contact a school may send.
-const MAX_FIELD_CHARS: usize = 64;
+pub const MAX_FIELD_CHARS: usize = 64;
 
 /// Roles a roster may give; operators and school admins are granted apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -99,21 +98,6 @@ impl Column {
             Column::Class => "class",
             Column::Children => "children",
             Column::Login => "login",
-        }
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match self {
-            Column::Key => lang.pick("ключ", "key"),
-            Column::Role => lang.pick("роль", "role"),
-            Column::Surname => lang.pick("фамилия", "surname"),
-            Column::GivenName => lang.pick("имя", "given name"),
-            Column::Patronymic => lang.pick("отчество", "patronymic"),
-            Column::BirthDate => lang.pick("дата рождения", "birth date"),
-            Column::Snils => lang.pick("СНИЛС", "SNILS"),
-            Column::Class => lang.pick("класс", "class"),
-            Column::Children => lang.pick("дети", "children"),
-            Column::Login => lang.pick("логин", "login"),
         }
     }
 
@@ -280,86 +264,6 @@ impl Problem {
             Problem::ExtraCells => "extra_cells",
         }
     }
-
-    pub fn message(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (Problem::Missing, Lang::Ru) => "не заполнено".into(),
-            (Problem::Missing, Lang::En) => "is empty".into(),
-            (Problem::TooLong, Lang::Ru) => format!("длиннее {MAX_FIELD_CHARS} символов"),
-            (Problem::TooLong, Lang::En) => format!("is longer than {MAX_FIELD_CHARS} characters"),
-            (Problem::BadName { error }, lang) => error.message(lang),
-            (Problem::BadSnils { error }, lang) => error.message(lang),
-            (Problem::BadDate, Lang::Ru) => {
-                "дата не распознана: пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ".into()
-            }
-            (Problem::BadDate, Lang::En) => {
-                "is not a date: write YYYY-MM-DD or DD.MM.YYYY".into()
-            }
-            (Problem::DateOutOfRange, Lang::Ru) => {
-                "дата рождения в будущем или раньше 1900 года".into()
-            }
-            (Problem::DateOutOfRange, Lang::En) => {
-                "the birth date is in the future or before 1900".into()
-            }
-            (Problem::UnknownRole, Lang::Ru) => {
-                "неизвестная роль: ожидается ученик, родитель или учитель".into()
-            }
-            (Problem::UnknownRole, Lang::En) => {
-                "unknown role: expected pupil, parent or teacher".into()
-            }
-            (Problem::NoClass, Lang::Ru) => "у ученика не указан класс".into(),
-            (Problem::NoClass, Lang::En) => "a pupil needs a class".into(),
-            (Problem::ChildrenOfNonParent, Lang::Ru) => {
-                "детей указывают только у родителей".into()
-            }
-            (Problem::ChildrenOfNonParent, Lang::En) => "only parents list children".into(),
-            (Problem::DuplicateKey { first_row }, Lang::Ru) => {
-                format!("этот ключ уже встречался в строке {first_row}")
-            }
-            (Problem::DuplicateKey { first_row }, Lang::En) => {
-                format!("this key was used in row {first_row} already")
-            }
-            (Problem::DuplicateSnils { first_row }, Lang::Ru) => {
-                format!("этот СНИЛС уже встречался в строке {first_row}")
-            }
-            (Problem::DuplicateSnils { first_row }, Lang::En) => {
-                format!("this SNILS is in row {first_row} already")
-            }
-            (Problem::SnilsTaken, Lang::Ru) => {
-                "этот СНИЛС уже указан у другого человека (другие ФИО или дата рождения)".into()
-            }
-            (Problem::SnilsTaken, Lang::En) => {
-                "this SNILS belongs to another person's account (different name or birth date)"
-                    .into()
-            }
-            (Problem::UnknownChild { child }, Lang::Ru) => {
-                format!("ребёнка с ключом «{child}» нет в файле")
-            }
-            (Problem::UnknownChild { child }, Lang::En) => {
-                format!("no row has the child's key \"{child}\"")
-            }
-            (Problem::ChildNotPupil { child }, Lang::Ru) => {
-                format!("«{child}» в файле не ученик")
-            }
-            (Problem::ChildNotPupil { child }, Lang::En) => {
-                format!("\"{child}\" is not a pupil in the file")
-            }
-            (Problem::LoginTaken, Lang::Ru) => "этот логин уже занят".into(),
-            (Problem::LoginTaken, Lang::En) => "this login is taken".into(),
-            (Problem::BadLogin, Lang::Ru) => {
-                "логин: латинские буквы, цифры, точка, дефис и подчёркивание, 3–64 символа".into()
-            }
-            (Problem::ExtraCells, Lang::Ru) => {
-                "в строке больше значений, чем столбцов в заголовке: если разделитель встречается внутри значения, возьмите значение в кавычки".into()
-            }
-            (Problem::ExtraCells, Lang::En) => {
-                "the row has more values than the header has columns: quote values that contain the delimiter".into()
-            }
-            (Problem::BadLogin, Lang::En) => {
-                "a login has 3-64 Latin letters, digits, dots, hyphens or underscores".into()
-            }
-        }
-    }
 }
 
 /// A problem found in one row, with the column it concerns.
@@ -368,22 +272,6 @@ pub struct RowProblem {
     pub row: u64,
     pub column: Option<Column>,
     pub problem: Problem,
-}
-
-impl RowProblem {
-    /// `строка 7, СНИЛС: …`
-    pub fn describe(&self, lang: Lang) -> String {
-        let row = lang.pick("строка", "row");
-        match self.column {
-            Some(column) => format!(
-                "{row} {}, {}: {}",
-                self.row,
-                column.label(lang),
-                self.problem.message(lang)
-            ),
-            None => format!("{row} {}: {}", self.row, self.problem.message(lang)),
-        }
-    }
 }
 
 /// The keys in a `children` cell: separated by `;`, `,` or spaces.
@@ -758,10 +646,6 @@ mod tests {
             let row = pupil(3, "p1").with(*column, value);
             let problems = validate_row(&row, today()).expect_err(what);
             assert_eq!(codes(&problems), vec![(Some(*column), *code)], "{what}");
-            assert!(
-                problems[0].describe(Lang::Ru).starts_with("строка 3, "),
-                "{what}"
-            );
         }
     }
 

@@ -6,8 +6,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use i18n::Lang;
-
 /// A SNILS whose check number is right (or that is exempt from the check).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Snils(String);
@@ -22,24 +20,6 @@ pub enum SnilsError {
     NonDigit { character: char },
     #[error("SNILS check number is {found}, but the first nine digits give {expected}")]
     Checksum { expected: String, found: String },
-}
-
-impl SnilsError {
-    pub fn message(&self, lang: Lang) -> String {
-        match (self, lang) {
-            (SnilsError::Empty, Lang::Ru) => "СНИЛС не указан".into(),
-            (SnilsError::Length { found }, Lang::Ru) => {
-                format!("в СНИЛС должно быть 11 цифр, а указано {found}")
-            }
-            (SnilsError::NonDigit { character }, Lang::Ru) => {
-                format!("в СНИЛС допустимы только цифры, пробелы и дефисы, а встретился символ «{character}»")
-            }
-            (SnilsError::Checksum { expected, found }, Lang::Ru) => format!(
-                "контрольное число СНИЛС {found} не совпадает с вычисленным по первым девяти цифрам {expected}: проверьте номер"
-            ),
-            (error, Lang::En) => error.to_string(),
-        }
-    }
 }
 
 /// Numbers up to and including 001-001-998 predate the check number.
@@ -231,13 +211,6 @@ mod tests {
         assert!(Snils::parse("000-000-600 06")
             .expect("exempt")
             .checksum_exempt());
-    }
-
-    #[test]
-    fn messages_exist_in_both_languages() {
-        let error = Snils::parse("112-233-445 96").expect_err("checksum");
-        assert!(error.message(Lang::Ru).contains("контрольное число"));
-        assert!(error.message(Lang::En).contains("check number"));
     }
 
     proptest! {

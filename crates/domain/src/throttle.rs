@@ -10,8 +10,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use i18n::Lang;
-
 /// The `[throttle]` config section. Durations are whole seconds (`30`) or
 /// a number with a unit: `"500ms"`, `"1s"`, `"15m"`, `"30min"`, `"1h"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -127,27 +125,6 @@ impl Verdict {
             Verdict::Allowed => None,
             Verdict::WaitUntil(at) | Verdict::LockedUntil(at) => Some(*at),
         }
-    }
-
-    /// What to tell the person, with `retry_at` already formatted (e.g.
-    /// "10:42"); `None` when the attempt is allowed.
-    pub fn message(&self, lang: Lang, retry_at: &str) -> Option<String> {
-        let text = match (self, lang) {
-            (Verdict::Allowed, _) => return None,
-            (Verdict::WaitUntil(_), Lang::Ru) => {
-                format!("Слишком много попыток. Повторите после {retry_at}")
-            }
-            (Verdict::WaitUntil(_), Lang::En) => {
-                format!("Too many attempts. Try again after {retry_at}")
-            }
-            (Verdict::LockedUntil(_), Lang::Ru) => format!(
-                "Вход временно заблокирован после многих неудачных попыток. Повторите после {retry_at}"
-            ),
-            (Verdict::LockedUntil(_), Lang::En) => format!(
-                "Sign-in is locked for a while after too many failed attempts. Try again after {retry_at}"
-            ),
-        };
-        Some(text)
     }
 }
 
@@ -290,27 +267,6 @@ mod tests {
             no_lock.decide(100, Some(last), last),
             Verdict::WaitUntil(at(10, 15, 0))
         );
-    }
-
-    #[test]
-    fn messages_name_the_time() {
-        let wait = Verdict::WaitUntil(at(10, 42, 0));
-        assert_eq!(
-            wait.message(Lang::Ru, "10:42").as_deref(),
-            Some("Слишком много попыток. Повторите после 10:42")
-        );
-        assert_eq!(
-            wait.message(Lang::En, "10:42").as_deref(),
-            Some("Too many attempts. Try again after 10:42")
-        );
-        let locked = Verdict::LockedUntil(at(11, 0, 0));
-        for lang in [Lang::Ru, Lang::En] {
-            let text = locked.message(lang, "11:00").unwrap_or_default();
-            assert!(text.ends_with("11:00"), "{text}");
-        }
-        assert_eq!(Verdict::Allowed.message(Lang::Ru, "10:42"), None);
-        assert_eq!(locked.retry_at(), Some(at(11, 0, 0)));
-        assert!(Verdict::Allowed.is_allowed() && !wait.is_allowed());
     }
 
     #[derive(Debug, Deserialize)]

@@ -6,8 +6,6 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use i18n::Lang;
-
 /// Simplified (name + contact) < standard (passport and SNILS checked by the
 /// state registries) < verified (identity confirmed in person or by e-signature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -33,14 +31,6 @@ impl Tier {
             "standard" => Some(Tier::Standard),
             "verified" => Some(Tier::Verified),
             _ => None,
-        }
-    }
-
-    pub fn label(self, lang: Lang) -> &'static str {
-        match self {
-            Tier::Simplified => lang.pick("упрощённая", "simplified"),
-            Tier::Standard => lang.pick("стандартная", "standard"),
-            Tier::Verified => lang.pick("подтверждённая", "verified"),
         }
     }
 }

@@ -11,6 +11,7 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, AccountLabels, AccountPage, Chrome, LinkRow, SupportBlock};
 use super::{cookies, AppState};
+use ::texts::prelude::*;
 use app::AppError;
 use i18n::{local_time, Lang};
 

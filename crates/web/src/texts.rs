@@ -2,6 +2,7 @@
 //! can fix it, what to do next. Kept in one place so the wording of every
 //! outcome can be reviewed together.
 
+use ::texts::prelude::*;
 use app::login::OutcomeReport;
 use domain::link::OutcomeCode;
 use domain::name::PartVerdict;

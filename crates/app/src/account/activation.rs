@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{Accounts, AppError};
+use ::texts::prelude::*;
 use domain::activation::{
     code_state, mask_email, parse_email, parse_phone, CodeRefusal, ContactProblem, Step,
     WizardProgress,

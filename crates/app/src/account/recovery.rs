@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::shared::Session;
 use crate::{Accounts, AppError};
+use ::texts::prelude::*;
 use domain::access::Basis;
 use domain::activation::parse_email;
 use domain::password::{check as check_password, PasswordContext, PasswordProblem};

@@ -18,6 +18,7 @@ use crate::console::diagnose::Diagnosis;
 use crate::family::NoticeKind;
 use crate::shared::{mask_word, required_reason, OperatorRole};
 use crate::{AppError, Console};
+use ::texts::prelude::*;
 use domain::link::OutcomeCode;
 use domain::name::{FullName, NameError};
 use domain::roster::Column;

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use ::texts::prelude::*;
 use domain::link::OutcomeCode;
 use domain::name::{NamePart, PartVerdict};
 use domain::tier::Tier;

@@ -16,6 +16,7 @@ use store::{FamilyTie, InvitationRecord, PersonBrief, ViewerRecord};
 
 use super::facts::*;
 use super::views::*;
+use ::texts::prelude::*;
 
 impl Families<'_> {
     /// The family page: children one may invite for, invitations sent and

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::account::activation::ActivationError;
 use crate::{AppError, Logins};
+use ::texts::prelude::*;
 use domain::activation::CodeRefusal;
 use domain::link::{decide, names_match, CandidateAccount, IdpPerson, LinkOutcome};
 use domain::name::{compare, FullName};

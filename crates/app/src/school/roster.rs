@@ -18,6 +18,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{AppError, Schools};
+use ::texts::prelude::*;
 use domain::name::normalize;
 use domain::roster::{
     validate_row, Column, FileCheck, Problem, RawRow, RosterPerson, RosterRole, RowProblem,

@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::error::WebError;
 use super::pages::{render, Chrome};
 use super::{cookies, AppState};
+use ::texts::prelude::*;
 use api::{check_access, my_access, notifications_json, read_json};
 use app::shared::Session;
 use app::AppError;

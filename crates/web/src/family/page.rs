@@ -14,6 +14,7 @@ use crate::error::WebError;
 use crate::lang::RequestLang;
 use crate::pages::{render, Chrome};
 use crate::{query_param, AppState};
+use ::texts::prelude::*;
 use app::family::{FamilyOverview, InvitationView, InviteForm};
 use domain::access::{FamilyRefusal, InvitationState, Service, ServiceSet};
 use i18n::{local_time, Lang};

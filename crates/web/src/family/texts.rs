@@ -2,6 +2,7 @@
 
 use chrono_tz::Tz;
 
+use ::texts::prelude::*;
 use app::family::{NoticeKind, NotificationItem, Side};
 use domain::access::InvitationState;
 use domain::roster::Column;
