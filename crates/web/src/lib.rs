@@ -31,6 +31,7 @@ mod activate;
 mod api;
 mod auth;
 mod chart;
+mod console;
 pub mod cookies;
 pub mod error;
 mod family;
@@ -38,8 +39,6 @@ mod headers;
 mod home;
 pub mod kit;
 pub mod lang;
-mod ops;
-mod ops_actions;
 pub mod pages;
 mod password;
 mod recovery;
@@ -68,8 +67,7 @@ pub fn router(app: AppState) -> Router {
         .merge(school_api::router())
         .merge(activate::router())
         .merge(password::router())
-        .merge(ops::router())
-        .merge(ops_actions::router())
+        .merge(console::router())
         .merge(family::router())
         .merge(recovery::router())
         .fallback(not_found)

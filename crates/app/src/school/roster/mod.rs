@@ -11,7 +11,6 @@
 //! being read, the file-wide fingerprints and the numbers of bad rows.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -25,6 +24,11 @@ use domain::roster::{
 };
 use i18n::Lang;
 use store::{BatchWritten, SnilsHolder, Store, StoreError};
+
+mod source;
+
+use source::rows;
+pub use source::{BytesSource, FileSource, RosterSource};
 
 /// Rows written per transaction. Each transaction rewrites the pages it
 /// touches at the end of every index (and SQLite logs each such page once
@@ -184,187 +188,6 @@ pub struct ImportOptions {
     pub partial: bool,
     /// Check only.
     pub dry_run: bool,
-}
-
-/// A roster that can be read more than once (a file, or a body in memory).
-pub trait RosterSource: Sync {
-    fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>>;
-    fn format(&self) -> RosterFormat;
-}
-
-/// A roster held in memory (an API request body).
-pub struct BytesSource {
-    pub bytes: Vec<u8>,
-    pub format: RosterFormat,
-}
-
-impl RosterSource for BytesSource {
-    fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
-        Ok(Box::new(self.bytes.as_slice()))
-    }
-    fn format(&self) -> RosterFormat {
-        self.format
-    }
-}
-
-/// A roster file, opened anew for each pass.
-pub struct FileSource {
-    pub path: std::path::PathBuf,
-    pub format: RosterFormat,
-}
-
-impl RosterSource for FileSource {
-    fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
-        Ok(Box::new(std::fs::File::open(&self.path)?))
-    }
-    fn format(&self) -> RosterFormat {
-        self.format
-    }
-}
-
-type Rows<'a> = Box<dyn Iterator<Item = Result<RawRow, FileProblem>> + Send + 'a>;
-
-/// The rows of a source, in order, numbered from 1.
-fn rows<'a>(source: &'a dyn RosterSource) -> Result<Rows<'a>, FileProblem> {
-    let reader = source.open().map_err(|e| FileProblem::Syntax {
-        row: 0,
-        detail: e.to_string(),
-    })?;
-    match source.format() {
-        RosterFormat::Csv => csv_rows(reader),
-        RosterFormat::Json => json_rows(reader),
-    }
-}
-
-fn csv_rows<'a>(reader: Box<dyn Read + Send + 'a>) -> Result<Rows<'a>, FileProblem> {
-    let mut reader = BufReader::new(reader);
-    // The header decides the delimiter: Excel in Russian locales writes `;`.
-    let mut header = Vec::new();
-    reader
-        .read_until(b'\n', &mut header)
-        .map_err(|_| FileProblem::NotUtf8 { row: 0 })?;
-    let header_text = std::str::from_utf8(&header).map_err(|_| FileProblem::NotUtf8 { row: 0 })?;
-    if header_text.trim().is_empty() {
-        return Err(FileProblem::NoHeader);
-    }
-    let delimiter = if header_text.matches(';').count() > header_text.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut csv = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(std::io::Cursor::new(header).chain(reader));
-    let names = csv
-        .headers()
-        .map_err(|e| FileProblem::Syntax {
-            row: 0,
-            detail: e.to_string(),
-        })?
-        .clone();
-    let columns = columns_of(names.iter())?;
-    let iter = csv.into_records().enumerate().map(move |(index, record)| {
-        let row = index as u64 + 1;
-        let record = record.map_err(|error| match error.kind() {
-            csv::ErrorKind::Utf8 { .. } => FileProblem::NotUtf8 { row },
-            _ => FileProblem::Syntax {
-                row,
-                detail: error.to_string(),
-            },
-        })?;
-        let mut raw = RawRow::new(row);
-        for (column, value) in columns.iter().zip(record.iter()) {
-            raw.set(*column, value);
-        }
-        raw.extra_cells = record
-            .iter()
-            .skip(columns.len())
-            .any(|v| !v.trim().is_empty());
-        Ok(raw)
-    });
-    Ok(Box::new(iter))
-}
-
-fn columns_of<'h>(names: impl Iterator<Item = &'h str>) -> Result<Vec<Column>, FileProblem> {
-    let mut columns = Vec::new();
-    for name in names {
-        let column = Column::from_header(name).ok_or_else(|| FileProblem::UnknownColumn {
-            name: name.trim().chars().take(64).collect(),
-        })?;
-        if columns.contains(&column) {
-            return Err(FileProblem::DuplicateColumn { column });
-        }
-        columns.push(column);
-    }
-    for required in [
-        Column::Key,
-        Column::Role,
-        Column::Surname,
-        Column::GivenName,
-        Column::BirthDate,
-    ] {
-        if !columns.contains(&required) {
-            return Err(FileProblem::MissingColumn { column: required });
-        }
-    }
-    Ok(columns)
-}
-
-/// `[{"key": ..., "role": ...}, ...]` or `{"rows": [...]}`; values are
-/// strings (numbers are taken as written).
-fn json_rows<'a>(reader: Box<dyn Read + Send + 'a>) -> Result<Rows<'a>, FileProblem> {
-    let value: serde_json::Value =
-        serde_json::from_reader(reader).map_err(|e| FileProblem::Json {
-            detail: e.to_string(),
-        })?;
-    let items = match value {
-        serde_json::Value::Array(items) => items,
-        serde_json::Value::Object(mut map) => match map.remove("rows") {
-            Some(serde_json::Value::Array(items)) => items,
-            _ => {
-                return Err(FileProblem::Json {
-                    detail: "expected an array of rows or {\"rows\": [...]}".into(),
-                })
-            }
-        },
-        _ => {
-            return Err(FileProblem::Json {
-                detail: "expected an array of rows".into(),
-            })
-        }
-    };
-    let iter = items.into_iter().enumerate().map(|(index, item)| {
-        let row = index as u64 + 1;
-        let serde_json::Value::Object(map) = item else {
-            return Err(FileProblem::Json {
-                detail: format!("row {row} is not an object"),
-            });
-        };
-        let mut raw = RawRow::new(row);
-        for (name, value) in map {
-            let column = Column::from_header(&name)
-                .ok_or(FileProblem::UnknownColumn { name: name.clone() })?;
-            let text = match value {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(";"),
-                other => other.to_string(),
-            };
-            raw.set(column, &text);
-        }
-        Ok(raw)
-    });
-    Ok(Box::new(iter))
 }
 
 /// What pass 1 learned: problems, warnings and the rows not to write.
@@ -787,70 +610,4 @@ impl<T: Send + 'static> WriteBehind<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Vec<RawRow>, FileProblem> {
-        let source = BytesSource {
-            bytes: text.as_bytes().to_vec(),
-            format: RosterFormat::Csv,
-        };
-        let rows: Result<Vec<RawRow>, FileProblem> = rows(&source)?.collect();
-        rows
-    }
-
-    #[test]
-    fn semicolons_bom_and_russian_headers() {
-        let rows = parse(
-            "\u{feff}Ключ;Роль;Фамилия;Имя;Отчество;Дата рождения;СНИЛС;Класс\n\
-             p1;ученик;Новиков;Максим;;01.09.2014;212-312-412 87;5А\n",
-        )
-        .expect("readable");
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].get(Column::Class), Some("5А"));
-        assert_eq!(rows[0].get(Column::Patronymic), None);
-    }
-
-    #[test]
-    fn file_problems_name_the_cause() {
-        let cases: &[(&[u8], &str)] = &[
-            (b"", "no_header"),
-            (b"key,role,surname,given_name,shoe_size\n", "unknown_column"),
-            (b"key,role,surname,given_name\n", "missing_column"),
-            (
-                b"key,key,role,surname,given_name,birth_date\n",
-                "duplicate_column",
-            ),
-            (
-                b"key,role,surname,given_name,birth_date\np1,pupil,\xcd\xee\xe2,A,2014-01-01\n",
-                "not_utf8",
-            ),
-        ];
-        for (bytes, kind) in cases {
-            let source = BytesSource {
-                bytes: bytes.to_vec(),
-                format: RosterFormat::Csv,
-            };
-            let problem = rows(&source)
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-                .expect_err(kind);
-            let json = serde_json::to_value(&problem).expect("json");
-            assert_eq!(json["kind"], *kind, "{problem:?}");
-            assert!(!problem.message(Lang::Ru).is_empty());
-        }
-    }
-
-    #[test]
-    fn json_rows_take_arrays_of_children() {
-        let source = BytesSource {
-            bytes: br#"{"rows": [{"key": "m1", "role": "parent", "children": ["p1", "p2"]}]}"#
-                .to_vec(),
-            format: RosterFormat::Json,
-        };
-        let rows: Vec<RawRow> = rows(&source)
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        assert_eq!(rows[0].get(Column::Children), Some("p1;p2"));
-    }
-}
+mod tests;

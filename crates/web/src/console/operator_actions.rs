@@ -8,10 +8,10 @@ use axum::routing::post;
 use axum::Router;
 use uuid::Uuid;
 
-use super::error::WebError;
-use super::lang::RequestLang;
-use super::pages::{render, MessagePage};
-use super::{cookies, AppState};
+use crate::error::WebError;
+use crate::lang::RequestLang;
+use crate::pages::{render, MessagePage};
+use crate::{cookies, AppState};
 use app::AppError;
 use i18n::Lang;
 

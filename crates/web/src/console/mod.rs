@@ -11,24 +11,23 @@
 //! School administrators see the audit viewer too, limited to rows about
 //! accounts of their school.
 
+mod actions;
+mod audit;
+mod operator_actions;
+
 use askama::Template;
-use axum::extract::{Form, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::Utc;
-use uuid::Uuid;
 
 use super::chart::{outcome_colour, stacked_bars, BarChart, Series};
 use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt};
 use super::{cookies, query_param, AppState};
-use app::console::actions::{
-    parse_moment, AuditQuery, Bound, ConsoleRequest, Corrected, Correction, HourlyOutcomes,
-    Operator, Relinked,
-};
+use app::console::actions::{ConsoleRequest, HourlyOutcomes, Operator};
 use app::console::diagnose::{nothing_found, Diagnosis};
 use app::shared::OperatorRole;
 use app::AppError;
@@ -37,10 +36,11 @@ use i18n::Lang;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ops", get(console))
-        .route("/ops/audit", get(audit))
-        .route("/ops/unlink", post(unlink))
-        .route("/ops/relink", post(relink))
-        .route("/ops/correct", post(correct))
+        .route("/ops/audit", get(audit::audit))
+        .route("/ops/unlink", post(actions::unlink))
+        .route("/ops/relink", post(actions::relink))
+        .route("/ops/correct", post(actions::correct))
+        .merge(operator_actions::router())
 }
 
 /// The console's words, chosen per request.
@@ -369,349 +369,6 @@ fn back_to_console(q: &str, done: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
-}
-
-#[derive(serde::Deserialize)]
-struct UnlinkForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    account: String,
-    #[serde(default)]
-    provider: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    q: String,
-}
-
-/// `POST /ops/unlink`: remove an account's link with a provider, with a
-/// reason (audited).
-async fn unlink(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<UnlinkForm>,
-) -> Result<Response, WebError> {
-    let cookie = cookies::get(&headers, cookies::SESSION);
-    let account = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
-    app.console()
-        .operator_unlink(
-            cookie.as_deref(),
-            &form.csrf,
-            account,
-            &form.provider,
-            &form.reason,
-        )
-        .await?;
-    Ok(back_to_console(&form.q, "unlinked"))
-}
-
-#[derive(serde::Deserialize)]
-struct RelinkForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    account: String,
-    #[serde(default)]
-    provider: String,
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    q: String,
-}
-
-/// `POST /ops/relink`: move an account's link with a provider to another
-/// account, with a reason (audited on both accounts).
-async fn relink(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    RequestLang(lang): RequestLang,
-    Form(form): Form<RelinkForm>,
-) -> Result<Response, WebError> {
-    let cookie = cookies::get(&headers, cookies::SESSION);
-    let from = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
-    let Ok(to) = Uuid::parse_str(form.to.trim()) else {
-        return Ok(refused(
-            StatusCode::BAD_REQUEST,
-            lang,
-            lang.pick(
-                "Укажите id учётной записи, на которую перенести связь (он виден после поиска по логину).",
-                "Give the id of the account to move the link to (a lookup by login shows it).",
-            ),
-        ));
-    };
-    let relinked = app
-        .console()
-        .operator_relink(
-            cookie.as_deref(),
-            &form.csrf,
-            from,
-            &form.provider,
-            to,
-            &form.reason,
-        )
-        .await?;
-    Ok(match relinked {
-        Relinked::Moved => back_to_console(&form.q, "relinked"),
-        Relinked::TargetLinked => refused(
-            StatusCode::CONFLICT,
-            lang,
-            lang.pick(
-                "У другой учётной записи уже есть связь с этим провайдером; ничего не изменилось. Если та связь ошибочна, сначала отвяжите её.",
-                "The other account is linked with this provider already; nothing changed. If that link is wrong, unlink it first.",
-            ),
-        ),
-        Relinked::SameAccount => refused(
-            StatusCode::BAD_REQUEST,
-            lang,
-            lang.pick(
-                "Это та же учётная запись: переносить нечего.",
-                "That is the same account: nothing to move.",
-            ),
-        ),
-    })
-}
-
-#[derive(serde::Deserialize)]
-struct CorrectForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    account: String,
-    #[serde(default)]
-    surname: String,
-    #[serde(default)]
-    given_name: String,
-    #[serde(default)]
-    patronymic: String,
-    #[serde(default)]
-    birth_date: String,
-    #[serde(default)]
-    snils: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    q: String,
-}
-
-/// `POST /ops/correct`: the person's school corrects the name, birth date
-/// or SNILS, with a reason (audited with the changed fields, masked).
-async fn correct(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    RequestLang(lang): RequestLang,
-    Form(form): Form<CorrectForm>,
-) -> Result<Response, WebError> {
-    let cookie = cookies::get(&headers, cookies::SESSION);
-    let account = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
-    let correction = match Correction::parse(
-        &form.surname,
-        &form.given_name,
-        &form.patronymic,
-        &form.birth_date,
-        &form.snils,
-    ) {
-        Ok(correction) => correction,
-        Err(e) => return Ok(refused(StatusCode::BAD_REQUEST, lang, &e.message(lang))),
-    };
-    match app
-        .console()
-        .operator_correct(
-            cookie.as_deref(),
-            &form.csrf,
-            account,
-            &correction,
-            &form.reason,
-        )
-        .await
-    {
-        Ok(Corrected::Changed(_)) => Ok(back_to_console(&form.q, "corrected")),
-        Ok(Corrected::Unchanged) => Ok(back_to_console(&form.q, "unchanged")),
-        Err(AppError::Forbidden) => Ok(forbidden(
-            lang,
-            lang.pick(
-                "Персональные данные исправляет только школа: администратор школы этого человека.",
-                "Only the school corrects personal data: the administrator of the person's school.",
-            ),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-struct AuditTexts {
-    actor: &'static str,
-    subject: &'static str,
-    action: &'static str,
-    since: &'static str,
-    until: &'static str,
-    filter: &'static str,
-    at: &'static str,
-    target: &'static str,
-    reason: &'static str,
-    details: &'static str,
-    none: &'static str,
-    more: &'static str,
-    back: &'static str,
-    scoped: &'static str,
-}
-
-impl AuditTexts {
-    fn new(lang: Lang) -> AuditTexts {
-        let t = |ru, en| lang.pick(ru, en);
-        AuditTexts {
-            actor: t("Кто", "Actor"),
-            subject: t("Объект (id)", "Subject (id)"),
-            action: t("Действие", "Action"),
-            since: t("С (ГГГГ-ММ-ДД или 24h)", "Since (YYYY-MM-DD or 24h)"),
-            until: t("До (ГГГГ-ММ-ДД или 24h)", "Until (YYYY-MM-DD or 24h)"),
-            filter: t("Показать", "Filter"),
-            at: t("Время (UTC)", "Time (UTC)"),
-            target: t("Объект", "Subject"),
-            reason: t("Причина", "Reason"),
-            details: t("Подробности", "Details"),
-            none: t("Записей нет.", "No entries."),
-            more: t("Ещё (более ранние записи)", "More (older entries)"),
-            back: t("К консоли поддержки", "Back to the support console"),
-            scoped: t(
-                "Показаны только записи об учётных записях вашей школы.",
-                "Only entries about accounts of your school are shown.",
-            ),
-        }
-    }
-}
-
-struct AuditRowView {
-    id: i64,
-    at: String,
-    actor: String,
-    action: String,
-    target: String,
-    reason: String,
-    details: String,
-}
-
-#[derive(Template)]
-#[template(path = "ops_audit.html")]
-struct AuditPageView {
-    chrome: Chrome,
-    t: AuditTexts,
-    actor: String,
-    subject: String,
-    action: String,
-    since: String,
-    until: String,
-    scoped: bool,
-    problem: Option<String>,
-    rows: Vec<AuditRowView>,
-    more_url: Option<String>,
-}
-
-/// `GET /ops/audit?actor=&subject=&action=&since=&until=`: the audit log,
-/// newest first, a page at a time.
-async fn audit(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    RequestLang(lang): RequestLang,
-) -> Result<Response, WebError> {
-    let operator = match operator_or_page(&app, &headers, lang, "/ops/audit").await? {
-        Ok(operator) => operator,
-        Err(page) => return Ok(page),
-    };
-    let param = |name: &str| {
-        query_param(query.as_deref(), name)
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (actor, subject, action, since, until) = (
-        param("actor"),
-        param("subject"),
-        param("action"),
-        param("since"),
-        param("until"),
-    );
-    let now = Utc::now();
-    let moment = |text: &str, bound| match text {
-        "" => Ok(None),
-        text => parse_moment(text, bound, now).map(Some).ok_or(()),
-    };
-    let mut page = AuditPageView {
-        chrome: Chrome::new(
-            lang,
-            lang.pick("Журнал действий", "Audit log"),
-            "/ops/audit",
-        ),
-        t: AuditTexts::new(lang),
-        scoped: operator.role.school().is_some(),
-        problem: None,
-        rows: Vec::new(),
-        more_url: None,
-        actor,
-        subject,
-        action,
-        since,
-        until,
-    };
-    let (Ok(since), Ok(until)) = (
-        moment(&page.since, Bound::Since),
-        moment(&page.until, Bound::Until),
-    ) else {
-        page.problem = Some(
-            lang.pick(
-                "Время не распознано: укажите дату ГГГГ-ММ-ДД или срок вроде 90m, 24h, 7d.",
-                "The time was not understood: give a date YYYY-MM-DD or a span like 90m, 24h, 7d.",
-            )
-            .to_string(),
-        );
-        return Ok(render(StatusCode::BAD_REQUEST, &page));
-    };
-    let filled = |v: &str| (!v.is_empty()).then(|| v.to_string());
-    let entries = app
-        .console()
-        .audit_log(
-            &operator,
-            &AuditQuery {
-                actor: filled(&page.actor),
-                subject: filled(&page.subject),
-                action: filled(&page.action),
-                since,
-                until,
-                before: query_param(query.as_deref(), "before").and_then(|b| b.trim().parse().ok()),
-            },
-        )
-        .await?;
-    page.more_url = entries.more_before.map(|before| {
-        let mut url = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
-            ("actor", &page.actor),
-            ("subject", &page.subject),
-            ("action", &page.action),
-            ("since", &page.since),
-            ("until", &page.until),
-        ] {
-            if !value.is_empty() {
-                url.append_pair(name, value);
-            }
-        }
-        url.append_pair("before", &before.to_string());
-        format!("/ops/audit?{}", url.finish())
-    });
-    page.rows = entries
-        .rows
-        .into_iter()
-        .map(|e| AuditRowView {
-            id: e.id,
-            at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            actor: e.actor,
-            action: e.action,
-            target: format!("{}:{}", e.target_kind, e.target_id),
-            reason: e.reason.unwrap_or_default(),
-            details: e.details.to_string(),
-        })
-        .collect();
-    Ok(render(StatusCode::OK, &page))
 }
 
 fn comparison_lines(details: &serde_json::Value) -> Vec<String> {
