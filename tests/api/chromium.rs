@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 use crate::helpers::spawn_app;
@@ -56,8 +57,7 @@ impl Browser {
             }),
         );
         for _ in 0..50 {
-            if let Ok(client) = ClientBuilder::rustls()
-                .expect("rustls connector")
+            if let Ok(client) = ClientBuilder::new(HttpConnector::new())
                 .capabilities(caps.clone())
                 .connect(&format!("http://127.0.0.1:{port}"))
                 .await
