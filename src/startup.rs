@@ -24,6 +24,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
+    store: Store,
 }
 
 impl Application {
@@ -52,11 +53,12 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
         let address = listener.local_addr()?;
-        let state = Arc::new(build_app_on(config, clock).await?);
+        let (app, store) = build_app_on(config, clock).await?;
         Ok(Application {
             listener,
             address,
-            state,
+            state: Arc::new(app),
+            store,
         })
     }
 
@@ -66,6 +68,12 @@ impl Application {
 
     pub fn state(&self) -> AppState {
         self.state.clone()
+    }
+
+    /// The database, for the demo's seeding and the tests' checks; the
+    /// handlers reach it only through the use cases of `state`.
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -134,12 +142,12 @@ async fn shutdown_signal() {
 
 /// Providers first (a bad provider stops startup before anything is
 /// touched), then the database, then the ephemeral store.
-pub async fn build_app(config: Config) -> anyhow::Result<App> {
+pub async fn build_app(config: Config) -> anyhow::Result<(App, Store)> {
     build_app_on(config, Arc::new(SystemClock)).await
 }
 
 /// As [`build_app`], on the given clock.
-pub async fn build_app_on(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+pub async fn build_app_on(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<(App, Store)> {
     app::telemetry::install();
     let providers = Providers::from_config(&config)?;
     let store = migrated_store(&config, config.database.max_connections).await?;
@@ -153,11 +161,11 @@ pub async fn build_app_on(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resu
         .notify
         .build()
         .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
-    let mut app = App::new(config, store, ephemeral, providers, outbox, clock);
+    let mut app = App::new(config, store.clone(), ephemeral, providers, outbox, clock);
     if let Some(redis) = &redis {
         app.listen_to_peers(redis);
     }
-    Ok(app)
+    Ok((app, store))
 }
 
 /// The configured Redis store, when the instances share one.
@@ -215,7 +223,7 @@ async fn save_regions(config: &Config, store: &Store) -> anyhow::Result<()> {
 
 /// The context for command-line tools (`diagnose`): the database and the
 /// configuration, no providers and no shared ephemeral store.
-pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
+pub async fn build_tool_app(config: Config) -> anyhow::Result<(App, Store)> {
     // Tools import rosters and issue codes in bulk: a 32 MiB page cache per
     // connection (SQLite) instead of the default 2 MiB, and connections for
     // two batch writes side by side plus a read (PostgreSQL; SQLite opens
@@ -241,7 +249,7 @@ pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
     };
     let mut app = App::new(
         config,
-        store,
+        store.clone(),
         ephemeral,
         Providers::default(),
         outbox,
@@ -250,7 +258,7 @@ pub async fn build_tool_app(config: Config) -> anyhow::Result<App> {
     if let Some(redis) = redis {
         app.tell_peers_through(redis);
     }
-    Ok(app)
+    Ok((app, store))
 }
 
 /// SHA-256 (hex) of the values published with the demo. Only their hashes

@@ -234,7 +234,7 @@ pub async fn target(port: u16, idp_url: &str, database: &Path) -> anyhow::Result
     config.log.filter = "error".into();
     crate::logging::init(&config.log);
     let app = Application::build(config).await?;
-    seed(&app.state(), DEMO_ROSTER, "system:bench").await?;
+    seed(&app.state(), &app.store(), DEMO_ROSTER, "system:bench").await?;
     app.run_until_stopped().await
 }
 

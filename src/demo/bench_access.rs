@@ -32,7 +32,7 @@ use app::school::roster::{BytesSource, ImportOptions, RosterFormat};
 use app::App;
 use config::Config;
 use domain::access::Service;
-use store::{InvitationChange, NewInvitation, NewTrustedAccount};
+use store::{InvitationChange, NewInvitation, NewTrustedAccount, Store};
 
 /// What to build and how hard to ask.
 #[derive(Debug, Clone)]
@@ -94,9 +94,10 @@ pub async fn access(mut config: Config, bench: &AccessBench) -> anyhow::Result<A
     // The server's app, minus the login providers no check needs (their
     // keys are files relative to the source tree).
     config.providers.clear();
-    let app = Arc::new(crate::startup::build_app(config).await?);
+    let (app, store) = crate::startup::build_app(config).await?;
+    let app = Arc::new(app);
     let started = Instant::now();
-    let population = seed(&app, bench).await?;
+    let population = seed(&app, &store, bench).await?;
     println!(
         "seeded a school of {} pupils, {} parents, {} trusted persons in {:.1} s",
         bench.pupils,
@@ -143,7 +144,7 @@ struct Population {
     trusted: Vec<(Uuid, Uuid)>,
 }
 
-async fn seed(app: &App, bench: &AccessBench) -> anyhow::Result<Population> {
+async fn seed(app: &App, store: &Store, bench: &AccessBench) -> anyhow::Result<Population> {
     let region = app
         .config()
         .regions
@@ -186,7 +187,7 @@ async fn seed(app: &App, bench: &AccessBench) -> anyhow::Result<Population> {
     anyhow::ensure!(report.ok(), "the bench roster did not import: {report:?}");
 
     let now = Utc::now();
-    let pool = app.store().pool();
+    let pool = store.pool();
     // Every proposed link confirmed, as if each parent had accepted.
     sqlx::query(
         "UPDATE relationships SET status = 'confirmed', holder_id = parent_id,
@@ -229,8 +230,7 @@ async fn seed(app: &App, bench: &AccessBench) -> anyhow::Result<Population> {
     // two days ago, open since yesterday.
     let mut trusted = Vec::new();
     for (index, (relationship, parent, pupil)) in links.iter().take(bench.trusted).enumerate() {
-        let person = app
-            .store()
+        let person = store
             .create_trusted_account(
                 &NewTrustedAccount {
                     surname: "Доверенных".into(),
@@ -260,10 +260,10 @@ async fn seed(app: &App, bench: &AccessBench) -> anyhow::Result<Population> {
             created_at: now - chrono::Duration::days(3),
             expires_at: now + chrono::Duration::days(4),
         };
-        app.store()
+        store
             .insert_invitation(&invitation, "system:bench", &[])
             .await?;
-        app.store()
+        store
             .change_invitation(
                 &InvitationChange {
                     id: invitation.id,

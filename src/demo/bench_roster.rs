@@ -191,7 +191,7 @@ async fn run(
     rows: u64,
     step: &Step,
 ) -> anyhow::Result<Figures> {
-    let app = crate::startup::build_tool_app(config).await?;
+    let (app, _) = crate::startup::build_tool_app(config).await?;
     let school = app
         .school()
         .create_school(29, "Bench school", "bench")

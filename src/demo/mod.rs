@@ -224,8 +224,9 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
 
     write_esia_certificates(&idp, &certificates)?;
     let app = Application::build_with_listener(config, listener).await?;
-    let seeded = seed(&app.state(), DEMO_ROSTER, "system:demo").await?;
-    let invitations = demo_invitations(&app.state(), &service_url, &options.database).await?;
+    let seeded = seed(&app.state(), &app.store(), DEMO_ROSTER, "system:demo").await?;
+    let invitations =
+        demo_invitations(&app.state(), &app.store(), &service_url, &options.database).await?;
 
     println!();
     println!("esia-link demo is running.");
@@ -306,6 +307,7 @@ struct DemoInvitations {
 /// use case and sheet printer a school uses; the outbox starts empty.
 async fn demo_invitations(
     app: &app::App,
+    store: &store::Store,
     service_url: &str,
     database: &std::path::Path,
 ) -> anyhow::Result<DemoInvitations> {
@@ -315,8 +317,7 @@ async fn demo_invitations(
         .unwrap_or_default();
     let outbox = app.config().notify.dir.join("outbox.jsonl");
     let _ = std::fs::remove_file(&outbox);
-    let popova = app
-        .store()
+    let popova = store
         .find_account_by_login("popova.ev")
         .await?
         .ok_or_else(|| anyhow::anyhow!("the demo roster has popova.ev"))?;

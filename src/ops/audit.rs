@@ -52,9 +52,8 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
         ),
         None => None,
     };
-    let app = crate::startup::build_tool_app(config).await?;
-    let entries = app
-        .store()
+    let (_, store) = crate::startup::build_tool_app(config).await?;
+    let entries = store
         .audit_entries(&AuditFilter {
             actor: query.actor,
             action: query.action,
@@ -101,9 +100,9 @@ pub async fn audit(config: Config, query: AuditQuery, lang: Lang) -> anyhow::Res
 }
 
 pub async fn duplicates(config: Config, lang: Lang) -> anyhow::Result<()> {
-    let app = crate::startup::build_tool_app(config).await?;
-    let shared = app.store().shared_snils().await?;
-    let contested = app.store().contested_accounts().await?;
+    let (_, store) = crate::startup::build_tool_app(config).await?;
+    let shared = store.shared_snils().await?;
+    let contested = store.contested_accounts().await?;
     println!(
         "{}",
         lang.pick(

@@ -11,7 +11,7 @@ pub async fn run(
     unmask: bool,
     lang: Lang,
 ) -> anyhow::Result<()> {
-    let app = crate::startup::build_tool_app(config).await?;
+    let (app, _) = crate::startup::build_tool_app(config).await?;
     let actor = format!(
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())

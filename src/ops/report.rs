@@ -33,8 +33,8 @@ pub async fn outcomes(config: Config, since: &str, json: bool, lang: Lang) -> an
             )
         )
     })?;
-    let app = crate::startup::build_tool_app(config).await?;
-    let counts = app.store().outcome_counts(Utc::now() - window).await?;
+    let (_, store) = crate::startup::build_tool_app(config).await?;
+    let counts = store.outcome_counts(Utc::now() - window).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&counts)?);
     } else {

@@ -9,7 +9,7 @@ use ::texts::prelude::*;
 use app::school::roster::{BytesSource, ImportOptions, RosterFormat};
 use app::App;
 use i18n::Lang;
-use store::NewSchool;
+use store::{NewSchool, Store};
 
 pub const DEMO_ROSTER: &str = include_str!("../../config/demo-roster.toml");
 
@@ -65,7 +65,7 @@ pub struct Seeded {
 /// Creates the roster's schools, imports each school's people through the
 /// roster import (all checks, all or nothing per school) and grants the
 /// operator roles it lists.
-pub async fn seed(app: &App, text: &str, actor: &str) -> anyhow::Result<Seeded> {
+pub async fn seed(app: &App, store: &Store, text: &str, actor: &str) -> anyhow::Result<Seeded> {
     let roster: Roster = toml::from_str(text)?;
     for (index, a) in roster.account.iter().enumerate() {
         if !roster.school.iter().any(|s| s.key == a.school) {
@@ -79,8 +79,7 @@ pub async fn seed(app: &App, text: &str, actor: &str) -> anyhow::Result<Seeded> 
     }
     let mut seeded = Seeded::default();
     for school in &roster.school {
-        let created = app
-            .store()
+        let created = store
             .create_school(
                 &NewSchool {
                     region_code: i64::from(school.region),
@@ -139,12 +138,11 @@ pub async fn seed(app: &App, text: &str, actor: &str) -> anyhow::Result<Seeded> 
         let (Some(role), Some(login)) = (&a.operator, &a.login) else {
             continue;
         };
-        let account = app
-            .store()
+        let account = store
             .find_account_by_login(login)
             .await?
             .ok_or_else(|| anyhow::anyhow!("operator {login:?} was not imported"))?;
-        app.store()
+        store
             .grant_operator(account.id, role, actor, "operator listed in the roster")
             .await?;
     }

@@ -27,7 +27,7 @@ pub async fn add_school(config: Config, region: i64, name: &str, lang: Lang) -> 
             )
         );
     }
-    let app = crate::startup::build_tool_app(config).await?;
+    let (app, _) = crate::startup::build_tool_app(config).await?;
     let school = app.school().create_school(region, name, CLI_ACTOR).await?;
     println!("{}", school.id);
     Ok(())
@@ -39,7 +39,7 @@ pub async fn add_token(
     label: &str,
     lang: Lang,
 ) -> anyhow::Result<()> {
-    let app = crate::startup::build_tool_app(config).await?;
+    let (app, _) = crate::startup::build_tool_app(config).await?;
     let token = app
         .school()
         .create_school_token(school, label, CLI_ACTOR)
@@ -151,7 +151,7 @@ pub async fn import(config: Config, args: ImportArgs, lang: Lang) -> anyhow::Res
     let total = (format == RosterFormat::Csv)
         .then(|| count_rows(&args.file))
         .flatten();
-    let app = crate::startup::build_tool_app(config).await?;
+    let (app, _) = crate::startup::build_tool_app(config).await?;
     let source = FileSource {
         path: args.file.clone(),
         format,
@@ -267,7 +267,7 @@ pub struct CodesArgs {
 pub async fn issue_codes(config: Config, args: CodesArgs, lang: Lang) -> anyhow::Result<()> {
     let public_url = config.server.public_url.trim_end_matches('/').to_string();
     let days = args.days.unwrap_or(config.activation.code_days);
-    let app = crate::startup::build_tool_app(config).await?;
+    let (app, _) = crate::startup::build_tool_app(config).await?;
     let school = app.school().get(args.school).await?;
     let mut csv: Box<dyn Write + Send> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),

@@ -177,8 +177,7 @@ async fn the_wizard_from_code_to_active_account_with_every_refusal_on_the_way() 
     assert_eq!(status, 200, "{done}");
     assert!(done.contains("s*****@mail.ru"), "{done}");
     let account = app
-        .state
-        .store()
+        .store
         .find_account_by_login("smirnova.op")
         .await
         .expect("query")
@@ -204,12 +203,7 @@ async fn the_wizard_from_code_to_active_account_with_every_refusal_on_the_way() 
     let (status, page) = get(&client, &link).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("id=\"wizard-confirmed\""));
-    let account = app
-        .state
-        .store()
-        .get_account(account.id)
-        .await
-        .expect("account");
+    let account = app.store.get_account(account.id).await.expect("account");
     assert_eq!(
         (account.status.as_str(), account.email_verified),
         ("active", true)
@@ -221,7 +215,7 @@ async fn the_wizard_from_code_to_active_account_with_every_refusal_on_the_way() 
         "SELECT COUNT(*) FROM audit_log WHERE target_id = '{}' AND action IN ('account.credentials_set', 'account.email_confirmed')",
         account.id
     ))
-    .fetch_one(app.state.store().pool())
+    .fetch_one(app.store.pool())
     .await
     .expect("audit");
     assert_eq!(audit, 2);
@@ -262,8 +256,7 @@ async fn an_abandoned_wizard_resumes_with_the_same_code() {
     let (status, done) = post_step(&app, &second, &page, &[]).await;
     assert_eq!(status, 200, "{done}");
     let account = app
-        .state
-        .store()
+        .store
         .find_account_by_login("smirnov.oi")
         .await
         .expect("query")
@@ -295,7 +288,7 @@ async fn unknown_expired_reissued_and_guessed_codes_are_refused_clearly() {
     sqlx::query(
         "UPDATE activation_codes SET expires_at = 0 WHERE used_at IS NULL AND revoked_at IS NULL",
     )
-    .execute(app.state.store().pool())
+    .execute(app.store.pool())
     .await
     .expect("expire");
     let (_, page) = open_code(&app, &client, &new_pupil_code).await;
@@ -314,7 +307,7 @@ async fn a_login_changes_only_once() {
     let app = spawn_app().await;
     let (_, _, pupil_code) = school_with_codes(&app).await;
     sqlx::query("UPDATE accounts SET login_changed = 1 WHERE login = 'smirnov.oi'")
-        .execute(app.state.store().pool())
+        .execute(app.store.pool())
         .await
         .expect("mark");
     let client = browser();

@@ -258,7 +258,7 @@ async fn a_person_without_snils_links_by_password_then_logs_in_directly_in_chrom
         "UPDATE accounts SET password_hash = $1, status = 'active', email = 'p@mail.ru', email_verified = 1 WHERE login = 'popova.ev'",
     )
     .bind(hash)
-    .execute(app.state.store().pool())
+    .execute(app.store.pool())
     .await
     .expect("password");
     let browser = Browser::start().await;

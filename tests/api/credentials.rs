@@ -21,7 +21,7 @@ async fn with_password(app: &TestApp, login: &str) {
     )
     .bind(hash)
     .bind(login)
-    .execute(app.state.store().pool())
+    .execute(app.store.pool())
     .await
     .expect("set password");
 }
@@ -181,7 +181,7 @@ async fn an_account_not_activated_or_with_an_unconfirmed_email_is_told_what_to_d
     sqlx::query(
         "UPDATE accounts SET status = 'pending', email_verified = 0 WHERE login = 'fedorov.pi'",
     )
-    .execute(app.state.store().pool())
+    .execute(app.store.pool())
     .await
     .expect("pending");
     let (status, _, page) = post(&app, &browser, "/login/password", "fedorov.pi", PASSWORD).await;
@@ -228,7 +228,7 @@ async fn snils_missing_links_by_password_and_the_next_login_goes_straight_in() {
     let method: String =
         sqlx::query_scalar("SELECT method FROM federated_links WHERE account_id = $1")
             .bind(account.id.to_string())
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("link");
     assert_eq!(method, "credentials");
@@ -236,7 +236,7 @@ async fn snils_missing_links_by_password_and_the_next_login_goes_straight_in() {
         "SELECT COUNT(*) FROM audit_log WHERE target_id = $1 AND action = 'link.refused'",
     )
     .bind(demo_account(&app, "novikova.sa").await.id.to_string())
-    .fetch_one(app.state.store().pool())
+    .fetch_one(app.store.pool())
     .await
     .expect("audit");
     assert_eq!(audited, 1, "the refused attempt is audited");

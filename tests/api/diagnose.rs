@@ -108,8 +108,7 @@ async fn lookups_are_audited_and_names_stay_masked_unless_asked() {
     assert!(unmasked.accounts[0].full_name.contains("Кузнецова"));
 
     let audit = app
-        .state
-        .store()
+        .store
         .audit_for_target("diagnosis", "reference")
         .await
         .expect("audit");
@@ -256,8 +255,7 @@ async fn the_ops_console_shows_the_remedy_to_operators_only() {
         "privileged support may unmask"
     );
     let audit = app
-        .state
-        .store()
+        .store
         .audit_for_target("diagnosis", "reference")
         .await
         .expect("audit");
@@ -365,8 +363,7 @@ async fn an_operator_unlinks_with_a_reason_and_the_link_no_longer_blocks() {
 
 /// Audit rows about an account, as (actor, action, reason, details).
 async fn account_audit(app: &TestApp, account: uuid::Uuid) -> Vec<esia_link::store::AuditEntry> {
-    app.state
-        .store()
+    app.store
         .audit_for_target("account", &account.to_string())
         .await
         .expect("audit")
@@ -416,7 +413,7 @@ async fn an_operator_relinks_an_identity_and_the_move_is_audited() {
         "{:?}",
         moved.location
     );
-    let store = app.state.store();
+    let store = app.store.clone();
     assert!(store
         .find_link_for_account("esia", morozov.id)
         .await
@@ -529,8 +526,7 @@ async fn relink_and_correction_without_a_reason_change_nothing() {
         assert!(refused.body.contains("Give a reason"), "{}", refused.body);
     }
     assert!(
-        app.state
-            .store()
+        app.store
             .find_link_for_account("esia", morozov.id)
             .await
             .expect("query")
@@ -566,8 +562,7 @@ async fn relink_and_correction_without_a_reason_change_nothing() {
     assert_eq!(demo_account(&app, "sokolov.da").await.surname, "Сокалов");
 
     let audit = app
-        .state
-        .store()
+        .store
         .audit_entries(&esia_link::store::AuditFilter {
             limit: 1000,
             ..Default::default()
@@ -779,8 +774,7 @@ async fn a_school_admin_corrects_data_in_their_own_school_only() {
         .expect("post");
     assert_eq!(refused.status, reqwest::StatusCode::NOT_FOUND);
     assert!(app
-        .state
-        .store()
+        .store
         .find_link_for_account("esia", smirnov.id)
         .await
         .expect("query")

@@ -207,10 +207,10 @@ async fn an_access_change_on_one_instance_empties_the_others_cache() {
     config.ephemeral.backend = esia_link::config::EphemeralBackend::Redis;
     config.ephemeral.redis_url = Some(esia_link::config::Secret::new(url.as_str()));
     config.ephemeral.key_prefix = prefix.clone();
-    let one = esia_link::startup::build_app(config.clone())
+    let (one, _) = esia_link::startup::build_app(config.clone())
         .await
         .expect("instance one");
-    let two = esia_link::startup::build_app(config)
+    let (two, _) = esia_link::startup::build_app(config)
         .await
         .expect("instance two");
     let live = |app: &esia_link::app::App| app.access_cache().is_live();

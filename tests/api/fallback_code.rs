@@ -72,7 +72,7 @@ async fn code_used(app: &TestApp, login: &str) -> bool {
     let used: Option<i64> =
         sqlx::query_scalar("SELECT MAX(used_at) FROM activation_codes WHERE account_id = $1")
             .bind(demo_account(app, login).await.id.to_string())
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("code");
     used.is_some()
@@ -82,7 +82,7 @@ async fn audited(app: &TestApp, login: &str, action: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE target_id = $1 AND action = $2")
         .bind(demo_account(app, login).await.id.to_string())
         .bind(action)
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("audit")
 }
@@ -117,7 +117,7 @@ async fn snils_missing_links_by_activation_code_and_the_next_login_goes_straight
     let method: String =
         sqlx::query_scalar("SELECT method FROM federated_links WHERE account_id = $1")
             .bind(account.id.to_string())
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("link");
     assert_eq!(method, "activation_code");
@@ -197,7 +197,7 @@ async fn wrong_expired_and_revoked_codes_are_refused_clearly() {
     assert!(hop.body.contains("новый код"), "{}", hop.body);
 
     sqlx::query("UPDATE activation_codes SET expires_at = 0 WHERE used_at IS NULL")
-        .execute(app.state.store().pool())
+        .execute(app.store.pool())
         .await
         .expect("expire");
     let hop = submit(&app, &browser, &second).await;

@@ -75,7 +75,7 @@ async fn ivanova_with_proposed_children(app: &TestApp) -> (ScriptedBrowser, Uuid
 async fn account_by_key(app: &TestApp, key: &str) -> Uuid {
     let id: String = sqlx::query_scalar("SELECT id FROM accounts WHERE roster_key = $1")
         .bind(key)
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("account by key");
     Uuid::parse_str(&id).expect("uuid")
@@ -86,7 +86,7 @@ async fn relationship_of(app: &TestApp, pupil_key: &str) -> Uuid {
         "SELECT r.id FROM relationships r JOIN accounts c ON c.id = r.pupil_id WHERE c.roster_key = $1",
     )
     .bind(pupil_key)
-    .fetch_one(app.state.store().pool())
+    .fetch_one(app.store.pool())
     .await
     .expect("relationship");
     Uuid::parse_str(&id).expect("uuid")
@@ -181,7 +181,7 @@ async fn audit_count(app: &TestApp, action: &str, target: Uuid) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2")
         .bind(action)
         .bind(target.to_string())
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("audit")
 }
@@ -191,7 +191,7 @@ async fn notification_kinds(app: &TestApp, account: Uuid) -> Vec<String> {
         "SELECT kind FROM notifications WHERE account_id = $1 ORDER BY created_at, kind",
     )
     .bind(account.to_string())
-    .fetch_all(app.state.store().pool())
+    .fetch_all(app.store.pool())
     .await
     .expect("notifications")
 }
@@ -238,7 +238,7 @@ async fn invitation_for(app: &TestApp, surname: &str) -> Uuid {
         "SELECT id FROM invitations WHERE invitee_surname = $1 ORDER BY created_at DESC LIMIT 1",
     )
     .bind(surname)
-    .fetch_one(app.state.store().pool())
+    .fetch_one(app.store.pool())
     .await
     .expect("invitation");
     Uuid::parse_str(&id).expect("uuid")
@@ -307,7 +307,7 @@ async fn a_parent_confirms_children_in_two_schools_and_sees_them_all() {
     // The confirmed link is held by the account she logged in with.
     let holders: Vec<String> =
         sqlx::query_scalar("SELECT holder_id FROM relationships WHERE status = 'confirmed'")
-            .fetch_all(app.state.store().pool())
+            .fetch_all(app.store.pool())
             .await
             .expect("holders");
     assert_eq!(holders, vec![ivanova.to_string(); 2]);
@@ -377,7 +377,7 @@ async fn only_the_parent_a_school_link_names_can_answer_it() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let status: String = sqlx::query_scalar("SELECT status FROM relationships WHERE id = $1")
         .bind(rel.to_string())
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("status");
     assert_eq!(status, "proposed");
@@ -450,7 +450,7 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
         "SELECT match_hash || '|' || hint || '|' || invitee_surname || '|' || services FROM invitations WHERE id = $1",
     )
     .bind(invitation.to_string())
-    .fetch_one(app.state.store().pool())
+    .fetch_one(app.store.pool())
     .await
     .expect("row");
     assert!(
@@ -466,7 +466,7 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
     assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
     let lebedev_id = Uuid::parse_str(
         &sqlx::query_scalar::<_, String>("SELECT id FROM accounts WHERE role = 'trusted'")
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("trusted account"),
     )
@@ -474,7 +474,7 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
     let method: String =
         sqlx::query_scalar("SELECT method FROM federated_links WHERE account_id = $1")
             .bind(lebedev_id.to_string())
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("link");
     assert_eq!(method, "invitation");
@@ -690,7 +690,7 @@ async fn an_unanswered_invitation_expires_and_can_be_sent_again() {
     let zaitseva_id: String = sqlx::query_scalar(
         "SELECT id FROM accounts WHERE role = 'trusted' AND surname = 'Зайцева'",
     )
-    .fetch_one(app.state.store().pool())
+    .fetch_one(app.store.pool())
     .await
     .expect("her trusted account");
     let zaitseva_id = Uuid::parse_str(&zaitseva_id).expect("uuid");
@@ -719,7 +719,7 @@ async fn an_unanswered_invitation_expires_and_can_be_sent_again() {
     assert!(body.contains("family.expired"), "{body}");
     let status_now: String = sqlx::query_scalar("SELECT status FROM invitations WHERE id = $1")
         .bind(invitation.to_string())
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("status");
     assert_eq!(status_now, "expired");
@@ -788,7 +788,7 @@ async fn family_pages_give_times_by_the_clock_of_the_viewers_region() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let expires_ms: i64 = sqlx::query_scalar("SELECT expires_at FROM invitations")
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("invitation");
     let expires = chrono::DateTime::from_timestamp_millis(expires_ms)
@@ -840,7 +840,7 @@ async fn a_parent_invites_only_for_a_child_whose_link_is_confirmed() {
         assert!(body.contains("family.not_confirmed_parent"), "{body}");
     }
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations")
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("count");
     assert_eq!(count, 0);

@@ -158,6 +158,8 @@ pub struct TestApp {
     pub base: String,
     pub idp: mock_idp::MockIdp,
     pub state: AppState,
+    /// The database behind `state`, for checks the pages cannot show.
+    pub store: esia_link::store::Store,
     /// The file the ESIA provider reads the mock's certificates from.
     pub esia_certificates: std::path::PathBuf,
     /// Where the app's e-mail and SMS go (`FileOutbox::read` reads them).
@@ -241,7 +243,7 @@ impl TestApp {
     /// Federated links in the database, by direct count.
     pub async fn link_count(&self) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM federated_links")
-            .fetch_one(self.state.store().pool())
+            .fetch_one(self.store.pool())
             .await
             .expect("count links")
     }
@@ -334,7 +336,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .await
         .expect("app builds");
     let state = app.state();
-    seed(&state, DEMO_ROSTER, "test")
+    let store = app.store();
+    seed(&state, &store, DEMO_ROSTER, "test")
         .await
         .expect("roster seeds");
     tokio::spawn(app.run_until_stopped());
@@ -342,6 +345,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         base,
         idp,
         state,
+        store,
         esia_certificates,
         outbox_dir,
         clock,
@@ -352,8 +356,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 
 /// The demo roster's account with diary login `login`.
 pub async fn demo_account(app: &TestApp, login: &str) -> esia_link::store::Account {
-    app.state
-        .store()
+    app.store
         .find_account_by_login(login)
         .await
         .expect("query")
@@ -365,8 +368,7 @@ pub async fn demo_account(app: &TestApp, login: &str) -> esia_link::store::Accou
 pub async fn make_school_admin(app: &TestApp, login: &str) -> uuid::Uuid {
     let account = demo_account(app, login).await;
     let school = account.school_id.expect("a roster account has a school");
-    app.state
-        .store()
+    app.store
         .grant_school_admin(account.id, school, "test", "the school's administrator")
         .await
         .expect("grant");

@@ -11,8 +11,7 @@ use reqwest::StatusCode;
 use crate::helpers::{spawn_app, TestApp};
 
 async fn attempt_code(app: &TestApp, reference: &str) -> Option<String> {
-    app.state
-        .store()
+    app.store
         .find_attempt_by_reference(reference)
         .await
         .expect("query attempts")

@@ -13,6 +13,7 @@
 use esia_link::app::login::kids::KidsResult;
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use esia_link::federation::FederatedKid;
+use esia_link::store::Store;
 use esia_link::web::AppState;
 use mock_idp::Fault;
 use reqwest::{Method, StatusCode};
@@ -25,16 +26,14 @@ const REASON: &str = "confirmed by State Services data";
 
 /// The school of `parent` lists `pupil` as their child (roster keys are
 /// the demo logins), as a roster import's `children` column does.
-async fn school_lists(app: &AppState, parent: &str, pupil: &str) {
+async fn school_lists(app: &Store, parent: &str, pupil: &str) {
     let school = app
-        .store()
         .find_account_by_login(parent)
         .await
         .expect("query")
         .and_then(|a| a.school_id)
         .expect("a roster account with a school");
     let added = app
-        .store()
         .propose_relationships(school, &[(parent.to_string(), pupil.to_string())], "test")
         .await
         .expect("propose");
@@ -49,7 +48,7 @@ struct Link {
     decided: bool,
 }
 
-async fn link(app: &AppState, parent: &str, pupil: &str) -> (Uuid, Link) {
+async fn link(app: &Store, parent: &str, pupil: &str) -> (Uuid, Link) {
     let row: (String, String, Option<String>, Option<String>, Option<i64>) = sqlx::query_as(
         "SELECT r.id, r.status, r.basis, r.holder_id, r.decided_at FROM relationships r
          JOIN accounts p ON p.id = r.parent_id JOIN accounts c ON c.id = r.pupil_id
@@ -57,7 +56,7 @@ async fn link(app: &AppState, parent: &str, pupil: &str) -> (Uuid, Link) {
     )
     .bind(parent)
     .bind(pupil)
-    .fetch_one(app.store().pool())
+    .fetch_one(app.pool())
     .await
     .unwrap_or_else(|e| panic!("{parent} → {pupil}: {e}"));
     (
@@ -90,21 +89,21 @@ fn confirmed_by_esia(holder: Uuid) -> Link {
 }
 
 /// Audit rows "relationship.confirmed" for `target` with the ESIA reason.
-async fn esia_audits(app: &AppState, target: Uuid) -> i64 {
+async fn esia_audits(app: &Store, target: Uuid) -> i64 {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log
          WHERE action = 'relationship.confirmed' AND target_id = $1 AND reason = $2",
     )
     .bind(target.to_string())
     .bind(REASON)
-    .fetch_one(app.store().pool())
+    .fetch_one(app.pool())
     .await
     .expect("audit")
 }
 
-async fn count(app: &AppState, sql: &str) -> i64 {
+async fn count(app: &Store, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
-        .fetch_one(app.store().pool())
+        .fetch_one(app.pool())
         .await
         .expect("count")
 }
@@ -167,8 +166,8 @@ fn ivanova_kids() -> Vec<FederatedKid> {
 #[tokio::test]
 async fn both_children_the_school_listed_are_confirmed_at_the_parent_s_login() {
     let app = spawn_app().await;
-    school_lists(&app.state, "ivanova.mp", "ivanov.is").await;
-    school_lists(&app.state, "ivanova.mp", "ivanova.ds").await;
+    school_lists(&app.store, "ivanova.mp", "ivanov.is").await;
+    school_lists(&app.store, "ivanova.mp", "ivanova.ds").await;
     let parent = demo_account(&app, "ivanova.mp").await.id;
     let calls = app.idp.person_calls();
 
@@ -182,16 +181,16 @@ async fn both_children_the_school_listed_are_confirmed_at_the_parent_s_login() {
 
     let mut children = Vec::new();
     for pupil in ["ivanov.is", "ivanova.ds"] {
-        let (id, state) = link(&app.state, "ivanova.mp", pupil).await;
+        let (id, state) = link(&app.store, "ivanova.mp", pupil).await;
         assert_eq!(state, confirmed_by_esia(parent), "{pupil}");
-        assert_eq!(esia_audits(&app.state, id).await, 1, "{pupil}");
+        assert_eq!(esia_audits(&app.store, id).await, 1, "{pupil}");
         let child = demo_account(&app, pupil).await.id;
         let told: Vec<String> = sqlx::query_scalar(
             "SELECT kind FROM notifications WHERE account_id = $1 AND subject_id = $2",
         )
         .bind(child.to_string())
         .bind(id.to_string())
-        .fetch_all(app.state.store().pool())
+        .fetch_all(app.store.pool())
         .await
         .expect("notifications");
         assert_eq!(told, vec!["relationship_confirmed"], "{pupil} is told");
@@ -205,11 +204,11 @@ async fn both_children_the_school_listed_are_confirmed_at_the_parent_s_login() {
     );
 
     // The next login finds them confirmed and writes nothing.
-    let audit = count(&app.state, "SELECT COUNT(*) FROM audit_log").await;
+    let audit = count(&app.store, "SELECT COUNT(*) FROM audit_log").await;
     let (_, again) = app.login("esia", "ivanova", Consent::Allow).await;
     assert_eq!(again.landed_at(), Some("/account"));
     assert_eq!(
-        count(&app.state, "SELECT COUNT(*) FROM audit_log").await,
+        count(&app.store, "SELECT COUNT(*) FROM audit_log").await,
         audit
     );
     let result = app
@@ -230,13 +229,13 @@ async fn a_child_no_school_lists_is_ask_the_school_and_nothing_changes() {
     assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
     assert_eq!(
         count(
-            &app.state,
+            &app.store,
             "SELECT COUNT(*) FROM relationships WHERE status <> 'proposed'"
         )
         .await,
         0
     );
-    let audit = count(&app.state, "SELECT COUNT(*) FROM audit_log").await;
+    let audit = count(&app.store, "SELECT COUNT(*) FROM audit_log").await;
     let parent = demo_account(&app, "ivanova.mp").await.id;
     let KidsResult {
         confirmed,
@@ -259,11 +258,11 @@ async fn a_child_no_school_lists_is_ask_the_school_and_nothing_changes() {
         "pupils with her children's SNILS exist, but no school listed her"
     );
     assert_eq!(
-        count(&app.state, "SELECT COUNT(*) FROM audit_log").await,
+        count(&app.store, "SELECT COUNT(*) FROM audit_log").await,
         audit
     );
     // A kid whose SNILS is a pupil's but whose name is not: left alone too.
-    school_lists(&app.state, "ivanova.mp", "ivanov.is").await;
+    school_lists(&app.store, "ivanova.mp", "ivanov.is").await;
     let stranger = kid(
         "Петров",
         "Илья",
@@ -279,7 +278,7 @@ async fn a_child_no_school_lists_is_ask_the_school_and_nothing_changes() {
         .expect("confirm");
     assert_eq!(result.ask_the_school, vec!["П***** И. С.".to_string()]);
     assert_eq!(
-        link(&app.state, "ivanova.mp", "ivanov.is").await.1,
+        link(&app.store, "ivanova.mp", "ivanov.is").await.1,
         proposed()
     );
 }
@@ -287,18 +286,18 @@ async fn a_child_no_school_lists_is_ask_the_school_and_nothing_changes() {
 #[tokio::test]
 async fn a_pupil_whose_school_listed_another_parent_is_left_alone() {
     let app = spawn_app().await;
-    school_lists(&app.state, "ivanova.mp", "ivanov.is").await;
-    school_lists(&app.state, "fedorov.pi", "ivanova.ds").await;
+    school_lists(&app.store, "ivanova.mp", "ivanov.is").await;
+    school_lists(&app.store, "fedorov.pi", "ivanova.ds").await;
     let parent = demo_account(&app, "ivanova.mp").await.id;
 
     let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
     assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
-    let (ilya, state) = link(&app.state, "ivanova.mp", "ivanov.is").await;
+    let (ilya, state) = link(&app.store, "ivanova.mp", "ivanov.is").await;
     assert_eq!(state, confirmed_by_esia(parent));
-    assert_eq!(esia_audits(&app.state, ilya).await, 1);
-    let (darya, state) = link(&app.state, "fedorov.pi", "ivanova.ds").await;
+    assert_eq!(esia_audits(&app.store, ilya).await, 1);
+    let (darya, state) = link(&app.store, "fedorov.pi", "ivanova.ds").await;
     assert_eq!(state, proposed(), "another parent's link stays as it was");
-    assert_eq!(esia_audits(&app.state, darya).await, 0);
+    assert_eq!(esia_audits(&app.store, darya).await, 0);
 
     let result = app
         .state
@@ -316,14 +315,14 @@ async fn a_pupil_whose_school_listed_another_parent_is_left_alone() {
 #[tokio::test]
 async fn a_mock_that_refuses_the_kids_call_does_not_break_the_login() {
     let app = spawn_app().await;
-    school_lists(&app.state, "ivanova.mp", "ivanov.is").await;
+    school_lists(&app.store, "ivanova.mp", "ivanov.is").await;
     app.idp.set_fault(Fault::KidsRefused);
     let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
     app.idp.clear_faults();
     assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
     assert_eq!(app.link_count().await, 1, "linked as usual");
     assert_eq!(
-        link(&app.state, "ivanova.mp", "ivanov.is").await.1,
+        link(&app.store, "ivanova.mp", "ivanov.is").await.1,
         proposed()
     );
     // Without the fault, the next login confirms.
@@ -331,7 +330,7 @@ async fn a_mock_that_refuses_the_kids_call_does_not_break_the_login() {
     assert_eq!(run.landed_at(), Some("/account"));
     let parent = demo_account(&app, "ivanova.mp").await.id;
     assert_eq!(
-        link(&app.state, "ivanova.mp", "ivanov.is").await.1,
+        link(&app.store, "ivanova.mp", "ivanov.is").await.1,
         confirmed_by_esia(parent)
     );
 }
@@ -342,13 +341,13 @@ async fn the_demo_roster_s_listed_child_is_confirmed_and_the_other_is_not() {
     let (_, run) = app.login("esia", "novikova", Consent::Allow).await;
     assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
     let parent = demo_account(&app, "novikova.oi").await.id;
-    let (id, state) = link(&app.state, "novikova.oi", "novikov.ma").await;
+    let (id, state) = link(&app.store, "novikova.oi", "novikov.ma").await;
     assert_eq!(state, confirmed_by_esia(parent));
-    assert_eq!(esia_audits(&app.state, id).await, 1);
+    assert_eq!(esia_audits(&app.store, id).await, 1);
     // Софья's school (another region) listed nobody.
     assert_eq!(
         count(
-            &app.state,
+            &app.store,
             "SELECT COUNT(*) FROM relationships r JOIN accounts c ON c.id = r.pupil_id
              WHERE c.login = 'novikova.sa'"
         )
@@ -363,6 +362,7 @@ struct SwitchedOff {
     base: String,
     idp: mock_idp::MockIdp,
     state: AppState,
+    store: Store,
     certificates: std::path::PathBuf,
     _db: crate::helpers::TestDb,
 }
@@ -408,7 +408,8 @@ async fn spawn_switched_off() -> SwitchedOff {
         .await
         .expect("app builds");
     let state = app.state();
-    esia_link::ops::roster::seed(&state, esia_link::ops::roster::DEMO_ROSTER, "test")
+    let store = app.store();
+    esia_link::ops::roster::seed(&state, &store, esia_link::ops::roster::DEMO_ROSTER, "test")
         .await
         .expect("roster seeds");
     tokio::spawn(app.run_until_stopped());
@@ -416,6 +417,7 @@ async fn spawn_switched_off() -> SwitchedOff {
         base,
         idp,
         state,
+        store,
         certificates,
         _db: db,
     }
@@ -426,8 +428,8 @@ async fn with_the_region_switch_off_nothing_is_confirmed() {
     let app = spawn_switched_off().await;
     assert!(!app.state.login().kids_confirmation_enabled(Some(29)));
     assert!(app.state.login().kids_confirmation_enabled(Some(78)));
-    school_lists(&app.state, "ivanova.mp", "ivanov.is").await;
-    school_lists(&app.state, "ivanova.mp", "ivanova.ds").await;
+    school_lists(&app.store, "ivanova.mp", "ivanov.is").await;
+    school_lists(&app.store, "ivanova.mp", "ivanova.ds").await;
     let run = ScriptedBrowser::new()
         .login(
             &app.base,
@@ -442,13 +444,13 @@ async fn with_the_region_switch_off_nothing_is_confirmed() {
     assert!(app.idp.person_calls() > 0);
     for pupil in ["ivanov.is", "ivanova.ds"] {
         assert_eq!(
-            link(&app.state, "ivanova.mp", pupil).await.1,
+            link(&app.store, "ivanova.mp", pupil).await.1,
             proposed(),
             "{pupil}"
         );
     }
     let confirmations = count(
-        &app.state,
+        &app.store,
         "SELECT COUNT(*) FROM audit_log WHERE action = 'relationship.confirmed'",
     )
     .await;

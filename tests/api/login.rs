@@ -8,8 +8,7 @@ use crate::helpers::{spawn_app, spawn_app_with, AppOptions, TestApp};
 
 async fn attempt_outcome(app: &TestApp, reference: &str) -> (String, Option<String>) {
     let attempt = app
-        .state
-        .store()
+        .store
         .find_attempt_by_reference(reference)
         .await
         .expect("query attempts")
@@ -606,10 +605,10 @@ async fn login_starts_are_rate_limited_per_client_address() {
 #[tokio::test]
 async fn the_callback_and_the_account_page_keep_their_statement_budget() {
     let app = spawn_app().await;
-    let store = app.state.store();
+    let store = app.store.clone();
     let attempts = || async {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM link_attempts")
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("count attempts")
     };
@@ -664,7 +663,7 @@ async fn unknown_paths_and_providers_get_a_real_page_and_store_nothing() {
         // Last: it leaves an English language cookie behind.
         ("/no/such/page?lang=en", StatusCode::NOT_FOUND),
     ] {
-        let before = app.state.store().statements_run();
+        let before = app.store.statements_run();
         let hop = browser
             .get(&format!("{}{path}", app.base))
             .await
@@ -689,7 +688,7 @@ async fn unknown_paths_and_providers_get_a_real_page_and_store_nothing() {
             hop.body
         );
         assert_eq!(
-            app.state.store().statements_run(),
+            app.store.statements_run(),
             before,
             "{path}: nothing written or read"
         );
@@ -821,7 +820,7 @@ async fn a_flood_of_bogus_callbacks_stays_cheap_and_breaks_no_login() {
 
     let count = || async {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM link_attempts")
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("count")
     };

@@ -11,7 +11,7 @@ async fn audit_count(app: &TestApp, action: &str, target: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2")
         .bind(action)
         .bind(target)
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("audit")
 }
@@ -22,7 +22,7 @@ async fn a_reset_activation_gives_a_working_code_and_needs_a_reason() {
     let fedorov = demo_account(&app, "fedorov.pi").await;
     sqlx::query("UPDATE accounts SET status = 'active', password_hash = 'x' WHERE id = $1")
         .bind(fedorov.id.to_string())
-        .execute(app.state.store().pool())
+        .execute(app.store.pool())
         .await
         .expect("activate");
     let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
@@ -41,8 +41,7 @@ async fn a_reset_activation_gives_a_working_code_and_needs_a_reason() {
         .expect("post");
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
     assert_eq!(
-        app.state
-            .store()
+        app.store
             .get_account(fedorov.id)
             .await
             .expect("account")
@@ -70,12 +69,7 @@ async fn a_reset_activation_gives_a_working_code_and_needs_a_reason() {
         .map(|w| w.trim_end_matches('.'))
         .expect("the new code is shown")
         .to_string();
-    let account = app
-        .state
-        .store()
-        .get_account(fedorov.id)
-        .await
-        .expect("account");
+    let account = app.store.get_account(fedorov.id).await.expect("account");
     assert_eq!(account.status, "pending");
     assert!(account.password_hash.is_none());
     assert_eq!(
@@ -149,7 +143,7 @@ async fn an_operator_confirms_a_listed_relationship_within_their_school() {
 
     // Support (privileged) may; the row is confirmed with basis operator.
     sqlx::query("UPDATE operators SET role = 'privileged_support', school_id = NULL")
-        .execute(app.state.store().pool())
+        .execute(app.store.pool())
         .await
         .expect("role back");
     let page = admin
@@ -175,7 +169,7 @@ async fn an_operator_confirms_a_listed_relationship_within_their_school() {
     )
     .bind(parent.to_string())
     .bind(pupil.to_string())
-    .fetch_one(app.state.store().pool())
+    .fetch_one(app.store.pool())
     .await
     .expect("row");
     assert_eq!((status.as_str(), basis.as_str()), ("confirmed", "operator"));

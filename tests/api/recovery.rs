@@ -33,7 +33,7 @@ async fn with_email(app: &TestApp, login: &str, email: &str, confirmed: bool) {
     .bind(email)
     .bind(i64::from(confirmed))
     .bind(login)
-    .execute(app.state.store().pool())
+    .execute(app.store.pool())
     .await
     .expect("set password and e-mail");
 }
@@ -141,14 +141,14 @@ async fn audit_rows(app: &TestApp, action: &str, target: Uuid) -> Vec<String> {
     )
     .bind(action)
     .bind(target.to_string())
-    .fetch_all(app.state.store().pool())
+    .fetch_all(app.store.pool())
     .await
     .expect("audit")
 }
 
 async fn reset_tokens(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM email_tokens WHERE purpose = 'reset_password'")
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("count tokens")
 }
@@ -211,7 +211,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let in_clear: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM email_tokens WHERE token_hash = $1")
             .bind(token_of(&link))
-            .fetch_one(app.state.store().pool())
+            .fetch_one(app.store.pool())
             .await
             .expect("count");
     assert_eq!((in_clear, reset_tokens(&app).await), (0, 1));
@@ -274,7 +274,7 @@ async fn an_expired_or_unknown_link_is_refused_and_changes_nothing() {
     with_email(&app, "ivanova.mp", "ivanova@mail.ru", true).await;
     let link = reset_link_for(&app, "ivanova@mail.ru", 1).await;
     sqlx::query("UPDATE email_tokens SET expires_at = 1 WHERE purpose = 'reset_password'")
-        .execute(app.state.store().pool())
+        .execute(app.store.pool())
         .await
         .expect("expire");
     let browser = ScriptedBrowser::new();
@@ -473,7 +473,7 @@ async fn relationship(app: &TestApp, parent: Uuid, pupil: Uuid, status: &str) {
     .bind(pupil.to_string())
     .bind(status)
     .bind(holder)
-    .execute(app.state.store().pool())
+    .execute(app.store.pool())
     .await
     .expect("relationship");
 }

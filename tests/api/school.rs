@@ -52,7 +52,7 @@ async fn post_roster(
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("count")
 }
@@ -313,8 +313,7 @@ async fn codes_are_hashed_at_rest_and_reissuing_revokes_the_previous_one() {
     let parsed = ActivationCode::parse(&code).expect("a code reads back");
     let hash = app.state.codes().hash(&parsed);
     let stored = app
-        .state
-        .store()
+        .store
         .find_activation_code(&hash)
         .await
         .expect("query")
@@ -332,8 +331,7 @@ async fn codes_are_hashed_at_rest_and_reissuing_revokes_the_previous_one() {
     let all = issue(serde_json::json!({})).await;
     assert_eq!(all["issued"], 2);
     let revoked = app
-        .state
-        .store()
+        .store
         .find_activation_code(&hash)
         .await
         .expect("query")
@@ -646,7 +644,7 @@ async fn a_school_corrects_its_own_people_through_the_api_with_a_reason() {
             "SELECT actor, action, reason, details_json FROM audit_log WHERE target_id = '{pupil}'
              ORDER BY id DESC LIMIT 1"
         ))
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("an audit row");
     assert_eq!(actor, format!("school_token:{school}"));

@@ -15,8 +15,7 @@ use crate::helpers::{spawn_app, TestApp};
 /// The recorded outcome and code of the attempt `reference` names.
 async fn recorded(app: &TestApp, reference: &str) -> (String, Option<String>) {
     let attempt = app
-        .state
-        .store()
+        .store
         .find_attempt_by_reference(reference)
         .await
         .expect("query attempts")

@@ -224,8 +224,10 @@ impl App {
         self.clock.now()
     }
 
-    /// For tools and tests that inspect the database; use cases stay here.
-    pub fn store(&self) -> &Store {
+    /// The database, for the use cases of this crate only: web and the
+    /// tools hold an `App` and must not reach past it (the binary keeps its
+    /// own handle on the store it built, for its tools and the tests).
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
