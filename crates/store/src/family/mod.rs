@@ -19,6 +19,9 @@ mod notifications;
 mod relationships;
 mod trusted;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
