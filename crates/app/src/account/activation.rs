@@ -21,7 +21,7 @@ use domain::activation::{
     WizardProgress,
 };
 use domain::code::{ActivationCode, CodeError};
-use domain::password::{check as check_password, PasswordContext, PasswordProblem};
+use domain::password::PasswordProblem;
 use domain::roster::valid_login;
 use ephemeral::sessions::{random_token, tokens_equal};
 use ephemeral::typed::{get_json, put_json};
@@ -329,24 +329,16 @@ impl Accounts<'_> {
                 progress.phone = Some(phone);
             }
             WizardInput::Password { password, repeat } => {
-                use secrecy::ExposeSecret;
-                if password.expose_secret() != repeat.expose_secret() {
-                    return Ok(Err(ActivationError::PasswordsDiffer));
+                use crate::account::password::{choose, PasswordRefusal};
+                match choose(&account, password, repeat).await? {
+                    Ok(hash) => progress.password_hash = Some(hash),
+                    Err(PasswordRefusal::Differ) => {
+                        return Ok(Err(ActivationError::PasswordsDiffer))
+                    }
+                    Err(PasswordRefusal::Weak(problems)) => {
+                        return Ok(Err(ActivationError::Password(problems)))
+                    }
                 }
-                let context = PasswordContext {
-                    login: account.login.as_deref(),
-                    surname: Some(&account.surname),
-                    given_name: Some(&account.given_name),
-                    patronymic: account.patronymic.as_deref(),
-                    birth_date: account.birth_date,
-                };
-                if let Err(problems) = check_password(password.expose_secret(), &context) {
-                    return Ok(Err(ActivationError::Password(problems)));
-                }
-                let hash = crate::account::password::hash(password)
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-                progress.password_hash = Some(hash);
             }
             WizardInput::Login { new_login } => {
                 return self

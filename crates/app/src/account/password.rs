@@ -179,3 +179,39 @@ mod tests {
         assert_eq!(PARAMS, Params::DEFAULT);
     }
 }
+
+/// Why a chosen password was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordRefusal {
+    /// The two fields differ.
+    Differ,
+    /// The password breaks the rules (too short, contains the name, ...).
+    Weak(Vec<domain::password::PasswordProblem>),
+}
+
+/// Choosing a password, as activation and recovery both ask for it: the
+/// two fields agree, the password passes the rules against the account's
+/// own data, and it is hashed (argon2id, off the async threads).
+pub async fn choose(
+    account: &store::Account,
+    password: SecretString,
+    repeat: SecretString,
+) -> Result<Result<String, PasswordRefusal>, crate::AppError> {
+    if password.expose_secret() != repeat.expose_secret() {
+        return Ok(Err(PasswordRefusal::Differ));
+    }
+    let context = domain::password::PasswordContext {
+        login: account.login.as_deref(),
+        surname: Some(&account.surname),
+        given_name: Some(&account.given_name),
+        patronymic: account.patronymic.as_deref(),
+        birth_date: account.birth_date,
+    };
+    if let Err(problems) = domain::password::check(password.expose_secret(), &context) {
+        return Ok(Err(PasswordRefusal::Weak(problems)));
+    }
+    let hash = hash(password)
+        .await
+        .map_err(|e| crate::AppError::Internal(e.to_string()))?;
+    Ok(Ok(hash))
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::shared::Session;
@@ -20,7 +20,7 @@ use crate::{Accounts, AppError};
 use ::texts::prelude::*;
 use domain::access::Basis;
 use domain::activation::parse_email;
-use domain::password::{check as check_password, PasswordContext, PasswordProblem};
+use domain::password::PasswordProblem;
 use ephemeral::sessions::{random_token, tokens_equal};
 use i18n::Lang;
 use notify::{Message, Outbox, Recipient};
@@ -382,23 +382,13 @@ impl Accounts<'_> {
         password: SecretString,
         repeat: SecretString,
     ) -> Result<Result<String, RecoveryRefusal>, AppError> {
-        if password.expose_secret() != repeat.expose_secret() {
-            return Ok(Err(RecoveryRefusal::PasswordsDiffer));
-        }
-        let context = PasswordContext {
-            login: account.login.as_deref(),
-            surname: Some(&account.surname),
-            given_name: Some(&account.given_name),
-            patronymic: account.patronymic.as_deref(),
-            birth_date: account.birth_date,
-        };
-        if let Err(problems) = check_password(password.expose_secret(), &context) {
-            return Ok(Err(RecoveryRefusal::WeakPassword(problems)));
-        }
-        let hash = crate::account::password::hash(password)
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(Ok(hash))
+        use crate::account::password::{choose, PasswordRefusal};
+        Ok(choose(account, password, repeat)
+            .await?
+            .map_err(|refusal| match refusal {
+                PasswordRefusal::Differ => RecoveryRefusal::PasswordsDiffer,
+                PasswordRefusal::Weak(problems) => RecoveryRefusal::WeakPassword(problems),
+            }))
     }
 
     /// After a password change: every session of the account ends, and
