@@ -258,7 +258,8 @@ pub enum CodesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print the effective configuration (all layers) with secrets masked.
+    /// Print the effective configuration (all layers) with secrets masked,
+    /// and list what is missing or invalid (exit 2), even when incomplete.
     Show,
 }
 
@@ -337,13 +338,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         } => name_compare(&left, &right, lang),
         Command::Config {
             command: ConfigCommand::Show,
-        } => match Config::load(cli.config.as_deref()) {
-            Ok(config) => {
-                print!("{}", config.to_masked_toml());
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(&e),
-        },
+        } => crate::ops::config_show::run(cli.config.as_deref(), lang),
         Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
         Command::School {
             command: SchoolCommand::Add { region, name },

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use app::clock::{Clock, SystemClock};
 use app::App;
 use config::{Config, EphemeralBackend, SignerConfig};
-use ephemeral::{MemoryStore, RedisStore, SharedEphemeral};
+use ephemeral::{MemoryStore, RedisStore, RedisTarget, SentinelTarget, SharedEphemeral};
 use federation::signer::Signer;
 use federation::Providers;
 use store::{Region, Store};
@@ -173,16 +173,28 @@ async fn shared_store(config: &Config) -> anyhow::Result<Option<Arc<RedisStore>>
     if config.ephemeral.backend != EphemeralBackend::Redis {
         return Ok(None);
     }
-    let url = config
-        .ephemeral
-        .redis_url
-        .as_ref()
-        .map(|u| u.expose().to_string())
-        .unwrap_or_default();
-    let redis = RedisStore::connect(&url, &config.ephemeral.key_prefix)
+    let redis = RedisStore::connect_to(&redis_target(config), &config.ephemeral.key_prefix)
         .await
         .map_err(|e| anyhow::anyhow!("redis: {e}"))?;
     Ok(Some(Arc::new(redis)))
+}
+
+/// One Redis (`ephemeral.redis_url`) or the primary behind Sentinel
+/// (`[ephemeral.sentinel]`).
+fn redis_target(config: &Config) -> RedisTarget {
+    let expose = |secret: &Option<config::Secret>| secret.as_ref().map(|s| s.expose().to_string());
+    match &config.ephemeral.sentinel {
+        Some(sentinel) => RedisTarget::Sentinel(SentinelTarget {
+            sentinels: sentinel.sentinels.clone(),
+            master_name: sentinel.master_name.clone(),
+            username: sentinel.username.clone(),
+            password: expose(&sentinel.password),
+            db: sentinel.db,
+            sentinel_username: sentinel.sentinel_username.clone(),
+            sentinel_password: expose(&sentinel.sentinel_password),
+        }),
+        None => RedisTarget::Url(expose(&config.ephemeral.redis_url).unwrap_or_default()),
+    }
 }
 
 /// Connects to the configured database and applies the migrations.

@@ -1,8 +1,9 @@
 //! Operator and administrator tools: roster seeding and import, codes and
 //! invitation sheets, `diagnose`, `report`,
-//! `audit`.
+//! `audit`, `config show`.
 
 pub mod audit;
+pub mod config_show;
 pub mod diagnose;
 pub mod report;
 pub mod roster;

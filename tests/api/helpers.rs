@@ -261,7 +261,12 @@ pub struct AppOptions {
     pub redis_url: Option<String>,
     /// A region (by code) whose clock is another zone (IANA name).
     pub region_time_zone: Option<(u16, &'static str)>,
+    /// Last changes to the configuration, after every other option.
+    pub configure: Option<Configure>,
 }
+
+/// A last change to the test app's configuration.
+pub type Configure = Box<dyn FnOnce(&mut esia_link::config::Config) + Send>;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(AppOptions::default()).await
@@ -329,6 +334,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             .find(|r| r.code == code)
             .expect("a demo region");
         region.time_zone = Some(zone.to_string());
+    }
+    if let Some(configure) = options.configure {
+        configure(&mut config);
     }
     idp.set_clients(demo_clients(&config));
     let clock = std::sync::Arc::new(esia_link::app::clock::SettableClock::default());

@@ -21,5 +21,6 @@ mod login;
 mod operator_actions;
 mod recovery;
 mod school;
+mod sentinel;
 mod spec_rules;
 mod store;

@@ -13,9 +13,14 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use domain::tier::Tier;
 
+mod check;
+mod layers;
 mod provider;
+mod redis;
 
+pub use layers::Inspection;
 pub use provider::*;
+pub use redis::SentinelConfig;
 
 /// The embedded default: SQLite under `./data/`, in-process store, safe
 /// settings, no secrets and no providers (production configures its own;
@@ -270,8 +275,13 @@ pub enum EphemeralBackend {
 #[serde(deny_unknown_fields)]
 pub struct EphemeralConfig {
     pub backend: EphemeralBackend,
+    /// One Redis; or, instead, `[ephemeral.sentinel]`.
     #[serde(default)]
     pub redis_url: Option<Secret>,
+    /// Redis behind Sentinel: the primary is found through the sentinels
+    /// and followed across failovers.
+    #[serde(default)]
+    pub sentinel: Option<SentinelConfig>,
     pub key_prefix: String,
     pub memory_max_entries: usize,
 }
@@ -355,7 +365,9 @@ impl Default for LogConfig {
     }
 }
 
-/// A secret value: deserializes from a string, prints and serializes as `********`.
+/// A secret value: deserializes from a string, prints and serializes as
+/// `********` (an empty one serializes as empty: `config show` tells unset
+/// from set).
 #[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(SecretString);
@@ -378,6 +390,9 @@ impl fmt::Debug for Secret {
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.expose().is_empty() {
+            return serializer.serialize_str("");
+        }
         serializer.serialize_str("********")
     }
 }
@@ -416,44 +431,7 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut builder = config_rs::Config::builder().add_source(config_rs::File::from_str(
-            DEFAULT_TOML,
-            config_rs::FileFormat::Toml,
-        ));
-        if let Some(overlay) = overlay {
-            builder = builder.add_source(config_rs::File::from_str(
-                overlay,
-                config_rs::FileFormat::Toml,
-            ));
-        }
-        if let Some(path) = file {
-            if !path.exists() {
-                return Err(ConfigError::Invalid(format!(
-                    "configuration file {} does not exist",
-                    path.display()
-                )));
-            }
-            builder = builder.add_source(config_rs::File::from(path).required(true));
-        }
-        let env_map: config_rs::Map<String, String> = env
-            .into_iter()
-            .filter(|(key, _)| key.starts_with("ESIA_LINK__"))
-            .collect();
-        builder = builder.add_source(
-            config_rs::Environment::with_prefix("ESIA_LINK")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .list_separator(",")
-                .with_list_parse_key("server.allowed_return_origins")
-                .source(Some(env_map)),
-        );
-        let merged = builder.build().map_err(|source| ConfigError::File {
-            path: file
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "(built-in default)".into()),
-            source: Box::new(source),
-        })?;
+        let merged = layers::merge(overlay, file, layers::ours(env))?;
         let config: Config = merged
             .try_deserialize()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -461,70 +439,13 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks what serde cannot: cross-field rules and value ranges.
+    /// Checks what serde cannot (see [`Config::problems`]); the first
+    /// problem is the error.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |m: String| Err(ConfigError::Invalid(m));
-        if url::Url::parse(&self.server.public_url).is_err() {
-            return invalid(format!(
-                "server.public_url is not a URL: {}",
-                self.server.public_url
-            ));
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(ConfigError::Invalid(problem)),
+            None => Ok(()),
         }
-        if self.ephemeral.backend == EphemeralBackend::Redis && self.ephemeral.redis_url.is_none() {
-            return invalid("ephemeral.backend = \"redis\" needs ephemeral.redis_url".into());
-        }
-        if self.security.hmac_key.expose().is_empty() {
-            return invalid(
-                "security.hmac_key is not set: give 32 or more random characters, the same on every instance (ESIA_LINK__SECURITY__HMAC_KEY)".into(),
-            );
-        }
-        if self.security.hmac_key.expose().len() < 16 {
-            return invalid("security.hmac_key must be at least 16 characters".into());
-        }
-        if self.family.opening_delay_hours > 24 * 30 {
-            return invalid("family.opening_delay_hours: at most 720 (30 days)".into());
-        }
-        if !(1..=90).contains(&self.family.invitation_days) {
-            return invalid("family.invitation_days: from 1 to 90".into());
-        }
-        let mut seen = BTreeMap::new();
-        for region in &self.regions {
-            if seen.insert(region.code, ()).is_some() {
-                return invalid(format!("region {} is configured twice", region.code));
-            }
-            let at = format!("regions[code = {}]", region.code);
-            if let Some(name) = &region.time_zone {
-                if name.parse::<chrono_tz::Tz>().is_err() {
-                    return invalid(format!(
-                        "{at}.time_zone: {name:?} is not an IANA time zone (e.g. \"Europe/Moscow\", \"Asia/Yekaterinburg\")"
-                    ));
-                }
-            }
-            if let Some(support) = &region.support {
-                support.validate(&format!("{at}.support"))?;
-            }
-        }
-        let service = self.support.service();
-        if service != SupportContacts::default() {
-            service.validate("support")?;
-        }
-        for (school, contacts) in &self.support.schools {
-            if uuid::Uuid::parse_str(school).is_err() {
-                return invalid(format!(
-                    "support.schools.{school:?}: a school is named by its id (a UUID)"
-                ));
-            }
-            contacts.validate(&format!("support.schools.{school:?}"))?;
-        }
-        let mut ids = BTreeMap::new();
-        for provider in &self.providers {
-            if ids.insert(provider.id.clone(), ()).is_some() {
-                return invalid(format!("provider {} is configured twice", provider.id));
-            }
-            // Profile-specific fields are parsed, and their errors named, at
-            // startup by `federation::ProviderSettings::parse`.
-        }
-        Ok(())
     }
 
     /// The effective configuration as TOML, secrets masked.

@@ -3,6 +3,7 @@
 //! several instances share the work.
 
 mod memory;
+mod redis_primary;
 mod redis_store;
 pub mod sessions;
 pub mod typed;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use memory::MemoryStore;
+pub use redis_primary::{RedisTarget, SentinelTarget};
 pub use redis_store::{Heard, RedisStore};
 
 #[derive(Debug, thiserror::Error)]

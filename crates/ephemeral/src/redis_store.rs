@@ -1,15 +1,17 @@
 //! Redis: shared by every instance. SET PX / SET NX PX, GETDEL for take-once,
-//! INCR + PEXPIRE in one script for counters.
+//! INCR + PEXPIRE in one script for counters. The primary is one fixed
+//! address or the one the sentinels name ([`RedisTarget`]).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-use super::{EphemeralError, EphemeralStore};
+use super::redis_primary::{Primary, COMMAND_TIMEOUT};
+use super::{EphemeralError, EphemeralStore, RedisTarget};
 
 /// INCR, and give the counter its window when it is new (or lost its TTL),
 /// in one atomic step.
@@ -21,20 +23,15 @@ end
 return n
 ";
 
-/// Every command answers within this, or counts as Redis being down.
-const COMMAND_TIMEOUT: Duration = Duration::from_millis(800);
 /// While Redis is known to be down, commands fail at once for this long;
 /// then the next command probes it again (half-open circuit).
 const CIRCUIT_OPEN: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
-    connection: ConnectionManager,
+    primary: Arc<Primary>,
     prefix: String,
     incr: Script,
-    /// Unix milliseconds until which Redis counts as down.
-    down_until: Arc<AtomicI64>,
 }
 
 fn unavailable(error: redis::RedisError) -> EphemeralError {
@@ -45,26 +42,36 @@ fn millis(ttl: Duration) -> u64 {
     (ttl.as_millis() as u64).max(1)
 }
 
+/// A node that answers but is no longer the primary: a replica refusing a
+/// write (`READONLY`), or one that lost its primary (`MASTERDOWN`).
+fn is_demoted(error: &redis::RedisError) -> bool {
+    matches!(error.code(), Some("READONLY" | "MASTERDOWN"))
+        || error.to_string().contains("READONLY")
+}
+
 impl RedisStore {
+    /// One Redis at `url`.
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, EphemeralError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        // Short timeouts and one quick retry: a request must not wait for a
-        // reconnect loop while Redis is down (it reconnects when it is back).
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(COMMAND_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let connection = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(unavailable)?;
+        Self::connect_to(&RedisTarget::Url(url.to_string()), prefix).await
+    }
+
+    /// The Redis `target` names: fixed, or the primary behind Sentinel
+    /// (followed across failovers).
+    pub async fn connect_to(
+        target: &RedisTarget,
+        prefix: &str,
+    ) -> Result<RedisStore, EphemeralError> {
+        let primary = Primary::connect(target).await.map_err(unavailable)?;
         Ok(RedisStore {
-            client,
-            connection,
+            primary: Arc::new(primary),
             prefix: prefix.to_string(),
             incr: Script::new(INCR_WITH_WINDOW),
-            down_until: Arc::new(AtomicI64::new(0)),
         })
+    }
+
+    /// `host:port` of the Redis in use (behind Sentinel: the primary now).
+    pub fn primary_address(&self) -> String {
+        self.primary.current().address.clone()
     }
 
     /// Runs one command under the timeout and the circuit.
@@ -74,16 +81,23 @@ impl RedisStore {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let now = chrono::Utc::now().timestamp_millis();
-        if now < self.down_until.load(Ordering::Relaxed) {
+        if now < self.primary.down_until.load(Ordering::Relaxed) {
             return Err(EphemeralError::Unavailable(
                 "Redis is down (re-probed every second)".into(),
             ));
         }
+        let used = self.primary.current();
+        // A failure of a primary already left behind (a command in flight
+        // during a move) must not open the circuit on the new one.
         let trip = || {
-            self.down_until
-                .store(now + CIRCUIT_OPEN.as_millis() as i64, Ordering::Relaxed)
+            if self.primary.is_current(&used) {
+                self.primary
+                    .down_until
+                    .store(now + CIRCUIT_OPEN.as_millis() as i64, Ordering::Relaxed);
+                self.primary.suspect();
+            }
         };
-        match tokio::time::timeout(COMMAND_TIMEOUT, op(self.connection.clone())).await {
+        match tokio::time::timeout(COMMAND_TIMEOUT, op(used.connection.clone())).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
                 if error.is_io_error()
@@ -92,6 +106,8 @@ impl RedisStore {
                     || error.is_timeout()
                 {
                     trip();
+                } else if is_demoted(&error) {
+                    self.primary.suspect();
                 }
                 Err(unavailable(error))
             }
@@ -225,8 +241,9 @@ impl RedisStore {
         let (store, channel) = (self.clone(), self.key(channel));
         tokio::spawn(async move {
             loop {
+                let client = store.primary.current().client.clone();
                 let subscribed = async {
-                    let mut pubsub = store.client.get_async_pubsub().await?;
+                    let mut pubsub = client.get_async_pubsub().await?;
                     pubsub.subscribe(&channel).await?;
                     redis::RedisResult::Ok(pubsub)
                 };
@@ -234,12 +251,14 @@ impl RedisStore {
                     Ok(Ok(pubsub)) => pubsub,
                     Ok(Err(error)) => {
                         tracing::warn!(%error, "cannot subscribe to the invalidation channel");
+                        store.primary.suspect();
                         on(Heard::Lost);
                         tokio::time::sleep(CIRCUIT_OPEN).await;
                         continue;
                     }
                     Err(_) => {
                         tracing::warn!("subscribing to the invalidation channel timed out");
+                        store.primary.suspect();
                         on(Heard::Lost);
                         tokio::time::sleep(CIRCUIT_OPEN).await;
                         continue;
@@ -267,7 +286,8 @@ impl RedisStore {
                                 tracing::warn!("the invalidation channel went deaf; resubscribing");
                                 break;
                             }
-                            let (channel, mut connection) = (channel.clone(), store.connection.clone());
+                            let (channel, mut connection) =
+                                (channel.clone(), store.primary.current().connection.clone());
                             tokio::spawn(async move {
                                 let _ = tokio::time::timeout(
                                     COMMAND_TIMEOUT,
@@ -278,6 +298,9 @@ impl RedisStore {
                         }
                     }
                 }
+                // Lost with its primary, perhaps: behind Sentinel the next
+                // subscription goes to the one the sentinels name.
+                store.primary.suspect();
                 on(Heard::Lost);
                 tokio::time::sleep(CIRCUIT_OPEN).await;
             }
