@@ -1,5 +1,5 @@
 //! Invitation sheets as PDF: one A4 page per person saying what the HTML
-//! sheet says ([`super::sheets`]), with the QR code drawn as vector squares.
+//! sheet says ([`crate::sheets`]), with the QR code drawn as vector squares.
 //!
 //! Russian needs a Unicode font, so Liberation Sans (assets/fonts, SIL OFL)
 //! is embedded; each file carries only the glyphs its pages use. Glyphs are
@@ -14,11 +14,11 @@ use qrcode::{Color, QrCode};
 use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
 
-use super::sheets::{school_line, CODE_INTRO, STEPS, TITLE, URL_INTRO, WARNING};
+use crate::sheets::{school_line, CODE_INTRO, STEPS, TITLE, URL_INTRO, WARNING};
 use app::school::IssuedCode;
 
-const REGULAR: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Regular.ttf");
-const BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Bold.ttf");
+const REGULAR: &[u8] = include_bytes!("../../../assets/fonts/LiberationSans-Regular.ttf");
+const BOLD: &[u8] = include_bytes!("../../../assets/fonts/LiberationSans-Bold.ttf");
 
 /// A4 in points.
 const PAGE_WIDTH: f32 = 595.28;
@@ -500,6 +500,7 @@ mod tests {
 
     fn person(surname: &str, given: &str, patronymic: Option<&str>) -> IssuedCode {
         IssuedCode {
+            children: Vec::new(),
             target: CodeTarget {
                 account_id: Uuid::new_v4(),
                 roster_key: None,
