@@ -2,6 +2,7 @@
 //! codes. Token and code plaintexts exist only in the value returned to the
 //! caller who created them; the store keeps HMACs.
 
+pub mod console;
 pub mod roster;
 
 use base64::Engine;

@@ -42,6 +42,41 @@ pub const LISTED_PROBLEMS: usize = 1000;
 /// follow) are looked up.
 const STATISTICS_AFTER_ROWS: u64 = 10_000;
 
+/// Who a report's row is about, so the school finds the person.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RowLabel {
+    pub key: String,
+    pub name: String,
+}
+
+/// The key and name on each of `wanted`'s rows, read from the source
+/// again (rows it cannot read are left out).
+pub fn row_labels(source: &dyn RosterSource, wanted: &BTreeSet<u64>) -> HashMap<u64, RowLabel> {
+    let mut labels = HashMap::new();
+    if wanted.is_empty() {
+        return labels;
+    }
+    for raw in rows(source).into_iter().flatten().map_while(Result::ok) {
+        if wanted.contains(&raw.row) {
+            let name: Vec<&str> = [Column::Surname, Column::GivenName, Column::Patronymic]
+                .into_iter()
+                .filter_map(|c| raw.get(c))
+                .collect();
+            labels.insert(
+                raw.row,
+                RowLabel {
+                    key: raw.get(Column::Key).unwrap_or_default().to_string(),
+                    name: name.join(" "),
+                },
+            );
+        }
+        if wanted.last().is_some_and(|last| raw.row >= *last) {
+            break;
+        }
+    }
+    labels
+}
+
 /// The spreadsheet reader's limits for an uploaded roster, from `[uploads]`.
 pub fn upload_limits(config: &config::Config) -> sheet::Limits {
     sheet::Limits {
