@@ -259,6 +259,8 @@ pub struct AppOptions {
     pub redis_url: Option<String>,
     /// A region (by code) whose clock is another zone (IANA name).
     pub region_time_zone: Option<(u16, &'static str)>,
+    /// `[uploads] max_file_bytes` other than the default.
+    pub max_upload_bytes: Option<u64>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -327,6 +329,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             .find(|r| r.code == code)
             .expect("a demo region");
         region.time_zone = Some(zone.to_string());
+    }
+    if let Some(limit) = options.max_upload_bytes {
+        config.uploads.max_file_bytes = limit;
     }
     idp.set_clients(demo_clients(&config));
     let clock = std::sync::Arc::new(esia_link::app::clock::SettableClock::default());

@@ -21,5 +21,6 @@ mod login;
 mod operator_actions;
 mod recovery;
 mod school;
+mod school_console;
 mod spec_rules;
 mod store;
