@@ -177,9 +177,7 @@ pub async fn import(config: Config, args: ImportArgs, lang: Lang) -> anyhow::Res
     };
     let report = app
         .school()
-        .import_roster(args.school, source, &options, CLI_ACTOR, &|p| {
-            out.report(p)
-        })
+        .import_roster(args.school, source, &options, CLI_ACTOR, &|p| out.report(p))
         .await;
     out.finish();
     let report = report?;

@@ -3,8 +3,8 @@
 //! class's codes as one PDF packet; everyone else is refused, and another
 //! school's class or person does not exist.
 
-use esia_link::demo::browser::ScriptedBrowser;
 use esia_link::demo::browser::Consent;
+use esia_link::demo::browser::ScriptedBrowser;
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::{
@@ -93,10 +93,7 @@ fn pdf_pages(pdf: &[u8]) -> usize {
 
 /// Whether the PDF's bookmarks (one per sheet, UTF-16BE hex) hold `text`.
 fn pdf_bookmarks_contain(pdf: &[u8], text: &str) -> bool {
-    let hex: String = text
-        .encode_utf16()
-        .map(|u| format!("{u:04x}"))
-        .collect();
+    let hex: String = text.encode_utf16().map(|u| format!("{u:04x}")).collect();
     String::from_utf8_lossy(pdf).to_lowercase().contains(&hex)
 }
 
@@ -120,11 +117,23 @@ async fn a_windows_1251_roster_is_checked_with_spreadsheet_rows_then_written() {
         .nth(1)
         .expect("a problem row");
     assert!(row.contains("<td class=\"row\">3</td>"), "{row}");
-    assert!(row.contains("k-102") && row.contains("Гусев Егор Петрович"), "{row}");
+    assert!(
+        row.contains("k-102") && row.contains("Гусев Егор Петрович"),
+        "{row}"
+    );
     assert!(row.contains("СНИЛС") && row.contains("11 цифр"), "{row}");
-    assert!(report.contains("Строк в файле: 3, без ошибок: 2, ошибок: 1."), "{report}");
-    assert!(!report.contains("id=\"write-all\""), "not all rows are good");
-    assert!(demo_roster_has_no(&app, "k-101").await, "a check writes nothing");
+    assert!(
+        report.contains("Строк в файле: 3, без ошибок: 2, ошибок: 1."),
+        "{report}"
+    );
+    assert!(
+        !report.contains("id=\"write-all\""),
+        "not all rows are good"
+    );
+    assert!(
+        demo_roster_has_no(&app, "k-101").await,
+        "a check writes nothing"
+    );
 
     // The report downloads as CSV with the same row.
     let link = report
@@ -137,7 +146,11 @@ async fn a_windows_1251_roster_is_checked_with_spreadsheet_rows_then_written() {
         .await
         .expect("report CSV");
     assert_eq!(csv.status, StatusCode::OK);
-    assert!(csv.body.contains("3;k-102;Гусев Егор Петрович;СНИЛС;"), "{}", csv.body);
+    assert!(
+        csv.body.contains("3;k-102;Гусев Егор Петрович;СНИЛС;"),
+        "{}",
+        csv.body
+    );
 
     // Write the good rows.
     let action = link.replace("/report.csv?lang=ru", "/write?lang=ru");
@@ -150,7 +163,9 @@ async fn a_windows_1251_roster_is_checked_with_spreadsheet_rows_then_written() {
         .expect("write");
     assert_eq!(written.status, StatusCode::OK, "{}", written.body);
     assert!(
-        written.body.contains("новых — 2, обновлено — 0, без изменений — 0"),
+        written
+            .body
+            .contains("новых — 2, обновлено — 0, без изменений — 0"),
         "{}",
         written.body
     );
@@ -166,7 +181,9 @@ async fn a_windows_1251_roster_is_checked_with_spreadsheet_rows_then_written() {
         .await
         .expect("write");
     assert!(
-        written.body.contains("новых — 1, обновлено — 0, без изменений — 2"),
+        written
+            .body
+            .contains("новых — 1, обновлено — 0, без изменений — 2"),
         "{}",
         written.body
     );
@@ -228,7 +245,10 @@ async fn a_class_packet_has_a_cover_page_and_a_parents_sheet_names_the_child() {
     let pdf = response.bytes().await.expect("pdf");
     // A cover page, then the two pupils and the parent.
     assert_eq!(pdf_pages(&pdf), 4);
-    assert!(pdf_bookmarks_contain(&pdf, "Белова Анна Олеговна — Родитель ученика: Белова Вера Ивановна, 7Ю"));
+    assert!(pdf_bookmarks_contain(
+        &pdf,
+        "Белова Анна Олеговна — Родитель ученика: Белова Вера Ивановна, 7Ю"
+    ));
 
     // Now the class shows the codes and when they expire; the expired
     // filter shows nobody yet.
@@ -239,16 +259,25 @@ async fn a_class_packet_has_a_cover_page_and_a_parents_sheet_names_the_child() {
     assert_eq!(page.body.matches("data-stage=\"code-issued\"").count(), 3);
     assert!(page.body.contains("valid until"), "{}", page.body);
     let expired = browser
-        .get(&format!("{}/school/class?name=7Ю&filter=code_expired", app.base))
+        .get(&format!(
+            "{}/school/class?name=7Ю&filter=code_expired",
+            app.base
+        ))
         .await
         .expect("filtered");
     assert!(expired.body.contains("id=\"nobody\""), "{}", expired.body);
     app.clock.advance(chrono::Duration::days(400));
     let expired = browser
-        .get(&format!("{}/school/class?name=7Ю&filter=code_expired", app.base))
+        .get(&format!(
+            "{}/school/class?name=7Ю&filter=code_expired",
+            app.base
+        ))
         .await
         .expect("filtered");
-    assert_eq!(expired.body.matches("data-stage=\"code-expired\"").count(), 3);
+    assert_eq!(
+        expired.body.matches("data-stage=\"code-expired\"").count(),
+        3
+    );
 }
 
 #[tokio::test]
@@ -264,7 +293,11 @@ async fn the_school_console_refuses_others_stale_forms_and_bad_files() {
         .await
         .expect("school");
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
-    assert!(anonymous.location.as_deref().unwrap_or_default().contains("return_to=%2Fschool"));
+    assert!(anonymous
+        .location
+        .as_deref()
+        .unwrap_or_default()
+        .contains("return_to=%2Fschool"));
     // A person without the role: 403.
     let (someone, _) = app.login("esia", "ivanova", Consent::Allow).await;
     let refused = someone
@@ -272,16 +305,30 @@ async fn the_school_console_refuses_others_stale_forms_and_bad_files() {
         .await
         .expect("school");
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert!(refused.body.contains("school administrators only"), "{}", refused.body);
+    assert!(
+        refused.body.contains("school administrators only"),
+        "{}",
+        refused.body
+    );
 
     let (browser, _school, home) = school_admin(&app).await;
     let csrf = csrf_of(&home);
     // Too large, wrong format, stale form: refused, nothing kept.
-    let big = format!("key;role;surname;given_name;birth_date\n{}", "x;".repeat(4000));
+    let big = format!(
+        "key;role;surname;given_name;birth_date\n{}",
+        "x;".repeat(4000)
+    );
     let (status, body) = upload(&app, &browser, &csrf, "big.csv", big.as_bytes()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert!(body.contains("Файл слишком большой"), "{body}");
-    let (status, body) = upload(&app, &browser, &csrf, "list.pdf", b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj").await;
+    let (status, body) = upload(
+        &app,
+        &browser,
+        &csrf,
+        "list.pdf",
+        b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj",
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("id=\"file-problem\""), "{body}");
     assert!(!body.contains("/write"), "{body}");
@@ -309,7 +356,10 @@ async fn the_school_console_refuses_others_stale_forms_and_bad_files() {
         "/school/class?name=9Я".to_string(),
         format!("/school/person/{stranger}"),
     ] {
-        let page = browser.get(&format!("{}{path}", app.base)).await.expect("get");
+        let page = browser
+            .get(&format!("{}{path}", app.base))
+            .await
+            .expect("get");
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.body);
     }
     let codes = browser
@@ -323,7 +373,10 @@ async fn the_school_console_refuses_others_stale_forms_and_bad_files() {
     let codes = browser
         .post_form(
             &format!("{}/school/class/codes", app.base),
-            &[("csrf".to_string(), csrf.clone()), ("name".to_string(), "9Я".to_string())],
+            &[
+                ("csrf".to_string(), csrf.clone()),
+                ("name".to_string(), "9Я".to_string()),
+            ],
         )
         .await
         .expect("post");
@@ -340,12 +393,19 @@ async fn the_school_console_refuses_others_stale_forms_and_bad_files() {
     let done = browser
         .post_form(
             &format!("{}{action}", app.base),
-            &fill_form(&page.body, &action, &[("surname", "Соколов"), ("reason", "")]),
+            &fill_form(
+                &page.body,
+                &action,
+                &[("surname", "Соколов"), ("reason", "")],
+            ),
         )
         .await
         .expect("post");
     assert_eq!(done.status, StatusCode::BAD_REQUEST, "{}", done.body);
-    assert_eq!(demo_account(&app, "sokolov.da").await.surname, sokolov.surname);
+    assert_eq!(
+        demo_account(&app, "sokolov.da").await.surname,
+        sokolov.surname
+    );
     // With a reason it is corrected (and audited by the console's use case).
     let done = browser
         .post_form(
@@ -369,9 +429,33 @@ async fn the_school_console_refuses_others_stale_forms_and_bad_files() {
     let stale = browser
         .post_form(
             &format!("{}{action}", app.base),
-            &fill_form(&page.body, &action, &[("csrf", "stale"), ("reason", "опечатка в фамилии")]),
+            &fill_form(
+                &page.body,
+                &action,
+                &[("csrf", "stale"), ("reason", "опечатка в фамилии")],
+            ),
         )
         .await
         .expect("post");
     assert_eq!(stale.status, StatusCode::FORBIDDEN);
+}
+
+/// The demo's school administrator (mock person `school_admin`) opens the
+/// console of their school straight after logging in.
+#[tokio::test]
+async fn the_demo_school_admin_opens_their_schools_console() {
+    let app = spawn_app().await;
+    let (browser, run) = app.login("esia", "school_admin", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let home = browser
+        .get(&format!("{}/school?lang=en", app.base))
+        .await
+        .expect("school");
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(
+        home.body.contains("Школа № 1 г. Архангельска"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("id=\"classes\""), "{}", home.body);
 }

@@ -348,13 +348,7 @@ impl SheetsPdf {
             };
             if index == 0 {
                 page.paragraph(Style::Bold, 16.0, heading, MARGIN, TEXT_WIDTH);
-                page.paragraph(
-                    Style::Regular,
-                    10.0,
-                    COVER_INTRO,
-                    MARGIN,
-                    TEXT_WIDTH,
-                );
+                page.paragraph(Style::Regular, 10.0, COVER_INTRO, MARGIN, TEXT_WIDTH);
                 page.gap(6.0);
             }
             page.cover_row(Style::Bold, "№", "ФИО", "Кому лист", "Подпись, дата");

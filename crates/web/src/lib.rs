@@ -43,8 +43,8 @@ pub mod lang;
 pub mod pages;
 mod password;
 mod recovery;
-mod school;
 pub mod return_to;
+mod school;
 mod school_api;
 pub mod texts;
 

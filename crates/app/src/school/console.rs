@@ -16,7 +16,9 @@ use crate::school::roster::{
 use crate::school::IssuedCode;
 use crate::shared::OperatorRole;
 use crate::{AppError, Schools};
-use store::{ChildOf, ClassSummary, CodeRecord, CodeScope, FederatedLink, MemberState, SchoolPerson};
+use store::{
+    ChildOf, ClassSummary, CodeRecord, CodeScope, FederatedLink, MemberState, SchoolPerson,
+};
 
 /// How long an uploaded roster waits for "write".
 const UPLOAD_TTL: Duration = Duration::from_secs(3600);
@@ -230,12 +232,7 @@ impl Schools<'_> {
                 .await?;
         }
         if let Some(class) = &scope.class_name {
-            if !self
-                .classes(admin)
-                .await?
-                .iter()
-                .any(|c| &c.name == class)
-            {
+            if !self.classes(admin).await?.iter().any(|c| &c.name == class) {
                 return Err(AppError::NotFound);
             }
         }
@@ -252,11 +249,16 @@ impl Schools<'_> {
         // Pupils first, then parents, each by name: the order the cover
         // page lists and the teacher hands out.
         issued.sort_by(|a, b| {
-            (a.target.role != "pupil", &a.target.surname, &a.target.given_name).cmp(&(
-                b.target.role != "pupil",
-                &b.target.surname,
-                &b.target.given_name,
-            ))
+            (
+                a.target.role != "pupil",
+                &a.target.surname,
+                &a.target.given_name,
+            )
+                .cmp(&(
+                    b.target.role != "pupil",
+                    &b.target.surname,
+                    &b.target.given_name,
+                ))
         });
         Ok(issued)
     }

@@ -267,9 +267,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        let unchanged = people
-            .len()
-            .saturating_sub(created.len() + updated.len());
+        let unchanged = people.len().saturating_sub(created.len() + updated.len());
         Ok(BatchWritten {
             created: created.len() as u64,
             updated: updated.len() as u64,

@@ -139,11 +139,15 @@ fn member_row(member: &Member, now: DateTime<Utc>, lang: Lang) -> MemberRow {
     };
     MemberRow {
         id: s.id.to_string(),
-        name: [Some(s.surname.as_str()), Some(s.given_name.as_str()), s.patronymic.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
+        name: [
+            Some(s.surname.as_str()),
+            Some(s.given_name.as_str()),
+            s.patronymic.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" "),
         role,
         stage: match stage {
             Stage::NotIssued => "not-issued",
@@ -278,7 +282,10 @@ pub(super) async fn class_codes(
             ),
         ));
     }
-    let heading = format!("{}, класс {class}: листы с кодами активации", admin.school_name);
+    let heading = format!(
+        "{}, класс {class}: листы с кодами активации",
+        admin.school_name
+    );
     let pdf = packet(&app, &admin, &heading, &issued, true)?;
     let file_name = format!(
         "class-{}.pdf",

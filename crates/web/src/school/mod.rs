@@ -107,9 +107,7 @@ fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Resp
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
-    {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
@@ -221,7 +219,11 @@ async fn home(
         Some(lang.pick(ru, en).to_string())
     });
     let page = HomePage {
-        chrome: Chrome::new(lang, lang.pick("Кабинет школы", "School console"), "/school"),
+        chrome: Chrome::new(
+            lang,
+            lang.pick("Кабинет школы", "School console"),
+            "/school",
+        ),
         t: HomeTexts::new(lang),
         school: admin.school_name.clone(),
         classes: classes

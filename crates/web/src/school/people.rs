@@ -93,7 +93,12 @@ pub(super) async fn search(
         search: t("Найти", "Search"),
         nobody: t("Никого не найдено.", "Nobody found."),
         back: t("В кабинет школы", "Back to the school console"),
-        headings: [t("ФИО", "Name"), t("Кто", "Who"), t("Класс", "Class"), t("Логин", "Login")],
+        headings: [
+            t("ФИО", "Name"),
+            t("Кто", "Who"),
+            t("Класс", "Class"),
+            t("Логин", "Login"),
+        ],
         lang: lang.code(),
     };
     Ok(render(StatusCode::OK, &page))
@@ -213,7 +218,11 @@ pub(super) async fn person(
         },
         Fact {
             label: t("СНИЛС", "SNILS"),
-            value: a.snils.as_deref().map(masked_snils).unwrap_or_else(|| "—".into()),
+            value: a
+                .snils
+                .as_deref()
+                .map(masked_snils)
+                .unwrap_or_else(|| "—".into()),
         },
         Fact {
             label: t("Логин", "Login"),
@@ -394,7 +403,13 @@ pub(super) async fn correct(
     };
     let done = match app
         .console()
-        .operator_correct(visit.session_cookie(), &form.csrf, id, &correction, &form.reason)
+        .operator_correct(
+            visit.session_cookie(),
+            &form.csrf,
+            id,
+            &correction,
+            &form.reason,
+        )
         .await?
     {
         Corrected::Changed(_) => "corrected",
@@ -440,5 +455,8 @@ pub(super) async fn confirm(
             &form.reason,
         )
         .await?;
-    Ok(redirect(&format!("/school?done=confirmed{}", lang_suffix(lang))))
+    Ok(redirect(&format!(
+        "/school?done=confirmed{}",
+        lang_suffix(lang)
+    )))
 }

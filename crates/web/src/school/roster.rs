@@ -251,7 +251,10 @@ pub(super) async fn upload(
     } else {
         StatusCode::OK
     };
-    Ok(render(status, &report_page(&checked, Some(id), admin.csrf, lang)))
+    Ok(render(
+        status,
+        &report_page(&checked, Some(id), admin.csrf, lang),
+    ))
 }
 
 /// `GET /school/roster/{id}/report.csv`: the check's report, one problem
@@ -283,13 +286,24 @@ pub(super) async fn report_csv(
     for p in problem_rows(&checked, lang) {
         write(
             &mut out,
-            [&p.row.to_string(), &p.key, &p.name, &p.column, &p.reason, &p.fix],
+            [
+                &p.row.to_string(),
+                &p.key,
+                &p.name,
+                &p.column,
+                &p.reason,
+                &p.fix,
+            ],
         )?;
     }
     let bytes = out
         .into_inner()
         .map_err(|e| WebError::from(AppError::Internal(format!("report CSV: {e}"))))?;
-    Ok(download(bytes, "text/csv; charset=utf-8", "roster-report.csv"))
+    Ok(download(
+        bytes,
+        "text/csv; charset=utf-8",
+        "roster-report.csv",
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -321,5 +335,8 @@ pub(super) async fn write(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok(render(status, &report_page(&checked, Some(id), admin.csrf, lang)))
+    Ok(render(
+        status,
+        &report_page(&checked, Some(id), admin.csrf, lang),
+    ))
 }

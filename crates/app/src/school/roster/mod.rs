@@ -99,15 +99,32 @@ pub enum RosterFormat {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FileProblem {
-    NotUtf8 { row: u64 },
+    NotUtf8 {
+        row: u64,
+    },
     NoHeader,
-    UnknownColumn { name: String },
-    MissingColumn { column: Column },
-    DuplicateColumn { column: Column },
-    Syntax { row: u64, detail: String },
-    Json { detail: String },
+    UnknownColumn {
+        name: String,
+    },
+    MissingColumn {
+        column: Column,
+    },
+    DuplicateColumn {
+        column: Column,
+    },
+    Syntax {
+        row: u64,
+        detail: String,
+    },
+    Json {
+        detail: String,
+    },
     /// What the spreadsheet reader refused, in its own words.
-    Sheet { row: Option<u64>, ru: String, en: String },
+    Sheet {
+        row: Option<u64>,
+        ru: String,
+        en: String,
+    },
 }
 
 impl FileProblem {
