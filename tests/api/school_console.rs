@@ -459,3 +459,136 @@ async fn the_demo_school_admin_opens_their_schools_console() {
     );
     assert!(home.body.contains("id=\"classes\""), "{}", home.body);
 }
+
+/// A workbook as a school secretary fills it in: dates as Excel dates,
+/// with `rows` under the header on row 1.
+fn workbook(rows: &[[&str; 8]], formula: bool, second_sheet: bool) -> Vec<u8> {
+    use rust_xlsxwriter::Workbook;
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = [
+        "Ключ",
+        "Роль",
+        "Фамилия",
+        "Имя",
+        "Отчество",
+        "Дата рождения",
+        "Класс",
+        "Дети",
+    ];
+    for (column, title) in header.iter().enumerate() {
+        sheet.write_string(0, column as u16, *title).unwrap();
+    }
+    for (index, row) in rows.iter().enumerate() {
+        for (column, value) in row.iter().enumerate() {
+            if !value.is_empty() {
+                sheet
+                    .write_string(index as u32 + 1, column as u16, *value)
+                    .unwrap();
+            }
+        }
+    }
+    if formula {
+        sheet
+            .write_formula(1, 4, "=CONCAT(\"И\",\"вановна\")")
+            .unwrap();
+    }
+    if second_sheet {
+        let other = book.add_worksheet();
+        other.write_string(0, 0, "Ключ").unwrap();
+        other.write_string(1, 0, "x1").unwrap();
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn an_xlsx_roster_reports_spreadsheet_rows_and_hostile_workbooks_are_refused() {
+    let app = spawn_app().await;
+    let (browser, _school, home) = school_admin(&app).await;
+    let csrf = csrf_of(&home);
+    let rows = [
+        [
+            "x-1",
+            "ученик",
+            "Белова",
+            "Вера",
+            "Ивановна",
+            "01.09.2014",
+            "8Ы",
+            "",
+        ],
+        ["x-2", "ученик", "", "Егор", "", "02.10.2014", "8Ы", ""],
+        [
+            "x-3",
+            "директор",
+            "Котов",
+            "Иван",
+            "",
+            "03.03.2014",
+            "8Ы",
+            "",
+        ],
+        [
+            "x-4",
+            "ученик",
+            "Орлова",
+            "Дарья",
+            "",
+            "31.02.2014",
+            "8Ы",
+            "",
+        ],
+        [
+            "x-5",
+            "родитель",
+            "Белова",
+            "Анна",
+            "",
+            "03.03.1985",
+            "",
+            "x-1",
+        ],
+    ];
+    let (status, report) = upload(
+        &app,
+        &browser,
+        &csrf,
+        "8Ы.xlsx",
+        &workbook(&rows, false, false),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let problems: Vec<(String, String)> = report
+        .split("<tr class=\"problem-row\">")
+        .skip(1)
+        .map(|row| {
+            let cell = |class: &str| {
+                row.split(&format!("<td class=\"{class}\">"))
+                    .nth(1)
+                    .and_then(|s| s.split("</td>").next())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (cell("row"), cell("key"))
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [("3", "x-2"), ("4", "x-3"), ("5", "x-4")].map(|(r, k)| (r.to_string(), k.to_string())),
+        "{report}"
+    );
+    assert!(report.contains("id=\"write-good\""), "{report}");
+
+    // A formula instead of a value, or a second sheet with data: the file
+    // is refused with a message, and nothing can be written from it.
+    for (name, file) in [
+        ("formula.xlsx", workbook(&rows[..1], true, false)),
+        ("two-sheets.xlsx", workbook(&rows[..1], false, true)),
+    ] {
+        let (status, report) = upload(&app, &browser, &csrf, name, &file).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {report}");
+        assert!(report.contains("id=\"file-problem\""), "{name}: {report}");
+        assert!(!report.contains("/write"), "{name}: {report}");
+    }
+    assert!(demo_roster_has_no(&app, "x-1").await);
+}
