@@ -84,7 +84,7 @@ async fn upload(
 }
 
 /// `/Type /Page` objects, not the `/Type /Pages` tree.
-fn pdf_pages(pdf: &[u8]) -> usize {
+pub(crate) fn pdf_pages(pdf: &[u8]) -> usize {
     let needle = b"/Type /Page";
     pdf.windows(needle.len() + 1)
         .filter(|w| w.starts_with(needle) && !w[needle.len()].is_ascii_alphanumeric())
@@ -92,7 +92,7 @@ fn pdf_pages(pdf: &[u8]) -> usize {
 }
 
 /// Whether the PDF's bookmarks (one per sheet, UTF-16BE hex) hold `text`.
-fn pdf_bookmarks_contain(pdf: &[u8], text: &str) -> bool {
+pub(crate) fn pdf_bookmarks_contain(pdf: &[u8], text: &str) -> bool {
     let hex: String = text.encode_utf16().map(|u| format!("{u:04x}")).collect();
     String::from_utf8_lossy(pdf).to_lowercase().contains(&hex)
 }
@@ -462,7 +462,7 @@ async fn the_demo_school_admin_opens_their_schools_console() {
 
 /// A workbook as a school secretary fills it in: dates as Excel dates,
 /// with `rows` under the header on row 1.
-fn workbook(rows: &[[&str; 8]], formula: bool, second_sheet: bool) -> Vec<u8> {
+pub(crate) fn workbook(rows: &[[&str; 8]], formula: bool, second_sheet: bool) -> Vec<u8> {
     use rust_xlsxwriter::Workbook;
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();

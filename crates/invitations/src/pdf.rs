@@ -313,6 +313,7 @@ impl SheetsPdf {
         page.paragraph(Style::Regular, 12.0, URL_INTRO, MARGIN, TEXT_WIDTH);
         page.paragraph(Style::Regular, 11.0, url, MARGIN, TEXT_WIDTH);
         page.gap(8.0);
+        let qr_top = page.y;
         page.qr(url);
         page.gap(10.0);
         for (number, step) in STEPS.iter().enumerate() {
@@ -326,7 +327,13 @@ impl SheetsPdf {
             Some(children) => format!("{} — {children}", issued.full_name()),
             None => issued.full_name(),
         };
-        self.push_page(content, bookmark);
+        // The QR code is also a link: a click in a PDF viewer opens the
+        // activation page.
+        let link = (
+            Rect::new(MARGIN, qr_top - QR_SIDE, MARGIN + QR_SIDE, qr_top),
+            url,
+        );
+        self.push_page(content, bookmark, Some(link));
     }
 
     /// Cover pages of a class packet: a heading, then a numbered table of
@@ -363,13 +370,32 @@ impl SheetsPdf {
                 );
             }
             let content = page.content.finish();
-            self.push_page(content, format!("{heading} ({})", index + 1));
+            self.push_page(content, format!("{heading} ({})", index + 1), None);
         }
     }
 
-    fn push_page(&mut self, content: pdf_writer::Buf, bookmark: String) {
+    fn push_page(
+        &mut self,
+        content: pdf_writer::Buf,
+        bookmark: String,
+        link: Option<(Rect, &str)>,
+    ) {
         let content = deflate(&content);
         let page_ref = self.refs.next();
+        let annotation = link.map(|(rect, url)| {
+            let annotation = self.refs.next();
+            let mut written = self.pdf.annotation(annotation);
+            written
+                .subtype(pdf_writer::types::AnnotationType::Link)
+                .rect(rect)
+                .border(0.0, 0.0, 0.0, None);
+            written
+                .action()
+                .action_type(pdf_writer::types::ActionType::Uri)
+                .uri(Str(url.as_bytes()));
+            written.finish();
+            annotation
+        });
         let content_ref = self.refs.next();
         self.pdf
             .stream(content_ref, &content)
@@ -379,6 +405,9 @@ impl SheetsPdf {
             .media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT))
             .parent(self.page_tree)
             .contents(content_ref);
+        if let Some(annotation) = annotation {
+            pdf_page.annotations([annotation]);
+        }
         pdf_page
             .resources()
             .fonts()
@@ -631,88 +660,4 @@ fn wrap(font: &EmbeddedFont, text: &str, size: f32, width: f32) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use domain::code::ActivationCode;
-    use store::CodeTarget;
-    use uuid::Uuid;
-
-    fn person(surname: &str, given: &str, patronymic: Option<&str>) -> IssuedCode {
-        IssuedCode {
-            children: Vec::new(),
-            target: CodeTarget {
-                account_id: Uuid::new_v4(),
-                roster_key: None,
-                surname: surname.into(),
-                given_name: given.into(),
-                patronymic: patronymic.map(str::to_string),
-                class_name: Some("5А".into()),
-                role: "pupil".into(),
-            },
-            code: ActivationCode::generate(),
-        }
-    }
-
-    /// `/Type /Page` objects, not the `/Type /Pages` tree.
-    fn pages(pdf: &[u8]) -> usize {
-        let needle = b"/Type /Page";
-        pdf.windows(needle.len() + 1)
-            .filter(|w| w.starts_with(needle) && !w[needle.len()].is_ascii_alphanumeric())
-            .count()
-    }
-
-    fn contains(pdf: &[u8], text: &str) -> bool {
-        pdf.windows(text.len()).any(|w| w == text.as_bytes())
-    }
-
-    #[test]
-    fn one_page_per_person_with_the_font_embedded() {
-        let school = "Школа № 7 г. Архангельска";
-        let mut sheets = SheetsPdf::new(school).expect("fonts parse");
-        let people = [
-            person("Новиков", "Максим", Some("Андреевич")),
-            person("Д’Артаньян-Королёва", "Алёна", None),
-            person("O'Brien", "Шон", Some("Пётрович")),
-        ];
-        for issued in &people {
-            let url = format!("https://diary.example/activate?code={}", issued.code);
-            sheets.add(issued, school, &url);
-        }
-        assert_eq!(sheets.len(), 3);
-        let pdf = sheets.finish().expect("pdf");
-        assert!(pdf.starts_with(b"%PDF-"));
-        assert_eq!(pages(&pdf), 3);
-        assert!(contains(&pdf, "/FontFile2"));
-        assert!(contains(&pdf, "+LiberationSans"));
-        assert!(contains(&pdf, "/FlateDecode"));
-        // A subset, not the 400 KB fonts.
-        assert!(pdf.len() < 120_000, "{} bytes", pdf.len());
-    }
-
-    #[test]
-    fn cyrillic_apostrophes_and_yo_are_in_the_font() {
-        let mut sheets = SheetsPdf::new("Школа").expect("fonts parse");
-        for c in "Ёё’'ЙйЪъ№—«»".chars() {
-            assert_ne!(sheets.regular.glyph(c).0, 0, "regular has {c}");
-            assert_ne!(sheets.bold.glyph(c).0, 0, "bold has {c}");
-        }
-        let bytes = sheets.regular.encode("Королёв");
-        assert_eq!(bytes.len(), 14, "two bytes a letter");
-        assert!(sheets.regular.text.values().any(|c| *c == 'ё'));
-    }
-
-    #[test]
-    fn long_words_and_addresses_wrap_within_the_text_width() {
-        let sheets = SheetsPdf::new("Школа").expect("fonts parse");
-        let url = format!("https://diary.example/activate?code={}", "X".repeat(200));
-        let lines = wrap(&sheets.regular, &url, 11.0, TEXT_WIDTH);
-        assert!(lines.len() > 1);
-        assert_eq!(lines.concat(), url);
-        for line in &lines {
-            assert!(sheets.regular.width(line, 11.0) <= TEXT_WIDTH);
-        }
-        let step = wrap(&sheets.regular, STEPS[1], 11.0, TEXT_WIDTH - STEP_INDENT);
-        assert_eq!(step.join(" "), STEPS[1]);
-        assert!(wrap(&sheets.regular, "  ", 11.0, TEXT_WIDTH).is_empty());
-    }
-}
+mod tests;
