@@ -8,5 +8,4 @@ pub mod diagnose;
 pub mod report;
 pub mod roster;
 pub mod school;
-pub mod sheets;
-pub mod sheets_pdf;
+pub use invitations::{pdf as sheets_pdf, sheets};

@@ -45,7 +45,8 @@ pub struct RosterAccount {
     pub snils: Option<String>,
     #[serde(default)]
     pub login: Option<String>,
-    /// An operator role for the /ops console (`support`, `privileged_support`).
+    /// An operator role: `support`, `privileged_support` (the /ops
+    /// console) or `school_admin` (of the account's own school: /school).
     #[serde(default)]
     pub operator: Option<String>,
     /// A pupil's class (pupils without one are put in 1А).
@@ -72,7 +73,10 @@ pub async fn seed(app: &App, store: &Store, text: &str, actor: &str) -> anyhow::
             anyhow::bail!("account {}: unknown school {:?}", index + 1, a.school);
         }
         if let Some(role) = &a.operator {
-            if !matches!(role.as_str(), "support" | "privileged_support") {
+            if !matches!(
+                role.as_str(),
+                "support" | "privileged_support" | "school_admin"
+            ) {
                 anyhow::bail!("account {}: unknown operator role {role:?}", index + 1);
             }
         }
@@ -142,9 +146,20 @@ pub async fn seed(app: &App, store: &Store, text: &str, actor: &str) -> anyhow::
             .find_account_by_login(login)
             .await?
             .ok_or_else(|| anyhow::anyhow!("operator {login:?} was not imported"))?;
-        store
-            .grant_operator(account.id, role, actor, "operator listed in the roster")
-            .await?;
+        let reason = "operator listed in the roster";
+        match (role.as_str(), account.school_id) {
+            ("school_admin", Some(school)) => {
+                store
+                    .grant_school_admin(account.id, school, actor, reason)
+                    .await?
+            }
+            ("school_admin", None) => anyhow::bail!("school admin {login:?} has no school"),
+            _ => {
+                store
+                    .grant_operator(account.id, role, actor, reason)
+                    .await?
+            }
+        }
     }
     Ok(seeded)
 }

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use ::texts::prelude::*;
-use app::school::roster::{FileSource, ImportOptions, ImportReport, Phase, Progress, RosterFormat};
+use app::school::roster::{
+    upload_limits, FileSource, ImportOptions, ImportReport, Phase, Progress, RosterFormat,
+    RosterSource, SheetSource,
+};
 use app::school::CodeScope;
 use app::school::IssuedCode;
 use config::Config;
@@ -146,16 +149,27 @@ fn count_rows(path: &PathBuf) -> Option<u64> {
 pub async fn import(config: Config, args: ImportArgs, lang: Lang) -> anyhow::Result<bool> {
     let format = match args.file.extension().and_then(|e| e.to_str()) {
         Some("json") => RosterFormat::Json,
+        Some(e) if e.eq_ignore_ascii_case("xlsx") => RosterFormat::Sheet,
         _ => RosterFormat::Csv,
     };
     let total = (format == RosterFormat::Csv)
         .then(|| count_rows(&args.file))
         .flatten();
+    let limits = upload_limits(&config);
     let (app, _) = crate::startup::build_tool_app(config).await?;
-    let source = FileSource {
-        path: args.file.clone(),
-        format,
+    // A workbook is read whole through the spreadsheet reader (within the
+    // upload limits); CSV and JSON are streamed from the file per pass.
+    let source: Box<dyn RosterSource> = match format {
+        RosterFormat::Sheet => Box::new(SheetSource {
+            bytes: std::fs::read(&args.file)?,
+            limits,
+        }),
+        _ => Box::new(FileSource {
+            path: args.file.clone(),
+            format,
+        }),
     };
+    let source = source.as_ref();
     let out = ProgressOut::new(total, lang);
     let options = ImportOptions {
         partial: args.partial,
@@ -163,9 +177,7 @@ pub async fn import(config: Config, args: ImportArgs, lang: Lang) -> anyhow::Res
     };
     let report = app
         .school()
-        .import_roster(args.school, &source, &options, CLI_ACTOR, &|p| {
-            out.report(p)
-        })
+        .import_roster(args.school, source, &options, CLI_ACTOR, &|p| out.report(p))
         .await;
     out.finish();
     let report = report?;
@@ -237,12 +249,14 @@ fn print_report(report: &ImportReport, dry_run: bool, lang: Lang) {
         })
         .collect();
     println!(
-        "{}: {} — {}, {} — {}, {} — {}; {} {}",
+        "{}: {} — {}, {} — {}, {} — {}, {} — {}; {} {}",
         lang.pick("Записано", "Written"),
         lang.pick("новых", "new"),
         report.created,
         lang.pick("обновлено", "updated"),
         report.updated,
+        lang.pick("без изменений", "unchanged"),
+        report.unchanged,
         lang.pick("новых связей родитель–ребёнок", "new parent-child links"),
         report.relationships_added,
         lang.pick("строки", "rows"),

@@ -361,3 +361,252 @@ async fn demo_login_in_headless_chromium() {
         "the operator sees the remedy: {remedy}"
     );
 }
+
+/// The browser's cookies for `base`, as a `Cookie` header (to fetch a
+/// download as this browser would).
+async fn cookie_header(client: &fantoccini::Client) -> String {
+    client
+        .get_all_cookies()
+        .await
+        .expect("cookies")
+        .iter()
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The value of hidden field `name` in the form `form_id` of `html`.
+fn field_in(html: &str, form_id: &str, name: &str) -> String {
+    let form = html
+        .split(&format!("id=\"{form_id}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("form {form_id}"));
+    form.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_else(|| panic!("{name} in {form_id}"))
+        .to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn a_school_admin_uploads_fixes_writes_and_prints_a_class_packet_in_chromium() {
+    use crate::school_console::{pdf_bookmarks_contain, pdf_pages, workbook};
+    let app = spawn_app().await;
+    let rows = [
+        [
+            "c-1",
+            "ученик",
+            "Белова",
+            "Вера",
+            "Ивановна",
+            "01.09.2014",
+            "8Ы",
+            "",
+        ],
+        ["c-2", "ученик", "", "Егор", "", "02.10.2014", "8Ы", ""],
+        [
+            "c-3",
+            "директор",
+            "Котов",
+            "Иван",
+            "",
+            "03.03.2014",
+            "8Ы",
+            "",
+        ],
+        [
+            "c-4",
+            "ученик",
+            "Орлова",
+            "Дарья",
+            "",
+            "31.02.2014",
+            "8Ы",
+            "",
+        ],
+        [
+            "c-5",
+            "родитель",
+            "Белова",
+            "Анна",
+            "Олеговна",
+            "03.03.1985",
+            "",
+            "c-1",
+        ],
+    ];
+    let fixed = [
+        rows[0],
+        ["c-2", "ученик", "Гусев", "Егор", "", "02.10.2014", "8Ы", ""],
+        ["c-3", "ученик", "Котов", "Иван", "", "03.03.2014", "8Ы", ""],
+        [
+            "c-4",
+            "ученик",
+            "Орлова",
+            "Дарья",
+            "",
+            "28.02.2014",
+            "8Ы",
+            "",
+        ],
+        rows[4],
+    ];
+    let dir = std::env::temp_dir().join(format!("esia-link-upload-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (bad_file, fixed_file) = (dir.join("8Ы.xlsx"), dir.join("8Ы-fixed.xlsx"));
+    std::fs::write(&bad_file, workbook(&rows, false, false)).expect("xlsx");
+    std::fs::write(&fixed_file, workbook(&fixed, false, false)).expect("xlsx");
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let http = reqwest::Client::new();
+    let outbox = app.outbox_dir.clone();
+    let result = async {
+        log_in_via_esia(&client, &app.base, "school_admin").await?;
+        client.wait().for_element(Locator::Id("full-name")).await?;
+        // The file with errors: the report names spreadsheet rows and people.
+        client.goto(&format!("{}/school", app.base)).await?;
+        client
+            .wait()
+            .for_element(Locator::Css("input[type=file]"))
+            .await?
+            .send_keys(&bad_file.display().to_string())
+            .await?;
+        click(&client, "check").await?;
+        client.wait().for_element(Locator::Id("problems")).await?;
+        let mut problems = Vec::new();
+        for row in client.find_all(Locator::Css("tr.problem-row")).await? {
+            let number = row.find(Locator::Css(".row")).await?.text().await?;
+            let name = row.find(Locator::Css(".name")).await?.text().await?;
+            problems.push((number, name));
+        }
+        // The report downloads as CSV.
+        let href = client
+            .find(Locator::Id("download-report"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap_or_default();
+        let csv = http
+            .get(format!("{}{href}", app.base))
+            .header("cookie", cookie_header(&client).await)
+            .send()
+            .await
+            .expect("report")
+            .text()
+            .await
+            .expect("report text");
+        // The fixed file is written whole.
+        client.goto(&format!("{}/school", app.base)).await?;
+        client
+            .wait()
+            .for_element(Locator::Css("input[type=file]"))
+            .await?
+            .send_keys(&fixed_file.display().to_string())
+            .await?;
+        click(&client, "check").await?;
+        client
+            .wait()
+            .for_element(Locator::Css("#write-all button"))
+            .await?
+            .click()
+            .await?;
+        let written = client
+            .wait()
+            .for_element(Locator::Id("written"))
+            .await?
+            .text()
+            .await?;
+        // The class's codes as one packet.
+        client
+            .goto(&format!("{}/school/class?name=8Ы", app.base))
+            .await?;
+        client
+            .wait()
+            .for_element(Locator::Id("issue-class"))
+            .await?;
+        let page = client.source().await?;
+        let pdf = http
+            .post(format!("{}/school/class/codes", app.base))
+            .header("cookie", cookie_header(&client).await)
+            .form(&[
+                ("csrf", field_in(&page, "issue-class", "csrf")),
+                ("name", "8Ы".to_string()),
+            ])
+            .send()
+            .await
+            .expect("packet")
+            .bytes()
+            .await
+            .expect("pdf");
+        // The parent's sheet comes last; its QR code links the activation.
+        let text = String::from_utf8_lossy(&pdf).to_string();
+        let parent_url = text
+            .rsplit("/URI (")
+            .next()
+            .and_then(|s| s.split(')').next())
+            .expect("a link on the last sheet")
+            .to_string();
+        // The parent activates from the sheet, in a browser of their own.
+        client.delete_all_cookies().await?;
+        client.goto(&parent_url).await?;
+        click(&client, "data-ok").await?;
+        fill(&client, "email", "belova.anna@mail.ru").await?;
+        fill(&client, "phone", "+7 912 000-33-44").await?;
+        click(&client, "contacts-submit").await?;
+        fill(&client, "password", PASSWORD).await?;
+        fill(&client, "repeat", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        fill(&client, "new_login", "belova.ao").await?;
+        click(&client, "finish").await?;
+        client
+            .wait()
+            .for_element(Locator::Id("wizard-sent"))
+            .await?;
+        let mail = esia_link::notify::FileOutbox::read(&outbox);
+        let link = mail
+            .iter()
+            .flat_map(|m| {
+                m.body
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .find(|w| w.contains("/activate/confirm?token="))
+            .expect("a confirmation link in the outbox");
+        client.goto(&link).await?;
+        click(&client, "to-login").await?;
+        fill(&client, "login", "belova.ao").await?;
+        fill(&client, "password", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        let name = client
+            .wait()
+            .for_element(Locator::Id("full-name"))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((problems, csv, written, pdf, name))
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let (problems, csv, written, pdf, name) = result.expect("the school's journey completes");
+    assert_eq!(
+        problems,
+        [("3", "Егор"), ("4", "Котов Иван"), ("5", "Орлова Дарья")]
+            .map(|(r, n)| (r.to_string(), n.to_string())),
+    );
+    assert!(csv.contains("5;c-4;Орлова Дарья;"), "{csv}");
+    assert!(
+        written.contains("new 5,") || written.contains("новых — 5,"),
+        "{written}"
+    );
+    // A cover page, four pupils, one parent; the parent's sheet names the child.
+    assert_eq!(pdf_pages(&pdf), 6);
+    assert!(pdf_bookmarks_contain(&pdf, "Белова Вера Ивановна, 8Ы"));
+    assert_eq!(name, "Белова Анна Олеговна");
+}

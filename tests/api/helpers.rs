@@ -263,6 +263,8 @@ pub struct AppOptions {
     pub region_time_zone: Option<(u16, &'static str)>,
     /// Last changes to the configuration, after every other option.
     pub configure: Option<Configure>,
+    /// `[uploads] max_file_bytes` other than the default.
+    pub max_upload_bytes: Option<u64>,
 }
 
 /// A last change to the test app's configuration.
@@ -334,6 +336,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             .find(|r| r.code == code)
             .expect("a demo region");
         region.time_zone = Some(zone.to_string());
+    }
+    if let Some(limit) = options.max_upload_bytes {
+        config.uploads.max_file_bytes = limit;
     }
     if let Some(configure) = options.configure {
         configure(&mut config);

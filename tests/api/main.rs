@@ -22,5 +22,6 @@ mod operator_actions;
 mod recovery;
 mod school;
 mod sentinel;
+mod school_console;
 mod spec_rules;
 mod store;

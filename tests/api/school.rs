@@ -92,17 +92,18 @@ async fn every_bad_row_is_reported_and_nothing_is_written() {
     );
     let (status, report) = post_roster(&app, school, &token, "?lang=en", &csv).await;
     assert_eq!(status, 422, "{report}");
+    // Rows as the spreadsheet numbers them: the header is row 1.
     assert_eq!(
         problem_codes(&report),
         vec![
-            (1, "snils".into(), "bad_snils_checksum".into()),
-            (2, "surname".into(), "missing".into()),
-            (3, "role".into(), "unknown_role".into()),
-            (3, "birth_date".into(), "bad_date".into()),
-            (5, "snils".into(), "duplicate_snils".into()),
-            (6, "key".into(), "duplicate_key".into()),
-            (7, "children".into(), "unknown_child".into()),
-            (8, "snils".into(), "snils_taken".into()),
+            (2, "snils".into(), "bad_snils_checksum".into()),
+            (3, "surname".into(), "missing".into()),
+            (4, "role".into(), "unknown_role".into()),
+            (4, "birth_date".into(), "bad_date".into()),
+            (6, "snils".into(), "duplicate_snils".into()),
+            (7, "key".into(), "duplicate_key".into()),
+            (8, "children".into(), "unknown_child".into()),
+            (9, "snils".into(), "snils_taken".into()),
         ],
         "{report:#}"
     );
@@ -142,7 +143,7 @@ async fn a_login_held_at_another_school_is_reported_in_any_case() {
     assert_eq!(status, 422, "{report}");
     assert_eq!(
         problem_codes(&report),
-        vec![(1, "login".into(), "login_taken".into())],
+        vec![(2, "login".into(), "login_taken".into())],
         "{report:#}"
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, accounts);
@@ -164,7 +165,7 @@ async fn partial_import_writes_the_good_rows_and_reimport_changes_nothing_twice(
     assert_eq!(report["written"], true);
     assert_eq!(report["created"], 3);
     assert_eq!(report["relationships_added"], 2);
-    assert_eq!(report["written_rows"], serde_json::json!([[1, 2], [4, 4]]));
+    assert_eq!(report["written_rows"], serde_json::json!([[2, 3], [5, 5]]));
     let people = |sql: &str| sql.replace("$SCHOOL", &school.to_string());
     assert_eq!(
         count(
@@ -175,20 +176,29 @@ async fn partial_import_writes_the_good_rows_and_reimport_changes_nothing_twice(
         3
     );
 
-    // Fixed and sent again: the bad row goes in, the others are updated,
-    // nothing is duplicated, no relationship is proposed twice.
+    // Fixed and sent again: the bad row goes in, the others are unchanged
+    // (not "updated"), nothing is duplicated, no relationship is proposed
+    // twice.
     let fixed = csv.replace("2010-01-01,,,", "2010-01-01,,9В,");
     let (status, report) = post_roster(&app, school, &token, "", &fixed).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(
-        (report["created"].clone(), report["updated"].clone()),
-        (1.into(), 3.into())
+        (
+            report["created"].clone(),
+            report["updated"].clone(),
+            report["unchanged"].clone()
+        ),
+        (1.into(), 0.into(), 3.into())
     );
     assert_eq!(report["relationships_added"], 0);
     let (_, again) = post_roster(&app, school, &token, "", &fixed).await;
     assert_eq!(
-        (again["created"].clone(), again["updated"].clone()),
-        (0.into(), 4.into())
+        (
+            again["created"].clone(),
+            again["updated"].clone(),
+            again["unchanged"].clone()
+        ),
+        (0.into(), 0.into(), 4.into())
     );
     assert_eq!(
         count(

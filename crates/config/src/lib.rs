@@ -55,6 +55,32 @@ pub struct Config {
     /// `[family]`: trusted persons' waiting period and invitations' lifetime.
     #[serde(default)]
     pub family: FamilyConfig,
+    /// `[uploads]`: how big a roster the school console accepts.
+    #[serde(default)]
+    pub uploads: UploadsConfig,
+}
+
+/// `[uploads]`: limits on a roster uploaded in the school console (`/school`);
+/// a file over them is refused with a message and nothing is written.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadsConfig {
+    /// The uploaded file itself.
+    pub max_file_bytes: u64,
+    /// Rows of data after the header.
+    pub max_rows: u32,
+    /// An XLSX file's parts together, as inflated (a zip bomb stops here).
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> UploadsConfig {
+        UploadsConfig {
+            max_file_bytes: 10 * 1024 * 1024,
+            max_rows: 100_000,
+            max_unpacked_bytes: 200 * 1024 * 1024,
+        }
+    }
 }
 
 /// `[family]`: how long after a trusted person accepts their access opens

@@ -38,7 +38,8 @@ pub use kids::{KidLink, ESIA_KIDS_REASON};
 pub use links::{FederatedLink, LoginCandidate, NewLink};
 pub use recovery::PasswordReset;
 pub use roster::{
-    ActivationRecord, BatchWritten, CodeScope, CodeTarget, SchoolPerson, SnilsHolder,
+    ActivationRecord, BatchWritten, ChildOf, ClassSummary, CodeRecord, CodeScope, CodeTarget,
+    MemberState, SchoolPerson, SnilsHolder,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@ mod throttle;
 use i18n::Lang;
 
 pub use identity::render_comparison;
+pub use roster::how_to_fix;
 
 /// A problem or an error, as a sentence fragment for the person.
 pub trait ErrorText {

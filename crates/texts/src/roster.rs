@@ -102,6 +102,63 @@ impl ErrorText for Problem {
         }
     }
 }
+/// What the school does in its spreadsheet about a problem, in plain words.
+pub fn how_to_fix(problem: &Problem, lang: Lang) -> &'static str {
+    let t = |ru, en| lang.pick(ru, en);
+    match problem {
+        Problem::Missing => t("Заполните ячейку.", "Fill in the cell."),
+        Problem::TooLong => t("Сократите значение.", "Shorten the value."),
+        Problem::BadName { .. } => t(
+            "Впишите ФИО буквами, как в документе, без цифр и лишних знаков.",
+            "Write the name in letters as in the document, without digits or signs.",
+        ),
+        Problem::BadSnils { .. } => t(
+            "Перепишите СНИЛС из документа: 11 цифр, например 123-456-789 01.",
+            "Copy the SNILS from the document: 11 digits, e.g. 123-456-789 01.",
+        ),
+        Problem::BadDate | Problem::DateOutOfRange => t(
+            "Впишите дату рождения как ДД.ММ.ГГГГ, например 01.09.2014.",
+            "Write the birth date as DD.MM.YYYY, e.g. 01.09.2014.",
+        ),
+        Problem::UnknownRole => t(
+            "Впишите в столбец «роль» одно из слов: ученик, родитель, учитель.",
+            "Write pupil, parent or teacher in the role column.",
+        ),
+        Problem::NoClass => t(
+            "Впишите класс ученика, например 5А.",
+            "Write the pupil's class, e.g. 5A.",
+        ),
+        Problem::ChildrenOfNonParent => t(
+            "Очистите ячейку «дети» или поставьте роль «родитель».",
+            "Empty the children cell or set the role to parent.",
+        ),
+        Problem::DuplicateKey { .. } => t(
+            "Дайте каждому человеку свой ключ или удалите повторную строку.",
+            "Give each person their own key or delete the repeated row.",
+        ),
+        Problem::DuplicateSnils { .. } | Problem::SnilsTaken => t(
+            "Сверьте СНИЛС с документом: у двух людей он не может совпадать.",
+            "Check the SNILS against the document: two people cannot share one.",
+        ),
+        Problem::UnknownChild { .. } | Problem::ChildNotPupil { .. } => t(
+            "Впишите в «дети» ключи учеников из этого же файла.",
+            "List the keys of pupils from this same file as children.",
+        ),
+        Problem::LoginTaken => t(
+            "Выберите другой логин или оставьте ячейку пустой.",
+            "Choose another login or leave the cell empty.",
+        ),
+        Problem::BadLogin => t(
+            "Оставьте в логине только латинские буквы, цифры, точку, дефис и подчёркивание.",
+            "Keep only Latin letters, digits, dots, hyphens and underscores in the login.",
+        ),
+        Problem::ExtraCells => t(
+            "Удалите лишние значения правее последнего столбца.",
+            "Delete the values right of the last column.",
+        ),
+    }
+}
+
 impl RowText for RowProblem {
     /// `строка 7, СНИЛС: …`
     fn describe(&self, lang: Lang) -> String {

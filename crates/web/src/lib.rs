@@ -15,6 +15,7 @@
 //! | `GET/POST /login/password`, `GET/POST /link`, `GET/POST /link/code` | diary password login; linking a State Services identity by password or activation code |
 //! | `/recover/...`, `/family/child/{id}/password` | forgotten password or login; a parent sets a child's password |
 //! | `GET /notifications`, `/family...` | notification centre, children, trusted persons |
+//! | `/school/...` | the school's own console: classes, roster upload, codes and class packets, people (school administrators; see `school/`) |
 //! | `/api/v1/schools/{id}/{roster,people,codes}` | school admin API (per-school bearer token) |
 //! | `GET /api/v1/openapi.json` | the OpenAPI document of the school API (generated) |
 //! | `GET /api/v1/me/access`, `GET /api/v1/access` | what a session may see; allow/deny for a service |
@@ -43,6 +44,7 @@ pub mod pages;
 mod password;
 mod recovery;
 pub mod return_to;
+mod school;
 mod school_api;
 pub mod texts;
 
@@ -70,6 +72,7 @@ pub fn router(app: AppState) -> Router {
         .merge(console::router())
         .merge(family::router())
         .merge(recovery::router())
+        .merge(school::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(kit::surface_scope))
         .layer(headers::ResponseHeadersLayer::new(

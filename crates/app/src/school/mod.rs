@@ -2,6 +2,7 @@
 //! codes. Token and code plaintexts exist only in the value returned to the
 //! caller who created them; the store keeps HMACs.
 
+pub mod console;
 pub mod roster;
 
 use base64::Engine;
@@ -27,6 +28,8 @@ const TOKEN_PREFIX: &str = "elk_";
 pub struct IssuedCode {
     pub target: CodeTarget,
     pub code: ActivationCode,
+    /// A parent's children as the sheet names them («Иванов Пётр, 5А»).
+    pub children: Vec<String>,
 }
 
 impl IssuedCode {
@@ -128,9 +131,11 @@ impl Schools<'_> {
                 sink(&stored);
             }
             after = Some(last.account_id);
+            let mut children = self.children_lines(&targets).await?;
             let batch: Vec<IssuedCode> = targets
                 .into_iter()
                 .map(|target| IssuedCode {
+                    children: children.remove(&target.account_id).unwrap_or_default(),
                     target,
                     code: ActivationCode::generate(),
                 })
@@ -155,6 +160,36 @@ impl Schools<'_> {
 }
 
 impl Schools<'_> {
+    /// The children of the parents among `targets`, as their sheets name
+    /// them, by parent.
+    async fn children_lines(
+        &self,
+        targets: &[CodeTarget],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<String>>, AppError> {
+        let parents: Vec<Uuid> = targets
+            .iter()
+            .filter(|t| t.role == "parent")
+            .map(|t| t.account_id)
+            .collect();
+        let mut lines: std::collections::HashMap<Uuid, Vec<String>> =
+            std::collections::HashMap::new();
+        if parents.is_empty() {
+            return Ok(lines);
+        }
+        for child in self.store().children_of(&parents).await? {
+            let name = match &child.patronymic {
+                Some(p) => format!("{} {} {p}", child.surname, child.given_name),
+                None => format!("{} {}", child.surname, child.given_name),
+            };
+            let line = match &child.class_name {
+                Some(class) => format!("{name}, {class}"),
+                None => name,
+            };
+            lines.entry(child.parent_id).or_default().push(line);
+        }
+        Ok(lines)
+    }
+
     /// A school's people, `limit` (≤ 1000) at a time after `after`.
     pub async fn school_people(
         &self,

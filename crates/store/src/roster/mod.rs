@@ -47,6 +47,8 @@ pub struct SchoolPerson {
 pub struct BatchWritten {
     pub created: u64,
     pub updated: u64,
+    /// Rows that matched an account already saying the same.
+    pub unchanged: u64,
 }
 
 /// A person a code can be issued to.
@@ -79,6 +81,9 @@ pub struct ActivationRecord {
 }
 
 mod batch;
+mod console;
+
+pub use console::{ChildOf, ClassSummary, CodeRecord, MemberState};
 
 use batch::*;
 
@@ -190,6 +195,28 @@ impl Store {
             let rows = batch.cte(&mut params);
             let (school_param, created_param, updated_param) =
                 (params.one(), params.one(), params.one());
+            // A row that changes nothing is not updated (and not returned),
+            // so a re-import of the same file reports its rows unchanged.
+            let differs = match self.backend {
+                Backend::Postgres => "IS DISTINCT FROM",
+                Backend::Sqlite => "IS NOT",
+            };
+            let changed = [
+                "role",
+                "surname",
+                "given_name",
+                "patronymic",
+                "birth_date",
+                "snils",
+                "class_name",
+            ]
+            .iter()
+            .map(|c| format!("accounts.{c} {differs} excluded.{c}"))
+            .chain(std::iter::once(format!(
+                "COALESCE(excluded.login, accounts.login) {differs} accounts.login"
+            )))
+            .collect::<Vec<_>>()
+            .join(" OR ");
             let sql = format!(
                 "WITH {rows}
                  INSERT INTO accounts (id, school_id, roster_key, role, surname, given_name,
@@ -206,6 +233,7 @@ impl Store {
                      class_name = excluded.class_name,
                      login = COALESCE(excluded.login, accounts.login),
                      updated_at = excluded.updated_at
+                 WHERE {changed}
                  RETURNING id"
             );
             let query = batch
@@ -239,9 +267,11 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        let unchanged = people.len().saturating_sub(created.len() + updated.len());
         Ok(BatchWritten {
             created: created.len() as u64,
             updated: updated.len() as u64,
+            unchanged: unchanged as u64,
         })
     }
 
@@ -344,7 +374,16 @@ impl Store {
             params.one()
         );
         if scope.class_name.is_some() {
-            sql += &format!(" AND class_name = {}", params.one());
+            // A class's pupils and their parents (a parent of two classes'
+            // pupils gets one code, with whichever class is issued first).
+            let (class, school, class_again) = (params.one(), params.one(), params.one());
+            sql += &format!(
+                " AND (class_name = {class} OR id IN (
+                    SELECT r.parent_id FROM relationships r
+                    JOIN accounts p ON p.id = r.pupil_id
+                    WHERE p.school_id = {school} AND p.class_name = {class_again}
+                      AND r.status IN ('proposed', 'confirmed')))"
+            );
         }
         if scope.account_id.is_some() {
             sql += &format!(" AND id = {}", params.one());
@@ -356,7 +395,10 @@ impl Store {
         );
         let mut query = sqlx::query(&sql).bind(school_id.to_string());
         if let Some(class) = &scope.class_name {
-            query = query.bind(class.clone());
+            query = query
+                .bind(class.clone())
+                .bind(school_id.to_string())
+                .bind(class.clone());
         }
         if let Some(account) = scope.account_id {
             query = query.bind(account.to_string());

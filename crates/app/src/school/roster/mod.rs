@@ -28,7 +28,7 @@ use store::{BatchWritten, SnilsHolder, Store, StoreError};
 mod source;
 
 use source::rows;
-pub use source::{BytesSource, FileSource, RosterSource};
+pub use source::{BytesSource, FileSource, RosterSource, SheetSource};
 
 /// Rows written per transaction. Each transaction rewrites the pages it
 /// touches at the end of every index (and SQLite logs each such page once
@@ -42,23 +42,89 @@ pub const LISTED_PROBLEMS: usize = 1000;
 /// follow) are looked up.
 const STATISTICS_AFTER_ROWS: u64 = 10_000;
 
+/// Who a report's row is about, so the school finds the person.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RowLabel {
+    pub key: String,
+    pub name: String,
+}
+
+/// The key and name on each of `wanted`'s rows, read from the source
+/// again (rows it cannot read are left out).
+pub fn row_labels(source: &dyn RosterSource, wanted: &BTreeSet<u64>) -> HashMap<u64, RowLabel> {
+    let mut labels = HashMap::new();
+    if wanted.is_empty() {
+        return labels;
+    }
+    for raw in rows(source).into_iter().flatten().map_while(Result::ok) {
+        if wanted.contains(&raw.row) {
+            let name: Vec<&str> = [Column::Surname, Column::GivenName, Column::Patronymic]
+                .into_iter()
+                .filter_map(|c| raw.get(c))
+                .collect();
+            labels.insert(
+                raw.row,
+                RowLabel {
+                    key: raw.get(Column::Key).unwrap_or_default().to_string(),
+                    name: name.join(" "),
+                },
+            );
+        }
+        if wanted.last().is_some_and(|last| raw.row >= *last) {
+            break;
+        }
+    }
+    labels
+}
+
+/// The spreadsheet reader's limits for an uploaded roster, from `[uploads]`.
+pub fn upload_limits(config: &config::Config) -> sheet::Limits {
+    sheet::Limits {
+        max_file_bytes: config.uploads.max_file_bytes,
+        max_rows: config.uploads.max_rows,
+        max_unpacked_bytes: config.uploads.max_unpacked_bytes,
+        ..sheet::Limits::default()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RosterFormat {
     Csv,
     Json,
+    /// XLSX or CSV (UTF-8 or Windows-1251) through the `sheet` crate.
+    Sheet,
 }
 
 /// A problem with the file as a whole: nothing in it can be read as rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FileProblem {
-    NotUtf8 { row: u64 },
+    NotUtf8 {
+        row: u64,
+    },
     NoHeader,
-    UnknownColumn { name: String },
-    MissingColumn { column: Column },
-    DuplicateColumn { column: Column },
-    Syntax { row: u64, detail: String },
-    Json { detail: String },
+    UnknownColumn {
+        name: String,
+    },
+    MissingColumn {
+        column: Column,
+    },
+    DuplicateColumn {
+        column: Column,
+    },
+    Syntax {
+        row: u64,
+        detail: String,
+    },
+    Json {
+        detail: String,
+    },
+    /// What the spreadsheet reader refused, in its own words.
+    Sheet {
+        row: Option<u64>,
+        ru: String,
+        en: String,
+    },
 }
 
 impl FileProblem {
@@ -95,6 +161,8 @@ impl FileProblem {
             }
             (FileProblem::Json { detail }, Lang::Ru) => format!("ошибка в JSON: {detail}"),
             (FileProblem::Json { detail }, Lang::En) => format!("JSON error: {detail}"),
+            (FileProblem::Sheet { ru, .. }, Lang::Ru) => ru.clone(),
+            (FileProblem::Sheet { en, .. }, Lang::En) => en.clone(),
         }
     }
 }
@@ -135,6 +203,8 @@ pub struct ImportReport {
     pub written: bool,
     pub created: u64,
     pub updated: u64,
+    /// Good rows that matched an account already saying the same.
+    pub unchanged: u64,
     pub relationships_added: u64,
     /// The rows written, as inclusive ranges (all good rows, or with
     /// `partial` the good ones).
@@ -543,6 +613,7 @@ fn record_written(report: &mut ImportReport, batch: &[RosterPerson], written: Ba
     report.written = true;
     report.created += written.created;
     report.updated += written.updated;
+    report.unchanged += written.unchanged;
     // Consecutive rows read as one range, also across batches.
     for row in batch.iter().map(|p| p.row) {
         match report.written_rows.last_mut() {

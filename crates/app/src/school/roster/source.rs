@@ -11,6 +11,30 @@ use super::{FileProblem, RosterFormat};
 pub trait RosterSource: Sync {
     fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>>;
     fn format(&self) -> RosterFormat;
+    /// A spreadsheet's bytes and limits ([`RosterFormat::Sheet`] only).
+    fn sheet(&self) -> Option<(&[u8], &sheet::Limits)> {
+        None
+    }
+}
+
+/// An uploaded spreadsheet (XLSX, or CSV in UTF-8 or Windows-1251), read
+/// through the `sheet` crate within `limits`; rows carry the numbers the
+/// spreadsheet shows.
+pub struct SheetSource {
+    pub bytes: Vec<u8>,
+    pub limits: sheet::Limits,
+}
+
+impl RosterSource for SheetSource {
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(self.bytes.as_slice()))
+    }
+    fn format(&self) -> RosterFormat {
+        RosterFormat::Sheet
+    }
+    fn sheet(&self) -> Option<(&[u8], &sheet::Limits)> {
+        Some((&self.bytes, &self.limits))
+    }
 }
 
 /// A roster held in memory (an API request body).
@@ -45,8 +69,12 @@ impl RosterSource for FileSource {
 
 pub(super) type Rows<'a> = Box<dyn Iterator<Item = Result<RawRow, FileProblem>> + Send + 'a>;
 
-/// The rows of a source, in order, numbered from 1.
+/// The rows of a source, in order, numbered as a spreadsheet shows them
+/// (the header is row 1); a JSON array's items from 1.
 pub(super) fn rows<'a>(source: &'a dyn RosterSource) -> Result<Rows<'a>, FileProblem> {
+    if let Some((bytes, limits)) = source.sheet() {
+        return sheet_rows(bytes, limits);
+    }
     let reader = source.open().map_err(|e| FileProblem::Syntax {
         row: 0,
         detail: e.to_string(),
@@ -54,7 +82,38 @@ pub(super) fn rows<'a>(source: &'a dyn RosterSource) -> Result<Rows<'a>, FilePro
     match source.format() {
         RosterFormat::Csv => csv_rows(reader),
         RosterFormat::Json => json_rows(reader),
+        RosterFormat::Sheet => Err(FileProblem::NoHeader),
     }
+}
+
+fn sheet_problem(error: &sheet::SheetError) -> FileProblem {
+    FileProblem::Sheet {
+        row: error.row().map(u64::from),
+        ru: error.text(true),
+        en: error.text(false),
+    }
+}
+
+/// An uploaded spreadsheet's rows. Any problem the reader finds (a formula,
+/// a row too wide, too many rows) stops the import as a file problem:
+/// nothing is written from a file that is not plain data.
+fn sheet_rows<'a>(bytes: &'a [u8], limits: &sheet::Limits) -> Result<Rows<'a>, FileProblem> {
+    let sheet = sheet::open(bytes, None, limits).map_err(|e| sheet_problem(&e))?;
+    let columns = columns_of(sheet.header().iter().map(String::as_str))?;
+    let iter = sheet.map(move |row| {
+        let row = row.map_err(|e| sheet_problem(&e))?;
+        let mut raw = RawRow::new(u64::from(row.number));
+        for (column, value) in columns.iter().zip(row.cells.iter()) {
+            raw.set(*column, value);
+        }
+        raw.extra_cells = row
+            .cells
+            .iter()
+            .skip(columns.len())
+            .any(|v| !v.trim().is_empty());
+        Ok(raw)
+    });
+    Ok(Box::new(iter))
 }
 
 fn csv_rows<'a>(reader: Box<dyn Read + Send + 'a>) -> Result<Rows<'a>, FileProblem> {
@@ -87,7 +146,12 @@ fn csv_rows<'a>(reader: Box<dyn Read + Send + 'a>) -> Result<Rows<'a>, FileProbl
         .clone();
     let columns = columns_of(names.iter())?;
     let iter = csv.into_records().enumerate().map(move |(index, record)| {
-        let row = index as u64 + 1;
+        // The line the record starts on, as a spreadsheet numbers it (the
+        // header is line 1); a quoted cell may span lines.
+        let row = match &record {
+            Ok(record) => record.position().map_or(index as u64 + 2, |p| p.line()),
+            Err(error) => error.position().map_or(index as u64 + 2, |p| p.line()),
+        };
         let record = record.map_err(|error| match error.kind() {
             csv::ErrorKind::Utf8 { .. } => FileProblem::NotUtf8 { row },
             _ => FileProblem::Syntax {

@@ -78,7 +78,7 @@ pub fn sheet(issued: &IssuedCode, school: &str, url: &str) -> String {
 <h1>{TITLE}</h1>
 <p>{school}</p>
 <h2>{name}</h2>
-<p>{CODE_INTRO}</p>
+{children}<p>{CODE_INTRO}</p>
 <p class="code">{code}</p>
 <p>{URL_INTRO} <span class="url">{url_text}</span></p>
 {qr}
@@ -89,6 +89,15 @@ pub fn sheet(issued: &IssuedCode, school: &str, url: &str) -> String {
 "#,
         school = escape(&school_line(issued, school)),
         name = escape(&issued.full_name()),
+        children = if issued.children.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<p>{} {}</p>\n",
+                crate::pdf::PARENT_OF,
+                escape(&issued.children.join("; "))
+            )
+        },
         code = issued.code,
         url_text = escape(url),
         qr = qr_svg(url),

@@ -1,5 +1,5 @@
 //! Invitation sheets as PDF: one A4 page per person saying what the HTML
-//! sheet says ([`super::sheets`]), with the QR code drawn as vector squares.
+//! sheet says ([`crate::sheets`]), with the QR code drawn as vector squares.
 //!
 //! Russian needs a Unicode font, so Liberation Sans (assets/fonts, SIL OFL)
 //! is embedded; each file carries only the glyphs its pages use. Glyphs are
@@ -14,11 +14,11 @@ use qrcode::{Color, QrCode};
 use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
 
-use super::sheets::{school_line, CODE_INTRO, STEPS, TITLE, URL_INTRO, WARNING};
+use crate::sheets::{school_line, CODE_INTRO, STEPS, TITLE, URL_INTRO, WARNING};
 use app::school::IssuedCode;
 
-const REGULAR: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Regular.ttf");
-const BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Bold.ttf");
+const REGULAR: &[u8] = include_bytes!("../../../assets/fonts/LiberationSans-Regular.ttf");
+const BOLD: &[u8] = include_bytes!("../../../assets/fonts/LiberationSans-Bold.ttf");
 
 /// A4 in points.
 const PAGE_WIDTH: f32 = 595.28;
@@ -237,7 +237,20 @@ pub struct SheetsPdf {
     regular: EmbeddedFont,
     bold: EmbeddedFont,
     title: String,
+    /// One bookmark per page (who the sheet is for), so a packet can be
+    /// navigated and searched by name.
+    bookmarks: Vec<(Ref, String)>,
 }
+
+/// A line of a class packet's cover page: who receives which sheet.
+pub struct CoverLine {
+    pub name: String,
+    /// «ученик» or «родитель: Иванов Пётр, 5А».
+    pub receives: String,
+}
+
+/// Cover lines per page (the first page also has the heading).
+const COVER_LINES_PER_PAGE: usize = 34;
 
 impl SheetsPdf {
     pub fn new(school: &str) -> Result<SheetsPdf, SheetsPdfError> {
@@ -255,6 +268,7 @@ impl SheetsPdf {
             regular,
             bold,
             title: format!("Приглашения — {school}"),
+            bookmarks: Vec::new(),
         })
     }
 
@@ -286,6 +300,11 @@ impl SheetsPdf {
         );
         page.gap(10.0);
         page.paragraph(Style::Bold, 18.0, &issued.full_name(), MARGIN, TEXT_WIDTH);
+        let children = children_line(issued);
+        if let Some(children) = &children {
+            page.gap(2.0);
+            page.paragraph(Style::Regular, 12.0, children, MARGIN, TEXT_WIDTH);
+        }
         page.gap(14.0);
         page.paragraph(Style::Regular, 12.0, CODE_INTRO, MARGIN, TEXT_WIDTH);
         page.gap(6.0);
@@ -294,6 +313,7 @@ impl SheetsPdf {
         page.paragraph(Style::Regular, 12.0, URL_INTRO, MARGIN, TEXT_WIDTH);
         page.paragraph(Style::Regular, 11.0, url, MARGIN, TEXT_WIDTH);
         page.gap(8.0);
+        let qr_top = page.y;
         page.qr(url);
         page.gap(10.0);
         for (number, step) in STEPS.iter().enumerate() {
@@ -302,9 +322,80 @@ impl SheetsPdf {
         }
         page.gap(8.0);
         page.paragraph(Style::Bold, 11.0, WARNING, MARGIN, TEXT_WIDTH);
-        let content = deflate(&page.content.finish());
+        let content = page.content.finish();
+        let bookmark = match children {
+            Some(children) => format!("{} — {children}", issued.full_name()),
+            None => issued.full_name(),
+        };
+        // The QR code is also a link: a click in a PDF viewer opens the
+        // activation page.
+        let link = (
+            Rect::new(MARGIN, qr_top - QR_SIDE, MARGIN + QR_SIDE, qr_top),
+            url,
+        );
+        self.push_page(content, bookmark, Some(link));
+    }
 
+    /// Cover pages of a class packet: a heading, then a numbered table of
+    /// who receives which sheet with a column to sign against, in the order
+    /// the sheets follow.
+    pub fn cover(&mut self, heading: &str, lines: &[CoverLine]) {
+        let chunks: Vec<&[CoverLine]> = if lines.is_empty() {
+            vec![&[]]
+        } else {
+            lines.chunks(COVER_LINES_PER_PAGE).collect()
+        };
+        let mut number = 0;
+        for (index, chunk) in chunks.into_iter().enumerate() {
+            let mut page = PageWriter {
+                content: Content::new(),
+                regular: &mut self.regular,
+                bold: &mut self.bold,
+                y: PAGE_HEIGHT - MARGIN,
+            };
+            if index == 0 {
+                page.paragraph(Style::Bold, 16.0, heading, MARGIN, TEXT_WIDTH);
+                page.paragraph(Style::Regular, 10.0, COVER_INTRO, MARGIN, TEXT_WIDTH);
+                page.gap(6.0);
+            }
+            page.cover_row(Style::Bold, "№", "ФИО", "Кому лист", "Подпись, дата");
+            for line in chunk {
+                number += 1;
+                page.cover_row(
+                    Style::Regular,
+                    &number.to_string(),
+                    &line.name,
+                    &line.receives,
+                    "______________",
+                );
+            }
+            let content = page.content.finish();
+            self.push_page(content, format!("{heading} ({})", index + 1), None);
+        }
+    }
+
+    fn push_page(
+        &mut self,
+        content: pdf_writer::Buf,
+        bookmark: String,
+        link: Option<(Rect, &str)>,
+    ) {
+        let content = deflate(&content);
         let page_ref = self.refs.next();
+        let annotation = link.map(|(rect, url)| {
+            let annotation = self.refs.next();
+            let mut written = self.pdf.annotation(annotation);
+            written
+                .subtype(pdf_writer::types::AnnotationType::Link)
+                .rect(rect)
+                .border(0.0, 0.0, 0.0, None);
+            written
+                .action()
+                .action_type(pdf_writer::types::ActionType::Uri)
+                .uri(Str(url.as_bytes()));
+            written.finish();
+            annotation
+        });
         let content_ref = self.refs.next();
         self.pdf
             .stream(content_ref, &content)
@@ -314,6 +405,9 @@ impl SheetsPdf {
             .media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT))
             .parent(self.page_tree)
             .contents(content_ref);
+        if let Some(annotation) = annotation {
+            pdf_page.annotations([annotation]);
+        }
         pdf_page
             .resources()
             .fonts()
@@ -321,13 +415,20 @@ impl SheetsPdf {
             .pair(self.bold.resource, self.bold.type0);
         pdf_page.finish();
         self.pages.push(page_ref);
+        self.bookmarks.push((page_ref, bookmark));
     }
 
     /// The finished file.
     pub fn finish(mut self) -> Result<Vec<u8>, SheetsPdfError> {
         self.regular.write(&mut self.pdf)?;
         self.bold.write(&mut self.pdf)?;
-        self.pdf.catalog(self.catalog).pages(self.page_tree);
+        let outline = self.write_outline();
+        let mut catalog = self.pdf.catalog(self.catalog);
+        catalog.pages(self.page_tree);
+        if let Some(outline) = outline {
+            catalog.outlines(outline);
+        }
+        catalog.finish();
         let count = i32::try_from(self.pages.len()).unwrap_or(i32::MAX);
         self.pdf
             .pages(self.page_tree)
@@ -341,6 +442,49 @@ impl SheetsPdf {
         Ok(self.pdf.finish())
     }
 }
+
+impl SheetsPdf {
+    /// The bookmarks, one per page; `None` without pages.
+    fn write_outline(&mut self) -> Option<Ref> {
+        if self.bookmarks.is_empty() {
+            return None;
+        }
+        let outline = self.refs.next();
+        let items: Vec<Ref> = self.bookmarks.iter().map(|_| self.refs.next()).collect();
+        for (index, ((page, title), item)) in self.bookmarks.iter().zip(&items).enumerate() {
+            let mut entry = self.pdf.outline_item(*item);
+            entry.title(TextStr(title)).parent(outline);
+            if index > 0 {
+                entry.prev(items[index - 1]);
+            }
+            if let Some(next) = items.get(index + 1) {
+                entry.next(*next);
+            }
+            entry.dest().page(*page).fit();
+        }
+        let count = i32::try_from(items.len()).unwrap_or(i32::MAX);
+        let mut root = self.pdf.outline(outline);
+        if let (Some(first), Some(last)) = (items.first(), items.last()) {
+            root.first(*first).last(*last);
+        }
+        root.count(count);
+        Some(outline)
+    }
+}
+
+/// «Для родителя: Иванов Пётр Сергеевич, 5А» on a parent's sheet.
+fn children_line(issued: &IssuedCode) -> Option<String> {
+    if issued.children.is_empty() {
+        return None;
+    }
+    Some(format!("{PARENT_OF} {}", issued.children.join("; ")))
+}
+
+/// What a cover page says under its heading.
+const COVER_INTRO: &str = "Листы с кодами активации выдаются лично в руки под подпись. \
+                           Листы в пакете идут в том же порядке, что и строки таблицы.";
+/// Before the children on a parent's sheet.
+pub const PARENT_OF: &str = "Родитель ученика:";
 
 /// Writes one page top down; `y` is the top of the next line.
 struct PageWriter<'a> {
@@ -383,6 +527,30 @@ impl PageWriter<'_> {
         for line in wrap(self.font(style), text, size, width) {
             self.line(style, size, &line, x);
         }
+    }
+
+    /// A row of the cover table: number, name, which sheet, signature.
+    fn cover_row(&mut self, style: Style, number: &str, name: &str, receives: &str, sign: &str) {
+        const SIZE: f32 = 10.0;
+        let columns = [
+            (MARGIN, 22.0),
+            (MARGIN + 22.0, 170.0),
+            (MARGIN + 192.0, 180.0),
+            (MARGIN + 372.0, TEXT_WIDTH - 372.0),
+        ];
+        let top = self.y;
+        let mut lowest = top;
+        for (text, (x, width)) in [number, name, receives, sign].into_iter().zip(columns) {
+            self.y = top;
+            self.paragraph(style, SIZE, text, x, width - 4.0);
+            lowest = lowest.min(self.y);
+        }
+        self.y = lowest - 4.0;
+        self.content
+            .set_line_width(0.5)
+            .move_to(MARGIN, self.y + 2.0)
+            .line_to(MARGIN + TEXT_WIDTH, self.y + 2.0)
+            .stroke();
     }
 
     fn step(&mut self, number: usize, text: &str) {
@@ -492,87 +660,4 @@ fn wrap(font: &EmbeddedFont, text: &str, size: f32, width: f32) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use domain::code::ActivationCode;
-    use store::CodeTarget;
-    use uuid::Uuid;
-
-    fn person(surname: &str, given: &str, patronymic: Option<&str>) -> IssuedCode {
-        IssuedCode {
-            target: CodeTarget {
-                account_id: Uuid::new_v4(),
-                roster_key: None,
-                surname: surname.into(),
-                given_name: given.into(),
-                patronymic: patronymic.map(str::to_string),
-                class_name: Some("5А".into()),
-                role: "pupil".into(),
-            },
-            code: ActivationCode::generate(),
-        }
-    }
-
-    /// `/Type /Page` objects, not the `/Type /Pages` tree.
-    fn pages(pdf: &[u8]) -> usize {
-        let needle = b"/Type /Page";
-        pdf.windows(needle.len() + 1)
-            .filter(|w| w.starts_with(needle) && !w[needle.len()].is_ascii_alphanumeric())
-            .count()
-    }
-
-    fn contains(pdf: &[u8], text: &str) -> bool {
-        pdf.windows(text.len()).any(|w| w == text.as_bytes())
-    }
-
-    #[test]
-    fn one_page_per_person_with_the_font_embedded() {
-        let school = "Школа № 7 г. Архангельска";
-        let mut sheets = SheetsPdf::new(school).expect("fonts parse");
-        let people = [
-            person("Новиков", "Максим", Some("Андреевич")),
-            person("Д’Артаньян-Королёва", "Алёна", None),
-            person("O'Brien", "Шон", Some("Пётрович")),
-        ];
-        for issued in &people {
-            let url = format!("https://diary.example/activate?code={}", issued.code);
-            sheets.add(issued, school, &url);
-        }
-        assert_eq!(sheets.len(), 3);
-        let pdf = sheets.finish().expect("pdf");
-        assert!(pdf.starts_with(b"%PDF-"));
-        assert_eq!(pages(&pdf), 3);
-        assert!(contains(&pdf, "/FontFile2"));
-        assert!(contains(&pdf, "+LiberationSans"));
-        assert!(contains(&pdf, "/FlateDecode"));
-        // A subset, not the 400 KB fonts.
-        assert!(pdf.len() < 120_000, "{} bytes", pdf.len());
-    }
-
-    #[test]
-    fn cyrillic_apostrophes_and_yo_are_in_the_font() {
-        let mut sheets = SheetsPdf::new("Школа").expect("fonts parse");
-        for c in "Ёё’'ЙйЪъ№—«»".chars() {
-            assert_ne!(sheets.regular.glyph(c).0, 0, "regular has {c}");
-            assert_ne!(sheets.bold.glyph(c).0, 0, "bold has {c}");
-        }
-        let bytes = sheets.regular.encode("Королёв");
-        assert_eq!(bytes.len(), 14, "two bytes a letter");
-        assert!(sheets.regular.text.values().any(|c| *c == 'ё'));
-    }
-
-    #[test]
-    fn long_words_and_addresses_wrap_within_the_text_width() {
-        let sheets = SheetsPdf::new("Школа").expect("fonts parse");
-        let url = format!("https://diary.example/activate?code={}", "X".repeat(200));
-        let lines = wrap(&sheets.regular, &url, 11.0, TEXT_WIDTH);
-        assert!(lines.len() > 1);
-        assert_eq!(lines.concat(), url);
-        for line in &lines {
-            assert!(sheets.regular.width(line, 11.0) <= TEXT_WIDTH);
-        }
-        let step = wrap(&sheets.regular, STEPS[1], 11.0, TEXT_WIDTH - STEP_INDENT);
-        assert_eq!(step.join(" "), STEPS[1]);
-        assert!(wrap(&sheets.regular, "  ", 11.0, TEXT_WIDTH).is_empty());
-    }
-}
+mod tests;
