@@ -421,11 +421,14 @@ async fn the_cli_imports_a_file_and_issues_codes_with_sheets() {
     assert!(stdout.contains("новых — 3"), "{stdout}");
     let sheets = dir.join("sheets.html");
     let pdf = dir.join("sheets.pdf");
+    // A class's codes reach its pupils and their parents.
     let output = run(&[
         "codes",
         "issue",
         "--school",
         &school_arg,
+        "--class",
+        "5А",
         "--sheets",
         sheets.to_str().expect("path"),
         "--pdf",
@@ -443,6 +446,10 @@ async fn the_cli_imports_a_file_and_issues_codes_with_sheets() {
     assert_eq!(html.matches("<svg").count(), 3, "a QR code per sheet");
     assert!(html.contains("Смирнов Олег Ильич"));
     assert!(html.contains("Д'Арк-Королёва Алёна"));
+    assert!(
+        html.contains("Родитель ученика: Смирнов Олег Ильич, 5А"),
+        "a parent's sheet names the child and the class: {html}"
+    );
     // The PDF: one A4 page per person (`/Type /Page`, not the `/Pages`
     // tree), with the font that writes Russian embedded.
     let pdf = std::fs::read(&pdf).expect("pdf");

@@ -266,6 +266,49 @@ async fn a_class_packet_has_a_cover_page_and_a_parents_sheet_names_the_child() {
         .await
         .expect("filtered");
     assert!(expired.body.contains("id=\"nobody\""), "{}", expired.body);
+
+    // People: found by name; one lost sheet reissued, the earlier code
+    // revoked.
+    let found = browser
+        .get(&format!("{}/school/people?q=белова&lang=ru", app.base))
+        .await
+        .expect("search");
+    assert_eq!(
+        found.body.matches("class=\"person\"").count(),
+        2,
+        "{}",
+        found.body
+    );
+    let vera: String = sqlx::query_scalar("SELECT id FROM accounts WHERE roster_key = 'p1'")
+        .fetch_one(app.state.store().pool())
+        .await
+        .expect("id");
+    let person = browser
+        .get(&format!("{}/school/person/{vera}?lang=ru", app.base))
+        .await
+        .expect("person");
+    assert!(
+        person.body.contains("Белова Анна Олеговна"),
+        "{}",
+        person.body
+    );
+    let action = format!("/school/person/{vera}/code?lang=ru");
+    let response = browser
+        .send(
+            browser
+                .request(Method::POST, &format!("{}{action}", app.base))
+                .form(&fill_form(&person.body, &action, &[])),
+        )
+        .await
+        .expect("sheet");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(pdf_pages(&response.bytes().await.expect("pdf")), 1);
+    let person = browser
+        .get(&format!("{}/school/person/{vera}?lang=ru", app.base))
+        .await
+        .expect("person");
+    assert!(person.body.contains("отозван"), "{}", person.body);
+    assert!(person.body.contains("действует"), "{}", person.body);
     app.clock.advance(chrono::Duration::days(400));
     let expired = browser
         .get(&format!(
