@@ -50,6 +50,7 @@ fn blank(lang: Lang, title: &str, step: &'static str) -> ActivatePage {
         phone: String::new(),
         login: None,
         login_changeable: false,
+        proposed_login: None,
         csrf: String::new(),
         sent: String::new(),
     }
@@ -97,6 +98,7 @@ fn step_page(lang: Lang, view: WizardView, errors: Vec<String>) -> ActivatePage 
     page.phone = view.phone.unwrap_or_default();
     page.login_changeable = !view.login_changed;
     page.login = view.login;
+    page.proposed_login = view.proposed_login;
     page.csrf = view.csrf;
     page
 }
@@ -246,6 +248,9 @@ async fn step(
                     if !form.email.is_empty() {
                         page.email = form.email;
                         page.phone = form.phone;
+                    }
+                    if page.proposed_login.is_some() && !form.new_login.trim().is_empty() {
+                        page.proposed_login = Some(form.new_login.trim().to_string());
                     }
                     Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
                 }

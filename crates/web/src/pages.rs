@@ -285,6 +285,8 @@ pub struct WizardTexts {
     pub login_current: &'static str,
     pub login_new: &'static str,
     pub login_once: &'static str,
+    pub login_proposed: &'static str,
+    pub login_proposed_hint: &'static str,
     pub finish: &'static str,
     pub to_login: &'static str,
 }
@@ -329,6 +331,11 @@ impl WizardTexts {
                 "Логин можно сменить только один раз.",
                 "A login can be changed only once.",
             ),
+            login_proposed: lang.pick("Логин", "Login"),
+            login_proposed_hint: lang.pick(
+                "Школа не задала вам логин, и мы предложили его по фамилии и инициалам. Оставьте его или впишите свой: латинские буквы, цифры, точка, дефис или подчёркивание. Если оставить поле пустым, сохранится предложенный.",
+                "Your school gave you no login, so we propose one from your surname and initials. Keep it or type your own: Latin letters, digits, dots, hyphens or underscores. Left empty, the proposal is kept.",
+            ),
             finish: lang.pick("Завершить активацию", "Finish activation"),
             to_login: lang.pick("Войти", "Log in"),
         }
@@ -354,6 +361,8 @@ pub struct ActivatePage {
     pub phone: String,
     pub login: Option<String>,
     pub login_changeable: bool,
+    /// A free login offered to a person without one (the field's value).
+    pub proposed_login: Option<String>,
     pub csrf: String,
     pub sent: String,
 }
