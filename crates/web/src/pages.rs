@@ -199,11 +199,40 @@ pub struct AccountPage {
     pub labels: AccountLabels,
     pub full_name: String,
     pub role: String,
-    pub school: String,
-    pub region: String,
+    pub school: Option<String>,
+    pub region: Option<String>,
     pub links: Vec<LinkRow>,
+    pub next: AccountNext,
     pub csrf: String,
     pub support: Option<SupportBlock>,
+}
+
+/// What the account page offers to do next; empty parts are not shown.
+pub struct AccountNext {
+    pub diaries_heading: String,
+    pub diaries: Vec<Anchor>,
+    pub upcoming: Vec<String>,
+    pub invitations_heading: String,
+    pub invitations: Vec<InvitationToAnswer>,
+    pub accept: String,
+    pub decline: String,
+    /// Links: notifications (with the unread count), answers to give, the
+    /// family page, the console.
+    pub links: Vec<Anchor>,
+    /// "Link State Services" buttons.
+    pub link_providers: Vec<Anchor>,
+    pub link_hint: String,
+}
+
+pub struct Anchor {
+    pub id: String,
+    pub href: String,
+    pub text: String,
+}
+
+pub struct InvitationToAnswer {
+    pub id: String,
+    pub text: String,
 }
 
 #[derive(Template)]
