@@ -275,6 +275,8 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 
 pub struct OpsAccount {
     pub id: String,
+    /// Name, login, role, SNILS (masked as the role requires); the id
+    /// only folded, on request.
     pub summary: String,
     /// (provider, masked subject, linked at)
     pub identities: Vec<(String, String, String)>,
@@ -285,7 +287,10 @@ pub struct OpsAttempt {
     pub at: String,
     pub reference: String,
     pub provider: String,
+    /// The code, for the page's data attribute only.
     pub outcome: String,
+    /// The outcome in words.
+    pub outcome_label: String,
     pub error_code: String,
     pub tier: String,
     pub comparison: Vec<String>,
