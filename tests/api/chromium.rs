@@ -361,3 +361,116 @@ async fn demo_login_in_headless_chromium() {
         "the operator sees the remedy: {remedy}"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn a_parent_without_a_login_activates_and_reaches_her_childs_diary_in_chromium() {
+    let app = spawn_app().await;
+    let school = app
+        .state
+        .school()
+        .create_school(29, "Школа № 12", "test")
+        .await
+        .expect("school");
+    // The school's sheet has no login column.
+    let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class,children\n\
+               p1,pupil,Фёдорова,Алёна,Сергеевна,2013-05-05,,4А,\n\
+               m1,parent,Фёдорова,Ольга,Ивановна,1986-02-02,,,p1\n";
+    crate::helpers::import_csv(&app, school.id, csv).await;
+    let mut codes = Vec::new();
+    app.state
+        .school()
+        .issue_codes(
+            school.id,
+            &Default::default(),
+            30,
+            "test",
+            &mut |batch: &[esia_link::app::school::IssuedCode]| {
+                codes.extend(batch.iter().map(|i| (i.full_name(), i.code.to_string())));
+            },
+        )
+        .await
+        .expect("codes");
+    let code = codes
+        .iter()
+        .find(|(name, _)| name.contains("Ольга"))
+        .map(|(_, code)| code.clone())
+        .expect("the parent's code");
+    let pupil: String = sqlx::query_scalar("SELECT id FROM accounts WHERE roster_key = 'p1'")
+        .fetch_one(app.state.store().pool())
+        .await
+        .expect("pupil");
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let outbox = app.outbox_dir.clone();
+    let result = async {
+        // The QR code of her sheet: the only address not reached by a click
+        // (and the e-mail's link, opened from her mailbox).
+        client
+            .goto(&format!("{}/activate?code={code}", app.base))
+            .await?;
+        click(&client, "data-ok").await?;
+        fill(&client, "email", "fedorova@mail.ru").await?;
+        fill(&client, "phone", "+7 912 000-33-44").await?;
+        click(&client, "contacts-submit").await?;
+        fill(&client, "password", PASSWORD).await?;
+        fill(&client, "repeat", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        // The login is left empty: the proposal is kept.
+        client
+            .wait()
+            .for_element(Locator::Id("new_login"))
+            .await?
+            .clear()
+            .await?;
+        click(&client, "finish").await?;
+        let sent = client
+            .wait()
+            .for_element(Locator::Id("wizard-sent"))
+            .await?
+            .text()
+            .await?;
+        let mail = esia_link::notify::FileOutbox::read(&outbox);
+        let link = mail
+            .iter()
+            .flat_map(|m| {
+                m.body
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .find(|w| w.contains("/activate/confirm?token="))
+            .expect("a confirmation link in the outbox");
+        client.goto(&link).await?;
+        click(&client, "to-login").await?;
+        fill(&client, "login", "fedorova.oi").await?;
+        fill(&client, "password", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        // The home: the school's link to her daughter waits for her answer.
+        click(&client, "to-proposals").await?;
+        client
+            .wait()
+            .for_element(Locator::Css("form[action$='/accept'] button"))
+            .await?
+            .click()
+            .await?;
+        click(&client, "to-account").await?;
+        let diary = client
+            .wait()
+            .for_element(Locator::Id(&format!("diary-{pupil}")))
+            .await?;
+        let text = diary.text().await?;
+        let href = diary.attr("href").await?.unwrap_or_default();
+        Ok::<_, fantoccini::error::CmdError>((sent, text, href))
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let (sent, text, href) = result.expect("the journey completes");
+    assert!(sent.contains("fedorova.oi"), "the login is told: {sent}");
+    assert!(text.contains("Фёдорова Алёна Сергеевна"), "{text}");
+    assert!(href.contains(&pupil), "{href}");
+}

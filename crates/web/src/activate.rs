@@ -218,7 +218,10 @@ async fn step(
             HeaderMap::new(),
             &format!("/activate?lang={}", lang.code()),
         )),
-        Ok(WizardNext::Finished { email_masked }) => {
+        Ok(WizardNext::Finished {
+            email_masked,
+            login,
+        }) => {
             let mut page = blank(
                 lang,
                 lang.pick(
@@ -228,8 +231,8 @@ async fn step(
                 "sent",
             );
             page.sent = match lang {
-                Lang::Ru => format!("Пароль сохранён. Мы отправили письмо на {email_masked}: откройте ссылку из него, чтобы завершить активацию. Ссылка действует 24 часа."),
-                Lang::En => format!("Your password is saved. We have sent a message to {email_masked}: open the link in it to finish the activation. The link is valid for 24 hours."),
+                Lang::Ru => format!("Пароль сохранён, ваш логин — {login}. Мы отправили письмо на {email_masked}: откройте ссылку из него, чтобы завершить активацию. Ссылка действует 24 часа."),
+                Lang::En => format!("Your password is saved and your login is {login}. We have sent a message to {email_masked}: open the link in it to finish the activation. The link is valid for 24 hours."),
             };
             let mut response = render(StatusCode::OK, &page);
             cookies::remove(

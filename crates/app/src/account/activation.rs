@@ -161,6 +161,8 @@ pub enum WizardNext {
     /// The code is consumed; a confirmation link went to this (masked) address.
     Finished {
         email_masked: String,
+        /// The login to log in with (the one kept, chosen or proposed).
+        login: String,
     },
 }
 
@@ -432,6 +434,9 @@ impl Accounts<'_> {
         self.send_confirmation(email, &token, lang).await;
         Ok(Ok(WizardNext::Finished {
             email_masked: mask_email(email),
+            login: new_login
+                .or_else(|| account.login.clone())
+                .unwrap_or_default(),
         }))
     }
 
