@@ -52,7 +52,10 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--allow-file-access-from-files",
                     format!("--user-data-dir={}", profile.display()),
-                ]
+                    "--lang=ru-RU",
+                ],
+                // The people of these journeys read Russian pages.
+                "prefs": { "intl.accept_languages": "ru-RU,ru" }
             }),
         );
         for _ in 0..50 {
@@ -473,4 +476,66 @@ async fn a_parent_without_a_login_activates_and_reaches_her_childs_diary_in_chro
     assert!(sent.contains("fedorova.oi"), "the login is told: {sent}");
     assert!(text.contains("Фёдорова Алёна Сергеевна"), "{text}");
     assert!(href.contains(&pupil), "{href}");
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn a_grandmother_accepts_on_her_first_landing_page_and_sees_the_child_after_the_delay_in_chromium(
+) {
+    use crate::family::{
+        invitation_for, invite_fields, parent_with_confirmed_child, post, ZAITSEVA_SNILS,
+    };
+    let app = spawn_app().await;
+    let (ivanova, _, child) = parent_with_confirmed_child(&app).await;
+    let csrf = crate::helpers::csrf_token(&app, &ivanova).await;
+    let (status, _, body) = post(
+        &app,
+        &ivanova,
+        "/family/invitations",
+        &invite_fields(&csrf, child, "Зайцева", ZAITSEVA_SNILS, &["diary"]),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "{body}");
+    let invitation = invitation_for(&app, "Зайцева").await;
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let result = async {
+        // Her first State Services login lands on the invitation.
+        log_in_via_esia(&client, &app.base, "zaitseva").await?;
+        let text = client
+            .wait()
+            .for_element(Locator::Id(&format!("invitation-{invitation}")))
+            .await?
+            .text()
+            .await?;
+        click(&client, &format!("accept-{invitation}")).await?;
+        click(&client, "to-account").await?;
+        let waiting = client
+            .wait()
+            .for_element(Locator::Id("diaries"))
+            .await?
+            .text()
+            .await?;
+        // The waiting period passes on the test's clock.
+        app.clock
+            .advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+        client.refresh().await?;
+        let diary = client
+            .wait()
+            .for_element(Locator::Id(&format!("diary-{child}")))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((text, waiting, diary))
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let (text, waiting, diary) = result.expect("the journey completes");
+    assert!(text.contains("Иванова Мария Петровна"), "{text}");
+    assert!(waiting.contains("откроется"), "{waiting}");
+    assert!(diary.contains("Иванов Пётр Сергеевич"), "{diary}");
 }

@@ -22,7 +22,7 @@ use crate::helpers::{
 };
 
 const LEBEDEV_SNILS: &str = "207-307-407 31";
-const ZAITSEVA_SNILS: &str = "217-317-417 46";
+pub(crate) const ZAITSEVA_SNILS: &str = "217-317-417 46";
 const BELOV_SNILS: &str = "218-318-418 58";
 
 /// The app's clock, which the test moves.
@@ -102,7 +102,7 @@ async fn page(app: &TestApp, browser: &ScriptedBrowser, path: &str) -> String {
 }
 
 /// Posts `fields` to `path`: (status, Location, body).
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     browser: &ScriptedBrowser,
     path: &str,
@@ -198,7 +198,7 @@ async fn notification_kinds(app: &TestApp, account: Uuid) -> Vec<String> {
 
 /// Ivanova with Пётр (c1, school № 5) confirmed; returns her browser,
 /// school № 5 and Пётр's id.
-async fn parent_with_confirmed_child(app: &TestApp) -> (ScriptedBrowser, Uuid, Uuid) {
+pub(crate) async fn parent_with_confirmed_child(app: &TestApp) -> (ScriptedBrowser, Uuid, Uuid) {
     let (browser, school5) = ivanova_with_proposed_children(app).await;
     let rel = relationship_of(app, "c1").await;
     let (status, location, body) = press(
@@ -213,7 +213,7 @@ async fn parent_with_confirmed_child(app: &TestApp) -> (ScriptedBrowser, Uuid, U
     (browser, school5, account_by_key(app, "c1").await)
 }
 
-fn invite_fields(
+pub(crate) fn invite_fields(
     csrf: &str,
     pupil: Uuid,
     surname: &str,
@@ -233,7 +233,7 @@ fn invite_fields(
     fields
 }
 
-async fn invitation_for(app: &TestApp, surname: &str) -> Uuid {
+pub(crate) async fn invitation_for(app: &TestApp, surname: &str) -> Uuid {
     let id: String = sqlx::query_scalar(
         "SELECT id FROM invitations WHERE invitee_surname = $1 ORDER BY created_at DESC LIMIT 1",
     )
