@@ -539,3 +539,61 @@ async fn a_grandmother_accepts_on_her_first_landing_page_and_sees_the_child_afte
     assert!(waiting.contains("откроется"), "{waiting}");
     assert!(diary.contains("Иванов Пётр Сергеевич"), "{diary}");
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn an_operator_looks_up_a_name_mismatch_and_reads_the_answer_in_russian_in_chromium() {
+    let app = spawn_app().await;
+    // The parent reads her reference code off the outcome page.
+    let (_, run) = app
+        .login(
+            "esia",
+            "kuznetsova",
+            esia_link::demo::browser::Consent::Allow,
+        )
+        .await;
+    assert_eq!(run.outcome.as_deref(), Some("name_mismatch"));
+    let reference = run.reference.expect("a reference");
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let result = async {
+        log_in_via_esia(&client, &app.base, "operator").await?;
+        click(&client, "to-console").await?;
+        fill(&client, "q", &reference).await?;
+        click(&client, "lookup").await?;
+        let answer = client
+            .wait()
+            .for_element(Locator::Css("section.looked-up"))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>(answer)
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let answer = result.expect("the lookup completes");
+    assert!(answer.contains("ФИО не совпадает"), "{answer}");
+    assert!(answer.contains(&reference), "{answer}");
+    assert!(answer.contains("отчество"), "the part in words: {answer}");
+    for code in [
+        "name_mismatch",
+        "patronymic",
+        "differs",
+        "equal",
+        "standard",
+        "simplified",
+    ] {
+        assert!(!answer.contains(code), "«{code}» in: {answer}");
+    }
+    // Every Latin word is the reference, the time zone or the provider's id.
+    let latin: Vec<&str> = answer
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(|w| !reference.contains(*w) && !["UTC", "esia"].contains(w))
+        .collect();
+    assert!(latin.is_empty(), "{latin:?} in: {answer}");
+}
