@@ -306,8 +306,22 @@ async fn an_operator_unlinks_with_a_reason_and_the_link_no_longer_blocks() {
         .expect("post");
     assert_eq!(
         refused.status,
-        reqwest::StatusCode::BAD_REQUEST,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
         "no reason, no action"
+    );
+    // A reason too short (the browser's check bypassed): the same form
+    // again, the input kept, the error beside the field, still in the console.
+    let short = operator
+        .post_form(&format!("{}/ops/unlink", app.base), &post("abc"))
+        .await
+        .expect("post");
+    assert_eq!(short.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("id=\"unlink-error\""), "{}", short.body);
+    assert!(short.body.contains(">abc</textarea>"), "{}", short.body);
+    assert!(
+        short.body.contains("action=\"/ops/unlink\""),
+        "{}",
+        short.body
     );
     assert_eq!(
         app.link_count().await,

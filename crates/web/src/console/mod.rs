@@ -149,6 +149,27 @@ struct ConsolePage {
     /// The front page's chart, an `<svg>` built by [`stacked_bars`].
     chart: Option<String>,
     region: String,
+    /// A refused form, shown again with its input and the error beside it.
+    kept: Option<KeptForm>,
+}
+
+/// What a refused form had, to show it again.
+pub(super) struct KeptForm {
+    /// Which form: "unlink".
+    pub form: &'static str,
+    pub account: String,
+    pub provider: String,
+    pub reason: String,
+    pub error: String,
+}
+
+impl ConsolePage {
+    /// The kept form's reason and error for this (form, account, provider).
+    fn kept_for(&self, form: &str, account: &str, provider: &str) -> Option<&KeptForm> {
+        self.kept
+            .as_ref()
+            .filter(|k| k.form == form && k.account == account && k.provider == provider)
+    }
 }
 
 /// `/?region=29&return_to=...`: the login page, coming back here.
@@ -192,6 +213,17 @@ async fn console(
         Ok(operator) => operator,
         Err(page) => return Ok(page),
     };
+    console_page(&app, operator, query, lang, None).await
+}
+
+/// The console for `query`; with `kept`, a refused form shown again (422).
+pub(super) async fn console_page(
+    app: &AppState,
+    operator: Operator,
+    query: Option<String>,
+    lang: Lang,
+    kept: Option<KeptForm>,
+) -> Result<Response, WebError> {
     let looked_up = query_param(query.as_deref(), "q").filter(|q| !q.trim().is_empty());
     let notice = query_param(query.as_deref(), "done").and_then(|done| {
         let (ru, en) = match done.as_str() {
@@ -257,8 +289,14 @@ async fn console(
         notice,
         chart: console.chart.as_ref().map(|c| chart(c, lang)),
         region: region.map(|r| r.to_string()).unwrap_or_default(),
+        kept,
     };
-    Ok(render(StatusCode::OK, &page))
+    let status = if page.kept.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(render(status, &page))
 }
 
 fn account_rows(diagnosis: &Diagnosis, lang: Lang) -> Vec<OpsAccount> {
