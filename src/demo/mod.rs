@@ -272,7 +272,8 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!();
     println!("  Activation (school side → person side): invitation sheets with one-time codes");
     println!(
-        "  for the Arkhangelsk school are in {} (PDF: {}).",
+        "  for «{}» are in {} (PDF: {}).",
+        invitations.school,
         invitations.sheets.display(),
         invitations.pdf.display()
     );
@@ -297,6 +298,8 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
 }
 
 struct DemoInvitations {
+    /// The school the sheets are for, as the banner names it.
+    school: String,
     sheets: PathBuf,
     pdf: PathBuf,
     popova_code: String,
@@ -353,6 +356,7 @@ async fn demo_invitations(
     let pdf_path = dir.join("demo-invitations.pdf");
     std::fs::write(&pdf_path, pdf.finish()?)?;
     Ok(DemoInvitations {
+        school: school.name.clone(),
         sheets,
         pdf: pdf_path,
         popova_code,

@@ -163,9 +163,10 @@ async fn the_wizard_from_code_to_active_account_with_every_refusal_on_the_way() 
     )
     .await;
     assert!(page.contains("id=\"new_login\""), "login step: {page}");
-    // No login yet: one must be chosen, and a taken one is refused.
-    let (status, refused) = post_step(&app, &client, &page, &[("new_login", "")]).await;
-    assert_eq!(status, 422, "{refused}");
+    // No login from the school: one is proposed, to keep or change; a
+    // taken one is refused.
+    assert!(page.contains("value=\"smirnova.op\""), "{page}");
+    assert!(page.contains("id=\"login-proposed\""), "{page}");
     let (status, refused) = post_step(&app, &client, &page, &[("new_login", "Smirnov.OI")]).await;
     assert_eq!(status, 422);
     assert!(
@@ -344,4 +345,63 @@ async fn a_login_changes_only_once() {
     assert_eq!(response.status(), 422);
     let body = response.text().await.expect("body");
     assert!(body.contains("только один раз"), "{body}");
+}
+
+/// Walks a wizard from the code to its login step.
+async fn to_login_step(app: &TestApp, client: &reqwest::Client, code: &str) -> String {
+    let (_, page) = open_code(app, client, code).await;
+    let (_, page) = post_step(app, client, &page, &[]).await;
+    let (_, page) = post_step(
+        app,
+        client,
+        &page,
+        &[("email", "olga@mail.ru"), ("phone", "+7 912 345-67-89")],
+    )
+    .await;
+    let (_, page) = post_step(
+        app,
+        client,
+        &page,
+        &[
+            ("password", "тихий-ручей-под-ивой"),
+            ("repeat", "тихий-ручей-под-ивой"),
+        ],
+    )
+    .await;
+    page
+}
+
+#[tokio::test]
+async fn a_login_left_empty_keeps_the_proposed_one_made_unique() {
+    let app = spawn_app().await;
+    let school = app
+        .state
+        .school()
+        .create_school(29, "Школа № 9", "test")
+        .await
+        .expect("school");
+    // The proposal for Смирнова Ольга Петровна is held by someone else.
+    let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class,children,login\n\
+               p1,pupil,Смирнов,Олег,Ильич,2012-09-01,,6А,,smirnova.op\n\
+               m1,parent,Смирнова,Ольга,Петровна,1985-05-05,,,p1,\n";
+    crate::helpers::import_csv(&app, school.id, csv).await;
+    let codes = issue(&app, school.id).await;
+    let code = codes
+        .iter()
+        .find(|(key, _)| key == "m1")
+        .map(|(_, c)| c.clone())
+        .expect("the parent's code");
+    let client = browser();
+    let page = to_login_step(&app, &client, &code).await;
+    assert!(page.contains("value=\"smirnova.op2\""), "{page}");
+    let (status, done) = post_step(&app, &client, &page, &[("new_login", "")]).await;
+    assert_eq!(status, 200, "the empty field takes the proposal: {done}");
+    let account = app
+        .state
+        .store()
+        .find_account_by_login("smirnova.op2")
+        .await
+        .expect("query")
+        .expect("the proposed login");
+    assert_eq!(account.surname, "Смирнова");
 }

@@ -53,7 +53,10 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--allow-file-access-from-files",
                     format!("--user-data-dir={}", profile.display()),
-                ]
+                    "--lang=ru-RU",
+                ],
+                // The people of these journeys read Russian pages.
+                "prefs": { "intl.accept_languages": "ru-RU,ru" }
             }),
         );
         for _ in 0..50 {
@@ -362,6 +365,238 @@ async fn demo_login_in_headless_chromium() {
     );
 }
 
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn a_parent_without_a_login_activates_and_reaches_her_childs_diary_in_chromium() {
+    let app = spawn_app().await;
+    let school = app
+        .state
+        .school()
+        .create_school(29, "Школа № 12", "test")
+        .await
+        .expect("school");
+    // The school's sheet has no login column.
+    let csv = "key,role,surname,given_name,patronymic,birth_date,snils,class,children\n\
+               p1,pupil,Фёдорова,Алёна,Сергеевна,2013-05-05,,4А,\n\
+               m1,parent,Фёдорова,Ольга,Ивановна,1986-02-02,,,p1\n";
+    crate::helpers::import_csv(&app, school.id, csv).await;
+    let mut codes = Vec::new();
+    app.state
+        .school()
+        .issue_codes(
+            school.id,
+            &Default::default(),
+            30,
+            "test",
+            &mut |batch: &[esia_link::app::school::IssuedCode]| {
+                codes.extend(batch.iter().map(|i| (i.full_name(), i.code.to_string())));
+            },
+        )
+        .await
+        .expect("codes");
+    let code = codes
+        .iter()
+        .find(|(name, _)| name.contains("Ольга"))
+        .map(|(_, code)| code.clone())
+        .expect("the parent's code");
+    let pupil: String = sqlx::query_scalar("SELECT id FROM accounts WHERE roster_key = 'p1'")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("pupil");
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let outbox = app.outbox_dir.clone();
+    let result = async {
+        // The QR code of her sheet: the only address not reached by a click
+        // (and the e-mail's link, opened from her mailbox).
+        client
+            .goto(&format!("{}/activate?code={code}", app.base))
+            .await?;
+        click(&client, "data-ok").await?;
+        fill(&client, "email", "fedorova@mail.ru").await?;
+        fill(&client, "phone", "+7 912 000-33-44").await?;
+        click(&client, "contacts-submit").await?;
+        fill(&client, "password", PASSWORD).await?;
+        fill(&client, "repeat", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        // The login is left empty: the proposal is kept.
+        client
+            .wait()
+            .for_element(Locator::Id("new_login"))
+            .await?
+            .clear()
+            .await?;
+        click(&client, "finish").await?;
+        let sent = client
+            .wait()
+            .for_element(Locator::Id("wizard-sent"))
+            .await?
+            .text()
+            .await?;
+        let mail = esia_link::notify::FileOutbox::read(&outbox);
+        let link = mail
+            .iter()
+            .flat_map(|m| {
+                m.body
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .find(|w| w.contains("/activate/confirm?token="))
+            .expect("a confirmation link in the outbox");
+        client.goto(&link).await?;
+        click(&client, "to-login").await?;
+        fill(&client, "login", "fedorova.oi").await?;
+        fill(&client, "password", PASSWORD).await?;
+        click(&client, "password-submit").await?;
+        // The home: the school's link to her daughter waits for her answer.
+        click(&client, "to-proposals").await?;
+        client
+            .wait()
+            .for_element(Locator::Css("form[action$='/accept'] button"))
+            .await?
+            .click()
+            .await?;
+        click(&client, "to-account").await?;
+        let diary = client
+            .wait()
+            .for_element(Locator::Id(&format!("diary-{pupil}")))
+            .await?;
+        let text = diary.text().await?;
+        let href = diary.attr("href").await?.unwrap_or_default();
+        Ok::<_, fantoccini::error::CmdError>((sent, text, href))
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let (sent, text, href) = result.expect("the journey completes");
+    assert!(sent.contains("fedorova.oi"), "the login is told: {sent}");
+    assert!(text.contains("Фёдорова Алёна Сергеевна"), "{text}");
+    assert!(href.contains(&pupil), "{href}");
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn a_grandmother_accepts_on_her_first_landing_page_and_sees_the_child_after_the_delay_in_chromium(
+) {
+    use crate::family::{
+        invitation_for, invite_fields, parent_with_confirmed_child, post, ZAITSEVA_SNILS,
+    };
+    let app = spawn_app().await;
+    let (ivanova, _, child) = parent_with_confirmed_child(&app).await;
+    let csrf = crate::helpers::csrf_token(&app, &ivanova).await;
+    let (status, _, body) = post(
+        &app,
+        &ivanova,
+        "/family/invitations",
+        &invite_fields(&csrf, child, "Зайцева", ZAITSEVA_SNILS, &["diary"]),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "{body}");
+    let invitation = invitation_for(&app, "Зайцева").await;
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let result = async {
+        // Her first State Services login lands on the invitation.
+        log_in_via_esia(&client, &app.base, "zaitseva").await?;
+        let text = client
+            .wait()
+            .for_element(Locator::Id(&format!("invitation-{invitation}")))
+            .await?
+            .text()
+            .await?;
+        click(&client, &format!("accept-{invitation}")).await?;
+        click(&client, "to-account").await?;
+        let waiting = client
+            .wait()
+            .for_element(Locator::Id("diaries"))
+            .await?
+            .text()
+            .await?;
+        // The waiting period passes on the test's clock.
+        app.clock
+            .advance(chrono::Duration::hours(24) + chrono::Duration::minutes(1));
+        client.refresh().await?;
+        let diary = client
+            .wait()
+            .for_element(Locator::Id(&format!("diary-{child}")))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((text, waiting, diary))
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let (text, waiting, diary) = result.expect("the journey completes");
+    assert!(text.contains("Иванова Мария Петровна"), "{text}");
+    assert!(waiting.contains("откроется"), "{waiting}");
+    assert!(diary.contains("Иванов Пётр Сергеевич"), "{diary}");
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn an_operator_looks_up_a_name_mismatch_and_reads_the_answer_in_russian_in_chromium() {
+    let app = spawn_app().await;
+    // The parent reads her reference code off the outcome page.
+    let (_, run) = app
+        .login(
+            "esia",
+            "kuznetsova",
+            esia_link::demo::browser::Consent::Allow,
+        )
+        .await;
+    assert_eq!(run.outcome.as_deref(), Some("name_mismatch"));
+    let reference = run.reference.expect("a reference");
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let result = async {
+        log_in_via_esia(&client, &app.base, "operator").await?;
+        click(&client, "to-console").await?;
+        fill(&client, "q", &reference).await?;
+        click(&client, "lookup").await?;
+        let answer = client
+            .wait()
+            .for_element(Locator::Css("section.looked-up"))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>(answer)
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let answer = result.expect("the lookup completes");
+    assert!(answer.contains("ФИО не совпадает"), "{answer}");
+    assert!(answer.contains(&reference), "{answer}");
+    assert!(answer.contains("отчество"), "the part in words: {answer}");
+    for code in [
+        "name_mismatch",
+        "patronymic",
+        "differs",
+        "equal",
+        "standard",
+        "simplified",
+    ] {
+        assert!(!answer.contains(code), "«{code}» in: {answer}");
+    }
+    // Every Latin word is the reference, the time zone or the provider's id.
+    let latin: Vec<&str> = answer
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(|w| !reference.contains(*w) && !["UTC", "esia"].contains(w))
+        .collect();
+    assert!(latin.is_empty(), "{latin:?} in: {answer}");
+}
 /// The browser's cookies for `base`, as a `Cookie` header (to fetch a
 /// download as this browser would).
 async fn cookie_header(client: &fantoccini::Client) -> String {

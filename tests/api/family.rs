@@ -22,7 +22,7 @@ use crate::helpers::{
 };
 
 const LEBEDEV_SNILS: &str = "207-307-407 31";
-const ZAITSEVA_SNILS: &str = "217-317-417 46";
+pub(crate) const ZAITSEVA_SNILS: &str = "217-317-417 46";
 const BELOV_SNILS: &str = "218-318-418 58";
 
 /// The app's clock, which the test moves.
@@ -102,7 +102,7 @@ async fn page(app: &TestApp, browser: &ScriptedBrowser, path: &str) -> String {
 }
 
 /// Posts `fields` to `path`: (status, Location, body).
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     browser: &ScriptedBrowser,
     path: &str,
@@ -198,7 +198,7 @@ async fn notification_kinds(app: &TestApp, account: Uuid) -> Vec<String> {
 
 /// Ivanova with Пётр (c1, school № 5) confirmed; returns her browser,
 /// school № 5 and Пётр's id.
-async fn parent_with_confirmed_child(app: &TestApp) -> (ScriptedBrowser, Uuid, Uuid) {
+pub(crate) async fn parent_with_confirmed_child(app: &TestApp) -> (ScriptedBrowser, Uuid, Uuid) {
     let (browser, school5) = ivanova_with_proposed_children(app).await;
     let rel = relationship_of(app, "c1").await;
     let (status, location, body) = press(
@@ -213,7 +213,7 @@ async fn parent_with_confirmed_child(app: &TestApp) -> (ScriptedBrowser, Uuid, U
     (browser, school5, account_by_key(app, "c1").await)
 }
 
-fn invite_fields(
+pub(crate) fn invite_fields(
     csrf: &str,
     pupil: Uuid,
     surname: &str,
@@ -233,7 +233,7 @@ fn invite_fields(
     fields
 }
 
-async fn invitation_for(app: &TestApp, surname: &str) -> Uuid {
+pub(crate) async fn invitation_for(app: &TestApp, surname: &str) -> Uuid {
     let id: String = sqlx::query_scalar(
         "SELECT id FROM invitations WHERE invitee_surname = $1 ORDER BY created_at DESC LIMIT 1",
     )
@@ -252,8 +252,14 @@ async fn a_parent_confirms_children_in_two_schools_and_sees_them_all() {
 
     let centre = page(&app, &browser, "/notifications").await;
     assert!(centre.contains("Школа № 5"), "{centre}");
-    assert!(centre.contains("Иванов Пётр Сергеевич"), "{centre}");
-    assert!(centre.contains("Иванова Анна Сергеевна"), "{centre}");
+    assert!(
+        centre.contains("ученика Иванова Петра Сергеевича"),
+        "{centre}"
+    );
+    assert!(
+        centre.contains("ученицы Ивановой Анны Сергеевны"),
+        "{centre}"
+    );
     assert!(centre.contains("Непрочитанных: 3"), "{centre}");
     assert!(my_access(&app, &browser).await["pupils"]
         .as_array()
@@ -482,7 +488,7 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
     let centre = page(&app, &lebedev, "/notifications").await;
     assert!(
         centre.contains(
-            "Иванова Мария Петровна приглашает вас доверенным лицом ученика Иванов Пётр Сергеевич"
+            "Иванова Мария Петровна приглашает вас доверенным лицом ученика Иванова Петра Сергеевича"
         ),
         "{centre}"
     );
@@ -519,13 +525,13 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
     let centre = page(&app, &lebedev, "/notifications").await;
     assert!(
         centre.contains(
-            "Доступ к ученику Иванов Пётр Сергеевич (дневник (оценки, задания)) откроется"
+            "Доступ к ученику Иванову Петру Сергеевичу (дневник (оценки, задания)) откроется"
         ),
         "{centre}"
     );
     let parent_centre = page(&app, &ivanova, "/notifications").await;
     assert!(
-        parent_centre.contains("Лебедев Игорь Николаевич принял(а) приглашение"),
+        parent_centre.contains("Лебедев Игорь Николаевич принял приглашение"),
         "{parent_centre}"
     );
 
@@ -558,8 +564,9 @@ async fn a_trusted_person_is_invited_waits_for_the_delay_and_loses_access_on_rev
     );
     let parent_centre = page(&app, &ivanova, "/notifications").await;
     assert!(
-        parent_centre
-            .contains("Доступ Лебедев Игорь Николаевич к ученику Иванов Пётр Сергеевич открыт"),
+        parent_centre.contains(
+            "Доступ Лебедева Игоря Николаевича к ученику Иванову Петру Сергеевичу открыт"
+        ),
         "{parent_centre}"
     );
     assert_eq!(audit_count(&app, "invitation.opened", invitation).await, 1);
@@ -764,7 +771,7 @@ async fn an_unanswered_invitation_expires_and_can_be_sent_again() {
     assert_eq!(audit_count(&app, "invitation.declined", again).await, 1);
     let parent_centre = page(&app, &ivanova, "/notifications").await;
     assert!(
-        parent_centre.contains("Зайцева Ирина Олеговна отклонил(а) приглашение"),
+        parent_centre.contains("Зайцева Ирина Олеговна отклонила приглашение"),
         "{parent_centre}"
     );
 }
@@ -1101,4 +1108,71 @@ async fn the_access_benchmark_runs_on_a_small_school() {
     assert_eq!(uncached.allowed, cached.allowed);
     assert_eq!(uncached.cache_hits, 0);
     assert!(cached.cache_hits > 0, "{cached:?}");
+}
+
+#[tokio::test]
+async fn the_account_page_leads_to_diaries_invitations_and_the_family_page() {
+    let app = spawn_app().await;
+    let clock = manual_clock(&app);
+    let (ivanova, _, c1) = parent_with_confirmed_child(&app).await;
+    let home = page(&app, &ivanova, "/account").await;
+    for expected in [
+        format!("id=\"diary-{c1}\""),
+        "Дневник: Иванов Пётр Сергеевич (Школа № 5, 3Б)".to_string(),
+        "href=\"/family\"".to_string(),
+        "id=\"to-notifications\"".to_string(),
+    ] {
+        assert!(home.contains(&expected), "{expected}: {home}");
+    }
+    assert!(
+        !home.contains("id=\"link-esia\""),
+        "State Services is linked already"
+    );
+    assert!(
+        !home.contains("id=\"to-console\""),
+        "no console for a parent"
+    );
+
+    let csrf = csrf_token(&app, &ivanova).await;
+    let (status, _, body) = post(
+        &app,
+        &ivanova,
+        "/family/invitations",
+        &invite_fields(&csrf, c1, "Лебедев", LEBEDEV_SNILS, &["diary"]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let invitation = invitation_for(&app, "Лебедев").await;
+
+    // The invited person's first login lands on the invitation, answerable
+    // there; no empty school or region rows, no empty tables.
+    let (lebedev, run) = app.login("esia", "lebedev", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
+    let home = page(&app, &lebedev, "/account").await;
+    assert!(
+        home.contains(&format!("id=\"invitation-{invitation}\"")),
+        "{home}"
+    );
+    assert!(home.contains("Иванова Мария Петровна"), "{home}");
+    assert!(home.contains("Уведомления: новых 1"), "{home}");
+    assert!(!home.contains("<th>Школа</th>"), "{home}");
+    assert!(!home.contains("id=\"diaries\""), "{home}");
+    assert!(!home.contains("id=\"to-family\""), "{home}");
+    let (status, _, body) = press(
+        &app,
+        &lebedev,
+        "/account",
+        &format!("/family/invitations/{invitation}/accept"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let home = page(&app, &lebedev, "/account").await;
+    assert!(home.contains("откроется"), "the waiting period: {home}");
+    assert!(!home.contains(&format!("id=\"diary-{c1}\"")), "{home}");
+    clock.advance(Duration::hours(24) + Duration::minutes(1));
+    let home = page(&app, &lebedev, "/account").await;
+    assert!(home.contains(&format!("id=\"diary-{c1}\"")), "{home}");
+    // A later login is no error: people without a school are normal.
+    let (_, run) = app.login("esia", "lebedev", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "{:?}", run.outcome);
 }

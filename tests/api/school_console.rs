@@ -280,7 +280,7 @@ async fn a_class_packet_has_a_cover_page_and_a_parents_sheet_names_the_child() {
         found.body
     );
     let vera: String = sqlx::query_scalar("SELECT id FROM accounts WHERE roster_key = 'p1'")
-        .fetch_one(app.state.store().pool())
+        .fetch_one(app.store.pool())
         .await
         .expect("id");
     let person = browser

@@ -273,6 +273,10 @@ pub struct ServerConfig {
     pub session_absolute_hours: u64,
     /// Where a person lands after logging in (relative path or an allowed origin).
     pub diary_start_url: String,
+    /// A pupil's diary, `{pupil}` standing for their id (the account page
+    /// links each child's diary there); unset: `diary_start_url?pupil=ID`.
+    #[serde(default)]
+    pub diary_pupil_url: Option<String>,
     /// Origins (scheme://host[:port]) that return targets may point to.
     #[serde(default)]
     pub allowed_return_origins: Vec<String>,

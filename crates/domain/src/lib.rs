@@ -5,6 +5,7 @@ pub mod access;
 pub mod activation;
 pub mod code;
 pub mod link;
+pub mod login;
 pub mod name;
 pub mod password;
 pub mod roster;

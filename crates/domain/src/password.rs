@@ -171,14 +171,14 @@ fn spellings(bases: Vec<String>) -> Vec<String> {
 }
 
 #[derive(Clone, Copy)]
-enum Scheme {
+pub(crate) enum Scheme {
     /// As in Russian passports (ICAO): Михаил → mikhail, Юлия → iuliia.
     Passport,
     /// As people type it: Михаил → mihail, Юлия → yuliya.
     Informal,
 }
 
-fn transliterate(text: &str, scheme: Scheme) -> String {
+pub(crate) fn transliterate(text: &str, scheme: Scheme) -> String {
     let informal = matches!(scheme, Scheme::Informal);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -1,6 +1,7 @@
 //! Identity data: SNILS, names, codes, tiers and passwords.
 
 use domain::code::CodeError;
+use domain::link::OutcomeCode;
 use domain::name::{NameComparison, NameError, NamePart, NameRule, PartComparison, MAX_PART_CHARS};
 use domain::password::PasswordProblem;
 use domain::snils::SnilsError;
@@ -100,6 +101,43 @@ impl Label for Tier {
             Tier::Simplified => lang.pick("упрощённая", "simplified"),
             Tier::Standard => lang.pick("стандартная", "standard"),
             Tier::Verified => lang.pick("подтверждённая", "verified"),
+        }
+    }
+}
+impl Label for OutcomeCode {
+    fn label(self, lang: Lang) -> &'static str {
+        match self {
+            OutcomeCode::LoggedIn => lang.pick("вход выполнен", "logged in"),
+            OutcomeCode::Linked => lang.pick("учётные записи связаны", "accounts linked"),
+            OutcomeCode::SnilsMissing => {
+                lang.pick("на Госуслугах нет СНИЛС", "no SNILS at State Services")
+            }
+            OutcomeCode::NoAccount => {
+                lang.pick("нет учётной записи в дневнике", "no e-diary account")
+            }
+            OutcomeCode::NameMismatch => lang.pick("ФИО не совпадает", "name mismatch"),
+            OutcomeCode::Ambiguous => lang.pick(
+                "несколько учётных записей с этим СНИЛС",
+                "several accounts with this SNILS",
+            ),
+            OutcomeCode::LinkedElsewhere => lang.pick(
+                "связана с другой учётной записью",
+                "linked to another account",
+            ),
+            OutcomeCode::TierTooLow => lang.pick(
+                "учётная запись Госуслуг не подтверждена",
+                "State Services account not verified enough",
+            ),
+            OutcomeCode::RegionDisabled => lang.pick(
+                "вход через Госуслуги в регионе не подключён",
+                "region not enabled",
+            ),
+            OutcomeCode::IdpError => {
+                lang.pick("ошибка на стороне Госуслуг", "identity provider error")
+            }
+            OutcomeCode::Rejected => {
+                lang.pick("ответ Госуслуг отклонён", "provider answer rejected")
+            }
         }
     }
 }

@@ -9,9 +9,13 @@ use serde::Deserialize;
 
 use super::error::WebError;
 use super::lang::RequestLang;
-use super::pages::{render, AccountLabels, AccountPage, Chrome, LinkRow, SupportBlock};
+use super::pages::{
+    render, AccountLabels, AccountNext, AccountPage, Anchor, Chrome, InvitationToAnswer, LinkRow,
+    SupportBlock,
+};
 use super::{cookies, AppState};
 use ::texts::prelude::*;
+use app::account::home::Home;
 use app::AppError;
 use i18n::{local_time, Lang};
 
@@ -53,7 +57,8 @@ async fn account(
         Err(AppError::NotLoggedIn) => return Ok(redirect("/")),
         Err(e) => return Err(e.into()),
     };
-    let me = app.account().me(&session).await?;
+    let home = app.account().home(&session).await?;
+    let me = &home.me;
     let just_linked = app.account().take_link_notice(&session).await?;
     let notice = just_linked.then(|| {
         let provider = me
@@ -101,16 +106,11 @@ async fn account(
         },
         full_name: me.full_name.display(),
         role: role_label(&me.role, lang),
-        school: me
-            .school
-            .as_ref()
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
+        school: me.school.as_ref().map(|s| s.name.clone()),
         region: me
             .region
             .as_ref()
-            .map(|r| format!("{} — {}", r.code, lang.pick(&r.name_ru, &r.name_en)))
-            .unwrap_or_default(),
+            .map(|r| format!("{} — {}", r.code, lang.pick(&r.name_ru, &r.name_en))),
         links: me
             .linked_identities
             .iter()
@@ -125,10 +125,148 @@ async fn account(
                 linked_at: local_time(l.linked_at, zone, lang),
             })
             .collect(),
+        next: next_steps(&home, lang),
         csrf: session.data.csrf.clone(),
         support: Some(SupportBlock::new(lang, support.as_ref())),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The ways forward from the account page.
+fn next_steps(home: &Home, lang: Lang) -> AccountNext {
+    let diaries = home
+        .diaries
+        .iter()
+        .map(|d| {
+            let place = [d.school.as_deref(), d.class_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let whose = if d.own {
+                lang.pick("Ваш дневник", "Your diary").to_string()
+            } else {
+                format!("{}: {}", lang.pick("Дневник", "Diary"), d.full_name)
+            };
+            Anchor {
+                id: format!("diary-{}", d.pupil_id),
+                href: d.diary_url.clone(),
+                text: if place.is_empty() {
+                    whose
+                } else {
+                    format!("{whose} ({place})")
+                },
+            }
+        })
+        .collect();
+    let upcoming = home
+        .upcoming
+        .iter()
+        .map(|u| {
+            let opens = local_time(u.opens_at, home.zone, lang);
+            match lang {
+                Lang::Ru => format!("Дневник: {} — откроется {opens}", u.full_name),
+                Lang::En => format!("Diary: {} — opens {opens}", u.full_name),
+            }
+        })
+        .collect();
+    let invitations = home
+        .invitations
+        .iter()
+        .map(|i| InvitationToAnswer {
+            id: i.id.to_string(),
+            text: match lang {
+                Lang::Ru => format!(
+                    "{} приглашает вас видеть дневник: {}. Примите приглашение, и доступ откроется после проверочного срока.",
+                    i.inviter, i.pupil
+                ),
+                Lang::En => format!(
+                    "{} invites you to see a diary: {}. Accept, and access opens after the waiting period.",
+                    i.inviter, i.pupil
+                ),
+            },
+        })
+        .collect();
+    let mut links = vec![Anchor {
+        id: "to-notifications".into(),
+        href: "/notifications".into(),
+        text: match (lang, home.unread) {
+            (Lang::Ru, 0) => "Уведомления".into(),
+            (Lang::Ru, n) => format!("Уведомления: новых {n}"),
+            (Lang::En, 0) => "Notifications".into(),
+            (Lang::En, n) => format!("Notifications: {n} unread"),
+        },
+    }];
+    if home.proposals > 0 {
+        links.push(Anchor {
+            id: "to-proposals".into(),
+            href: "/notifications".into(),
+            text: match lang {
+                Lang::Ru => format!(
+                    "Школа ждёт вашего подтверждения связи с ребёнком: {}",
+                    home.proposals
+                ),
+                Lang::En => format!(
+                    "Your school waits for you to confirm a child: {}",
+                    home.proposals
+                ),
+            },
+        });
+    }
+    if home.family_page {
+        links.push(Anchor {
+            id: "to-family".into(),
+            href: "/family".into(),
+            text: lang
+                .pick(
+                    "Семья: дети и доверенные лица",
+                    "Family: children and trusted persons",
+                )
+                .into(),
+        });
+    }
+    if home.console {
+        links.push(Anchor {
+            id: "to-console".into(),
+            href: "/ops".into(),
+            text: lang.pick("Консоль поддержки", "Support console").into(),
+        });
+    }
+    let link_providers = home
+        .unlinked
+        .iter()
+        .map(|p| Anchor {
+            id: format!("link-{}", p.id),
+            href: format!("/auth/start/{}?lang={}", p.id, lang.code()),
+            text: format!(
+                "{} {}",
+                lang.pick("Связать с", "Link"),
+                lang.pick(&p.display_name_ru, &p.display_name_en)
+            ),
+        })
+        .collect();
+    AccountNext {
+        diaries_heading: lang.pick("Дневники", "Diaries").into(),
+        diaries,
+        upcoming,
+        invitations_heading: lang
+            .pick(
+                "Приглашения ждут вашего ответа",
+                "Invitations waiting for your answer",
+            )
+            .into(),
+        invitations,
+        accept: lang.pick("Принять", "Accept").into(),
+        decline: lang.pick("Отклонить", "Decline").into(),
+        links,
+        link_providers,
+        link_hint: lang
+            .pick(
+                "Свяжите учётную запись с Госуслугами, и входить можно будет без пароля.",
+                "Link your account with State Services to log in without a password.",
+            )
+            .into(),
+    }
 }
 
 #[derive(Deserialize)]

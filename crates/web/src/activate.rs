@@ -50,6 +50,7 @@ fn blank(lang: Lang, title: &str, step: &'static str) -> ActivatePage {
         phone: String::new(),
         login: None,
         login_changeable: false,
+        proposed_login: None,
         csrf: String::new(),
         sent: String::new(),
     }
@@ -97,6 +98,7 @@ fn step_page(lang: Lang, view: WizardView, errors: Vec<String>) -> ActivatePage 
     page.phone = view.phone.unwrap_or_default();
     page.login_changeable = !view.login_changed;
     page.login = view.login;
+    page.proposed_login = view.proposed_login;
     page.csrf = view.csrf;
     page
 }
@@ -216,7 +218,10 @@ async fn step(
             HeaderMap::new(),
             &format!("/activate?lang={}", lang.code()),
         )),
-        Ok(WizardNext::Finished { email_masked }) => {
+        Ok(WizardNext::Finished {
+            email_masked,
+            login,
+        }) => {
             let mut page = blank(
                 lang,
                 lang.pick(
@@ -226,8 +231,8 @@ async fn step(
                 "sent",
             );
             page.sent = match lang {
-                Lang::Ru => format!("Пароль сохранён. Мы отправили письмо на {email_masked}: откройте ссылку из него, чтобы завершить активацию. Ссылка действует 24 часа."),
-                Lang::En => format!("Your password is saved. We have sent a message to {email_masked}: open the link in it to finish the activation. The link is valid for 24 hours."),
+                Lang::Ru => format!("Пароль сохранён, ваш логин — {login}. Мы отправили письмо на {email_masked}: откройте ссылку из него, чтобы завершить активацию. Ссылка действует 24 часа."),
+                Lang::En => format!("Your password is saved and your login is {login}. We have sent a message to {email_masked}: open the link in it to finish the activation. The link is valid for 24 hours."),
             };
             let mut response = render(StatusCode::OK, &page);
             cookies::remove(
@@ -246,6 +251,9 @@ async fn step(
                     if !form.email.is_empty() {
                         page.email = form.email;
                         page.phone = form.phone;
+                    }
+                    if page.proposed_login.is_some() && !form.new_login.trim().is_empty() {
+                        page.proposed_login = Some(form.new_login.trim().to_string());
                     }
                     Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
                 }

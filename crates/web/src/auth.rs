@@ -199,6 +199,36 @@ async fn outcome(
     })
 }
 
+fn password_offer(lang: Lang, explanation: &str) -> Offer {
+    Offer {
+        id: "password-login",
+        url: format!("/login/password?lang={}", lang.code()),
+        label: lang
+            .pick(
+                "Войти по логину и паролю дневника",
+                "Log in with the e-diary login and password",
+            )
+            .into(),
+        explanation: explanation.into(),
+    }
+}
+
+fn activation_offer(lang: Lang) -> Offer {
+    Offer {
+        id: "activate",
+        url: format!("/activate?lang={}", lang.code()),
+        label: lang
+            .pick("Активировать учётную запись кодом", "Activate your account with a code")
+            .into(),
+        explanation: lang
+            .pick(
+                "Ещё нет пароля от дневника? Активируйте учётную запись кодом с листа-приглашения от школы.",
+                "No e-diary password yet? Activate your account with the code from your school's invitation sheet.",
+            )
+            .into(),
+    }
+}
+
 async fn outcome_page(
     app: &AppState,
     report: &OutcomeReport,
@@ -227,12 +257,19 @@ async fn outcome_page(
                 ).into(),
             },
         ],
-        OutcomeCode::RegionDisabled => vec![Offer {
-            id: "password-login",
-            url: format!("/login/password?lang={}", lang.code()),
-            label: lang.pick("Войти по логину и паролю", "Log in with login and password").into(),
-            explanation: String::new(),
-        }],
+        OutcomeCode::RegionDisabled => vec![password_offer(lang, ""), activation_offer(lang)],
+        // The link itself waits for the school to correct the names; the
+        // diary opens meanwhile with its own password or activation code.
+        OutcomeCode::NameMismatch => vec![
+            password_offer(
+                lang,
+                lang.pick(
+                    "Пока школа исправляет данные, в дневник можно войти по его логину и паролю.",
+                    "While the school corrects the data, you can log in to the diary with its login and password.",
+                ),
+            ),
+            activation_offer(lang),
+        ],
         _ => Vec::new(),
     };
     let support = if text.success {

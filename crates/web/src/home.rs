@@ -86,8 +86,8 @@ async fn home(
             .into(),
         disabled_text: lang
             .pick(
-                "В этом регионе вход в дневник через Госуслуги пока не подключён. Войдите логином и паролем, которые выдала школа.",
-                "E-diary login via State Services is not enabled in this region yet. Log in with the login and password the school gave you.",
+                "Кнопки «Войти через Госуслуги» здесь нет, потому что в этом регионе вход в дневник через Госуслуги пока не подключён. Регион выбирают по школе, а не по месту жительства: если школа (ваша или ребёнка) в другом регионе, выберите его. Иначе войдите логином и паролем от школы или активируйте учётную запись кодом с листа-приглашения (кнопки ниже).",
+                "There is no State Services button here because e-diary login via State Services is not enabled in this region yet. The region is the school's, not where you live: if your (or your child's) school is in another region, choose that one. Otherwise log in with the login and password from the school, or activate your account with the code from the invitation sheet (buttons below).",
             )
             .into(),
         other_ways: lang.pick("Другие способы", "Other ways in").into(),

@@ -36,6 +36,7 @@ mod console;
 pub mod cookies;
 pub mod error;
 mod family;
+mod grammar;
 mod headers;
 mod home;
 pub mod kit;

@@ -199,11 +199,40 @@ pub struct AccountPage {
     pub labels: AccountLabels,
     pub full_name: String,
     pub role: String,
-    pub school: String,
-    pub region: String,
+    pub school: Option<String>,
+    pub region: Option<String>,
     pub links: Vec<LinkRow>,
+    pub next: AccountNext,
     pub csrf: String,
     pub support: Option<SupportBlock>,
+}
+
+/// What the account page offers to do next; empty parts are not shown.
+pub struct AccountNext {
+    pub diaries_heading: String,
+    pub diaries: Vec<Anchor>,
+    pub upcoming: Vec<String>,
+    pub invitations_heading: String,
+    pub invitations: Vec<InvitationToAnswer>,
+    pub accept: String,
+    pub decline: String,
+    /// Links: notifications (with the unread count), answers to give, the
+    /// family page, the console.
+    pub links: Vec<Anchor>,
+    /// "Link State Services" buttons.
+    pub link_providers: Vec<Anchor>,
+    pub link_hint: String,
+}
+
+pub struct Anchor {
+    pub id: String,
+    pub href: String,
+    pub text: String,
+}
+
+pub struct InvitationToAnswer {
+    pub id: String,
+    pub text: String,
 }
 
 #[derive(Template)]
@@ -246,6 +275,8 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 
 pub struct OpsAccount {
     pub id: String,
+    /// Name, login, role, SNILS (masked as the role requires); the id
+    /// only folded, on request.
     pub summary: String,
     /// (provider, masked subject, linked at)
     pub identities: Vec<(String, String, String)>,
@@ -256,7 +287,10 @@ pub struct OpsAttempt {
     pub at: String,
     pub reference: String,
     pub provider: String,
+    /// The code, for the page's data attribute only.
     pub outcome: String,
+    /// The outcome in words.
+    pub outcome_label: String,
     pub error_code: String,
     pub tier: String,
     pub comparison: Vec<String>,
@@ -285,6 +319,8 @@ pub struct WizardTexts {
     pub login_current: &'static str,
     pub login_new: &'static str,
     pub login_once: &'static str,
+    pub login_proposed: &'static str,
+    pub login_proposed_hint: &'static str,
     pub finish: &'static str,
     pub to_login: &'static str,
 }
@@ -329,6 +365,11 @@ impl WizardTexts {
                 "Логин можно сменить только один раз.",
                 "A login can be changed only once.",
             ),
+            login_proposed: lang.pick("Логин", "Login"),
+            login_proposed_hint: lang.pick(
+                "Школа не задала вам логин, и мы предложили его по фамилии и инициалам. Оставьте его или впишите свой: латинские буквы, цифры, точка, дефис или подчёркивание. Если оставить поле пустым, сохранится предложенный.",
+                "Your school gave you no login, so we propose one from your surname and initials. Keep it or type your own: Latin letters, digits, dots, hyphens or underscores. Left empty, the proposal is kept.",
+            ),
             finish: lang.pick("Завершить активацию", "Finish activation"),
             to_login: lang.pick("Войти", "Log in"),
         }
@@ -354,6 +395,8 @@ pub struct ActivatePage {
     pub phone: String,
     pub login: Option<String>,
     pub login_changeable: bool,
+    /// A free login offered to a person without one (the field's value).
+    pub proposed_login: Option<String>,
     pub csrf: String,
     pub sent: String,
 }

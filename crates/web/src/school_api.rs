@@ -115,6 +115,7 @@ async fn authorize(app: &AppState, headers: &HeaderMap, school: Uuid) -> Result<
 }
 
 #[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
     /// Write the good rows even when some are bad.
     #[serde(default)]
@@ -180,6 +181,7 @@ async fn import_roster(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PeopleQuery {
     class: Option<String>,
     /// The last id of the previous page.

@@ -159,8 +159,8 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
                 "Your school is in a region where e-diary login via State Services is not enabled yet.",
             ),
             fixer: t(
-                "вы: войдите по логину и паролю дневника (кнопка ниже)",
-                "you: log in with your e-diary login and password (the button below)",
+                "вы сами — войдите по логину и паролю дневника или активируйте учётную запись кодом (кнопки ниже)",
+                "you — log in with your e-diary login and password, or activate your account with a code (the buttons below)",
             ),
             steps: vec![t(
                 "Войдите логином и паролем дневника. Ещё не активировали учётную запись? Активируйте её кодом с листа-приглашения от школы.",

@@ -133,6 +133,9 @@ pub struct WizardView {
     pub phone: Option<String>,
     pub login: Option<String>,
     pub login_changed: bool,
+    /// For a person whose school gave no login: a free one to keep or
+    /// change; leaving the field empty takes it.
+    pub proposed_login: Option<String>,
     pub csrf: String,
 }
 
@@ -158,6 +161,8 @@ pub enum WizardNext {
     /// The code is consumed; a confirmation link went to this (masked) address.
     Finished {
         email_masked: String,
+        /// The login to log in with (the one kept, chosen or proposed).
+        login: String,
     },
 }
 
@@ -284,6 +289,10 @@ impl Accounts<'_> {
             None => format!("{} {}", account.surname, account.given_name),
         };
         let class_name = self.store().class_of(entry.account_id).await?;
+        let proposed_login = match account.login {
+            Some(_) => None,
+            None => Some(self.free_login(&account).await?),
+        };
         Ok(Some(WizardView {
             step: progress.next_step(),
             full_name,
@@ -295,6 +304,7 @@ impl Accounts<'_> {
             phone: progress.phone.clone(),
             login: account.login.clone(),
             login_changed: account.login_changed,
+            proposed_login,
             csrf: entry.csrf,
         }))
     }
@@ -383,10 +393,13 @@ impl Accounts<'_> {
             if self.store().find_account_by_login(login).await?.is_some() {
                 return Ok(Err(ActivationError::LoginTaken));
             }
-        } else if account.login.is_none() {
-            // Nobody can log in without a login: one must be chosen.
-            return Ok(Err(ActivationError::BadLogin));
         }
+        // The field is optional: left empty by a person without a login,
+        // the proposal is taken (nobody can log in without one).
+        let new_login = match (new_login, &account.login) {
+            (None, None) => Some(self.free_login(account).await?),
+            (chosen, _) => chosen,
+        };
         let token = random_token();
         let hours = self.config().activation.email_link_hours;
         let finished = self
@@ -413,7 +426,37 @@ impl Accounts<'_> {
         self.send_confirmation(email, &token, lang).await;
         Ok(Ok(WizardNext::Finished {
             email_masked: mask_email(email),
+            login: new_login
+                .or_else(|| account.login.clone())
+                .unwrap_or_default(),
         }))
+    }
+
+    /// The proposed login, numbered until no account holds it.
+    async fn free_login(&self, account: &store::Account) -> Result<String, AppError> {
+        let base = domain::login::proposed_login(
+            &account.surname,
+            &account.given_name,
+            account.patronymic.as_deref(),
+        );
+        let mut candidate = base.clone();
+        for n in 2..1000 {
+            if self
+                .store()
+                .find_account_by_login(&candidate)
+                .await?
+                .is_none()
+            {
+                return Ok(candidate);
+            }
+            candidate = domain::login::numbered(&base, n);
+        }
+        let suffix: String = random_token()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        Ok(format!("{base}.{}", suffix.to_lowercase()))
     }
 
     /// Sends the confirmation link; a failure is logged, not shown: the

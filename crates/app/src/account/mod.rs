@@ -3,6 +3,7 @@
 //! clock their times are shown by.
 
 pub mod activation;
+pub mod home;
 pub mod password;
 pub mod recovery;
 

@@ -60,6 +60,8 @@ pub struct AccountView {
     pub id: Uuid,
     pub role: String,
     pub full_name: String,
+    /// The diary login (people are looked up by it).
+    pub login: Option<String>,
     pub snils: Option<String>,
     pub status: String,
     pub identities: Vec<IdentityView>,
@@ -341,6 +343,7 @@ impl Console<'_> {
             id: account.id,
             role: account.role.clone(),
             full_name,
+            login: account.login.clone(),
             snils,
             status: account.status.clone(),
             identities: links

@@ -84,10 +84,9 @@ fn candidate(row: LoginCandidate) -> Option<CandidateAccount> {
         .region_code
         .and_then(|code| u16::try_from(code).ok())
         .and_then(|code| RegionCode::new(code).ok());
-    let Some(region) = region else {
-        tracing::error!(account = %account.id, "stored account has no school region; skipped");
-        return None;
-    };
+    // Trusted persons have no school: they log in by their own link
+    // (`claim_trusted_invitations`), never as a link candidate.
+    let region = region?;
     Some(CandidateAccount {
         account_id: account.id,
         name,

@@ -12,7 +12,7 @@ use crate::{cookies, AppState};
 use app::console::actions::{Corrected, Correction, Relinked};
 use app::AppError;
 
-use super::{back_to_console, forbidden, refused};
+use super::{back_to_console, forbidden, refused, KeptForm};
 
 #[derive(serde::Deserialize)]
 pub(super) struct UnlinkForm {
@@ -33,11 +33,13 @@ pub(super) struct UnlinkForm {
 pub(super) async fn unlink(
     State(app): State<AppState>,
     headers: HeaderMap,
+    RequestLang(lang): RequestLang,
     Form(form): Form<UnlinkForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let account = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
-    app.console()
+    match app
+        .console()
         .operator_unlink(
             cookie.as_deref(),
             &form.csrf,
@@ -45,8 +47,31 @@ pub(super) async fn unlink(
             &form.provider,
             &form.reason,
         )
-        .await?;
-    Ok(back_to_console(&form.q, "unlinked"))
+        .await
+    {
+        Ok(_) => Ok(back_to_console(&form.q, "unlinked")),
+        // Back to the same form, the reason kept, the error beside it.
+        Err(AppError::ReasonRequired) => {
+            let operator = app.console().operator(cookie.as_deref()).await?;
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", &form.q)
+                .finish();
+            let kept = KeptForm {
+                form: "unlink",
+                account: account.to_string(),
+                provider: form.provider.clone(),
+                reason: form.reason.clone(),
+                error: lang
+                    .pick(
+                        "Напишите причину — не короче пяти знаков: она попадёт в журнал.",
+                        "Write a reason of at least five characters: it goes to the audit log.",
+                    )
+                    .to_string(),
+            };
+            super::console_page(&app, operator, Some(query), lang, Some(kept)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(serde::Deserialize)]

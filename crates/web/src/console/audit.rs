@@ -26,6 +26,7 @@ struct AuditTexts {
     target: &'static str,
     reason: &'static str,
     details: &'static str,
+    show: &'static str,
     none: &'static str,
     more: &'static str,
     back: &'static str,
@@ -46,6 +47,7 @@ impl AuditTexts {
             target: t("Объект", "Subject"),
             reason: t("Причина", "Reason"),
             details: t("Подробности", "Details"),
+            show: t("показать", "show"),
             none: t("Записей нет.", "No entries."),
             more: t("Ещё (более ранние записи)", "More (older entries)"),
             back: t("К консоли поддержки", "Back to the support console"),
@@ -60,11 +62,85 @@ impl AuditTexts {
 struct AuditRowView {
     id: i64,
     at: String,
+    /// Who, in words («оператор»); the id folded.
     actor: String,
+    actor_id: String,
+    /// The code, for the row's data attribute only.
     action: String,
+    action_words: String,
     target: String,
+    target_id: String,
     reason: String,
+    /// Pretty JSON, folded.
     details: String,
+}
+
+/// «operator:UUID» → («оператор», "UUID").
+fn who(actor: &str, lang: Lang) -> (String, String) {
+    let (kind, id) = actor.split_once(':').unwrap_or((actor, ""));
+    let words = match kind {
+        "operator" => lang.pick("оператор", "operator"),
+        "school_token" => lang.pick("школа (ключ API)", "school (API token)"),
+        "system" => lang.pick("система", "system"),
+        "account" => lang.pick("сам человек", "the person"),
+        "test" => lang.pick("тест", "test"),
+        other => other,
+    };
+    (words.to_string(), id.to_string())
+}
+
+fn kind_words(kind: &str, lang: Lang) -> String {
+    match kind {
+        "account" => lang.pick("учётная запись", "account"),
+        "link" => lang.pick("связь", "link"),
+        "invitation" => lang.pick("приглашение", "invitation"),
+        "relationship" => lang.pick("связь родителя с ребёнком", "parent link"),
+        "school" => lang.pick("школа", "school"),
+        "attempt" => lang.pick("попытка входа", "login attempt"),
+        other => other,
+    }
+    .to_string()
+}
+
+/// An audit action in words (an unknown one as it is).
+fn action_words(action: &str, lang: Lang) -> String {
+    let (ru, en) = match action {
+        "link.created" => ("связь с Госуслугами создана", "link created"),
+        "link.deleted" => ("связь с Госуслугами удалена", "link removed"),
+        "link.relinked" => ("связь перенесена на эту запись", "link moved here"),
+        "link.relinked_away" => ("связь перенесена на другую запись", "link moved away"),
+        "account.created" => ("учётная запись создана", "account created"),
+        "account.activation_reset" => ("активация сброшена", "activation reset"),
+        "account.credentials_set" => ("пароль задан при активации", "credentials set"),
+        "account.data_corrected" => ("данные исправлены", "data corrected"),
+        "account.email_confirmed" => ("почта подтверждена", "e-mail confirmed"),
+        "account.password_reset" => ("пароль восстановлен", "password reset"),
+        "account.password_reset_by_parent" => (
+            "пароль ребёнка сброшен родителем",
+            "password reset by the parent",
+        ),
+        "activation_code.issued" => ("выдан код активации", "activation code issued"),
+        "invitation.sent" => ("приглашение отправлено", "invitation sent"),
+        "invitation.accepted" => ("приглашение принято", "invitation accepted"),
+        "invitation.declined" => ("приглашение отклонено", "invitation declined"),
+        "invitation.revoked" => ("доступ отозван", "access revoked"),
+        "invitation.expired" => ("приглашение просрочено", "invitation expired"),
+        "invitation.opened" => ("доступ открыт", "access opened"),
+        "relationship.proposed" => ("школа указала родителя", "parent proposed by the school"),
+        "relationship.confirmed" => ("связь с ребёнком подтверждена", "parent link confirmed"),
+        "relationship.declined" => ("связь с ребёнком отклонена", "parent link declined"),
+        "diagnose.lookup" => ("поиск в консоли", "console lookup"),
+        "diagnose.lookup_unmasked" => (
+            "поиск в консоли без маскирования",
+            "console lookup, unmasked",
+        ),
+        "operator.granted" => ("выдана роль оператора", "operator role granted"),
+        "roster.imported" => ("загружен список школы", "roster imported"),
+        "school.created" => ("школа создана", "school created"),
+        "school_token.created" => ("выдан ключ API школы", "school API token issued"),
+        other => return other.to_string(),
+    };
+    lang.pick(ru, en).to_string()
 }
 
 #[derive(Template)]
@@ -176,14 +252,20 @@ pub(super) async fn audit(
     page.rows = entries
         .rows
         .into_iter()
-        .map(|e| AuditRowView {
-            id: e.id,
-            at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            actor: e.actor,
-            action: e.action,
-            target: format!("{}:{}", e.target_kind, e.target_id),
-            reason: e.reason.unwrap_or_default(),
-            details: e.details.to_string(),
+        .map(|e| {
+            let (actor, actor_id) = who(&e.actor, lang);
+            AuditRowView {
+                id: e.id,
+                at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                actor,
+                actor_id,
+                action_words: action_words(&e.action, lang),
+                action: e.action,
+                target: kind_words(&e.target_kind, lang),
+                target_id: e.target_id.to_string(),
+                reason: e.reason.unwrap_or_default(),
+                details: serde_json::to_string_pretty(&e.details).unwrap_or_default(),
+            }
         })
         .collect();
     Ok(render(StatusCode::OK, &page))

@@ -27,10 +27,14 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt};
 use super::{cookies, query_param, AppState};
+use ::texts::prelude::*;
 use app::console::actions::{ConsoleRequest, HourlyOutcomes, Operator};
 use app::console::diagnose::{nothing_found, Diagnosis};
 use app::shared::OperatorRole;
 use app::AppError;
+use domain::link::OutcomeCode;
+use domain::name::{NamePart, NameRule};
+use domain::tier::Tier;
 use i18n::Lang;
 
 pub fn router() -> Router<AppState> {
@@ -52,6 +56,7 @@ struct ConsoleTexts {
     tier: &'static str,
     unlink: &'static str,
     more_actions: &'static str,
+    show_id: &'static str,
     reset_activation: &'static str,
     confirm_relationship: &'static str,
     pupil_id: &'static str,
@@ -86,6 +91,7 @@ impl ConsoleTexts {
             tier: t("Уровень", "Tier"),
             unlink: t("Отвязать", "Unlink"),
             more_actions: t("Другие действия", "More actions"),
+            show_id: t("Показать идентификатор", "Show the id"),
             reset_activation: t(
                 "Сбросить активацию (новый код)",
                 "Reset activation (new code)",
@@ -143,6 +149,27 @@ struct ConsolePage {
     /// The front page's chart, an `<svg>` built by [`stacked_bars`].
     chart: Option<String>,
     region: String,
+    /// A refused form, shown again with its input and the error beside it.
+    kept: Option<KeptForm>,
+}
+
+/// What a refused form had, to show it again.
+pub(super) struct KeptForm {
+    /// Which form: "unlink".
+    pub form: &'static str,
+    pub account: String,
+    pub provider: String,
+    pub reason: String,
+    pub error: String,
+}
+
+impl ConsolePage {
+    /// The kept form's reason and error for this (form, account, provider).
+    fn kept_for(&self, form: &str, account: &str, provider: &str) -> Option<&KeptForm> {
+        self.kept
+            .as_ref()
+            .filter(|k| k.form == form && k.account == account && k.provider == provider)
+    }
 }
 
 /// `/?region=29&return_to=...`: the login page, coming back here.
@@ -186,6 +213,17 @@ async fn console(
         Ok(operator) => operator,
         Err(page) => return Ok(page),
     };
+    console_page(&app, operator, query, lang, None).await
+}
+
+/// The console for `query`; with `kept`, a refused form shown again (422).
+pub(super) async fn console_page(
+    app: &AppState,
+    operator: Operator,
+    query: Option<String>,
+    lang: Lang,
+    kept: Option<KeptForm>,
+) -> Result<Response, WebError> {
     let looked_up = query_param(query.as_deref(), "q").filter(|q| !q.trim().is_empty());
     let notice = query_param(query.as_deref(), "done").and_then(|done| {
         let (ru, en) = match done.as_str() {
@@ -251,8 +289,14 @@ async fn console(
         notice,
         chart: console.chart.as_ref().map(|c| chart(c, lang)),
         region: region.map(|r| r.to_string()).unwrap_or_default(),
+        kept,
     };
-    Ok(render(StatusCode::OK, &page))
+    let status = if page.kept.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(render(status, &page))
 }
 
 fn account_rows(diagnosis: &Diagnosis, lang: Lang) -> Vec<OpsAccount> {
@@ -262,10 +306,11 @@ fn account_rows(diagnosis: &Diagnosis, lang: Lang) -> Vec<OpsAccount> {
         .map(|a| OpsAccount {
             id: a.id.to_string(),
             summary: format!(
-                "{} — {} ({}), {}: {}",
-                a.id,
+                "{} ({}), {}: {}, {}: {}",
                 a.full_name,
-                a.role,
+                crate::account::role_label(&a.role, lang),
+                lang.pick("логин", "login"),
+                a.login.as_deref().unwrap_or("—"),
                 lang.pick("СНИЛС", "SNILS"),
                 a.snils.as_deref().unwrap_or("—")
             ),
@@ -293,16 +338,17 @@ fn attempt_rows(diagnosis: Diagnosis, lang: Lang) -> Vec<OpsAttempt> {
             at: a.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             reference: a.reference,
             provider: a.provider,
+            outcome_label: outcome_words(&a.outcome, lang),
             outcome: a.outcome,
             error_code: a.error_code.unwrap_or_default(),
-            tier: match (a.tier, a.tier_known) {
+            tier: match (a.tier.as_deref().map(|t| tier_words(t, lang)), a.tier_known) {
                 (Some(t), Some(false)) => {
                     format!("{t} ({})", lang.pick("не известен точно", "inferred"))
                 }
                 (Some(t), _) => t,
                 (None, _) => "—".into(),
             },
-            comparison: comparison_lines(&a.details),
+            comparison: comparison_lines(&a.details, lang),
             side: a.remedy.side.label(lang).to_string(),
             steps: a.remedy.steps,
         })
@@ -345,7 +391,7 @@ fn chart(hourly: &HourlyOutcomes, lang: Lang) -> String {
             .iter()
             .enumerate()
             .map(|(i, (outcome, counts))| Series {
-                label: outcome.clone(),
+                label: outcome_words(outcome, lang),
                 colour: outcome_colour(outcome, i),
                 counts: counts.iter().map(|c| (*c).max(0) as u64).collect(),
             })
@@ -371,7 +417,17 @@ fn back_to_console(q: &str, done: &str) -> Response {
     response
 }
 
-fn comparison_lines(details: &serde_json::Value) -> Vec<String> {
+/// An outcome code in words (an unknown code as it is).
+fn outcome_words(code: &str, lang: Lang) -> String {
+    OutcomeCode::parse(code).map_or_else(|| code.to_string(), |c| c.label(lang).to_string())
+}
+
+fn tier_words(code: &str, lang: Lang) -> String {
+    Tier::parse(code).map_or_else(|| code.to_string(), |t| t.label(lang).to_string())
+}
+
+/// The recorded comparison, part by part, in words.
+fn comparison_lines(details: &serde_json::Value, lang: Lang) -> Vec<String> {
     let mut lines: Vec<String> = details
         .get("parts")
         .and_then(|p| p.as_array())
@@ -379,27 +435,53 @@ fn comparison_lines(details: &serde_json::Value) -> Vec<String> {
         .flatten()
         .map(|part| {
             let text = |key: &str| part.get(key).and_then(|v| v.as_str()).unwrap_or("?");
+            let name_part = [NamePart::Surname, NamePart::Given, NamePart::Patronymic]
+                .into_iter()
+                .find(|p| p.code() == text("part"))
+                .map_or_else(|| text("part").to_string(), |p| p.label(lang).to_string());
+            let comparison = match text("comparison") {
+                "equal" => lang.pick("совпадает", "equal"),
+                "equal_normalized" => {
+                    lang.pick("совпадает после выравнивания", "equal after normalization")
+                }
+                "differs" => lang.pick("различается", "differs"),
+                "missing_left" => lang.pick("нет в записи дневника", "missing in the diary record"),
+                "missing_right" => lang.pick(
+                    "нет в данных Госуслуг",
+                    "missing in the State Services data",
+                ),
+                other => other,
+            };
             let rules: Vec<&str> = part
                 .get("rules")
                 .and_then(|r| r.as_array())
-                .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|v| v.as_str())
+                        .map(|code| {
+                            NameRule::ALL
+                                .into_iter()
+                                .find(|rule| rule.code() == code)
+                                .map_or(code, |rule| rule.describe(lang))
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             if rules.is_empty() {
-                format!("{}: {}", text("part"), text("comparison"))
+                format!("{name_part}: {comparison}")
             } else {
-                format!(
-                    "{}: {} ({})",
-                    text("part"),
-                    text("comparison"),
-                    rules.join(", ")
-                )
+                format!("{name_part}: {comparison} ({})", rules.join(", "))
             }
         })
         .collect();
-    if let Some(snils) = details.get("snils").and_then(|v| v.as_str()) {
-        lines.push(format!("SNILS: {snils}"));
+    let snils = lang.pick("СНИЛС", "SNILS");
+    if let Some(value) = details.get("snils").and_then(|v| v.as_str()) {
+        lines.push(format!("{snils}: {value}"));
     } else if details.get("snils_from_idp").and_then(|v| v.as_bool()) == Some(false) {
-        lines.push("SNILS: absent at the IdP".into());
+        lines.push(format!(
+            "{snils}: {}",
+            lang.pick("Госуслуги его не передали", "absent at the IdP")
+        ));
     }
     lines
 }

@@ -199,7 +199,7 @@ pub(super) fn family_labels(lang: Lang, overview: &FamilyOverview) -> FamilyLabe
         access_heading: t(lang, "Чьи дневники вы видите", "Whose diaries you see"),
         nobody: t(lang, "Пока ничьи.", "None yet."),
         basis: t(lang, "Основание", "Basis"),
-        since: t(lang, "С", "Since"),
+        since: t(lang, "Открыт с", "Open since"),
         upcoming_heading: t(lang, "Откроется позже", "Opens later"),
         school: t(lang, "Школа", "School"),
         notifications: t(lang, "Центр уведомлений", "Notification centre"),

@@ -2,8 +2,10 @@
 
 use chrono_tz::Tz;
 
+use crate::grammar::{pupil_in, Person};
 use ::texts::prelude::*;
 use app::family::{NoticeKind, NotificationItem, Side};
+use decline::Case;
 use domain::access::InvitationState;
 use domain::roster::Column;
 use i18n::{local_time, Lang};
@@ -57,87 +59,107 @@ pub fn notice_text(n: &NotificationItem, zone: Tz, lang: Lang) -> String {
         .map(|o| local_time(o, zone, lang))
         .unwrap_or_default();
     let parent_side = n.side != Some(Side::Invitee) && n.side != Some(Side::Pupil);
+    // Russian: names declined, words agreeing with each person's gender.
+    let child = Person::read(&pupil);
+    let actor = Person::read(&other);
+    let pupil_gen = pupil_in(&pupil, Case::Genitive);
+    let pupil_dat = pupil_in(&pupil, Case::Dative);
+    let other_gen = actor.case(Case::Genitive);
+    let their = child.pick("его", "её", "его (её)");
     match (n.kind, lang) {
         (NoticeKind::RelationshipInvitation, Lang::Ru) => format!(
-            "Школа «{school}» указала вас родителем ученика {pupil}. Подтвердите, что это ваш ребёнок, — тогда его дневник будет виден в вашей учётной записи."
+            "Школа «{school}» указала вас родителем {pupil_gen}. Подтвердите, что это ваш ребёнок, — тогда {their} дневник будет виден в вашей учётной записи."
         ),
         (NoticeKind::RelationshipInvitation, Lang::En) => format!(
             "The school \"{school}\" lists you as a parent of {pupil}. Confirm that this is your child to see their diary in your account."
         ),
         (NoticeKind::RelationshipConfirmed, Lang::Ru) if n.side == Some(Side::Pupil) => {
-            format!("Родитель {other} подтвердил связь с вами и теперь видит ваш дневник.")
+            format!(
+                "{} {other} {} связь с вами и теперь видит ваш дневник.",
+                actor.pick("Отец", "Мама", "Родитель"),
+                actor.pick("подтвердил", "подтвердила", "подтвердил(а)")
+            )
         }
         (NoticeKind::RelationshipConfirmed, Lang::En) if n.side == Some(Side::Pupil) => {
             format!("Parent {other} confirmed the link to you and now sees your diary.")
         }
         (NoticeKind::RelationshipConfirmed, Lang::Ru) => format!(
-            "Связь с ребёнком {pupil} подтверждена: его дневник виден в вашей учётной записи."
+            "Связь с ребёнком ({pupil}) подтверждена: {their} дневник виден в вашей учётной записи."
         ),
         (NoticeKind::RelationshipConfirmed, Lang::En) => format!(
             "Your link to {pupil} is confirmed: their diary is visible in your account."
         ),
         (NoticeKind::TrustedInvitation, Lang::Ru) => format!(
-            "{other} приглашает вас доверенным лицом ученика {pupil}: {services}. Приглашение действует до {expires}."
+            "{other} приглашает вас доверенным лицом {pupil_gen}: {services}. Приглашение действует до {expires}."
         ),
         (NoticeKind::TrustedInvitation, Lang::En) => format!(
             "{other} invites you as a trusted person of {pupil}: {services}. The invitation is valid until {expires}."
         ),
         (NoticeKind::InvitationSent, Lang::Ru) => format!(
-            "Приглашение отправлено: {other}, ученик {pupil} ({services}). Оно действует до {expires}; приглашённый увидит его после входа через Госуслуги."
+            "Приглашение отправлено: {other}, {} ({services}). Оно действует до {expires}; {} его после входа через Госуслуги.",
+            pupil_in(&pupil, Case::Nominative),
+            actor.pick("приглашённый увидит", "приглашённая увидит", "приглашённый человек увидит")
         ),
         (NoticeKind::InvitationSent, Lang::En) => format!(
             "Invitation sent: {other}, pupil {pupil} ({services}). It is valid until {expires}; the invitee sees it after logging in via State Services."
         ),
         (NoticeKind::InvitationAccepted, Lang::Ru) if parent_side => format!(
-            "{other} принял(а) приглашение для ученика {pupil}. Доступ откроется {opens}."
+            "{other} {} приглашение для {pupil_gen}. Доступ откроется {opens}.",
+            actor.pick("принял", "приняла", "принял(а)")
         ),
         (NoticeKind::InvitationAccepted, Lang::En) if parent_side => format!(
             "{other} accepted the invitation for {pupil}. Access opens at {opens}."
         ),
         (NoticeKind::InvitationAccepted, Lang::Ru) => format!(
-            "Вы приняли приглашение. Доступ к ученику {pupil} ({services}) откроется {opens}."
+            "Вы приняли приглашение. Доступ к {pupil_dat} ({services}) откроется {opens}."
         ),
         (NoticeKind::InvitationAccepted, Lang::En) => format!(
             "You accepted the invitation. Access to {pupil} ({services}) opens at {opens}."
         ),
         (NoticeKind::InvitationDeclined, Lang::Ru) if parent_side => {
-            format!("{other} отклонил(а) приглашение для ученика {pupil}.")
+            format!(
+                "{other} {} приглашение для {pupil_gen}.",
+                actor.pick("отклонил", "отклонила", "отклонил(а)")
+            )
         }
         (NoticeKind::InvitationDeclined, Lang::En) if parent_side => {
             format!("{other} declined the invitation for {pupil}.")
         }
         (NoticeKind::InvitationDeclined, Lang::Ru) => {
-            format!("Вы отклонили приглашение {other} для ученика {pupil}.")
+            format!("Вы отклонили приглашение {other_gen} для {pupil_gen}.")
         }
         (NoticeKind::InvitationDeclined, Lang::En) => {
             format!("You declined the invitation from {other} for {pupil}.")
         }
         (NoticeKind::InvitationExpired, Lang::Ru) => format!(
-            "Приглашение {other} для ученика {pupil} не принято вовремя и больше не действует. Его можно отправить снова на странице «Семья»."
+            "Приглашение для {other_gen} ({pupil_gen}) не принято вовремя и больше не действует. Его можно отправить снова на странице «Семья»."
         ),
         (NoticeKind::InvitationExpired, Lang::En) => format!(
             "The invitation of {other} for {pupil} was not accepted in time and no longer works. You can send it again on the Family page."
         ),
         (NoticeKind::AccessOpened, Lang::Ru) if parent_side => {
-            format!("Доступ {other} к ученику {pupil} открыт: {services}.")
+            format!("Доступ {other_gen} к {pupil_dat} открыт: {services}.")
         }
         (NoticeKind::AccessOpened, Lang::En) if parent_side => {
             format!("Access of {other} to {pupil} is open: {services}.")
         }
         (NoticeKind::AccessOpened, Lang::Ru) => {
-            format!("Доступ к ученику {pupil} открыт: {services}.")
+            format!("Доступ к {pupil_dat} открыт: {services}.")
         }
         (NoticeKind::AccessOpened, Lang::En) => {
             format!("Your access to {pupil} is open: {services}.")
         }
         (NoticeKind::AccessRevoked, Lang::Ru) if parent_side => {
-            format!("Вы отозвали доступ {other} к ученику {pupil}.")
+            format!("Вы отозвали доступ {other_gen} к {pupil_dat}.")
         }
         (NoticeKind::AccessRevoked, Lang::En) if parent_side => {
             format!("You revoked the access of {other} to {pupil}.")
         }
         (NoticeKind::AccessRevoked, Lang::Ru) => {
-            format!("{other} отозвал(а) ваш доступ к ученику {pupil}.")
+            format!(
+                "{other} {} ваш доступ к {pupil_dat}.",
+                actor.pick("отозвал", "отозвала", "отозвал(а)")
+            )
         }
         (NoticeKind::AccessRevoked, Lang::En) => {
             format!("{other} revoked your access to {pupil}.")
