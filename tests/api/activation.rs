@@ -397,8 +397,7 @@ async fn a_login_left_empty_keeps_the_proposed_one_made_unique() {
     let (status, done) = post_step(&app, &client, &page, &[("new_login", "")]).await;
     assert_eq!(status, 200, "the empty field takes the proposal: {done}");
     let account = app
-        .state
-        .store()
+        .store
         .find_account_by_login("smirnova.op2")
         .await
         .expect("query")

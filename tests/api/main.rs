@@ -21,7 +21,7 @@ mod login;
 mod operator_actions;
 mod recovery;
 mod school;
-mod sentinel;
 mod school_console;
+mod sentinel;
 mod spec_rules;
 mod store;
