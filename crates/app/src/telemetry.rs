@@ -8,6 +8,8 @@
 //! | `esia_link_rate_limited_total` | `what`: `login_start`, `callback` |
 //! | `esia_link_certificate_expiry_days` (gauge) | `provider`, `certificate` (serial): whole days to the end of validity, negative once past |
 //! | `esia_link_certificate_expiring` (gauge) | the same: 1 within `certificate_warning_days` of the end, past it, or before the start; else 0 |
+//! | `esia_link_database_circuit_open` (gauge) | 1 while the database is known to be down (statements fail at once, a probe runs every 500 ms); else 0 |
+//! | `esia_link_database_outages_total` | times the circuit opened since the process started |
 //!
 //! Gauges not set for three hours are dropped: the certificate gauges are
 //! set hourly, so a certificate removed from the configuration leaves no
@@ -86,6 +88,12 @@ pub fn idp_seconds(provider: &str, seconds: f64) {
 
 pub fn rate_limited(what: &'static str) {
     metrics::counter!("esia_link_rate_limited_total", "what" => what).increment(1);
+}
+
+/// The database circuit's state, set at each scrape.
+pub fn database_circuit(open: bool, outages: u64) {
+    metrics::gauge!("esia_link_database_circuit_open").set(if open { 1.0 } else { 0.0 });
+    metrics::counter!("esia_link_database_outages_total").absolute(outages);
 }
 
 /// An activation code redeemed (the wizard finished).

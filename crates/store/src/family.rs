@@ -394,7 +394,7 @@ impl Store {
             brief_columns("a", "s", "")
         ))
         .bind(account_id.to_string())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         Ok(ViewerRecord {
             person: brief_from(&row, "")?,
@@ -417,7 +417,7 @@ impl Store {
         ))
         .bind(viewer.to_string())
         .bind(snils.map(str::to_string))
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(relationship_from).collect()
     }
@@ -425,7 +425,7 @@ impl Store {
     pub async fn relationship(&self, id: Uuid) -> Result<Option<RelationshipRecord>, StoreError> {
         let row = sqlx::query(&relationship_query("r.id = $1"))
             .bind(id.to_string())
-            .fetch_optional(self.db())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(relationship_from).transpose()
     }
@@ -530,7 +530,7 @@ impl Store {
     pub async fn invitation(&self, id: Uuid) -> Result<Option<InvitationRecord>, StoreError> {
         let row = sqlx::query(&invitation_query("i.id = $1"))
             .bind(id.to_string())
-            .fetch_optional(self.db())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(invitation_from).transpose()
     }
@@ -541,7 +541,7 @@ impl Store {
     ) -> Result<Vec<InvitationRecord>, StoreError> {
         let rows = sqlx::query(&invitation_query("i.inviter_id = $1"))
             .bind(inviter.to_string())
-            .fetch_all(self.db())
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(invitation_from).collect()
     }
@@ -566,7 +566,7 @@ impl Store {
         for hash in hashes {
             query = query.bind(hash.clone());
         }
-        let rows = query.fetch_all(self.db()).await?;
+        let rows = query.fetch_all(&mut *self.conn().await?).await?;
         rows.iter().map(invitation_from).collect()
     }
 
@@ -586,7 +586,7 @@ impl Store {
         .bind(pupil.to_string())
         .bind(match_hash.to_string())
         .bind(now.timestamp_millis())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         Ok(count > 0)
     }
@@ -723,7 +723,7 @@ impl Store {
         )
         .bind(account.to_string())
         .bind(limit)
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -752,7 +752,7 @@ impl Store {
         )
         .bind(id.to_string())
         .bind(account.to_string())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         if found == 0 {
             return Ok(false);
@@ -764,7 +764,7 @@ impl Store {
         .bind(at.timestamp_millis())
         .bind(id.to_string())
         .bind(account.to_string())
-        .execute(self.db())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(true)
     }
@@ -785,7 +785,7 @@ impl Store {
         .bind(at.timestamp_millis())
         .bind(account.to_string())
         .bind(subject.to_string())
-        .execute(self.db())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -816,7 +816,7 @@ impl Store {
         )
         .bind(viewer.to_string())
         .bind(target.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         let (mut found, mut ties) = (AccessTarget::default(), ViewerTies::default());
         for row in rows {
@@ -874,7 +874,7 @@ impl Store {
             c = brief_columns("c", "cs", "c_")
         ))
         .bind(viewer.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -917,7 +917,7 @@ impl Store {
         )
         .bind(provider.to_string())
         .bind(subject.to_string())
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| uuid_col(&r, "id")).transpose()
     }

@@ -1,0 +1,180 @@
+//! PostgreSQL going away under a running service: every page answers
+//! within a second, and the service recovers by itself. The app reaches the
+//! shared server through a [`TcpCut`] proxy that the test cuts and
+//! restores, so the server (and the tests running beside this one) never
+//! notice. Runs when `ESIA_LINK_TEST_DATABASE_URL` is set.
+
+use std::time::{Duration, Instant};
+
+use esia_link::demo::browser::{Consent, Hop, ScriptedBrowser};
+use reqwest::StatusCode;
+
+use crate::helpers::{database_url, spawn_app_with, AppOptions, TcpCut, TestApp};
+
+/// A page must answer within this while a backing store is down.
+const PAGE_BUDGET: Duration = Duration::from_secs(1);
+/// Once the circuit is open, a page that needs the database fails at once:
+/// well under the pool's acquire timeout (500 ms).
+const FAIL_FAST: Duration = Duration::from_millis(250);
+
+async fn timed(browser: &ScriptedBrowser, url: &str) -> (Hop, Duration) {
+    let started = Instant::now();
+    let hop = browser.get(url).await.expect("an answer");
+    (hop, started.elapsed())
+}
+
+/// The app on a fresh PostgreSQL database reached through a proxy.
+async fn app_behind_proxy() -> Option<(TestApp, TcpCut)> {
+    let Some(url) = database_url() else {
+        eprintln!("skipped: ESIA_LINK_TEST_DATABASE_URL is not set");
+        return None;
+    };
+    let proxy = TcpCut::to_url(&url).await;
+    let app = spawn_app_with(AppOptions {
+        database_port: Some(proxy.port),
+        ..AppOptions::default()
+    })
+    .await;
+    Some((app, proxy))
+}
+
+async fn wait_until_ready(app: &TestApp) {
+    let browser = ScriptedBrowser::new();
+    for _ in 0..50 {
+        let ready = browser
+            .get(&format!("{}/readyz", app.base))
+            .await
+            .expect("readyz");
+        if ready.status == StatusCode::OK {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not ready within 5 s of the database coming back");
+}
+
+#[tokio::test]
+async fn while_postgres_is_down_every_page_answers_within_a_second() {
+    let Some((app, proxy)) = app_behind_proxy().await else {
+        return;
+    };
+    let (person, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"), "works while it is up");
+    let pending = ScriptedBrowser::new();
+    let callback = app.callback_url(&pending, "fedorov").await;
+    let anonymous = ScriptedBrowser::new();
+
+    proxy.cut().await;
+    // The first page that needs the database waits for the pool at most
+    // once, and its error path (which records the failure) does not wait
+    // again. (Connections the pool opened before the outage fail at once.)
+    let (first, took) = timed(&pending, &callback).await;
+    assert_eq!(
+        first.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        first.body
+    );
+    assert!(took < PAGE_BUDGET, "the first callback took {took:?}");
+    assert!(
+        first.body.contains("id=\"reference\""),
+        "a reference code: {}",
+        first.body
+    );
+    let me = format!("{}/api/v1/me", app.base);
+    // Once the pool's old connections are used up, a wait for a new one
+    // fails and opens the circuit (a pool holds 8 at most).
+    for attempt in 0..10 {
+        if app.state.store().database_down() {
+            break;
+        }
+        let (answer, took) = timed(&person, &me).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            answer.body
+        );
+        assert!(
+            took < PAGE_BUDGET,
+            "attempt {attempt}: /api/v1/me took {took:?}"
+        );
+    }
+    assert!(app.state.store().database_down(), "the circuit is open");
+
+    let ready = format!("{}/readyz", app.base);
+    for round in 0..3 {
+        let (home, took) = timed(&anonymous, &format!("{}/", app.base)).await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert!(took < PAGE_BUDGET, "round {round}: / took {took:?}");
+
+        let (start, took) = timed(&anonymous, &app.start_url("esia")).await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
+        assert!(
+            took < PAGE_BUDGET,
+            "round {round}: /auth/start took {took:?}"
+        );
+
+        let (answer, took) = timed(&person, &me).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            answer.body
+        );
+        assert!(took < FAIL_FAST, "round {round}: /api/v1/me took {took:?}");
+
+        let (answer, took) = timed(&anonymous, &ready).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            answer.body.contains("\"database\":\"down\""),
+            "{}",
+            answer.body
+        );
+        assert!(took < FAIL_FAST, "round {round}: /readyz took {took:?}");
+    }
+    let metrics = anonymous
+        .get(&format!("{}/metrics", app.base))
+        .await
+        .expect("metrics");
+    assert!(
+        metrics.body.contains("esia_link_database_circuit_open 1"),
+        "{}",
+        metrics.body
+    );
+
+    proxy.restore().await;
+    wait_until_ready(&app).await;
+    assert!(!app.state.store().database_down(), "the probe closed it");
+    let (answer, _) = timed(&person, &me).await;
+    assert_eq!(answer.status, StatusCode::OK, "the session still works");
+    let (_, run) = app.login("esia", "smirnov", Consent::Allow).await;
+    assert!(
+        run.landed_at() == Some("/account"),
+        "a new login goes through after the outage: {:?}",
+        run.callback
+    );
+}
+
+#[tokio::test]
+async fn readyz_answers_within_a_second_when_the_database_just_went_away() {
+    let Some((app, proxy)) = app_behind_proxy().await else {
+        return;
+    };
+    let browser = ScriptedBrowser::new();
+    let ready = format!("{}/readyz", app.base);
+    let (answer, _) = timed(&browser, &ready).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    proxy.cut().await;
+    // Nothing has opened the circuit yet: readyz itself meets the outage.
+    let (answer, took) = timed(&browser, &ready).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        answer.body.contains("\"database\":\"down\""),
+        "{}",
+        answer.body
+    );
+    assert!(took < PAGE_BUDGET, "readyz took {took:?}");
+    proxy.restore().await;
+    wait_until_ready(&app).await;
+}
