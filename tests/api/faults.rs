@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with, AppOptions};
+use crate::helpers::{redis_url, retry_link, spawn_app_with, AppOptions, TcpCut, TestApp};
 
 fn redis_server(port: u16) -> std::process::Child {
     std::process::Command::new("redis-server")
@@ -113,4 +113,67 @@ async fn while_redis_is_down_pages_answer_within_a_second_and_logins_recover() {
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
     redis.kill().expect("stop redis");
     let _ = redis.wait();
+}
+
+/// The app on the shared Redis, reached through a proxy the test cuts.
+async fn app_behind_redis_proxy() -> Option<(TestApp, TcpCut)> {
+    let Some(url) = redis_url() else {
+        eprintln!("skipped: ESIA_LINK_TEST_REDIS_URL is not set");
+        return None;
+    };
+    let proxy = TcpCut::to_url(&url).await;
+    let app = spawn_app_with(AppOptions {
+        redis_port: Some(proxy.port),
+        ..AppOptions::default()
+    })
+    .await;
+    Some((app, proxy))
+}
+
+#[tokio::test]
+async fn a_callback_that_meets_redis_down_finishes_with_try_again_once_it_is_back() {
+    let Some((app, proxy)) = app_behind_redis_proxy().await else {
+        return;
+    };
+    let browser = ScriptedBrowser::new();
+    let callback = app.callback_url(&browser, "ivanova").await;
+    proxy.cut().await;
+    let started = Instant::now();
+    let answer = browser.get(&callback).await.expect("callback");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("id=\"reference\""), "{}", answer.body);
+    assert_eq!(
+        app.idp.token_calls(),
+        0,
+        "no code sent while the login cannot be read"
+    );
+    proxy.restore().await;
+    let retry = format!("{}{}", app.base, retry_link(&answer.body));
+    // Redis's circuit re-probes after a second; until then, the same page.
+    let mut landed = None;
+    for _ in 0..20 {
+        let again = browser.get(&retry).await.expect("try again");
+        if again.status != StatusCode::SERVICE_UNAVAILABLE {
+            landed = again.location;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        landed.as_deref(),
+        Some("/account"),
+        "the kept login finishes"
+    );
+    assert_eq!(app.idp.token_calls(), 1, "the code was redeemed once");
+    assert_eq!(app.link_count().await, 1);
 }

@@ -262,6 +262,9 @@ pub struct AppOptions {
     /// The app reaches its database through this local port (a test's
     /// [`TcpCut`] in front of the server) instead of the URL's own.
     pub database_port: Option<u16>,
+    /// The app reaches `ESIA_LINK_TEST_REDIS_URL` through this local port
+    /// (a test's [`TcpCut`]); the test's cleanup goes there directly.
+    pub redis_port: Option<u16>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -323,6 +326,15 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
         redis_cleanup = Some(RedisCleanup::new(&redis, &prefix));
         config.ephemeral.backend = EphemeralBackend::Redis;
+        let redis = match options.redis_port {
+            Some(port) => {
+                let mut url = url::Url::parse(&redis).expect("Redis URL");
+                url.set_host(Some("127.0.0.1")).expect("host");
+                url.set_port(Some(port)).expect("port");
+                url.to_string()
+            }
+            None => redis,
+        };
         config.ephemeral.redis_url = Some(Secret::new(redis));
         config.ephemeral.key_prefix = prefix;
     }
@@ -448,6 +460,19 @@ impl Drop for TcpCut {
             task.abort();
         }
     }
+}
+
+/// Where the temporary-error page's "try again" leads (a path with query).
+pub fn retry_link(html: &str) -> String {
+    let at = html
+        .find("id=\"retry\"")
+        .unwrap_or_else(|| panic!("a try-again link in: {html}"));
+    let href = &html[at..];
+    let start = href.find("href=\"").expect("href") + "href=\"".len();
+    let end = href[start..].find('"').expect("closing quote");
+    href[start..start + end]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
 }
 
 /// The demo roster's account with diary login `login`.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use esia_link::demo::browser::{Consent, Hop, ScriptedBrowser};
 use reqwest::StatusCode;
 
-use crate::helpers::{database_url, spawn_app_with, AppOptions, TcpCut, TestApp};
+use crate::helpers::{database_url, retry_link, spawn_app_with, AppOptions, TcpCut, TestApp};
 
 /// A page must answer within this while a backing store is down.
 const PAGE_BUDGET: Duration = Duration::from_secs(1);
@@ -65,6 +65,7 @@ async fn while_postgres_is_down_every_page_answers_within_a_second() {
     let anonymous = ScriptedBrowser::new();
 
     proxy.cut().await;
+    let tokens = app.idp.token_calls();
     // The first page that needs the database waits for the pool at most
     // once, and its error path (which records the failure) does not wait
     // again. (Connections the pool opened before the outage fail at once.)
@@ -148,6 +149,35 @@ async fn while_postgres_is_down_every_page_answers_within_a_second() {
     assert!(!app.state.store().database_down(), "the probe closed it");
     let (answer, _) = timed(&person, &me).await;
     assert_eq!(answer.status, StatusCode::OK, "the session still works");
+
+    // "Try again" on the page the outage left finishes the login, on the
+    // IdP's answer kept from the first try: the code went to the IdP once.
+    let retry = format!("{}{}", app.base, retry_link(&first.body));
+    let (answer, _) = timed(&pending, &retry).await;
+    assert_eq!(
+        answer.location.as_deref(),
+        Some("/account"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(app.idp.token_calls() - tokens, 1, "one code exchange");
+    let audited_links = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = 'link.created'")
+            .fetch_one(app.state.store().pool())
+            .await
+            .expect("count")
+    };
+    assert_eq!(app.link_count().await, 2, "ivanova's and fedorov's");
+    // Pressed once more: the login is used up, and nothing is linked twice.
+    let (again, _) = timed(&pending, &retry).await;
+    assert_ne!(
+        again.location.as_deref(),
+        Some("/account"),
+        "{}",
+        again.body
+    );
+    assert_eq!(app.link_count().await, 2);
+    assert_eq!(audited_links().await, 2, "each link audited once");
     let (_, run) = app.login("esia", "smirnov", Consent::Allow).await;
     assert!(
         run.landed_at() == Some("/account"),

@@ -37,6 +37,9 @@ pub use report::{OutcomeReport, PartReport};
 pub const LOGIN_TTL: Duration = Duration::from_secs(600);
 /// The outcome page's report is kept this long after the callback.
 pub const OUTCOME_TTL: Duration = Duration::from_secs(600);
+/// One request at a time finishes a login: it holds the login's claim for
+/// at most this long (longer than the IdP calls of one callback take).
+pub const LOGIN_CLAIM_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginTransaction {
@@ -49,6 +52,22 @@ pub struct LoginTransaction {
     pub browser: String,
     pub lang: Lang,
     pub created_at: i64,
+    /// The IdP's verified answer, kept when the code was redeemed but the
+    /// login could not finish (a store down): the retry goes on from here
+    /// and never sends the code again.
+    #[serde(default)]
+    pub verified: Option<FederatedPerson>,
+}
+
+impl LoginTransaction {
+    /// What is left of the transaction's life (at least a second).
+    fn remaining(&self) -> Duration {
+        let age = Utc::now().timestamp().saturating_sub(self.created_at);
+        let left = i64::try_from(LOGIN_TTL.as_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_sub(age);
+        Duration::from_secs(u64::try_from(left).unwrap_or(0).max(1))
+    }
 }
 
 pub struct Started {
@@ -88,6 +107,10 @@ pub enum Completed {
     /// Too many refused callbacks from this client address: answered
     /// without a record or a stored outcome (a flood stays cheap).
     Throttled,
+    /// A temporary failure (a store down, the IdP not answering, the login
+    /// busy in another request), recorded under `reference`. The login is
+    /// kept: the same callback, once the cause has passed, finishes it.
+    Interrupted { error: AppError, reference: String },
 }
 
 impl Logins<'_> {
@@ -150,6 +173,7 @@ impl Logins<'_> {
             browser: token_hash(&browser_token),
             lang,
             created_at: Utc::now().timestamp(),
+            verified: None,
         };
         put_json(
             self.ephemeral.as_ref(),
@@ -187,12 +211,15 @@ impl Logins<'_> {
                 Ok(completed)
             }
             Err(error @ AppError::UnknownProvider) => Err(error),
-            Err(error) if error.is_internal() => {
+            Err(error) if error.is_temporary() => {
                 // Still try to leave a trace that operators can find.
-                let _ = self
+                let report = self
                     .record_rejection(provider_id, &error, request_lang)
                     .await;
-                Err(error)
+                Ok(Completed::Interrupted {
+                    error,
+                    reference: report.reference,
+                })
             }
             Err(error) => {
                 let bogus = matches!(
@@ -253,65 +280,132 @@ impl Logins<'_> {
         let transaction: LoginTransaction = get_json(self.ephemeral.as_ref(), &key)
             .await?
             .ok_or(AppError::StateUnknown)?;
-        let same_browser = browser_token
-            .is_some_and(|token| tokens_equal(&token_hash(token), &transaction.browser));
-        if !same_browser {
-            return Err(AppError::OtherBrowser);
+        check_owner(&transaction, provider_id, browser_token)?;
+        // One request at a time: a double click, or a retry while the first
+        // try still runs, waits its turn instead of redeeming the code again.
+        let claim = claim_key(state);
+        if !self
+            .ephemeral
+            .put_if_absent(&claim, b"1", LOGIN_CLAIM_TTL)
+            .await?
+        {
+            return Err(AppError::LoginBusy);
         }
-        if transaction.provider != provider_id {
-            return Err(AppError::StateUnknown);
+        let finished = self.finish_claimed(&provider, params, state, &key).await;
+        match &finished {
+            Err(error) if error.is_temporary() => {
+                // The login stays usable: the retry takes the claim again.
+                if let Err(error) = self.ephemeral.delete(&claim).await {
+                    tracing::warn!(%error, "a kept login stays busy until its claim expires");
+                }
+            }
+            _ => {
+                // Used up. The claim is left to expire: a request that read
+                // the transaction before it went finds the login busy.
+                if let Err(error) = self.ephemeral.delete(&key).await {
+                    tracing::warn!(%error, "a finished login's transaction lingers until it expires");
+                }
+            }
         }
-        // Consumed exactly once: a concurrent replay finds nothing here.
-        if self.ephemeral.take(&key).await?.is_none() {
-            return Err(AppError::StateUnknown);
-        }
+        finished
+    }
 
+    /// Finishes a login whose claim this request holds: redeems the code
+    /// (unless an earlier try already did and kept the verified answer),
+    /// then decides and applies. A temporary failure after the code was
+    /// redeemed keeps the verified answer with the transaction.
+    async fn finish_claimed(
+        &self,
+        provider: &federation::Provider,
+        params: &CallbackParams,
+        state: &str,
+        key: &str,
+    ) -> Result<Completed, AppError> {
+        let provider_id = provider.id();
+        // Read again under the claim: the request that held it before may
+        // have kept a verified answer (or finished the login).
+        let mut transaction: LoginTransaction = get_json(self.ephemeral.as_ref(), key)
+            .await?
+            .ok_or(AppError::StateUnknown)?;
+        let person = match transaction.verified.take() {
+            Some(person) => person,
+            None => match self.redeem(provider, params, state, &transaction).await {
+                Ok(person) => person,
+                Err(error) if error.is_temporary() => {
+                    return Err(AppError::ProviderUnavailable(error));
+                }
+                Err(error) => {
+                    let reference = ReferenceCode::generate();
+                    crate::telemetry::idp_error(provider_id, &error.code());
+                    tracing::warn!(provider = provider_id, code = %error.code(), error = %error, reference = %reference, "identity provider step failed");
+                    let report =
+                        OutcomeReport::idp_error(&reference, provider_id, &error, transaction.lang);
+                    self.record(&report, None, None).await?;
+                    return Ok(Completed::Failure {
+                        report,
+                        pending_link: None,
+                    });
+                }
+            },
+        };
+        let finished = self
+            .decide_and_apply(&person, &transaction, ReferenceCode::generate())
+            .await;
+        if matches!(&finished, Err(error) if error.is_temporary()) {
+            let ttl = transaction.remaining();
+            transaction.verified = Some(person);
+            if let Err(error) = put_json(self.ephemeral.as_ref(), key, &transaction, ttl).await {
+                tracing::warn!(%error, "the verified answer was not kept: a retry needs the code again");
+            }
+        }
+        finished
+    }
+
+    /// The IdP's answer to the callback: its error, or the person behind
+    /// the code (the code exchange, token checks and person data).
+    async fn redeem(
+        &self,
+        provider: &federation::Provider,
+        params: &CallbackParams,
+        state: &str,
+        transaction: &LoginTransaction,
+    ) -> Result<FederatedPerson, FederationError> {
+        let provider_id = provider.id();
         // RFC 9207, before the code is redeemed (and on error answers too).
-        let iss_checked = provider.check_iss_parameter(params.iss.as_deref()).await;
-        let federated = match (iss_checked, &params.error, &params.code) {
-            (Err(error), _, _) => Err(error),
-            (Ok(()), Some(error), _) => Err(federation::esia::refusal_from_redirect(
+        provider.check_iss_parameter(params.iss.as_deref()).await?;
+        if let Some(error) = &params.error {
+            return Err(federation::esia::refusal_from_redirect(
                 error,
                 params.error_description.as_deref(),
-            )),
-            (Ok(()), None, Some(code)) if !code.is_empty() && code.len() <= 4096 => {
-                let redirect_uri = self.redirect_uri(provider_id);
-                let started = std::time::Instant::now();
-                let answer = provider
-                    .finish(
-                        code,
-                        &PendingLogin {
-                            state,
-                            nonce: transaction.nonce.as_deref(),
-                            pkce_verifier: transaction.pkce_verifier.as_deref(),
-                            redirect_uri: &redirect_uri,
-                        },
-                    )
-                    .await;
-                crate::telemetry::idp_seconds(provider_id, started.elapsed().as_secs_f64());
-                answer
-            }
-            (Ok(()), None, _) => Err(FederationError::BadResponse(
-                "the callback carries neither code nor error".into(),
-            )),
-        };
-        let reference = ReferenceCode::generate();
-        let person = match federated {
-            Ok(person) => person,
-            Err(error) => {
+            ));
+        }
+        let code = params
+            .code
+            .as_deref()
+            .filter(|code| !code.is_empty() && code.len() <= 4096)
+            .ok_or_else(|| {
+                FederationError::BadResponse("the callback carries neither code nor error".into())
+            })?;
+        let redirect_uri = self.redirect_uri(provider_id);
+        let started = std::time::Instant::now();
+        let answer = provider
+            .finish(
+                code,
+                &PendingLogin {
+                    state,
+                    nonce: transaction.nonce.as_deref(),
+                    pkce_verifier: transaction.pkce_verifier.as_deref(),
+                    redirect_uri: &redirect_uri,
+                },
+            )
+            .await;
+        crate::telemetry::idp_seconds(provider_id, started.elapsed().as_secs_f64());
+        if let Err(error) = &answer {
+            if error.is_temporary() {
                 crate::telemetry::idp_error(provider_id, &error.code());
-                tracing::warn!(provider = provider_id, code = %error.code(), error = %error, reference = %reference, "identity provider step failed");
-                let report =
-                    OutcomeReport::idp_error(&reference, provider_id, &error, transaction.lang);
-                self.record(&report, None, None).await?;
-                return Ok(Completed::Failure {
-                    report,
-                    pending_link: None,
-                });
             }
-        };
-        self.decide_and_apply(&person, &transaction, reference)
-            .await
+        }
+        answer
     }
 
     async fn decide_and_apply(
@@ -555,8 +649,29 @@ impl Logins<'_> {
     }
 }
 
+/// The login was started in this browser, for this provider.
+fn check_owner(
+    transaction: &LoginTransaction,
+    provider_id: &str,
+    browser_token: Option<&str>,
+) -> Result<(), AppError> {
+    let same_browser =
+        browser_token.is_some_and(|token| tokens_equal(&token_hash(token), &transaction.browser));
+    if !same_browser {
+        return Err(AppError::OtherBrowser);
+    }
+    if transaction.provider != provider_id {
+        return Err(AppError::StateUnknown);
+    }
+    Ok(())
+}
+
 fn tx_key(state: &str) -> String {
     format!("login:{state}")
+}
+
+fn claim_key(state: &str) -> String {
+    format!("login-claim:{state}")
 }
 
 fn outcome_key(token: &str) -> String {
