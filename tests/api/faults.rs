@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use esia_link::demo::browser::{Consent, ScriptedBrowser};
+use esia_link::app::login::refusals::SAMPLE_WINDOW;
+use esia_link::demo::browser::{element_text, Consent, ScriptedBrowser};
 use reqwest::StatusCode;
 
 use crate::helpers::{redis_url, retry_link, spawn_app_with, AppOptions, TcpCut, TestApp};
@@ -176,4 +177,78 @@ async fn a_callback_that_meets_redis_down_finishes_with_try_again_once_it_is_bac
     );
     assert_eq!(app.idp.token_calls(), 1, "the code was redeemed once");
     assert_eq!(app.link_count().await, 1);
+}
+
+/// The value of a counter or gauge line (`name{labels} value`) in the
+/// `/metrics` text; 0 when the series does not exist yet.
+async fn metric(app: &TestApp, series: &str) -> f64 {
+    let text = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_tight_retry_loop_while_redis_is_down_adds_one_attempt_row_per_window() {
+    let Some((app, proxy)) = app_behind_redis_proxy().await else {
+        return;
+    };
+    // The bound: one row per provider and refusal code per sample window
+    // (10 s). Every refusal here is `internal.ephemeral` at `esia`, and the
+    // loop lasts less than one window: one row, however many requests.
+    const LOOP: Duration = Duration::from_secs(2);
+    assert!(LOOP < SAMPLE_WINDOW);
+    const BOUND: i64 = 1;
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM link_attempts")
+            .fetch_one(app.state.store().pool())
+            .await
+            .expect("count")
+    };
+    let unrecorded = "esia_link_refusals_unrecorded_total{code=\"internal.ephemeral\"}";
+    let counted_before = metric(&app, unrecorded).await;
+    let before = rows().await;
+    proxy.cut().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut requests = 0;
+    let mut references = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    while started.elapsed() < LOOP {
+        let response = client
+            .get(app.start_url("esia"))
+            .send()
+            .await
+            .expect("start");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let page = response.text().await.expect("page");
+        references.insert(element_text(&page, "reference").expect("a reference"));
+        requests += 1;
+    }
+    let added = rows().await - before;
+    assert!(requests >= 100, "a tight loop: {requests} requests");
+    assert!(added <= BOUND, "{requests} refusals added {added} rows");
+    // Each page's reference finds the row that stands for its window.
+    for reference in &references {
+        let found = app
+            .state
+            .store()
+            .find_attempt_by_reference(reference)
+            .await
+            .expect("query");
+        assert!(found.is_some(), "{reference} has a row");
+    }
+    let counted = metric(&app, unrecorded).await - counted_before;
+    assert!(
+        counted >= (requests - 1) as f64,
+        "the unrecorded ones are counted: {counted} of {requests}"
+    );
+    proxy.restore().await;
 }

@@ -38,6 +38,18 @@ async fn app_behind_proxy() -> Option<(TestApp, TcpCut)> {
     Some((app, proxy))
 }
 
+/// `logged_in` attempt rows, read directly (not through the proxy).
+async fn logged_in_rows(app: &TestApp) -> i64 {
+    use sqlx::Connection;
+    let mut direct = sqlx::PgConnection::connect(app.database_url())
+        .await
+        .expect("direct connection");
+    sqlx::query_scalar("SELECT COUNT(*) FROM link_attempts WHERE outcome = 'logged_in'")
+        .fetch_one(&mut direct)
+        .await
+        .expect("count")
+}
+
 async fn wait_until_ready(app: &TestApp) {
     let browser = ScriptedBrowser::new();
     for _ in 0..50 {
@@ -63,6 +75,10 @@ async fn while_postgres_is_down_every_page_answers_within_a_second() {
     let pending = ScriptedBrowser::new();
     let callback = app.callback_url(&pending, "fedorov").await;
     let anonymous = ScriptedBrowser::new();
+    // A returning login just before the outage: its record is journaled
+    // (written ~200 ms later, when the database is gone already).
+    let (_, run) = app.login("esia", "ivanova", Consent::Allow).await;
+    assert_eq!(run.landed_at(), Some("/account"));
 
     proxy.cut().await;
     let tokens = app.idp.token_calls();
@@ -134,19 +150,38 @@ async fn while_postgres_is_down_every_page_answers_within_a_second() {
         );
         assert!(took < FAIL_FAST, "round {round}: /readyz took {took:?}");
     }
-    let metrics = anonymous
-        .get(&format!("{}/metrics", app.base))
-        .await
-        .expect("metrics");
+    // The gauge is the process's: another test's app may set it between
+    // this app's setting and rendering it, so look twice.
+    let mut shown = String::new();
+    for _ in 0..3 {
+        shown = anonymous
+            .get(&format!("{}/metrics", app.base))
+            .await
+            .expect("metrics")
+            .body;
+        if shown.contains("esia_link_database_circuit_open 1") {
+            break;
+        }
+    }
     assert!(
-        metrics.body.contains("esia_link_database_circuit_open 1"),
-        "{}",
-        metrics.body
+        shown.contains("esia_link_database_circuit_open 1"),
+        "{shown}"
     );
+
+    // Read past the proxy: the journaled record is held, not written.
+    assert_eq!(logged_in_rows(&app).await, 0, "held in memory");
 
     proxy.restore().await;
     wait_until_ready(&app).await;
     assert!(!app.state.store().database_down(), "the probe closed it");
+    // ... and written once the database is back (retried every second).
+    for _ in 0..50 {
+        if logged_in_rows(&app).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(logged_in_rows(&app).await, 1, "the held record was written");
     let (answer, _) = timed(&person, &me).await;
     assert_eq!(answer.status, StatusCode::OK, "the session still works");
 

@@ -58,6 +58,8 @@ pub struct App {
     rate: RateLimiter,
     codes: CodeHasher,
     journal: login::journal::Journal,
+    /// Which temporary refusals get an attempt row (one per window).
+    refusals: login::refusals::RefusalSampler,
     outbox: std::sync::Arc<dyn notify::Outbox>,
     /// Where every use case reads `now` (see [`clock`]).
     clock: std::sync::Arc<dyn clock::Clock>,
@@ -168,6 +170,7 @@ impl App {
             peers: shared.then(|| ephemeral.clone()),
             listener: None,
             journal: login::journal::Journal::start(store.clone()),
+            refusals: login::refusals::RefusalSampler::default(),
             rate: RateLimiter::new(ephemeral.clone()),
             config,
             store,
@@ -360,10 +363,11 @@ impl App {
     }
 
     /// Sets the gauges that describe the service's own state (the database
-    /// circuit) just before `/metrics` is rendered,
+    /// circuit, the journal's held records) just before `/metrics` is rendered,
     /// so they are current at every scrape.
     pub fn report_state(&self) {
         telemetry::database_circuit(self.store.database_down(), self.store.database_outages());
+        self.journal.report();
     }
 
     /// Keyed hash for looking records up by SNILS or subject without storing

@@ -13,6 +13,7 @@ pub mod candidates;
 pub mod credentials;
 pub mod journal;
 pub mod kids;
+pub mod refusals;
 pub mod report;
 
 use std::time::Duration;
@@ -583,7 +584,8 @@ impl Logins<'_> {
     }
 
     /// Records a refused request (bad state etc.) as an attempt so that
-    /// operators can find the reference code the page showed.
+    /// operators can find the reference code the page showed. Temporary
+    /// refusals (a store down) are recorded by sample (see [`refusals`]).
     async fn record_rejection(
         &self,
         provider_id: &str,
@@ -591,7 +593,18 @@ impl Logins<'_> {
         lang: Lang,
     ) -> OutcomeReport {
         let reference = ReferenceCode::generate();
-        let report = OutcomeReport::flow_error(&reference, provider_id, error, lang);
+        let mut report = OutcomeReport::flow_error(&reference, provider_id, error, lang);
+        if error.is_temporary() {
+            let code = report.idp_error.clone().unwrap_or_default();
+            if let refusals::Sample::Counted { reference } =
+                self.refusals.admit(provider_id, &code, &report.reference)
+            {
+                crate::telemetry::login_attempt(report.outcome.as_str(), &report.provider);
+                crate::telemetry::refusal_unrecorded(&code);
+                report.reference = reference;
+                return report;
+            }
+        }
         if let Err(e) = self.record(&report, None, None).await {
             tracing::error!(error = %e, "cannot record a failed login attempt");
         }
