@@ -265,6 +265,12 @@ pub struct AppOptions {
     pub configure: Option<Configure>,
     /// `[uploads] max_file_bytes` other than the default.
     pub max_upload_bytes: Option<u64>,
+    /// The app reaches its database through this local port (a test's
+    /// [`TcpCut`] in front of the server) instead of the URL's own.
+    pub database_port: Option<u16>,
+    /// The app reaches `ESIA_LINK_TEST_REDIS_URL` through this local port
+    /// (a test's [`TcpCut`]); the test's cleanup goes there directly.
+    pub redis_port: Option<u16>,
 }
 
 /// A last change to the test app's configuration.
@@ -295,11 +301,20 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         uuid::Uuid::new_v4().simple()
     ));
     write_esia_certificates(&idp, &esia_certificates).expect("certificates");
+    let database_url = match options.database_port {
+        Some(port) => {
+            let mut url = url::Url::parse(&db.url).expect("database URL");
+            url.set_host(Some("127.0.0.1")).expect("host");
+            url.set_port(Some(port)).expect("port");
+            url.to_string()
+        }
+        None => db.url.clone(),
+    };
     let mut config = demo_config(
         defaults,
         &base,
         &idp.base_url(),
-        &db.url,
+        &database_url,
         &esia_certificates,
     );
     if options.gost {
@@ -320,6 +335,15 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         let prefix = format!("esia-link-test:{}:", uuid::Uuid::new_v4().simple());
         redis_cleanup = Some(RedisCleanup::new(&redis, &prefix));
         config.ephemeral.backend = EphemeralBackend::Redis;
+        let redis = match options.redis_port {
+            Some(port) => {
+                let mut url = url::Url::parse(&redis).expect("Redis URL");
+                url.set_host(Some("127.0.0.1")).expect("host");
+                url.set_port(Some(port)).expect("port");
+                url.to_string()
+            }
+            None => redis,
+        };
         config.ephemeral.redis_url = Some(Secret::new(redis));
         config.ephemeral.key_prefix = prefix;
     }
@@ -365,6 +389,107 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         _db: db,
         _redis: redis_cleanup,
     }
+}
+
+pub fn database_url() -> Option<String> {
+    std::env::var("ESIA_LINK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A TCP proxy on a local port in front of a shared server (PostgreSQL,
+/// Redis) that a test can cut and restore: cut, the port refuses
+/// connections and the open ones are closed, as when the server stops;
+/// the server itself, which other tests use at the same time, is never
+/// touched.
+pub struct TcpCut {
+    pub port: u16,
+    target: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl TcpCut {
+    /// A proxy to `target` (`host:port`).
+    pub async fn start(target: &str) -> TcpCut {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let cut = TcpCut {
+            port: listener.local_addr().expect("addr").port(),
+            target: target.to_string(),
+            tasks: Default::default(),
+        };
+        cut.serve(listener);
+        cut
+    }
+
+    /// A proxy to the host and port of `url` (a database or Redis URL).
+    pub async fn to_url(url: &str) -> TcpCut {
+        let url = url::Url::parse(url).expect("URL");
+        let host = url.host_str().expect("host").to_string();
+        let port = url.port_or_known_default().unwrap_or(5432);
+        TcpCut::start(&format!("{host}:{port}")).await
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let tasks = self.tasks.clone();
+        let target = self.target.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let pipe = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(pipe.abort_handle());
+            }
+        });
+        self.tasks.lock().unwrap().push(accept.abort_handle());
+    }
+
+    /// Refuses new connections and closes the open ones.
+    pub async fn cut(&self) {
+        let tasks: Vec<_> = self.tasks.lock().unwrap().drain(..).collect();
+        for task in &tasks {
+            task.abort();
+        }
+        // Aborted tasks drop their sockets when next polled.
+        while tasks.iter().any(|task| !task.is_finished()) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restore(&self) {
+        for _ in 0..100 {
+            if let Ok(listener) = TcpListener::bind(("127.0.0.1", self.port)).await {
+                self.serve(listener);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("port {} could not be bound again", self.port);
+    }
+}
+
+impl Drop for TcpCut {
+    fn drop(&mut self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// Where the temporary-error page's "try again" leads (a path with query).
+pub fn retry_link(html: &str) -> String {
+    let at = html
+        .find("id=\"retry\"")
+        .unwrap_or_else(|| panic!("a try-again link in: {html}"));
+    let href = &html[at..];
+    let start = href.find("href=\"").expect("href") + "href=\"".len();
+    let end = href[start..].find('"').expect("closing quote");
+    href[start..start + end]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
 }
 
 /// The demo roster's account with diary login `login`.

@@ -1,10 +1,10 @@
 //! The login flow over real HTTP: every link outcome, the state checks,
 //! hostile or broken IdP answers, open redirects and racing callbacks.
 
-use esia_link::demo::browser::{Consent, ScriptedBrowser};
+use esia_link::demo::browser::{element_text, Consent, ScriptedBrowser};
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{spawn_app, spawn_app_with, AppOptions, TestApp};
+use crate::helpers::{retry_link, spawn_app, spawn_app_with, AppOptions, TestApp};
 
 async fn attempt_outcome(app: &TestApp, reference: &str) -> (String, Option<String>) {
     let attempt = app
@@ -415,26 +415,34 @@ async fn an_idp_that_is_slow_or_down_gets_a_clear_page() {
         ..AppOptions::default()
     })
     .await;
-    app.idp.set_latency(std::time::Duration::from_millis(1500));
     let browser = ScriptedBrowser::new();
-    // The IdP's own pages are slow too, but the browser waits; the service does not.
-    let run = browser
-        .login(
-            &app.base,
-            &app.start_url("esia"),
-            "ivanova",
-            "demo",
-            Consent::Allow,
-        )
-        .await
-        .expect("flow");
+    let callback = app.callback_url(&browser, "ivanova").await;
+    // The IdP goes slow between its consent page and our code exchange.
+    app.idp.set_latency(std::time::Duration::from_millis(1500));
+    let answer = browser.get(&callback).await.expect("callback");
     app.idp.set_latency(std::time::Duration::ZERO);
-    assert_eq!(run.outcome.as_deref(), Some("idp_error"));
-    let page = run.outcome_page.as_ref().expect("page").body.clone();
-    assert!(page.contains("не отвечают"), "{page}");
-    let (_, code) = attempt_outcome(&app, &run.reference.expect("reference")).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+    assert!(answer.body.contains("не отвечает"), "{}", answer.body);
+    let reference = element_text(&answer.body, "reference").expect("a reference");
+    let (outcome, code) = attempt_outcome(&app, &reference).await;
+    assert_eq!(outcome, "idp_error");
     assert_eq!(code.as_deref(), Some("idp.unreachable"));
     assert_eq!(app.link_count().await, 0);
+
+    // A timeout leaves the login usable: "try again" finishes it now that
+    // the IdP answers (the timed-out exchange never reached its handler).
+    let again = browser
+        .get(&format!("{}{}", app.base, retry_link(&answer.body)))
+        .await
+        .expect("try again");
+    assert_eq!(
+        again.location.as_deref(),
+        Some("/account"),
+        "{}",
+        again.body
+    );
+    assert_eq!(app.link_count().await, 1);
+    assert_eq!(app.idp.token_calls(), 1, "the code was redeemed once");
 
     // A stopped IdP: the start itself cannot sign in anywhere for oidc (discovery).
     app.idp.shutdown();

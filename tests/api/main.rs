@@ -19,6 +19,7 @@ mod hostile;
 mod kids;
 mod login;
 mod operator_actions;
+mod outage;
 mod recovery;
 mod school;
 mod school_console;

@@ -21,6 +21,10 @@ pub enum AppError {
     RepeatedParameter(String),
     #[error("cannot reach the identity provider")]
     ProviderUnavailable(#[source] FederationError),
+    /// Another request is finishing the same login right now (a double
+    /// click, or a retry while the first try still runs).
+    #[error("the login is being finished by another request")]
+    LoginBusy,
     #[error("no valid session")]
     NotLoggedIn,
     #[error("the form's CSRF token does not match the session")]
@@ -53,6 +57,7 @@ impl AppError {
             AppError::OtherBrowser => "state.other_browser",
             AppError::RepeatedParameter(_) => "flow.repeated_parameter",
             AppError::ProviderUnavailable(_) => "idp.unreachable",
+            AppError::LoginBusy => "flow.login_busy",
             AppError::NotLoggedIn => "session.missing",
             AppError::CsrfMismatch => "form.csrf",
             AppError::ReturnTargetRefused => "flow.return_target",
@@ -72,5 +77,12 @@ impl AppError {
             self,
             AppError::Ephemeral(_) | AppError::Store(_) | AppError::Internal(_)
         )
+    }
+
+    /// A failure that passes by itself (a store or the IdP down, the login
+    /// busy in another request): the same request, tried again later, can
+    /// succeed. A login callback that fails so keeps its login usable.
+    pub fn is_temporary(&self) -> bool {
+        self.is_internal() || matches!(self, AppError::ProviderUnavailable(_) | AppError::LoginBusy)
     }
 }

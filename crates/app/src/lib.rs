@@ -58,6 +58,8 @@ pub struct App {
     rate: RateLimiter,
     codes: CodeHasher,
     journal: login::journal::Journal,
+    /// Which temporary refusals get an attempt row (one per window).
+    refusals: login::refusals::RefusalSampler,
     outbox: std::sync::Arc<dyn notify::Outbox>,
     /// Where every use case reads `now` (see [`clock`]).
     clock: std::sync::Arc<dyn clock::Clock>,
@@ -134,6 +136,11 @@ pub type IdpReachability = Vec<(String, Result<(), String>)>;
 /// `/readyz` asks the IdPs at most this often (load balancers poll often).
 const IDP_PROBE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long `/readyz` waits for each of its checks (they run side by side),
+/// so that it answers within a second whatever is down: a load balancer
+/// that times out on the probe itself learns nothing.
+pub const READY_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
+
 impl App {
     /// Must run inside a Tokio runtime (it starts the journal's writer).
     pub fn new(
@@ -163,6 +170,7 @@ impl App {
             peers: shared.then(|| ephemeral.clone()),
             listener: None,
             journal: login::journal::Journal::start(store.clone()),
+            refusals: login::refusals::RefusalSampler::default(),
             rate: RateLimiter::new(ephemeral.clone()),
             config,
             store,
@@ -287,15 +295,21 @@ impl App {
         self.journal.flush().await;
     }
 
-    /// Liveness including the database.
+    /// Liveness including the database (within [`READY_BUDGET`]).
     pub async fn health(&self) -> Result<(), AppError> {
-        self.store.ping().await.map_err(AppError::from)
+        within_budget(self.store.ping())
+            .await
+            .map_err(AppError::Internal)
     }
 
-    /// Readiness: whether each backing store answers, by name.
+    /// Readiness: whether each backing store answers, by name, side by side
+    /// and each within [`READY_BUDGET`]. A database known to be down (its
+    /// circuit open) is reported at once.
     pub async fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let database = self.store.ping().await.map_err(|e| e.to_string());
-        let ephemeral = self.ephemeral.ping().await.map_err(|e| e.to_string());
+        let (database, ephemeral) = tokio::join!(
+            within_budget(self.store.ping()),
+            within_budget(self.ephemeral.ping())
+        );
         vec![
             ("database", database),
             (self.ephemeral.backend_name(), ephemeral),
@@ -304,8 +318,9 @@ impl App {
 
     /// Whether each IdP answers HTTP at all (its discovery document, or
     /// ESIA's authorization endpoint), at most once per 30 s. Any HTTP
-    /// status counts as reachable; a refused connection or a timeout (2 s)
-    /// does not.
+    /// status counts as reachable; a refused connection or no answer
+    /// within [`READY_BUDGET`] does not. The providers are asked side by
+    /// side.
     pub async fn idp_reachability(&self) -> IdpReachability {
         let mut cached = self.idp_probe.lock().await;
         if let Some((at, answer)) = cached.as_ref() {
@@ -313,9 +328,9 @@ impl App {
                 return answer.clone();
             }
         }
-        let client = federation::http_client(std::time::Duration::from_secs(2));
-        let mut answer = Vec::new();
-        for provider in self.providers.all() {
+        let client = federation::http_client(READY_BUDGET);
+        let mut probes = tokio::task::JoinSet::new();
+        for (index, provider) in self.providers.all().enumerate() {
             let settings = provider.settings();
             let url = match &settings.profile {
                 federation::settings::Profile::Esia(esia) => esia.authorize_url.to_string(),
@@ -324,19 +339,37 @@ impl App {
                     settings.issuer.trim_end_matches('/')
                 ),
             };
-            let result = match &client {
-                Ok(client) => client
-                    .get(&url)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.clone()),
-            };
-            answer.push((settings.id.clone(), result));
+            let id = settings.id.clone();
+            let client = client.clone();
+            probes.spawn(async move {
+                let result = match client {
+                    Ok(client) => client
+                        .get(&url)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                (index, id, result)
+            });
         }
+        let mut answer: Vec<_> = probes.join_all().await.into_iter().collect();
+        answer.sort_by_key(|(index, _, _)| *index);
+        let answer: IdpReachability = answer
+            .into_iter()
+            .map(|(_, id, result)| (id, result))
+            .collect();
         *cached = Some((std::time::Instant::now(), answer.clone()));
         answer
+    }
+
+    /// Sets the gauges that describe the service's own state (the database
+    /// circuit, the journal's held records) just before `/metrics` is rendered,
+    /// so they are current at every scrape.
+    pub fn report_state(&self) {
+        telemetry::database_circuit(self.store.database_down(), self.store.database_outages());
+        self.journal.report();
     }
 
     /// Keyed hash for looking records up by SNILS or subject without storing
@@ -353,5 +386,15 @@ impl App {
             "{}/auth/callback/{provider}",
             self.config.server.public_url.trim_end_matches('/')
         )
+    }
+}
+
+/// A readiness check's answer, or "no answer" once [`READY_BUDGET`] is up.
+async fn within_budget<E: std::fmt::Display>(
+    check: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(READY_BUDGET, check).await {
+        Ok(answer) => answer.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {} ms", READY_BUDGET.as_millis())),
     }
 }

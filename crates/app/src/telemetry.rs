@@ -8,6 +8,11 @@
 //! | `esia_link_rate_limited_total` | `what`: `login_start`, `callback` |
 //! | `esia_link_certificate_expiry_days` (gauge) | `provider`, `certificate` (serial): whole days to the end of validity, negative once past |
 //! | `esia_link_certificate_expiring` (gauge) | the same: 1 within `certificate_warning_days` of the end, past it, or before the start; else 0 |
+//! | `esia_link_database_circuit_open` (gauge) | 1 while the database is known to be down (statements fail at once, a probe runs every 500 ms); else 0 |
+//! | `esia_link_database_outages_total` | times the circuit opened since the process started |
+//! | `esia_link_journal_held` (gauge) | successful-login records held in memory for a retry (the database refused them) |
+//! | `esia_link_journal_dropped_total` | `what`: `attempt`, `touch`: such records dropped unwritten (held too long, or too many) |
+//! | `esia_link_refusals_unrecorded_total` | `code`: temporary refusals (a store down) counted here instead of an attempt row each; one row per provider and code per 10 s is written |
 //!
 //! Gauges not set for three hours are dropped: the certificate gauges are
 //! set hourly, so a certificate removed from the configuration leaves no
@@ -86,6 +91,33 @@ pub fn idp_seconds(provider: &str, seconds: f64) {
 
 pub fn rate_limited(what: &'static str) {
     metrics::counter!("esia_link_rate_limited_total", "what" => what).increment(1);
+}
+
+/// The database circuit's state, set at each scrape.
+pub fn database_circuit(open: bool, outages: u64) {
+    metrics::gauge!("esia_link_database_circuit_open").set(if open { 1.0 } else { 0.0 });
+    metrics::counter!("esia_link_database_outages_total").absolute(outages);
+}
+
+/// Entries the login journal holds for a retry, set at each scrape.
+pub fn journal_held(entries: usize) {
+    metrics::gauge!("esia_link_journal_held").set(entries as f64);
+}
+
+pub fn journal_dropped(what: &'static str, entries: usize) {
+    if entries > 0 {
+        metrics::counter!("esia_link_journal_dropped_total", "what" => what)
+            .increment(entries as u64);
+    }
+}
+
+/// A temporary refusal counted instead of recorded (see `login::refusals`).
+pub fn refusal_unrecorded(code: &str) {
+    metrics::counter!(
+        "esia_link_refusals_unrecorded_total",
+        "code" => code.chars().take(40).collect::<String>()
+    )
+    .increment(1);
 }
 
 /// An activation code redeemed (the wizard finished).

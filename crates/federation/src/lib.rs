@@ -30,8 +30,10 @@ pub use settings::{EsiaSettings, OidcSettings, Profile, ProviderSettings, SetupE
 /// Default cap on any answer read from an IdP.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
-/// What an IdP told us about a person, before any domain parsing.
-#[derive(Clone)]
+/// What an IdP told us about a person, before any domain parsing. It can be
+/// kept with the login transaction (serialized) after a verified code
+/// exchange, so that a login interrupted later finishes without the code.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct FederatedPerson {
     pub provider: String,
     pub subject: String,
@@ -46,12 +48,13 @@ pub struct FederatedPerson {
     pub tier_known: bool,
     /// The person's children as the IdP lists them (ESIA `/kids` with the
     /// `kid_*` scopes); empty when not asked for, not granted or not read.
+    #[serde(default)]
     pub kids: Vec<FederatedKid>,
 }
 
 /// A child of the person, before any domain parsing: each part may be
 /// missing when its scope was not granted.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FederatedKid {
     pub surname: Option<String>,
     pub given_name: Option<String>,
@@ -236,6 +239,20 @@ impl FederationError {
             ) => Some(info),
             _ => None,
         }
+    }
+
+    /// The IdP did not answer (a timeout, a refused connection) or said it
+    /// is unavailable: worth trying again later, unlike a refusal or a
+    /// token that did not verify.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            FederationError::Unreachable(_)
+                | FederationError::HttpStatus {
+                    status: 502..=504,
+                    code: None
+                }
+        )
     }
 
     /// The ESIA code, when the IdP gave one.

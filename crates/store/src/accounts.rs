@@ -161,7 +161,7 @@ impl Store {
         .bind(&region.name_en)
         .bind(i64::from(region.esia_enabled))
         .bind(now_ms())
-        .execute(self.db())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -169,7 +169,7 @@ impl Store {
     pub async fn list_regions(&self) -> Result<Vec<Region>, StoreError> {
         let rows =
             sqlx::query("SELECT code, name_ru, name_en, esia_enabled FROM regions ORDER BY code")
-                .fetch_all(self.db())
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
         rows.iter()
             .map(|row| {
@@ -254,7 +254,7 @@ impl Store {
         let row =
             sqlx::query("SELECT id, region_code, name, created_at FROM schools WHERE id = $1")
                 .bind(id.to_string())
-                .fetch_one(self.db())
+                .fetch_one(&mut *self.conn().await?)
                 .await?;
         school_from(&row)
     }
@@ -262,7 +262,7 @@ impl Store {
     pub async fn list_schools(&self) -> Result<Vec<School>, StoreError> {
         let rows =
             sqlx::query("SELECT id, region_code, name, created_at FROM schools ORDER BY name")
-                .fetch_all(self.db())
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
         rows.iter().map(school_from).collect()
     }
@@ -334,7 +334,7 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
         ))
         .bind(id.to_string())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         account_from(&row)
     }
@@ -348,7 +348,7 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE snils = $1 ORDER BY created_at, id"
         ))
         .bind(snils_digits)
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(account_from).collect()
     }
@@ -358,14 +358,14 @@ impl Store {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE login = $1"
         ))
         .bind(login)
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(account_from).transpose()
     }
 
     pub async fn count_accounts(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts")
-            .fetch_one(self.db())
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         Ok(row.try_get("n")?)
     }
@@ -382,7 +382,7 @@ impl Store {
             *PREFIXED_ACCOUNT_COLUMNS
         ))
         .bind(id.to_string())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         let account = account_from(&row)?;
         let school = match opt_uuid_col(&row, "s_id")? {
@@ -416,7 +416,7 @@ impl Store {
             "SELECT s.region_code AS region FROM accounts a JOIN schools s ON s.id = a.school_id WHERE a.id = $1",
         )
         .bind(account_id.to_string())
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         Ok(row.map(|r| r.try_get("region")).transpose()?)
     }
@@ -494,7 +494,7 @@ impl Store {
     ) -> Result<Option<(String, Option<Uuid>)>, StoreError> {
         let row = sqlx::query("SELECT role, school_id FROM operators WHERE account_id = $1")
             .bind(account_id.to_string())
-            .fetch_optional(self.db())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.map(|r| Ok((r.try_get("role")?, opt_uuid_col(&r, "school_id")?)))
             .transpose()

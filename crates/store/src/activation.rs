@@ -49,7 +49,7 @@ impl Store {
         )
         .bind(progress.to_string())
         .bind(code_hash.to_string())
-        .execute(self.db())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }

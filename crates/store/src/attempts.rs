@@ -163,7 +163,9 @@ impl Store {
 
 impl Store {
     pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
-        insert_attempt(attempt).execute(self.db()).await?;
+        insert_attempt(attempt)
+            .execute(&mut *self.conn().await?)
+            .await?;
         Ok(())
     }
 
@@ -184,10 +186,13 @@ impl Store {
         attempts: &[NewAttempt],
         touches: &[(Uuid, DateTime<Utc>)],
     ) -> Result<(), StoreError> {
+        if self.database_down() {
+            return Err(StoreError::Unavailable);
+        }
         let mut kept = self.journal_connection.lock().await;
         let mut connection = match kept.take() {
             Some(connection) => connection,
-            None => self.pool.acquire().await?,
+            None => self.acquire().await?,
         };
         let result = self
             .write_journal_in(&mut connection, attempts, touches)
@@ -246,7 +251,7 @@ impl Store {
             "SELECT {ATTEMPT_COLUMNS} FROM link_attempts WHERE reference_code = $1"
         ))
         .bind(reference)
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(attempt_from).transpose()
     }
@@ -262,7 +267,7 @@ impl Store {
         ))
         .bind(value)
         .bind(limit)
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(attempt_from).collect()
     }
@@ -312,7 +317,7 @@ impl Store {
         )
         .bind(target_kind)
         .bind(target_id)
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(audit_from).collect()
     }
@@ -341,7 +346,7 @@ impl Store {
              ORDER BY n DESC, outcome, region_code",
         )
         .bind(since.timestamp_millis())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -400,7 +405,7 @@ impl Store {
         .bind(filter.before_id.unwrap_or(i64::MAX))
         .bind(filter.school_id.map(|s| s.to_string()).unwrap_or_default())
         .bind(filter.limit.max(1))
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(audit_from).collect()
     }
@@ -421,7 +426,7 @@ impl Store {
         )
         .bind(since.timestamp_millis())
         .bind(region.unwrap_or(0))
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -442,7 +447,7 @@ impl Store {
                (SELECT snils FROM accounts WHERE snils IS NOT NULL GROUP BY snils HAVING COUNT(*) > 1)
              ORDER BY snils, id",
         )
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         let mut groups: Vec<(String, Vec<Uuid>)> = Vec::new();
         for row in &rows {
@@ -464,7 +469,7 @@ impl Store {
              WHERE outcome = 'linked_elsewhere' AND account_id IS NOT NULL
              GROUP BY account_id, provider ORDER BY n DESC, account_id",
         )
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {

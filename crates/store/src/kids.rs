@@ -66,7 +66,7 @@ impl Store {
         for snils in kid_snils {
             query = query.bind(snils.clone());
         }
-        let rows = query.fetch_all(self.db()).await?;
+        let rows = query.fetch_all(&mut *self.conn().await?).await?;
         rows.iter()
             .map(|row| {
                 Ok(KidLink {

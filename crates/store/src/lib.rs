@@ -11,6 +11,7 @@
 mod accounts;
 mod activation;
 mod attempts;
+mod circuit;
 mod family;
 mod kids;
 mod links;
@@ -33,6 +34,7 @@ pub use accounts::AccountOverview;
 pub use accounts::{Account, NewAccount, NewSchool, Region, School};
 pub use activation::{Activation, ActivationConflict, EmailTokenUse};
 pub use attempts::{AuditEntry, AuditFilter, LinkAttempt, NewAttempt, NewAuditEntry, OutcomeCount};
+pub use circuit::PROBE_EVERY;
 pub use family::*;
 pub use kids::{KidLink, ESIA_KIDS_REASON};
 pub use links::{FederatedLink, LoginCandidate, NewLink};
@@ -75,6 +77,10 @@ pub enum StoreError {
     DuplicateLogin,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The database is known to be down (the circuit is open): nothing was
+    /// sent, and a background probe closes the circuit once it answers.
+    #[error("database unavailable (known to be down; probed every {} ms)", PROBE_EVERY.as_millis())]
+    Unavailable,
     /// From the login path's own SQLite reads (`sqlite_reads`).
     #[error("database error: {0}")]
     Read(#[source] rusqlite::Error),
@@ -95,6 +101,26 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// The database could not be reached (down, unreachable, or every
+    /// connection busy past the acquire timeout): a temporary failure, worth
+    /// trying again later, as opposed to a statement the database refused.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable => true,
+            StoreError::Database(error) => matches!(
+                error,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Which unique constraint a database error violated, if any.
 pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
     let sqlx::Error::Database(db) = error else {
@@ -111,6 +137,16 @@ pub(crate) fn unique_violation(error: &sqlx::Error) -> Option<String> {
 /// Bulk write transactions side by side on PostgreSQL: past two, on a
 /// 2-core machine, they only wait for each other's locks and cores.
 const POSTGRES_WRITE_STREAMS: usize = 2;
+
+/// The one wait of a request for a connection: the pool's acquire timeout.
+/// Past it the request fails with a temporary error, and on PostgreSQL the
+/// circuit opens, so that nothing else waits for a database that is down
+/// (the request's own error path included). Half a second keeps a page
+/// under one second even when its one wait runs out.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long a probe of a database known to be down may take.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Placeholders numbered in the order they are written: `$1, $2, ...` on
 /// PostgreSQL, anonymous `?` on SQLite. SQLite looks each `$n` up by name
@@ -164,6 +200,8 @@ pub struct Store {
     reads: Option<Arc<sqlite_reads::SqliteReads>>,
     /// The login journal's connection, kept between its batches.
     journal_connection: Arc<tokio::sync::Mutex<Option<PoolConnection<Any>>>>,
+    /// Open while the database is known to be down (see `circuit`).
+    circuit: Arc<circuit::Circuit>,
 }
 
 impl Store {
@@ -203,7 +241,7 @@ impl Store {
             .test_before_acquire(false)
             // Fail fast while the database is down or the pool is exhausted:
             // a temporary-error page in a second beats a hung request.
-            .acquire_timeout(std::time::Duration::from_secs(1));
+            .acquire_timeout(ACQUIRE_TIMEOUT);
         if backend == Backend::Sqlite {
             options = options.after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -250,6 +288,7 @@ impl Store {
                 _ => None,
             },
             journal_connection: Arc::default(),
+            circuit: Arc::default(),
         })
     }
 
@@ -281,9 +320,44 @@ impl Store {
         }
     }
 
+    /// Answers when the database does; fails at once while it is known to
+    /// be down.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.acquire().await?)
+            .await?;
         Ok(())
+    }
+
+    /// Whether the database is known to be down (the circuit is open).
+    pub fn database_down(&self) -> bool {
+        self.circuit.is_open()
+    }
+
+    /// How often the database was found down since the process started.
+    pub fn database_outages(&self) -> u64 {
+        self.circuit.trips()
+    }
+
+    /// A connection from the pool, through the circuit: an error at once
+    /// while the database is known to be down; otherwise the pool's one
+    /// bounded wait, and a failed wait on PostgreSQL opens the circuit.
+    /// SQLite has no server to be down: a timeout there is a busy pool.
+    async fn acquire(&self) -> Result<PoolConnection<Any>, StoreError> {
+        if self.circuit.is_open() {
+            return Err(StoreError::Unavailable);
+        }
+        match self.pool.acquire().await {
+            Ok(connection) => Ok(connection),
+            Err(error) => {
+                let shutting_down = matches!(error, sqlx::Error::PoolClosed);
+                if self.backend == Backend::Postgres && !shutting_down {
+                    let pool = self.pool.clone();
+                    self.circuit.trip(move || probe_once(pool.clone()));
+                }
+                Err(StoreError::Database(error))
+            }
+        }
     }
 
     /// How many data statements this store has run so far.
@@ -299,10 +373,11 @@ impl Store {
         Some(reads)
     }
 
-    /// The pool, counting the statement about to run on it.
-    fn db(&self) -> &AnyPool {
+    /// A connection for one statement (through the circuit), counting the
+    /// statement about to run on it.
+    async fn conn(&self) -> Result<PoolConnection<Any>, StoreError> {
         self.statements.fetch_add(1, Ordering::Relaxed);
-        &self.pool
+        self.acquire().await
     }
 
     /// The transaction's connection, counting the statement about to run.
@@ -316,11 +391,15 @@ impl Store {
     /// writes fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT,
     /// which the busy timeout cannot wait out) if another connection wrote
     /// in between; an immediate one waits its turn instead.
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let connection = self.acquire().await?;
+        // What `Pool::begin_with` does, on a connection taken through the
+        // circuit.
+        let statement = match self.backend {
+            Backend::Sqlite => Some("BEGIN IMMEDIATE".into()),
+            Backend::Postgres => None,
+        };
+        Ok(Transaction::begin(connection, statement).await?)
     }
 
     /// As [`Store::begin_write`], on a connection the caller keeps.
@@ -339,6 +418,36 @@ impl Store {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// One probe of a database known to be down: a connection of its own (the
+/// pool's may all be broken), one round trip. When it answers, the pool's
+/// idle connections go: they were opened before the outage and may be
+/// dead, and handed out untested they would fail the first requests after
+/// it.
+async fn probe_once(pool: AnyPool) -> bool {
+    let options = pool.connect_options();
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, async {
+        let mut connection = sqlx::ConnectOptions::connect(options.as_ref()).await?;
+        connection.ping().await?;
+        connection.close().await
+    })
+    .await;
+    match answer {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "database probe failed");
+            return false;
+        }
+        Err(_) => return false,
+    }
+    for _ in 0..pool.num_idle() {
+        match pool.try_acquire() {
+            Some(mut connection) => connection.close_on_drop(),
+            None => break,
+        }
+    }
+    true
 }
 
 fn ensure_sqlite_dir(url: &str) {

@@ -138,7 +138,7 @@ impl Store {
             .bind(provider)
             .bind(subject)
             .bind(snils_digits.map(str::to_string))
-            .fetch_all(self.db())
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         let candidates = rows.iter().map(candidate_from).collect::<Result<_, _>>()?;
         Ok(in_creation_order(candidates))
@@ -154,7 +154,7 @@ impl Store {
         ))
         .bind(provider)
         .bind(subject)
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(link_from).transpose()
     }
@@ -169,7 +169,7 @@ impl Store {
         ))
         .bind(provider)
         .bind(account_id.to_string())
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(link_from).transpose()
     }
@@ -182,7 +182,7 @@ impl Store {
             "SELECT {LINK_COLUMNS} FROM federated_links WHERE account_id = $1 ORDER BY linked_at"
         ))
         .bind(account_id.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(link_from).collect()
     }
@@ -305,7 +305,7 @@ impl Store {
         sqlx::query("UPDATE federated_links SET last_login_at = $1 WHERE id = $2")
             .bind(at.timestamp_millis())
             .bind(link_id.to_string())
-            .execute(self.db())
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -462,7 +462,7 @@ impl Store {
         )
         .bind(now.timestamp_millis())
         .bind(code_hash)
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(|r| uuid_col(r, "account_id")).transpose()
     }

@@ -33,7 +33,7 @@ impl Store {
             PREFIXED_ACCOUNT_COLUMNS.as_str()
         ))
         .bind(email.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(account_from).collect()
     }
@@ -53,7 +53,7 @@ impl Store {
         ))
         .bind(token_hash.to_string())
         .bind(now_ms())
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.as_ref().map(account_from).transpose()
     }

@@ -141,6 +141,15 @@ async fn callback(
         Completed::Throttled => {
             return Err(WebError::page(AppError::RateLimited, request_lang));
         }
+        // The login is kept, and so is its cookie: "try again" is this very
+        // callback (its code and state are in the address bar already).
+        Completed::Interrupted { error, reference } => {
+            let retry = match &query {
+                Some(query) => format!("/auth/callback/{provider}?{query}"),
+                None => format!("/auth/callback/{provider}"),
+            };
+            return Err(WebError::page(error, request_lang).retryable(reference, retry));
+        }
     };
     // The outcome is shown on a clean URL: the code never stays in the address bar.
     let token = match app.login().keep_outcome(&report).await {

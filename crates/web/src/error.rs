@@ -23,21 +23,41 @@ pub enum Surface {
 pub struct WebError {
     pub error: AppError,
     pub surface: Surface,
+    /// For a temporary failure worth retrying as is (a login callback whose
+    /// login was kept). Boxed: most errors have none.
+    pub retry: Option<Box<Retry>>,
+}
+
+#[derive(Debug)]
+pub struct Retry {
+    /// The reference the use case recorded the failure under.
+    pub reference: String,
+    /// Where "try again" leads (a path on this service).
+    pub url: String,
 }
 
 impl WebError {
     pub fn page(error: AppError, lang: Lang) -> WebError {
-        WebError {
-            error,
-            surface: Surface::Page(lang),
-        }
+        WebError::new(error, Surface::Page(lang))
     }
 
     pub fn json(error: AppError) -> WebError {
+        WebError::new(error, Surface::Json)
+    }
+
+    pub fn new(error: AppError, surface: Surface) -> WebError {
         WebError {
             error,
-            surface: Surface::Json,
+            surface,
+            retry: None,
         }
+    }
+
+    /// A temporary failure already recorded under `reference`, whose
+    /// request, repeated at `retry`, can still succeed.
+    pub fn retryable(mut self, reference: String, url: String) -> WebError {
+        self.retry = Some(Box::new(Retry { reference, url }));
+        self
     }
 }
 
@@ -56,6 +76,7 @@ fn status(error: &AppError) -> StatusCode {
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::CsrfMismatch => StatusCode::FORBIDDEN,
         AppError::ProviderUnavailable(_) => StatusCode::BAD_GATEWAY,
+        AppError::LoginBusy => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Ephemeral(_) | AppError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -136,6 +157,13 @@ fn wording(error: &AppError, lang: Lang) -> (&'static str, &'static str) {
                 "The login service is unavailable right now. Nothing was changed; try again in a few minutes.",
             ),
         ),
+        AppError::LoginBusy => (
+            t("Вход ещё выполняется", "The login is still in progress"),
+            t(
+                "Этот вход сейчас завершается. Подождите несколько секунд и попробуйте ещё раз.",
+                "This login is being finished right now. Wait a few seconds and try again.",
+            ),
+        ),
         AppError::Ephemeral(_) | AppError::Store(_) | AppError::Internal(_) => (
             t("Временная ошибка", "Temporary error"),
             t(
@@ -160,10 +188,13 @@ pub fn log_error(error: &(dyn std::error::Error + 'static), reference: &str) {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let reference = ReferenceCode::generate();
+        let (reference, retry_url) = match self.retry {
+            Some(retry) => (retry.reference, Some(retry.url)),
+            None => (ReferenceCode::generate().as_str().to_string(), None),
+        };
         let status = status(&self.error);
         if self.error.is_internal() || matches!(self.error, AppError::ProviderUnavailable(_)) {
-            log_error(&self.error, reference.as_str());
+            log_error(&self.error, &reference);
         } else {
             tracing::info!(reference = %reference, code = self.error.code(), "request refused");
         }
@@ -173,13 +204,16 @@ impl IntoResponse for WebError {
                 Json(json!({
                     "error": self.error.code(),
                     "message": wording(&self.error, Lang::En).1,
-                    "reference": reference.as_str(),
+                    "reference": reference,
                 })),
             )
                 .into_response(),
             Surface::Page(lang) => {
                 let (title, message) = wording(&self.error, lang);
-                let page = MessagePage::new(lang, title, message, Some(reference.as_str().into()));
+                let mut page = MessagePage::new(lang, title, message, Some(reference));
+                if let Some(url) = retry_url {
+                    page = page.with_retry(url);
+                }
                 render(status, &page)
             }
         }

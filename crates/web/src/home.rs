@@ -131,7 +131,9 @@ async fn health(State(app): State<AppState>) -> (StatusCode, &'static str) {
 /// `GET /readyz`: 200 when the database and the ephemeral store answer,
 /// 503 naming the one that does not (JSON).
 async fn ready(State(app): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
-    let checks = app.readiness().await;
+    // Side by side, each within `app::READY_BUDGET`: an answer within a
+    // second whatever is down.
+    let (checks, idps) = tokio::join!(app.readiness(), app.idp_reachability());
     let ready = checks.iter().all(|(_, result)| result.is_ok());
     let body: serde_json::Map<String, serde_json::Value> = checks
         .into_iter()
@@ -150,9 +152,7 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, axum::Json<serde_jso
     // the instance (password logins, activation and the API still work):
     // it is reported, it does not take the instance out of the pool.
     let mut body = body;
-    let idps: serde_json::Map<String, serde_json::Value> = app
-        .idp_reachability()
-        .await
+    let idps: serde_json::Map<String, serde_json::Value> = idps
         .into_iter()
         .map(|(id, result)| {
             let state = if result.is_ok() { "ok" } else { "unreachable" };
@@ -170,7 +170,10 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, axum::Json<serde_jso
 
 /// `GET /metrics`: Prometheus text (restrict it to the monitoring network at
 /// the load balancer: counts only, no personal data).
-async fn metrics() -> ([(axum::http::HeaderName, &'static str); 1], String) {
+async fn metrics(
+    State(app): State<AppState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    app.report_state();
     (
         [(
             axum::http::header::CONTENT_TYPE,

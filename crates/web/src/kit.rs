@@ -47,10 +47,7 @@ pub fn current_surface() -> Surface {
 
 impl From<AppError> for WebError {
     fn from(error: AppError) -> WebError {
-        WebError {
-            error,
-            surface: current_surface(),
-        }
+        WebError::new(error, current_surface())
     }
 }
 

@@ -243,6 +243,9 @@ pub struct MessagePage {
     pub reference: Option<String>,
     pub reference_label: String,
     pub home_label: String,
+    /// "Try again": the same request again (a kept login's callback).
+    pub retry: Option<String>,
+    pub retry_label: String,
 }
 
 impl MessagePage {
@@ -258,7 +261,15 @@ impl MessagePage {
             reference,
             reference_label: lang.pick("Код обращения:", "Reference code:").into(),
             home_label: lang.pick("На страницу входа", "Back to login").into(),
+            retry: None,
+            retry_label: lang.pick("Попробовать ещё раз", "Try again").into(),
         }
+    }
+
+    /// Offers "try again" at `url` (a path on this service).
+    pub fn with_retry(mut self, url: String) -> MessagePage {
+        self.retry = Some(url);
+        self
     }
 }
 

@@ -1,6 +1,7 @@
 //! The login use cases: start a login transaction; on the callback check it,
-//! ask the IdP, run the link decision, write the link, record the attempt
-//! and open a session.
+//! ask the IdP (`callback`: claimed by one request, the code redeemed at
+//! most once, kept usable through a temporary failure), run the link
+//! decision, write the link, record the attempt and open a session.
 //!
 //! Database round trips on the callback (data statements): a returning login
 //! runs one joined lookup on the request path, its attempt and last-login
@@ -9,10 +10,12 @@
 //! journaled); a failure runs the lookup and writes its attempt before the
 //! page that shows the reference code.
 
+mod callback;
 pub mod candidates;
 pub mod credentials;
 pub mod journal;
 pub mod kids;
+pub mod refusals;
 pub mod report;
 
 use std::time::Duration;
@@ -25,12 +28,13 @@ use domain::code::ReferenceCode;
 use domain::link::{decide, IdpPerson, LinkOutcome};
 use domain::name::FullName;
 use domain::snils::Snils;
-use ephemeral::sessions::{random_token, token_hash, tokens_equal};
+use ephemeral::sessions::{random_token, token_hash};
 use ephemeral::typed::{get_json, put_json};
-use federation::{mask_subject, FederatedPerson, FederationError, PendingLogin};
+use federation::{mask_subject, FederatedPerson, FederationError};
 use i18n::Lang;
 use store::{NewAttempt, NewLink, StoreError};
 
+pub use callback::LOGIN_CLAIM_TTL;
 pub use report::{OutcomeReport, PartReport};
 
 /// A login transaction lives this long between start and callback.
@@ -49,6 +53,22 @@ pub struct LoginTransaction {
     pub browser: String,
     pub lang: Lang,
     pub created_at: i64,
+    /// The IdP's verified answer, kept when the code was redeemed but the
+    /// login could not finish (a store down): the retry goes on from here
+    /// and never sends the code again.
+    #[serde(default)]
+    pub verified: Option<FederatedPerson>,
+}
+
+impl LoginTransaction {
+    /// What is left of the transaction's life (at least a second).
+    fn remaining(&self) -> Duration {
+        let age = Utc::now().timestamp().saturating_sub(self.created_at);
+        let left = i64::try_from(LOGIN_TTL.as_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_sub(age);
+        Duration::from_secs(u64::try_from(left).unwrap_or(0).max(1))
+    }
 }
 
 pub struct Started {
@@ -88,6 +108,10 @@ pub enum Completed {
     /// Too many refused callbacks from this client address: answered
     /// without a record or a stored outcome (a flood stays cheap).
     Throttled,
+    /// A temporary failure (a store down, the IdP not answering, the login
+    /// busy in another request), recorded under `reference`. The login is
+    /// kept: the same callback, once the cause has passed, finishes it.
+    Interrupted { error: AppError, reference: String },
 }
 
 impl Logins<'_> {
@@ -150,6 +174,7 @@ impl Logins<'_> {
             browser: token_hash(&browser_token),
             lang,
             created_at: Utc::now().timestamp(),
+            verified: None,
         };
         put_json(
             self.ephemeral.as_ref(),
@@ -187,12 +212,15 @@ impl Logins<'_> {
                 Ok(completed)
             }
             Err(error @ AppError::UnknownProvider) => Err(error),
-            Err(error) if error.is_internal() => {
+            Err(error) if error.is_temporary() => {
                 // Still try to leave a trace that operators can find.
-                let _ = self
+                let report = self
                     .record_rejection(provider_id, &error, request_lang)
                     .await;
-                Err(error)
+                Ok(Completed::Interrupted {
+                    error,
+                    reference: report.reference,
+                })
             }
             Err(error) => {
                 let bogus = matches!(
@@ -227,91 +255,6 @@ impl Logins<'_> {
                 })
             }
         }
-    }
-
-    async fn try_complete(
-        &self,
-        provider_id: &str,
-        params: &CallbackParams,
-        browser_token: Option<&str>,
-    ) -> Result<Completed, AppError> {
-        let provider = self
-            .providers
-            .get(provider_id)
-            .ok_or(AppError::UnknownProvider)?;
-        // Refused before the state is looked up: the login stays usable and
-        // no code is redeemed.
-        if let Some(name) = &params.repeated {
-            return Err(AppError::RepeatedParameter(name.clone()));
-        }
-        let state = params
-            .state
-            .as_deref()
-            .filter(|s| !s.is_empty() && s.len() <= 256)
-            .ok_or(AppError::StateMissing)?;
-        let key = tx_key(state);
-        let transaction: LoginTransaction = get_json(self.ephemeral.as_ref(), &key)
-            .await?
-            .ok_or(AppError::StateUnknown)?;
-        let same_browser = browser_token
-            .is_some_and(|token| tokens_equal(&token_hash(token), &transaction.browser));
-        if !same_browser {
-            return Err(AppError::OtherBrowser);
-        }
-        if transaction.provider != provider_id {
-            return Err(AppError::StateUnknown);
-        }
-        // Consumed exactly once: a concurrent replay finds nothing here.
-        if self.ephemeral.take(&key).await?.is_none() {
-            return Err(AppError::StateUnknown);
-        }
-
-        // RFC 9207, before the code is redeemed (and on error answers too).
-        let iss_checked = provider.check_iss_parameter(params.iss.as_deref()).await;
-        let federated = match (iss_checked, &params.error, &params.code) {
-            (Err(error), _, _) => Err(error),
-            (Ok(()), Some(error), _) => Err(federation::esia::refusal_from_redirect(
-                error,
-                params.error_description.as_deref(),
-            )),
-            (Ok(()), None, Some(code)) if !code.is_empty() && code.len() <= 4096 => {
-                let redirect_uri = self.redirect_uri(provider_id);
-                let started = std::time::Instant::now();
-                let answer = provider
-                    .finish(
-                        code,
-                        &PendingLogin {
-                            state,
-                            nonce: transaction.nonce.as_deref(),
-                            pkce_verifier: transaction.pkce_verifier.as_deref(),
-                            redirect_uri: &redirect_uri,
-                        },
-                    )
-                    .await;
-                crate::telemetry::idp_seconds(provider_id, started.elapsed().as_secs_f64());
-                answer
-            }
-            (Ok(()), None, _) => Err(FederationError::BadResponse(
-                "the callback carries neither code nor error".into(),
-            )),
-        };
-        let reference = ReferenceCode::generate();
-        let person = match federated {
-            Ok(person) => person,
-            Err(error) => {
-                crate::telemetry::idp_error(provider_id, &error.code());
-                tracing::warn!(provider = provider_id, code = %error.code(), error = %error, reference = %reference, "identity provider step failed");
-                let report =
-                    OutcomeReport::idp_error(&reference, provider_id, &error, transaction.lang);
-                self.record(&report, None, None).await?;
-                return Ok(Completed::Failure {
-                    report,
-                    pending_link: None,
-                });
-            }
-        };
-        self.decide_and_apply(&person, &transaction, reference)
-            .await
     }
 
     async fn decide_and_apply(
@@ -489,7 +432,8 @@ impl Logins<'_> {
     }
 
     /// Records a refused request (bad state etc.) as an attempt so that
-    /// operators can find the reference code the page showed.
+    /// operators can find the reference code the page showed. Temporary
+    /// refusals (a store down) are recorded by sample (see [`refusals`]).
     async fn record_rejection(
         &self,
         provider_id: &str,
@@ -497,7 +441,18 @@ impl Logins<'_> {
         lang: Lang,
     ) -> OutcomeReport {
         let reference = ReferenceCode::generate();
-        let report = OutcomeReport::flow_error(&reference, provider_id, error, lang);
+        let mut report = OutcomeReport::flow_error(&reference, provider_id, error, lang);
+        if error.is_temporary() {
+            let code = report.idp_error.clone().unwrap_or_default();
+            if let refusals::Sample::Counted { reference } =
+                self.refusals.admit(provider_id, &code, &report.reference)
+            {
+                crate::telemetry::login_attempt(report.outcome.as_str(), &report.provider);
+                crate::telemetry::refusal_unrecorded(&code);
+                report.reference = reference;
+                return report;
+            }
+        }
         if let Err(e) = self.record(&report, None, None).await {
             tracing::error!(error = %e, "cannot record a failed login attempt");
         }

@@ -100,7 +100,7 @@ impl Store {
             brief_columns("a", "s", "")
         ))
         .bind(account_id.to_string())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         Ok(ViewerRecord {
             person: brief_from(&row, "")?,
@@ -136,7 +136,7 @@ impl Store {
         )
         .bind(viewer.to_string())
         .bind(target.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         let (mut found, mut ties) = (AccessTarget::default(), ViewerTies::default());
         for row in rows {
@@ -194,7 +194,7 @@ impl Store {
             c = brief_columns("c", "cs", "c_")
         ))
         .bind(viewer.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {

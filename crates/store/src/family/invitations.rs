@@ -194,7 +194,7 @@ impl Store {
     pub async fn invitation(&self, id: Uuid) -> Result<Option<InvitationRecord>, StoreError> {
         let row = sqlx::query(&invitation_query("i.id = $1"))
             .bind(id.to_string())
-            .fetch_optional(self.db())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(invitation_from).transpose()
     }
@@ -205,7 +205,7 @@ impl Store {
     ) -> Result<Vec<InvitationRecord>, StoreError> {
         let rows = sqlx::query(&invitation_query("i.inviter_id = $1"))
             .bind(inviter.to_string())
-            .fetch_all(self.db())
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter().map(invitation_from).collect()
     }
@@ -230,7 +230,7 @@ impl Store {
         for hash in hashes {
             query = query.bind(hash.clone());
         }
-        let rows = query.fetch_all(self.db()).await?;
+        let rows = query.fetch_all(&mut *self.conn().await?).await?;
         rows.iter().map(invitation_from).collect()
     }
 
@@ -250,7 +250,7 @@ impl Store {
         .bind(pupil.to_string())
         .bind(match_hash.to_string())
         .bind(now.timestamp_millis())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         Ok(count > 0)
     }

@@ -94,7 +94,7 @@ impl Store {
         )
         .bind(account.to_string())
         .bind(limit)
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -123,7 +123,7 @@ impl Store {
         )
         .bind(id.to_string())
         .bind(account.to_string())
-        .fetch_one(self.db())
+        .fetch_one(&mut *self.conn().await?)
         .await?;
         if found == 0 {
             return Ok(false);
@@ -135,7 +135,7 @@ impl Store {
         .bind(at.timestamp_millis())
         .bind(id.to_string())
         .bind(account.to_string())
-        .execute(self.db())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(true)
     }
@@ -156,7 +156,7 @@ impl Store {
         .bind(at.timestamp_millis())
         .bind(account.to_string())
         .bind(subject.to_string())
-        .execute(self.db())
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }

@@ -62,7 +62,7 @@ impl Store {
         ))
         .bind(viewer.to_string())
         .bind(snils.map(str::to_string))
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter().map(relationship_from).collect()
     }
@@ -70,7 +70,7 @@ impl Store {
     pub async fn relationship(&self, id: Uuid) -> Result<Option<RelationshipRecord>, StoreError> {
         let row = sqlx::query(&relationship_query("r.id = $1"))
             .bind(id.to_string())
-            .fetch_optional(self.db())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         row.as_ref().map(relationship_from).transpose()
     }

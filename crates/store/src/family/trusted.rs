@@ -47,7 +47,7 @@ impl Store {
         )
         .bind(provider.to_string())
         .bind(subject.to_string())
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| uuid_col(&r, "id")).transpose()
     }

@@ -84,7 +84,7 @@ impl Store {
              GROUP BY class_name ORDER BY class_name",
         )
         .bind(school_id.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -122,7 +122,7 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(school_id.to_string())
             .bind(class_name.to_string())
-            .fetch_all(self.db())
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter()
             .map(|row| {
@@ -164,7 +164,7 @@ impl Store {
             );
             let rows = batch
                 .bind(self.backend, sqlx::query(&sql))
-                .fetch_all(self.db())
+                .fetch_all(&mut *self.conn().await?)
                 .await?;
             for row in &rows {
                 found.push(ChildOf {
@@ -192,7 +192,7 @@ impl Store {
              ORDER BY a.surname, a.given_name",
         )
         .bind(pupil.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -228,7 +228,7 @@ impl Store {
         )
         .bind(school_id.to_string())
         .bind(limit)
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -263,7 +263,7 @@ impl Store {
              FROM activation_codes WHERE account_id = $1 ORDER BY created_at DESC LIMIT 50",
         )
         .bind(account_id.to_string())
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {

@@ -101,7 +101,7 @@ impl Store {
             for s in chunk {
                 query = query.bind(s.clone());
             }
-            rows.extend(query.fetch_all(self.db()).await?);
+            rows.extend(query.fetch_all(&mut *self.conn().await?).await?);
         }
         rows.iter()
             .map(|row| {
@@ -138,7 +138,7 @@ impl Store {
             for l in chunk {
                 query = query.bind(l.clone());
             }
-            rows.extend(query.fetch_all(self.db()).await?);
+            rows.extend(query.fetch_all(&mut *self.conn().await?).await?);
         }
         let mut out = HashMap::new();
         for row in rows {
@@ -406,7 +406,7 @@ impl Store {
         let rows = query
             .bind(after.map(|a| a.to_string()).unwrap_or_default())
             .bind(limit)
-            .fetch_all(self.db())
+            .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.iter()
             .map(|row| {
@@ -427,7 +427,7 @@ impl Store {
     pub async fn class_of(&self, account_id: Uuid) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT class_name FROM accounts WHERE id = $1")
             .bind(account_id.to_string())
-            .fetch_optional(self.db())
+            .fetch_optional(&mut *self.conn().await?)
             .await?;
         Ok(row.map(|r| r.try_get("class_name")).transpose()?.flatten())
     }
@@ -451,7 +451,7 @@ impl Store {
         .bind(class_name.map(str::to_string))
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(limit)
-        .fetch_all(self.db())
+        .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
@@ -549,7 +549,7 @@ impl Store {
              FROM activation_codes WHERE code_hash = $1",
         )
         .bind(code_hash.to_string())
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -570,7 +570,7 @@ impl Store {
             "SELECT school_id FROM school_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash.to_string())
-        .fetch_optional(self.db())
+        .fetch_optional(&mut *self.conn().await?)
         .await?;
         row.map(|r| uuid_col(&r, "school_id")).transpose()
     }
