@@ -13,9 +13,9 @@ use crate::helpers::{database_url, retry_link, spawn_app_with, AppOptions, TcpCu
 
 /// A page must answer within this while a backing store is down.
 const PAGE_BUDGET: Duration = Duration::from_secs(1);
-/// Once the circuit is open, a page that needs the database fails at once:
-/// well under the pool's acquire timeout (500 ms).
-const FAIL_FAST: Duration = Duration::from_millis(250);
+/// Once the circuit is open, a page that needs the database fails at once,
+/// without the pool's acquire timeout (500 ms) that a wait would take.
+const FAIL_FAST: Duration = Duration::from_millis(400);
 
 async fn timed(browser: &ScriptedBrowser, url: &str) -> (Hop, Duration) {
     let started = Instant::now();

@@ -226,16 +226,20 @@ impl Store {
         }
         if let Some(latest) = touches.iter().map(|(_, at)| *at).max() {
             for chunk in touches.chunks(500) {
+                // Only forward: a batch held through an outage may be
+                // written after a later one.
                 let mut params = Params::new(self.backend);
                 let sql = format!(
-                    "UPDATE federated_links SET last_login_at = {} WHERE id IN ({})",
+                    "UPDATE federated_links SET last_login_at = {} WHERE id IN ({}) AND (last_login_at IS NULL OR last_login_at < {})",
                     params.one(),
-                    params.list(chunk.len())
+                    params.list(chunk.len()),
+                    params.one()
                 );
                 let mut query = sqlx::query(&sql).bind(latest.timestamp_millis());
                 for (link_id, _) in chunk {
                     query = query.bind(link_id.to_string());
                 }
+                query = query.bind(latest.timestamp_millis());
                 query.execute(self.in_tx(&mut tx)).await?;
             }
         }

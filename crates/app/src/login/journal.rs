@@ -97,6 +97,7 @@ impl Journal {
             store: store.clone(),
             retention,
             held: VecDeque::new(),
+            next_retry: Instant::now(),
             counts: counts.clone(),
         };
         tokio::spawn(writer.run(receiver));
@@ -167,6 +168,8 @@ struct Writer {
     store: Store,
     retention: Retention,
     held: VecDeque<Held>,
+    /// When the held batches are tried next.
+    next_retry: Instant,
     counts: Arc<Counts>,
 }
 
@@ -178,7 +181,8 @@ impl Writer {
             let first = if self.held.is_empty() {
                 receiver.recv().await
             } else {
-                match tokio::time::timeout(self.retention.retry_every, receiver.recv()).await {
+                let wait = self.next_retry.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(wait, receiver.recv()).await {
                     Ok(entry) => entry,
                     Err(_) => {
                         self.retry_held().await;
@@ -211,25 +215,18 @@ impl Writer {
                     .ok()
                     .flatten();
             }
-            // Older records first, and none written while those still fail.
-            self.retry_held().await;
             if !attempts.is_empty() || !touches.is_empty() {
-                let written = self.held.is_empty()
-                    && self
-                        .store
-                        .write_login_journal(&attempts, &touches)
-                        .await
-                        .inspect_err(|error| {
-                            tracing::warn!(%error, "successful-login records held for a retry");
-                        })
-                        .is_ok();
-                if !written {
-                    self.hold(Held {
-                        attempts,
-                        touches,
-                        since: Instant::now(),
-                    });
-                }
+                self.write_or_hold(Held {
+                    attempts,
+                    touches,
+                    since: Instant::now(),
+                })
+                .await;
+            }
+            // A flush tries what is held too; otherwise held batches wait
+            // for their turn.
+            if !flushes.is_empty() || self.retry_due() {
+                self.retry_held().await;
             }
             for done in flushes {
                 let _ = done.send(());
@@ -237,26 +234,55 @@ impl Writer {
         }
     }
 
-    /// Writes the held batches, oldest first, until one fails; drops what
-    /// has been held too long.
+    async fn write_or_hold(&mut self, batch: Held) {
+        if let Err(error) = self
+            .store
+            .write_login_journal(&batch.attempts, &batch.touches)
+            .await
+        {
+            tracing::warn!(%error, entries = batch.len(), "successful-login records held for a retry");
+            if self.held.is_empty() {
+                self.next_retry = Instant::now() + self.retention.retry_every;
+            }
+            self.hold(batch);
+        }
+    }
+
+    fn retry_due(&self) -> bool {
+        !self.held.is_empty() && Instant::now() >= self.next_retry
+    }
+
+    /// Writes the held batches, oldest first; stops at the first that meets
+    /// the database down (the others would too). A batch the database
+    /// refuses for another reason stays held without holding up the rest
+    /// (later batches never wait for held ones: the last-login update only
+    /// moves forward, so their order does not matter). Drops what has been
+    /// held too long.
     async fn retry_held(&mut self) {
         self.expire();
-        while let Some(batch) = self.held.front() {
-            if self
+        let mut still = VecDeque::new();
+        while let Some(batch) = self.held.pop_front() {
+            match self
                 .store
                 .write_login_journal(&batch.attempts, &batch.touches)
                 .await
-                .is_err()
             {
-                break;
-            }
-            if let Some(batch) = self.held.pop_front() {
-                tracing::info!(
-                    entries = batch.len(),
-                    "held successful-login records written"
-                );
+                Ok(()) => {
+                    tracing::info!(
+                        entries = batch.len(),
+                        "held successful-login records written"
+                    );
+                }
+                Err(error) => {
+                    still.push_back(batch);
+                    if error.is_unavailable() {
+                        still.extend(self.held.drain(..));
+                    }
+                }
             }
         }
+        self.held = still;
+        self.next_retry = Instant::now() + self.retention.retry_every;
         self.count_held();
     }
 
@@ -432,6 +458,22 @@ mod tests {
         db.mend_table().await;
         journal.flush().await;
         assert_eq!(db.rows().await, 0, "dropped means not written later");
+    }
+
+    #[tokio::test]
+    async fn a_batch_the_database_keeps_refusing_holds_up_nothing_else() {
+        let db = Scratch::new().await;
+        let journal = Journal::start_with(db.store.clone(), quick(Duration::from_millis(300), 100));
+        // Its reference is taken: this batch can never be written.
+        db.store.record_attempt(&attempt(0)).await.expect("row");
+        journal.attempt(attempt(0)).await.expect("queued");
+        journal.flush().await;
+        assert_eq!(journal.held(), 1);
+        journal.attempt(attempt(1)).await.expect("queued");
+        journal.flush().await;
+        assert_eq!(db.rows().await, 2, "the next batch is written");
+        until(Duration::from_secs(5), async || journal.dropped() == 1).await;
+        assert_eq!(journal.held(), 0);
     }
 
     #[tokio::test]
