@@ -125,6 +125,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Console roles: who may use the support console or a school's console.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// Schools: create one, give it an API token.
     School {
         #[command(subcommand)]
@@ -187,6 +192,23 @@ pub enum ReportCommand {
     },
     /// Accounts sharing a SNILS, and accounts another identity tried to claim.
     Duplicates,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Give the account with this diary login a console role (audited).
+    Grant {
+        /// The account's diary login.
+        #[arg(long)]
+        login: String,
+        /// support, privileged_support or school_admin (bound to the
+        /// account's own school).
+        #[arg(long)]
+        role: String,
+        /// Why (at least five characters; kept in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +362,19 @@ pub async fn run(cli: Cli) -> ExitCode {
             command: ConfigCommand::Show,
         } => crate::ops::config_show::run(cli.config.as_deref(), lang),
         Command::Migrate => with_config(cli.config, crate::startup::migrate_only).await,
+        Command::Operator {
+            command:
+                OperatorCommand::Grant {
+                    login,
+                    role,
+                    reason,
+                },
+        } => {
+            with_config(cli.config, |config| async move {
+                crate::ops::operator::grant(config, &login, &role, &reason, lang).await
+            })
+            .await
+        }
         Command::School {
             command: SchoolCommand::Add { region, name },
         } => {

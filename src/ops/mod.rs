@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod config_show;
 pub mod diagnose;
+pub mod operator;
 pub mod report;
 pub mod roster;
 pub mod school;

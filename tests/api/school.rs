@@ -708,3 +708,110 @@ async fn a_school_corrects_its_own_people_through_the_api_with_a_reason() {
     );
     assert_eq!(count(&app, &notices).await, 1);
 }
+
+/// `esia-link operator grant`: the school's administrator is made from the
+/// command line, bound to the account's own school and audited; a wrong
+/// login, an unknown role or a missing reason is refused with a message and
+/// changes nothing.
+#[tokio::test]
+async fn the_cli_grants_a_school_admin_bound_to_the_accounts_school() {
+    let app = spawn_app().await;
+    let hmac = esia_link::demo::demo_base_config()
+        .expect("demo config")
+        .security
+        .hmac_key
+        .expose()
+        .to_string();
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_esia-link"))
+            .args(args)
+            .env("ESIA_LINK__DATABASE__URL", app.database_url())
+            .env("ESIA_LINK__SECURITY__HMAC_KEY", &hmac)
+            .output()
+            .expect("runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let account = crate::helpers::demo_account(&app, "popova.ev").await;
+    let refusals: &[(&[&str], &str)] = &[
+        (
+            &[
+                "operator",
+                "grant",
+                "--login",
+                "nobody.xx",
+                "--role",
+                "school_admin",
+                "--reason",
+                "новый завуч",
+            ],
+            "нет учётной записи с таким логином",
+        ),
+        (
+            &[
+                "operator",
+                "grant",
+                "--login",
+                "popova.ev",
+                "--role",
+                "director",
+                "--reason",
+                "новый завуч",
+            ],
+            "support, privileged_support или school_admin",
+        ),
+        (
+            &[
+                "operator",
+                "grant",
+                "--login",
+                "popova.ev",
+                "--role",
+                "school_admin",
+                "--reason",
+                "да",
+            ],
+            "укажите причину",
+        ),
+    ];
+    for (args, expected) in refusals {
+        let (ok, _, stderr) = run(args);
+        assert!(!ok, "{args:?}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        app.store.operator_role(account.id).await.expect("query"),
+        None,
+        "a refusal grants nothing"
+    );
+
+    let (ok, stdout, stderr) = run(&[
+        "operator",
+        "grant",
+        "--login",
+        "popova.ev",
+        "--role",
+        "school_admin",
+        "--reason",
+        "новый завуч",
+    ]);
+    assert!(ok, "{stdout} {stderr}");
+    assert!(
+        stdout.contains("роль выдана popova.ev: school_admin"),
+        "{stdout}"
+    );
+    assert_eq!(
+        app.store.operator_role(account.id).await.expect("query"),
+        Some(("school_admin".to_string(), account.school_id)),
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'operator.granted' AND actor = 'cli' AND reason = 'новый завуч'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+}

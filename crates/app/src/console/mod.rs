@@ -6,5 +6,6 @@
 
 pub mod actions;
 pub mod diagnose;
+pub mod grants;
 pub mod operator_actions;
 pub mod remedy;
