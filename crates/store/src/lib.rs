@@ -10,6 +10,7 @@
 
 mod accounts;
 mod activation;
+mod app_grants;
 mod attempts;
 mod circuit;
 mod family;
@@ -19,6 +20,8 @@ mod operator;
 mod recovery;
 mod roster;
 mod sqlite_reads;
+#[cfg(test)]
+mod test_db;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +35,7 @@ use uuid::Uuid;
 
 pub use accounts::AccountOverview;
 pub use accounts::{Account, NewAccount, NewSchool, Region, School};
+pub use app_grants::{GrantsOf, LogoutDelivery, NewAppGrant, SessionOfApp, StoredAppGrant};
 pub use activation::{Activation, ActivationConflict, EmailTokenUse};
 pub use attempts::{AuditEntry, AuditFilter, LinkAttempt, NewAttempt, NewAuditEntry, OutcomeCount};
 pub use circuit::PROBE_EVERY;

@@ -14,7 +14,6 @@ mod relationships;
 mod trusted;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::roster::{RosterPerson, RosterRole};
@@ -23,6 +22,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
+use crate::test_db::TestDb;
 use crate::{to_time, NewSchool, Region, Store};
 
 /// The parent persona's SNILS (a valid check number).
@@ -32,72 +32,6 @@ const START_MS: i64 = 1_750_000_000_000;
 /// `minutes` after the tests' start of time, to the millisecond as stored.
 fn at(minutes: i64) -> DateTime<Utc> {
     to_time(START_MS + minutes * 60_000)
-}
-
-/// A database of its own, removed when dropped.
-struct TestDb {
-    url: String,
-    postgres: Option<(String, String)>,
-    sqlite_dir: Option<PathBuf>,
-}
-
-impl TestDb {
-    async fn fresh() -> TestDb {
-        let name = format!("esia_link_store_test_{}", Uuid::new_v4().simple());
-        match std::env::var("ESIA_LINK_TEST_DATABASE_URL") {
-            Ok(admin_url) if !admin_url.is_empty() => {
-                use sqlx::Connection;
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to ESIA_LINK_TEST_DATABASE_URL");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create a test database");
-                let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
-                TestDb {
-                    url: format!("{base}/{name}"),
-                    postgres: Some((admin_url, name)),
-                    sqlite_dir: None,
-                }
-            }
-            _ => {
-                let dir = std::env::temp_dir().join(name);
-                TestDb {
-                    url: format!("sqlite://{}/family.db?mode=rwc", dir.display()),
-                    postgres: None,
-                    sqlite_dir: Some(dir),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.postgres.take() {
-            // Drop runs outside async: a short-lived runtime on its own thread.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                runtime.block_on(async {
-                    use sqlx::Connection;
-                    let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                    // FORCE ends the pool's connections still open.
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await
-                        .ok()
-                })
-            })
-            .join();
-        }
-        if let Some(dir) = self.sqlite_dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
 }
 
 /// The people every test starts from. `link` and `sister_link` are the
