@@ -81,6 +81,7 @@ impl Application {
         tokio::spawn(reload_keys_on_sighup(self.state.clone()));
         let upkeep = tokio::spawn(app::telemetry::run_upkeep(Duration::from_secs(5)));
         let certificates = tokio::spawn(watch_certificates(self.state.clone()));
+        let logouts = tokio::spawn(deliver_logouts(self.state.clone()));
         let app = web::router(self.state.clone());
         // Accepted on a worker thread: awaited here, the accept loop would
         // run on the thread that called `block_on` and hand every new
@@ -94,6 +95,7 @@ impl Application {
         let served = tokio::spawn(server).await;
         upkeep.abort();
         certificates.abort();
+        logouts.abort();
         served??;
         self.state.flush().await;
         Ok(())
@@ -117,6 +119,28 @@ async fn reload_keys_on_sighup(app: AppState) {
                     error,
                     "signing keys not reloaded; the previous keys stay in use"
                 ),
+            }
+        }
+    }
+}
+
+/// Every second, the back-channel logouts due to the diary's apps are sent
+/// (each instance claims its own share from the database); hourly, ended
+/// grants are purged.
+async fn deliver_logouts(app: AppState) {
+    if !app.apps().enabled() {
+        return;
+    }
+    let mut seconds = tokio::time::interval(Duration::from_secs(1));
+    seconds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for tick in 0u64.. {
+        seconds.tick().await;
+        if let Err(error) = app.apps().deliver_logouts().await {
+            tracing::warn!(%error, "back-channel logouts not sent this time");
+        }
+        if tick % 3600 == 3599 {
+            if let Err(error) = app.apps().purge_ended_grants().await {
+                tracing::warn!(%error, "ended grants not purged");
             }
         }
     }
@@ -161,11 +185,29 @@ pub async fn build_app_on(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resu
         .notify
         .build()
         .map_err(|e| anyhow::anyhow!("notify: {e}"))?;
+    let apps = apps_provider(&config, clock.now())?;
     let mut app = App::new(config, store.clone(), ephemeral, providers, outbox, clock);
+    if let Some(apps) = apps {
+        app.serve_apps(apps);
+    }
     if let Some(redis) = &redis {
         app.listen_to_peers(redis);
     }
     Ok((app, store))
+}
+
+/// esia-link as the diary apps' OpenID Provider, when `[apps]` is set. Key
+/// and JWKS files are read relative to the working directory.
+fn apps_provider(
+    config: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Option<provider::Provider>> {
+    let Some(apps) = config.apps_provider() else {
+        return Ok(None);
+    };
+    provider::Provider::from_config(&apps, std::path::Path::new("."), now)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("[apps]: {e}"))
 }
 
 /// The configured Redis store, when the instances share one.
@@ -324,6 +366,13 @@ pub fn production_problems(config: &Config) -> Vec<String> {
                 provider.id
             ));
         }
+    }
+    if let Ok(Some(apps)) = apps_provider(config, chrono::Utc::now()) {
+        problems.extend(
+            apps.production_problems()
+                .into_iter()
+                .map(|problem| format!("[apps] {problem}")),
+        );
     }
     if !config.server.secure_cookies && !is_loopback_url(&config.server.public_url) {
         problems.push(format!(

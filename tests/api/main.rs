@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod activation;
+mod apps;
+mod apps_refusals;
 mod backends;
 mod chromium;
 mod cli;

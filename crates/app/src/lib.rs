@@ -15,12 +15,14 @@
 //! | [`App::family`] | `family/` | children, trusted persons, invitations, notifications, who may see whose diary |
 //! | [`App::school`] | `school/` | schools, their tokens, rosters, activation codes |
 //! | [`App::console`] | `console/` | support: diagnosis, the audit log, operators' corrections and actions |
+//! | [`App::apps`] | `apps/` | esia-link as the OpenID Provider of the diary's apps: codes, tokens, userinfo, logout |
 //!
 //! Types several areas share (the session, the operator's role, …) live in
 //! [`shared`], so that no area imports another one in a circle.
 
 pub mod access_cache;
 pub mod account;
+pub mod apps;
 pub mod clock;
 pub mod console;
 mod error;
@@ -72,6 +74,8 @@ pub struct App {
     peers: Option<SharedEphemeral>,
     /// The task that hears the others (aborted with the app).
     listener: Option<tokio::task::JoinHandle<()>>,
+    /// esia-link as the diary apps' OpenID Provider, when `[apps]` is set.
+    apps: Option<std::sync::Arc<::provider::Provider>>,
 }
 
 impl Drop for App {
@@ -126,6 +130,10 @@ area!(
     /// The support console: diagnosis, audit, operator actions.
     Console, console
 );
+area!(
+    /// The diary's apps: esia-link as their OpenID Provider.
+    Apps, apps
+);
 
 /// The pub/sub channel (under the key prefix) of access-cache invalidations.
 pub const ACCESS_CHANNEL: &str = "access-invalidate";
@@ -169,6 +177,7 @@ impl App {
             access_cache,
             peers: shared.then(|| ephemeral.clone()),
             listener: None,
+            apps: None,
             journal: login::journal::Journal::start(store.clone()),
             refusals: login::refusals::RefusalSampler::default(),
             rate: RateLimiter::new(ephemeral.clone()),
@@ -182,6 +191,28 @@ impl App {
             clock,
             idp_probe: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Serves the diary's apps as their OpenID Provider (startup builds
+    /// it from `[apps]` and `[[clients]]`).
+    pub fn serve_apps(&mut self, provider: ::provider::Provider) {
+        self.apps = Some(std::sync::Arc::new(provider));
+    }
+
+    /// Ends every session of the account, on every instance, and the
+    /// grants the diary's apps got in them (the apps are told by
+    /// back-channel logout): "log out everywhere", a password change, an
+    /// unlink, an activation reset.
+    pub(crate) async fn end_all_sessions(
+        &self,
+        account_id: uuid::Uuid,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        self.sessions.end_all(account_id).await?;
+        self.apps()
+            .account_sessions_ended(account_id, actor, reason)
+            .await
     }
 
     /// Hears the other instances' invalidations through `redis` for as

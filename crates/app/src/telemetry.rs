@@ -124,3 +124,37 @@ pub fn refusal_unrecorded(code: &str) {
 pub fn activation_redeemed() {
     metrics::counter!("esia_link_activation_redemptions_total").increment(1);
 }
+
+/// A diary app was granted tokens (`grant`: `authorization_code` or
+/// `refresh_token`).
+pub fn app_grant(grant: &'static str, client: &str) {
+    metrics::counter!(
+        "esia_link_app_grants_total",
+        "grant" => grant,
+        "client" => client.to_string()
+    )
+    .increment(1);
+}
+
+/// A diary app's token request was refused (`error` is the OAuth error code).
+pub fn app_refusal(endpoint: &'static str, error: &'static str) {
+    metrics::counter!(
+        "esia_link_app_refusals_total",
+        "endpoint" => endpoint,
+        "error" => error
+    )
+    .increment(1);
+}
+
+/// Grants revoked, by why (`code_replay`, `refresh_reuse`, `session_end`, …).
+pub fn app_grants_revoked(why: &'static str, grants: usize) {
+    if grants > 0 {
+        metrics::counter!("esia_link_app_grants_revoked_total", "why" => why)
+            .increment(grants as u64);
+    }
+}
+
+/// A back-channel logout delivery's result: `delivered`, `retry`, `abandoned`.
+pub fn app_logout_delivery(result: &'static str) {
+    metrics::counter!("esia_link_app_logout_deliveries_total", "result" => result).increment(1);
+}

@@ -38,6 +38,11 @@ impl Config {
         } else if hmac_key.len() < 16 {
             problems.push("security.hmac_key must be at least 16 characters".into());
         }
+        if self.apps.is_none() && !self.clients.is_empty() {
+            problems.push(
+                "[[clients]] are configured but [apps] is not: give [apps] its signing keys and subject key".into(),
+            );
+        }
         if self.family.opening_delay_hours > 24 * 30 {
             problems.push("family.opening_delay_hours: at most 720 (30 days)".into());
         }

@@ -58,6 +58,14 @@ pub struct Config {
     /// `[uploads]`: how big a roster the school console accepts.
     #[serde(default)]
     pub uploads: UploadsConfig,
+    /// `[apps]`: esia-link as the OpenID Provider of the diary's own web
+    /// and mobile apps (issuer, signing keys, token lifetimes); the
+    /// provider endpoints answer 404 without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps: Option<::provider::ProviderConfig>,
+    /// `[[clients]]`: the apps allowed to ask for tokens.
+    #[serde(default)]
+    pub clients: Vec<::provider::clients::ClientConfig>,
 }
 
 /// `[uploads]`: limits on a roster uploaded in the school console (`/school`);
@@ -481,6 +489,18 @@ impl Config {
     /// The effective configuration as TOML, secrets masked.
     pub fn to_masked_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    /// The OpenID Provider's configuration for the diary's apps, with the
+    /// `[[clients]]` joined to `[[apps.clients]]` and the issuer defaulting
+    /// to `server.public_url`; `None` when `[apps]` is absent.
+    pub fn apps_provider(&self) -> Option<::provider::ProviderConfig> {
+        let mut apps = self.apps.clone()?;
+        if apps.issuer.is_empty() {
+            apps.issuer = self.server.public_url.trim_end_matches('/').to_string();
+        }
+        apps.clients.extend(self.clients.iter().cloned());
+        Some(apps)
     }
 
     pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {

@@ -31,6 +31,11 @@ pub struct SessionData {
     /// This login linked the identity just now: the next page says so, once.
     #[serde(default)]
     pub just_linked: bool,
+    /// The State Services account tier this login came with (`simplified`,
+    /// `standard`, `verified`); `None` for a diary-password login. The
+    /// diary's apps read it as `acr`.
+    #[serde(default)]
+    pub tier: Option<String>,
 }
 
 #[derive(Clone)]
@@ -60,6 +65,7 @@ impl Sessions {
         provider: &str,
         subject: &str,
         just_linked: bool,
+        tier: Option<&str>,
     ) -> Result<String, EphemeralError> {
         let id = random_token();
         let data = SessionData {
@@ -70,6 +76,7 @@ impl Sessions {
             csrf: random_token(),
             generation: self.generation(account_id).await?,
             just_linked,
+            tier: tier.map(str::to_string),
         };
         put_json(self.store.as_ref(), &key(&id), &data, self.idle).await?;
         Ok(id)
@@ -129,6 +136,14 @@ impl Sessions {
             .and_then(|text| text.parse().ok())
             .unwrap_or(0))
     }
+}
+
+/// The session's public identifier (`sid` in the diary apps' tokens and
+/// logout tokens): derived from the cookie value, so nothing more is
+/// stored, and revealing nothing about it.
+pub fn session_sid(id: &str) -> String {
+    let digest = Sha256::digest(format!("sid:{id}").as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// A counter: the `rate:` kind keeps it in its own share of the in-process

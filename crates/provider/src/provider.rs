@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use url::{Host, Url};
 
@@ -17,13 +17,16 @@ use crate::keys::{KeyConfig, KeySet};
 use crate::tokens::SubjectKey;
 
 /// `[provider]` in the configuration.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     /// `https://…` without a trailing slash; every endpoint hangs below it.
+    /// Empty: the service fills in its own public URL.
+    #[serde(default)]
     pub issuer: String,
     /// Secret of at least 32 bytes behind pairwise `sub` values; keep it
     /// forever (changing it changes every pairwise subject).
+    #[serde(serialize_with = "masked")]
     pub subject_key: String,
     pub signing_keys: Vec<KeyConfig>,
     #[serde(default)]
@@ -52,11 +55,23 @@ impl std::fmt::Debug for ProviderConfig {
     }
 }
 
+/// Prints a secret as `********` (`config show`); unset stays empty.
+pub fn masked<S: Serializer>(secret: &str, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(if secret.is_empty() { "" } else { "********" })
+}
+
+pub(crate) fn masked_option<S: Serializer>(
+    secret: &Option<String>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    masked(secret.as_deref().unwrap_or(""), serializer)
+}
+
 fn default_access_token_alg() -> SigningAlg {
     SigningAlg::Es256
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Lifetimes {
     pub access_token_secs: u32,

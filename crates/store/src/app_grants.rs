@@ -137,7 +137,11 @@ impl Store {
     ) -> Result<Vec<SessionOfApp>, StoreError> {
         let (filter, key, target_kind) = match which {
             GrantsOf::Grant(id) => ("id = $2", id.to_string(), "app_grant"),
-            GrantsOf::Session(sid) => ("session_id = $2 AND offline = 0", sid.to_string(), "session"),
+            GrantsOf::Session(sid) => (
+                "session_id = $2 AND offline = 0",
+                sid.to_string(),
+                "session",
+            ),
             GrantsOf::Account(id) => ("account_id = $2", id.to_string(), "account"),
         };
         let mut tx = self.begin_write().await?;
@@ -180,24 +184,27 @@ impl Store {
         Ok(ended)
     }
 
-    /// The live grants' apps and sessions of an account (the sessions a
-    /// "log out everywhere" ends at each app).
-    pub async fn app_sessions_of_account(
-        &self,
-        account_id: Uuid,
-    ) -> Result<Vec<SessionOfApp>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT client_id, session_id FROM app_grants
-             WHERE account_id = $1 AND revoked_at IS NULL ORDER BY client_id, session_id",
-        )
-        .bind(account_id.to_string())
+    /// The apps and sessions of the live grants `which` names, each once
+    /// (for a session, its offline grants too: they outlive it, but the
+    /// app must still hear that the session ended).
+    pub async fn app_sessions(&self, which: GrantsOf<'_>) -> Result<Vec<SessionOfApp>, StoreError> {
+        let (filter, key) = match which {
+            GrantsOf::Grant(id) => ("id = $1", id.to_string()),
+            GrantsOf::Session(sid) => ("session_id = $1", sid.to_string()),
+            GrantsOf::Account(id) => ("account_id = $1", id.to_string()),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT DISTINCT client_id, account_id, session_id FROM app_grants
+             WHERE {filter} AND revoked_at IS NULL ORDER BY client_id, session_id"
+        ))
+        .bind(key)
         .fetch_all(&mut *self.conn().await?)
         .await?;
         rows.iter()
             .map(|row| {
                 Ok(SessionOfApp {
                     client_id: row.try_get("client_id")?,
-                    account_id,
+                    account_id: uuid_col(row, "account_id")?,
                     session_id: row.try_get("session_id")?,
                 })
             })

@@ -47,9 +47,17 @@ async fn grant(g: &Grants, client: &str, session: &str, offline: bool) -> Uuid {
 async fn a_rotation_is_a_compare_and_swap() {
     let g = grants().await;
     let id = grant(&g, "diary-web", "s1", true).await;
-    assert!(g.store.rotate_app_grant(id, 0, 1, "{\"generation\":1}").await.unwrap());
+    assert!(g
+        .store
+        .rotate_app_grant(id, 0, 1, "{\"generation\":1}")
+        .await
+        .unwrap());
     // The loser of two concurrent refreshes read generation 0 too.
-    assert!(!g.store.rotate_app_grant(id, 0, 1, "{\"stale\":true}").await.unwrap());
+    assert!(!g
+        .store
+        .rotate_app_grant(id, 0, 1, "{\"stale\":true}")
+        .await
+        .unwrap());
     let stored = g.store.app_grant(id).await.unwrap().expect("stored");
     assert_eq!(stored.record, "{\"generation\":1}");
     assert!(!stored.revoked);
@@ -63,7 +71,11 @@ async fn revocations_end_what_they_name_and_say_whose_sessions_ended() {
     let phone = grant(&g, "diary-app", "s1", true).await;
     let other_session = grant(&g, "diary-web", "s2", false).await;
 
-    // A plain logout of s1 keeps the phone's offline grant.
+    // Both apps of s1 hear that it ended...
+    let told = g.store.app_sessions(GrantsOf::Session("s1")).await.unwrap();
+    let told: Vec<_> = told.iter().map(|s| s.client_id.as_str()).collect();
+    assert_eq!(told, vec!["diary-app", "diary-web"]);
+    // ...but a plain logout of s1 keeps the phone's offline grant.
     let ended = g
         .store
         .revoke_app_grants(GrantsOf::Session("s1"), "account", "logout")
@@ -94,8 +106,20 @@ async fn revocations_end_what_they_name_and_say_whose_sessions_ended() {
         .map(|s| (s.client_id.as_str(), s.session_id.as_str()))
         .collect();
     assert_eq!(sessions, vec![("diary-app", "s1"), ("diary-web", "s2")]);
-    assert!(g.store.app_grant(other_session).await.unwrap().unwrap().revoked);
-    assert!(g.store.app_sessions_of_account(g.account).await.unwrap().is_empty());
+    assert!(
+        g.store
+            .app_grant(other_session)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert!(g
+        .store
+        .app_sessions(GrantsOf::Account(g.account))
+        .await
+        .unwrap()
+        .is_empty());
 
     // Nothing left to revoke: no change, no audit row.
     let again = g
@@ -136,15 +160,29 @@ async fn deliveries_are_claimed_once_retried_and_given_up_with_an_audit_row() {
     assert_eq!(claimed[0].session, session);
     assert_eq!(claimed[0].attempts, 0);
     // Claimed: another instance gets none of them.
-    assert!(g.store.claim_logout_deliveries(10, hold).await.unwrap().is_empty());
+    assert!(g
+        .store
+        .claim_logout_deliveries(10, hold)
+        .await
+        .unwrap()
+        .is_empty());
 
     g.store.logout_delivered(claimed[0].id).await.unwrap();
     // A failure makes it due again at the time given, not before.
     g.store
-        .logout_delivery_failed(claimed[1].id, Utc::now() + Duration::hours(1), "connection refused")
+        .logout_delivery_failed(
+            claimed[1].id,
+            Utc::now() + Duration::hours(1),
+            "connection refused",
+        )
         .await
         .unwrap();
-    assert!(g.store.claim_logout_deliveries(10, hold).await.unwrap().is_empty());
+    assert!(g
+        .store
+        .claim_logout_deliveries(10, hold)
+        .await
+        .unwrap()
+        .is_empty());
     g.store
         .logout_delivery_failed(claimed[1].id, Utc::now() - Duration::seconds(1), "502")
         .await

@@ -35,8 +35,8 @@ use uuid::Uuid;
 
 pub use accounts::AccountOverview;
 pub use accounts::{Account, NewAccount, NewSchool, Region, School};
-pub use app_grants::{GrantsOf, LogoutDelivery, NewAppGrant, SessionOfApp, StoredAppGrant};
 pub use activation::{Activation, ActivationConflict, EmailTokenUse};
+pub use app_grants::{GrantsOf, LogoutDelivery, NewAppGrant, SessionOfApp, StoredAppGrant};
 pub use attempts::{AuditEntry, AuditFilter, LinkAttempt, NewAttempt, NewAuditEntry, OutcomeCount};
 pub use circuit::PROBE_EVERY;
 pub use family::*;

@@ -91,6 +91,14 @@ async fn home(
             )
             .into(),
         other_ways: lang.pick("Другие способы", "Other ways in").into(),
+        password_url: {
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            url.append_pair("lang", lang.code());
+            if let Some(rt) = &return_to {
+                url.append_pair("return_to", rt);
+            }
+            format!("/login/password?{}", url.finish())
+        },
         password_label: lang
             .pick("Войти по логину и паролю дневника", "Log in with the e-diary login and password")
             .into(),

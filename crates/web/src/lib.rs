@@ -22,6 +22,10 @@
 //! | `GET /healthz` | liveness incl. database |
 //! | `GET /readyz` | readiness: database and ephemeral store, each named (JSON) |
 //! | `GET /metrics` | Prometheus text: attempts by outcome, IdP latency and errors, rate limits |
+//! | `GET /.well-known/openid-configuration`, `GET /oauth2/jwks` | esia-link as the diary apps' OpenID Provider: metadata and keys |
+//! | `GET /oauth2/authorize`, `GET /oauth2/continue/{id}` | an app asks for a code; the person signs in first if they must |
+//! | `POST /oauth2/token`, `/oauth2/userinfo`, `POST /oauth2/introspect`, `POST /oauth2/revoke` | the apps' tokens |
+//! | `GET/POST /oauth2/logout` | RP-initiated logout (asks the person unless the app's ID token names this session) |
 //! | anything else | a 404 page (RU/EN) |
 //!
 //! Handlers parse the request, call one use case of [`app::App`] and
@@ -30,6 +34,7 @@
 mod account;
 mod activate;
 mod api;
+mod apps;
 mod auth;
 mod chart;
 mod console;
@@ -74,6 +79,7 @@ pub fn router(app: AppState) -> Router {
         .merge(family::router())
         .merge(recovery::router())
         .merge(school::router())
+        .merge(apps::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(kit::surface_scope))
         .layer(headers::ResponseHeadersLayer::new(

@@ -72,6 +72,8 @@ pub struct HomePage {
     pub pick_region_text: String,
     pub other_ways: String,
     pub password_label: String,
+    /// The password login, with this page's `return_to`.
+    pub password_url: String,
     pub activate_label: String,
     /// A one-line notice above the form ("you have logged out").
     pub notice: Option<String>,
@@ -418,8 +420,8 @@ pub struct PasswordPage {
     pub chrome: Chrome,
     pub intro: String,
     pub errors: Vec<String>,
-    /// `/login/password` or `/link`.
-    pub action: &'static str,
+    /// `/login/password` (with its `return_to`) or `/link`.
+    pub action: String,
     pub login: String,
     pub login_label: &'static str,
     pub password_label: &'static str,

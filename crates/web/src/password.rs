@@ -7,7 +7,7 @@
 //! SameSite cookie.
 
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -20,6 +20,7 @@ use super::error::WebError;
 use super::kit::Visit;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, PasswordPage, SupportBlock};
+use super::return_to::safe_return_target;
 use super::{cookies, AppState};
 use app::account::activation::ActivationError;
 use app::login::credentials::{CodeLinkRefusal, PasswordRefusal, PendingIdentity};
@@ -63,7 +64,7 @@ fn page(
         chrome: Chrome::new(lang, title, path),
         intro,
         errors,
-        action,
+        action: action.to_string(),
         login: login.chars().take(64).collect(),
         login_label: lang.pick("Логин дневника", "E-diary login"),
         password_label: lang.pick("Пароль", "Password"),
@@ -144,18 +145,49 @@ fn logged_in(app: &AppState, session: &str, location: &str) -> Response {
     see_other(headers, location)
 }
 
-async fn login_page(RequestLang(lang): RequestLang) -> Response {
+/// `?return_to=` of the password login, if it is one we may follow (an
+/// app's authorization request waiting for the sign-in, for one).
+fn password_return_to(app: &AppState, query: Option<&str>) -> Option<String> {
+    let raw = super::query_param(query, "return_to")?;
+    safe_return_target(&raw, &app.config().server.allowed_return_origins)
+}
+
+/// The password form, posting back with the same `return_to`.
+fn login_form(
+    lang: Lang,
+    return_to: Option<&str>,
+    login: &str,
+    errors: Vec<String>,
+) -> PasswordPage {
+    let mut shown = page(lang, false, String::new(), login, errors);
+    if let Some(target) = return_to {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", target)
+            .finish();
+        shown.action = format!("/login/password?{query}");
+    }
+    shown
+}
+
+async fn login_page(
+    State(app): State<AppState>,
+    RawQuery(query): RawQuery,
+    RequestLang(lang): RequestLang,
+) -> Response {
+    let return_to = password_return_to(&app, query.as_deref());
     render(
         StatusCode::OK,
-        &page(lang, false, String::new(), "", Vec::new()),
+        &login_form(lang, return_to.as_deref(), "", Vec::new()),
     )
 }
 
 async fn login(
     State(app): State<AppState>,
+    RawQuery(query): RawQuery,
     visit: Visit,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
+    let return_to = password_return_to(&app, query.as_deref());
     let lang = visit.lang;
     visit.require_same_origin()?;
     let client = visit.client.clone();
@@ -169,12 +201,11 @@ async fn login(
         )
         .await?;
     Ok(match result {
-        Ok(session) => logged_in(&app, &session, "/account"),
+        Ok(session) => logged_in(&app, &session, return_to.as_deref().unwrap_or("/account")),
         Err(refusal) => {
-            let mut shown = page(
+            let mut shown = login_form(
                 lang,
-                false,
-                String::new(),
+                return_to.as_deref(),
                 &form.login,
                 vec![refusal.message(lang)],
             );

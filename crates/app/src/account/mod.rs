@@ -202,7 +202,8 @@ impl Accounts<'_> {
         if !tokens_equal(csrf, &session.data.csrf) {
             return Err(AppError::CsrfMismatch);
         }
-        self.sessions.end_all(session.data.account_id).await?;
+        self.end_all_sessions(session.data.account_id, "account", "logout everywhere")
+            .await?;
         self.sessions.destroy(&session.id).await?;
         Ok("/?logged_out=1".into())
     }
@@ -226,6 +227,15 @@ impl Accounts<'_> {
             return Err(AppError::CsrfMismatch);
         }
         self.sessions.destroy(&session.id).await?;
+        // The person is logged out here whatever happens next; an app that
+        // cannot be told now keeps its grant until it expires.
+        if let Err(error) = self
+            .apps()
+            .session_ended(&session, "account", "logout")
+            .await
+        {
+            tracing::warn!(%error, "the apps' grants of an ended session were not revoked");
+        }
         Ok(self
             .providers
             .get(&session.data.provider)

@@ -394,7 +394,8 @@ impl Accounts<'_> {
     /// After a password change: every session of the account ends, and
     /// failed logins no longer count against it.
     async fn after_password_change(&self, account: &Account) -> Result<(), AppError> {
-        self.sessions.end_all(account.id).await?;
+        self.end_all_sessions(account.id, "account", "password changed")
+            .await?;
         if let Some(login) = &account.login {
             // The key `check_password` (credentials.rs) counts failures under.
             let key = format!(

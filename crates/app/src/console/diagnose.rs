@@ -125,6 +125,9 @@ impl Console<'_> {
             .await?
             .ok_or(AppError::NotFound)?;
         self.store.delete_link(link.id, actor, reason).await?;
+        // Signed in through the identity just unlinked: those sessions, and
+        // the apps' grants made in them, end.
+        self.end_all_sessions(account_id, actor, "unlinked").await?;
         tracing::info!(actor, account = %account_id, provider, "link removed by an operator");
         Ok(())
     }

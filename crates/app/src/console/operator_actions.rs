@@ -43,7 +43,8 @@ impl Console<'_> {
             Err(StoreError::NotFound) => return Err(AppError::NotFound),
             Err(e) => return Err(e.into()),
         }
-        self.sessions.end_all(account_id).await?;
+        self.end_all_sessions(account_id, &operator.actor, "activation reset")
+            .await?;
         tracing::info!(actor = %operator.actor, account = %account_id, "activation reset by an operator");
         Ok(code)
     }

@@ -79,7 +79,7 @@ impl Families<'_> {
         self.access_list(&viewer, self.now()).await
     }
 
-    pub(super) async fn access_list(
+    pub(crate) async fn access_list(
         &self,
         viewer: &ViewerRecord,
         now: DateTime<Utc>,

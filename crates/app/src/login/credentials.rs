@@ -347,6 +347,7 @@ impl Logins<'_> {
                 "password",
                 account.login.as_deref().unwrap_or(""),
                 false,
+                None,
             )
             .await?;
         tracing::info!(account = %account.id, "password login");
@@ -531,7 +532,13 @@ impl Logins<'_> {
         crate::telemetry::login_attempt(outcome, &identity.provider);
         Ok(self
             .sessions
-            .create(account, &identity.provider, &identity.subject, true)
+            .create(
+                account,
+                &identity.provider,
+                &identity.subject,
+                true,
+                Some(&identity.tier),
+            )
             .await?)
     }
 

@@ -418,6 +418,7 @@ impl Logins<'_> {
                 &person.provider,
                 &person.subject,
                 matches!(outcome, LinkOutcome::Linked { .. }),
+                Some(person.tier.as_str()),
             )
             .await?;
         let redirect_to = transaction

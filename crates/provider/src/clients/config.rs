@@ -12,7 +12,7 @@ use crate::errors::{Error, Result};
 use crate::jws::{self, SigningAlg};
 use crate::scope::{Scope, Scopes};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     pub id: String,

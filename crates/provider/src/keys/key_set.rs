@@ -21,11 +21,15 @@ use crate::jws::{typ_matches, Compact, SigningAlg};
 use crate::keys::SigningKey;
 
 /// `[[provider.signing_keys]]`: one key, from a file or inline PEM.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyConfig {
     pub pem_file: Option<PathBuf>,
     /// Inline PEM (tests; an environment variable in containers).
+    #[serde(
+        serialize_with = "crate::provider::masked_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pem: Option<String>,
     /// Published at once; signs from this time on (absent: signs now).
     pub sign_from: Option<DateTime<Utc>>,
