@@ -68,6 +68,10 @@ pub enum Command {
         /// Port of the mock IdP.
         #[arg(long, default_value_t = 8090)]
         idp_port: u16,
+        /// Port of the demo diary app (signs in through esia-link as its
+        /// OpenID Provider).
+        #[arg(long, default_value_t = 8082)]
+        app_port: u16,
         /// SQLite file of the demo (recreated at every start).
         #[arg(long, default_value = "./data/demo.db")]
         database: PathBuf,
@@ -523,6 +527,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             host,
             port,
             idp_port,
+            app_port,
             database,
             gost,
         } => {
@@ -530,6 +535,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 host,
                 port,
                 idp_port,
+                app_port,
                 database,
                 gost,
             };

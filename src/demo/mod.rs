@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_access;
 pub mod bench_roster;
 pub mod browser;
+pub mod diary_app;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -125,6 +126,8 @@ pub struct DemoOptions {
     pub host: IpAddr,
     pub port: u16,
     pub idp_port: u16,
+    /// The demo diary app's port.
+    pub app_port: u16,
     pub database: PathBuf,
     /// GOST-signed tokens and the client signature by an external command.
     pub gost: bool,
@@ -188,6 +191,17 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     ));
     let mut config = demo_config(base, &service_url, &idp_url, &database_url, &certificates);
     config.server.listen = service_addr;
+    let app_listener =
+        tokio::net::TcpListener::bind(SocketAddr::new(options.host, options.app_port))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on port {} for the demo diary app ({e}); try --app-port",
+                    options.app_port
+                )
+            })?;
+    let app_url = format!("http://{}", SocketAddr::new(shown_host, options.app_port));
+    diary_app::register(&mut config, &app_url);
     if options.gost {
         use_gost(&mut config, &std::env::current_exe()?);
     }
@@ -227,6 +241,7 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     let seeded = seed(&app.state(), &app.store(), DEMO_ROSTER, "system:demo").await?;
     let invitations =
         demo_invitations(&app.state(), &app.store(), &service_url, &options.database).await?;
+    diary_app::spawn(app_listener, &service_url)?;
 
     println!();
     println!("esia-link demo is running.");
@@ -292,7 +307,10 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!("  Operators: log in as «operator» and open {service_url}/ops to look up the");
     println!("  reference code a failure page shows, or on the command line:");
     println!("    cargo run --release -- diagnose --demo <reference code>      (add --lang en for English)");
-    println!("  Ctrl+C stops both.");
+    println!("  The diary's own apps: the demo diary app at {app_url}/ signs in through");
+    println!("  esia-link as its OpenID Provider ({service_url}/.well-known/openid-configuration)");
+    println!("  and lists the children the token lets it see.");
+    println!("  Ctrl+C stops them all.");
     println!();
     app.run_until_stopped().await
 }

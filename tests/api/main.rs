@@ -6,6 +6,7 @@
 
 mod activation;
 mod apps;
+mod apps_demo;
 mod apps_refusals;
 mod backends;
 mod chromium;
