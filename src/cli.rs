@@ -318,6 +318,15 @@ pub enum BenchCommand {
         #[arg(long, default_value = "esia")]
         provider: String,
     },
+    /// esia-link as the diary apps' OpenID Provider: a signed-in person's
+    /// app sign-ins (authorize → token → userinfo), service CPU per sign-in
+    /// and the token endpoint's throughput.
+    Apps {
+        #[arg(long, default_value_t = 2000)]
+        signins: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Generate a roster of N people, import it, issue everyone a code, and
     /// print rows/s and peak memory (SQLite, or PostgreSQL with --postgres).
     Roster {
@@ -553,6 +562,17 @@ pub async fn run(cli: Cli) -> ExitCode {
                     provider,
                 },
         } => crate::demo::bench::login(logins, concurrency, &provider)
+            .await
+            .map(|_| ExitCode::SUCCESS)
+            .unwrap_or_else(|e| fail(&*e)),
+        #[cfg(feature = "demo")]
+        Command::Bench {
+            command:
+                BenchCommand::Apps {
+                    signins,
+                    concurrency,
+                },
+        } => crate::demo::bench_apps::apps(signins, concurrency)
             .await
             .map(|_| ExitCode::SUCCESS)
             .unwrap_or_else(|e| fail(&*e)),

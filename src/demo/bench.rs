@@ -34,43 +34,9 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
     );
     // First, while nothing else runs.
     let reference = rsa_reference()?;
-    let port = free_port()?;
-    let service_url = format!("http://127.0.0.1:{port}");
-    let scratch = std::env::temp_dir().join(format!("esia-link-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&scratch)?;
-    let database = scratch.join("bench.db");
-
-    let base = demo_base_config()?;
-    let probe = demo_config(
-        base,
-        &service_url,
-        "http://127.0.0.1:1",
-        "sqlite::memory:",
-        Path::new("unused.pem"),
-    );
-    let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
-        clients: demo_clients(&probe),
-        ..mock_idp::MockIdpConfig::default()
-    })
-    .await?;
-
-    let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
-        .arg("bench-target")
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--idp-url")
-        .arg(idp.base_url())
-        .arg("--database")
-        .arg(&database)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child
-        .id()
-        .ok_or_else(|| anyhow::anyhow!("the service process has no pid"))?;
-    wait_healthy(&service_url).await?;
+    let service = BenchService::start().await?;
+    let service_url = service.url.clone();
+    let pid = service.pid;
 
     let start_url = format!("{service_url}/auth/start/{provider}");
     // Warm-up: the first login of each person links; later ones log in.
@@ -115,9 +81,7 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
     }
     let wall = started.elapsed();
     let cpu_after = process_cpu(pid)?;
-    stop(&mut child, pid).await;
-    idp.shutdown();
-    let _ = std::fs::remove_dir_all(&scratch);
+    service.stop().await;
 
     latencies.sort();
     let pct = |p: f64| {
@@ -153,6 +117,74 @@ pub async fn login(logins: usize, concurrency: usize, provider: &str) -> anyhow:
     );
     anyhow::ensure!(failures == 0, "{failures} logins failed");
     Ok(())
+}
+
+/// The service under measurement: this binary's `bench-target` as a child
+/// process on a scratch SQLite database, with a mock IdP in this process.
+pub(super) struct BenchService {
+    pub url: String,
+    pub pid: u32,
+    child: tokio::process::Child,
+    idp: mock_idp::MockIdp,
+    scratch: PathBuf,
+}
+
+impl BenchService {
+    pub async fn start() -> anyhow::Result<BenchService> {
+        let port = free_port()?;
+        let url = format!("http://127.0.0.1:{port}");
+        let scratch =
+            std::env::temp_dir().join(format!("esia-link-bench-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&scratch)?;
+        let database = scratch.join("bench.db");
+        let probe = demo_config(
+            demo_base_config()?,
+            &url,
+            "http://127.0.0.1:1",
+            "sqlite::memory:",
+            Path::new("unused.pem"),
+        );
+        let idp = mock_idp::spawn(mock_idp::MockIdpConfig {
+            clients: demo_clients(&probe),
+            ..mock_idp::MockIdpConfig::default()
+        })
+        .await?;
+        let exe = std::env::current_exe()?;
+        let child = tokio::process::Command::new(exe)
+            .arg("bench-target")
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--idp-url")
+            .arg(idp.base_url())
+            .arg("--database")
+            .arg(&database)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child
+            .id()
+            .ok_or_else(|| anyhow::anyhow!("the service process has no pid"))?;
+        wait_healthy(&url).await?;
+        Ok(BenchService {
+            url,
+            pid,
+            child,
+            idp,
+            scratch,
+        })
+    }
+
+    /// The service's CPU time so far (user + system, all threads).
+    pub fn cpu(&self) -> anyhow::Result<Duration> {
+        process_cpu(self.pid)
+    }
+
+    pub async fn stop(mut self) {
+        stop(&mut self.child, self.pid).await;
+        self.idp.shutdown();
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
 }
 
 /// What the protocol's own arithmetic costs on this machine at this hour.

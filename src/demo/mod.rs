@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod bench_access;
+pub mod bench_apps;
 pub mod bench_roster;
 pub mod browser;
 pub mod diary_app;

@@ -239,3 +239,42 @@ async fn clients_must_prove_who_they_are_and_keep_to_their_own_tokens() {
         (400, Some("unsupported_grant_type"))
     );
 }
+
+#[tokio::test]
+async fn guessing_at_the_token_endpoint_is_cut_off() {
+    let (backchannel, _) = receiver().await;
+    let app = apps_app(&backchannel).await;
+    for attempt in 0..30 {
+        let code = format!("guess-{attempt}");
+        let (status, answer) = token(
+            &app,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", "diary-phone"),
+                ("redirect_uri", "http://127.0.0.1:4000/callback"),
+                (
+                    "code_verifier",
+                    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq",
+                ),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+    let (status, answer) = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "guess-31"),
+            ("client_id", "diary-phone"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 429, "{answer}");
+}

@@ -19,9 +19,11 @@ use super::authorize::code_key;
 use super::DirectAnswer;
 use crate::{AppError, Apps};
 
-/// Token requests per client address and minute: an app signs a person in
-/// with one, refreshes with one every few minutes; a guesser needs many.
-const TOKEN_REQUESTS_PER_MINUTE: u64 = 120;
+/// Refused token requests per client address and minute before the rest
+/// are refused unread: a guesser of codes, refresh tokens or secrets needs
+/// many, while a diary's server exchanging codes for thousands of families
+/// from one address is never refused for being busy.
+const REFUSALS_PER_MINUTE: u64 = 30;
 
 fn used_code_key(hash: &str) -> String {
     format!("app-code-used:{hash}")
@@ -44,25 +46,40 @@ impl Apps<'_> {
         caller: &str,
     ) -> Result<DirectAnswer, AppError> {
         let provider = self.provider()?.clone();
-        let limit = self
-            .rate
-            .hit(
-                &format!("app-token:{caller}"),
-                TOKEN_REQUESTS_PER_MINUTE,
-                Duration::from_secs(60),
-            )
-            .await?;
-        if !limit.allowed {
+        let bucket = format!("app-token-refused:{caller}");
+        let refused_so_far = self
+            .ephemeral()
+            .get(&format!("rate:{bucket}"))
+            .await?
+            .and_then(|count| String::from_utf8(count).ok())
+            .and_then(|count| count.parse::<u64>().ok())
+            .unwrap_or(0);
+        if refused_so_far >= REFUSALS_PER_MINUTE {
             crate::telemetry::rate_limited("app_token");
             return Ok(DirectAnswer::error(
-                &Error::invalid_request("too many token requests; try again in a minute"),
+                &Error::invalid_request("too many refused token requests; try again in a minute"),
                 "token",
             )
             .with_status(429));
         }
+        let answer = self.token_answer(&provider, authorization, body).await?;
+        if answer.status >= 400 {
+            self.rate
+                .hit(&bucket, REFUSALS_PER_MINUTE, Duration::from_secs(60))
+                .await?;
+        }
+        Ok(answer)
+    }
+
+    async fn token_answer(
+        &self,
+        provider: &Arc<Provider>,
+        authorization: Option<&str>,
+        body: &str,
+    ) -> Result<DirectAnswer, AppError> {
         let params = Params::parse(body);
         let client = match self
-            .authenticate(&provider, authorization, &params, "/oauth2/token")
+            .authenticate(provider, authorization, &params, "/oauth2/token")
             .await?
         {
             Ok(client) => client,
@@ -89,13 +106,13 @@ impl Apps<'_> {
                     redirect_uri,
                     code_verifier,
                 };
-                self.code_grant(&provider, client, code, &exchange).await?
+                self.code_grant(provider, client, code, &exchange).await?
             }
             TokenRequest::RefreshToken {
                 refresh_token,
                 scope,
             } => {
-                self.refresh_grant(&provider, client, refresh_token, scope)
+                self.refresh_grant(provider, client, refresh_token, scope)
                     .await?
             }
         };
