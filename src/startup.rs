@@ -454,6 +454,17 @@ mod tests {
             problems.iter().any(|p| p.contains("client_secret")),
             "{problems:?}"
         );
+        // The diary apps' provider: the published demo keys and subject key.
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("[apps]") && p.contains("demo key")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("subject_key")),
+            "{problems:?}"
+        );
         let signer = Signer::rsa_from_pem(crate::demo::DEMO_CLIENT_KEY).expect("demo key");
         assert_eq!(
             signer

@@ -594,3 +594,33 @@ async fn an_app_logout_with_its_id_token_ends_the_session_without_asking() {
         401
     );
 }
+
+#[tokio::test]
+async fn prompt_login_asks_a_signed_in_person_to_sign_in_again() {
+    let (backchannel, _) = receiver().await;
+    let app = apps_app(&backchannel).await;
+    let (browser, _) = app.login("esia", "ivanova", Consent::Allow).await;
+    let url = format!(
+        "{}/oauth2/authorize?response_type=code&client_id=diary-web&scope=openid&redirect_uri={}&state=again&prompt=login",
+        app.base,
+        url::form_urlencoded::byte_serialize(WEB_REDIRECT.as_bytes()).collect::<String>()
+    );
+    let asked = browser.get(&url).await.expect("authorize");
+    let login_page = asked.location.expect("to the login page, not a code");
+    assert!(login_page.starts_with("/?"), "{login_page}");
+    // Coming back without signing in again does not count.
+    let waiting = param(&format!("{}{login_page}", app.base), "return_to").expect("return_to");
+    let early = browser
+        .get(&format!("{}{waiting}", app.base))
+        .await
+        .expect("continue");
+    assert!(
+        early.location.as_deref().unwrap_or("").starts_with("/?"),
+        "{:?}",
+        early.location
+    );
+    // A new sign-in does.
+    let back = sign_in_through_state_services(&app, &browser, &url, "ivanova").await;
+    assert!(back.starts_with(WEB_REDIRECT), "{back}");
+    assert!(param(&back, "code").is_some(), "{back}");
+}

@@ -209,3 +209,46 @@ fn bad_time_zones_and_support_contacts_are_named_at_load() {
     let ok = region("support = { url = \"tel:+78001000000\" }");
     assert!(with_overlay(&ok).is_ok(), "tel: links are fine");
 }
+
+#[test]
+fn the_apps_provider_keys_never_print_and_clients_need_apps() {
+    let overlay = r#"
+[security]
+hmac_key = "a-test-hmac-key-of-enough-length"
+
+[apps]
+subject_key = "the-pairwise-subject-key-secret-value"
+
+[[apps.signing_keys]]
+pem = "-----BEGIN PRIVATE KEY-----\nSECRETKEYMATERIAL\n-----END PRIVATE KEY-----"
+
+[[clients]]
+id = "diary-web"
+kind = "public"
+redirect_uris = ["https://diary.example/callback"]
+scopes = ["openid"]
+name_ru = "Дневник"
+name_en = "Diary"
+"#;
+    let config = with_overlay(overlay).expect("valid");
+    let shown = config.to_masked_toml();
+    assert!(
+        !shown.contains("the-pairwise-subject-key-secret-value"),
+        "{shown}"
+    );
+    assert!(!shown.contains("SECRETKEYMATERIAL"), "{shown}");
+    assert!(shown.contains("diary-web"), "{shown}");
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("SECRETKEYMATERIAL") && !debug.contains("the-pairwise-subject"));
+    // The issuer defaults to the public URL; [[clients]] join the provider's.
+    let apps = config.apps_provider().expect("[apps]");
+    assert_eq!(apps.issuer, config.server.public_url.trim_end_matches('/'));
+    assert_eq!(apps.clients.len(), 1);
+
+    let clients_only = format!(
+        "[security]\nhmac_key = \"a-test-hmac-key-of-enough-length\"\n[[clients]]{}",
+        overlay.split("[[clients]]").nth(1).unwrap_or_default()
+    );
+    let err = with_overlay(&clients_only).expect_err("clients without [apps]");
+    assert!(err.to_string().contains("[apps]"), "{err}");
+}

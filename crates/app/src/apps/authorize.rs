@@ -42,8 +42,12 @@ pub enum AuthorizeStep {
 #[derive(Debug, Serialize, Deserialize)]
 struct Waiting {
     query: String,
-    /// The sign-in must happen after this (`prompt=login`, `max_age`).
+    /// The sign-in must happen after this (`prompt=login`, `max_age`)...
     asked_at: DateTime<Utc>,
+    /// ...in another session than the one the person had when asked
+    /// (sessions start on whole seconds, so the time alone cannot tell).
+    #[serde(default)]
+    earlier_session: Option<String>,
 }
 
 fn waiting_key(id: &str) -> String {
@@ -67,7 +71,9 @@ impl Apps<'_> {
             Err(refusal) => return Ok(refused(refusal, &provider.issuer)),
         };
         let auth_time = session.map(|s| self.sign_in_of(s).auth_time);
-        match request.session_decision(auth_time, self.now()) {
+        // Sessions are stamped by the system clock, whatever the app's
+        // clock says (the demo moves its own), so their age is read by it.
+        match request.session_decision(auth_time, Utc::now()) {
             SessionDecision::UseSession => match session {
                 Some(session) => self.issue(&request, session).await,
                 None => Err(AppError::NotLoggedIn),
@@ -80,7 +86,9 @@ impl Apps<'_> {
                 let id = random_token();
                 let waiting = Waiting {
                     query: query.to_string(),
-                    asked_at: self.now(),
+                    // Compared with the session's start: the system clock.
+                    asked_at: Utc::now(),
+                    earlier_session: session.map(|s| self.sign_in_of(s).session_id),
                 };
                 put_json(
                     self.ephemeral().as_ref(),
@@ -114,11 +122,10 @@ impl Apps<'_> {
             Ok(request) => request,
             Err(refusal) => return Ok(refused(refusal, &provider.issuer)),
         };
-        let signed_in_since = session
-            .map(|s| self.sign_in_of(s).auth_time)
-            .is_some_and(|at| {
-                at >= waiting.asked_at.with_timezone(&Utc) - chrono::Duration::seconds(1)
-            });
+        let signed_in_since = session.map(|s| self.sign_in_of(s)).is_some_and(|now| {
+            now.auth_time.timestamp() >= waiting.asked_at.timestamp()
+                && waiting.earlier_session.as_deref() != Some(now.session_id.as_str())
+        });
         let Some(session) = session.filter(|_| signed_in_since) else {
             return Ok(self.sign_in_step(&request, id));
         };
