@@ -147,7 +147,7 @@ fn jwt_part(token: &str, part: usize) -> Value {
 }
 
 /// The `href` of the element with `id` on a page.
-fn href_of(html: &str, id: &str) -> Option<String> {
+pub(crate) fn href_of(html: &str, id: &str) -> Option<String> {
     let at = html.find(&format!("id=\"{id}\""))?;
     let rest = &html[at..];
     let start = rest.find("href=\"")? + 6;
@@ -469,19 +469,17 @@ async fn revocation_by_the_app_ends_its_grant() {
     );
 }
 
-#[tokio::test]
-async fn an_operator_unlink_sends_a_back_channel_logout() {
-    let (backchannel, received) = receiver().await;
-    let app = apps_app(&backchannel).await;
-    let browser = ScriptedBrowser::new();
+/// The web app's tokens for Иванова, signed in through State Services in
+/// `browser` (with the nonce `n1`).
+async fn web_tokens(app: &TestApp, browser: &ScriptedBrowser) -> Value {
     let url = format!(
         "{}/oauth2/authorize?response_type=code&client_id=diary-web&scope=openid&redirect_uri={}&state=x&nonce=n1",
         app.base,
         url::form_urlencoded::byte_serialize(WEB_REDIRECT.as_bytes()).collect::<String>()
     );
-    let back = sign_in_through_state_services(&app, &browser, &url, "ivanova").await;
+    let back = sign_in_through_state_services(app, browser, &url, "ivanova").await;
     let (status, tokens) = token(
-        &app,
+        app,
         &[
             ("grant_type", "authorization_code"),
             ("code", &param(&back, "code").expect("code")),
@@ -491,6 +489,25 @@ async fn an_operator_unlink_sends_a_back_channel_logout() {
     )
     .await;
     assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// Waits up to 10 s for the receiver to be sent a logout token.
+async fn wait_for_a_delivery(received: &Received) {
+    for _ in 0..100 {
+        if !received.lock().expect("lock").is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_operator_unlink_sends_a_back_channel_logout() {
+    let (backchannel, received) = receiver().await;
+    let app = apps_app(&backchannel).await;
+    let browser = ScriptedBrowser::new();
+    let tokens = web_tokens(&app, &browser).await;
     let id_claims = jwt_part(tokens["id_token"].as_str().expect("ID token"), 1);
     assert_eq!(id_claims["nonce"], "n1");
 
@@ -514,11 +531,7 @@ async fn an_operator_unlink_sends_a_back_channel_logout() {
         .await
         .expect("unlink");
 
-    let mut waited = 0;
-    while received.lock().expect("lock").is_empty() && waited < 100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += 1;
-    }
+    wait_for_a_delivery(&received).await;
     let tokens_sent = received.lock().expect("lock").clone();
     assert_eq!(tokens_sent.len(), 1, "one delivery");
     let header = jwt_part(&tokens_sent[0], 0);
@@ -542,22 +555,7 @@ async fn an_app_logout_with_its_id_token_ends_the_session_without_asking() {
     let (backchannel, received) = receiver().await;
     let app = apps_app(&backchannel).await;
     let browser = ScriptedBrowser::new();
-    let url = format!(
-        "{}/oauth2/authorize?response_type=code&client_id=diary-web&scope=openid&redirect_uri={}&state=x",
-        app.base,
-        url::form_urlencoded::byte_serialize(WEB_REDIRECT.as_bytes()).collect::<String>()
-    );
-    let back = sign_in_through_state_services(&app, &browser, &url, "ivanova").await;
-    let (_, tokens) = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &param(&back, "code").expect("code")),
-            ("redirect_uri", WEB_REDIRECT),
-        ],
-        Some(("diary-web", WEB_SECRET)),
-    )
-    .await;
+    let tokens = web_tokens(&app, &browser).await;
     let id_token = tokens["id_token"].as_str().expect("ID token");
 
     // Without the hint the person is asked first.
@@ -583,11 +581,7 @@ async fn an_app_logout_with_its_id_token_ends_the_session_without_asking() {
         .await
         .expect("account");
     assert_ne!(account.status, 200, "the session ended");
-    let mut waited = 0;
-    while received.lock().expect("lock").is_empty() && waited < 100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += 1;
-    }
+    wait_for_a_delivery(&received).await;
     assert_eq!(received.lock().expect("lock").len(), 1);
     assert_eq!(
         userinfo_status(&app, tokens["access_token"].as_str().expect("access")).await,

@@ -5,21 +5,8 @@
 use esia_link::demo::browser::ScriptedBrowser;
 use esia_link::demo::diary_app;
 
-use crate::apps::param;
+use crate::apps::{href_of, param};
 use crate::helpers::{spawn_app_with, AppOptions};
-
-/// The `href` of the element with `id` (HTML-escaped ampersands undone).
-fn href_of(html: &str, id: &str) -> Option<String> {
-    let at = html.find(&format!("id=\"{id}\""))?;
-    let rest = &html[at..];
-    let start = rest.find("href=\"")? + 6;
-    let end = rest[start..].find('"')?;
-    Some(
-        rest[start..start + end]
-            .replace("&amp;", "&")
-            .replace("&#38;", "&"),
-    )
-}
 
 #[tokio::test]
 async fn the_demo_diary_app_signs_in_through_esia_link_and_shows_what_the_token_allows() {

@@ -495,27 +495,6 @@ pub fn refusal_from_redirect(error: &str, description: Option<&str>) -> Federati
     }
 }
 
-/// What an ESIA error code means for whoever runs the integration, and
-/// what to check (shown to operators, never to parents).
-pub fn operator_explanation(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "ESIA-007002" => "ESIA does not know this client: check client_id (the mnemonic registered on the ESIA technology portal) and that the system is registered in this ESIA environment (test vs production).",
-        "ESIA-007003" => "A request parameter is malformed or repeated (state not a UUID, timestamp format 'yyyy.MM.dd HH:mm:ss +hhmm').",
-        "ESIA-007004" => "The person pressed «Отказать» (deny) on the ESIA consent page. Nothing to fix on our side.",
-        "ESIA-007005" => "The client may not use this response type, grant or scope: check the access rights granted to the mnemonic on the technology portal.",
-        "ESIA-007006" => "A requested scope is unknown or not granted to this client: compare the provider's scopes with those approved on the technology portal.",
-        "ESIA-007007" | "ESIA-007008" => "ESIA failed or is overloaded: retry later; nothing to fix here if it passes.",
-        "ESIA-007011" => "The authorization code is invalid, expired or used: usually a replayed or slow callback; check the clock and the token request's redirect_uri.",
-        "ESIA-007014" => "A mandatory parameter is missing from the request: check the relying party build and the provider configuration (client_certificate_hash, scope, timestamp).",
-        "ESIA-007015" => "The request's timestamp is outside ESIA's window: the server clock is off. Check NTP on every instance.",
-        "ESIA-007023" => "The redirect_uri is not registered for this client: register {public_url}/auth/callback/{provider} exactly on the technology portal.",
-        "ESIA-007053" => "ESIA rejected the client_secret signature: the certificate registered for the mnemonic does not match the signing key or client_certificate_hash, the signer returns a CMS envelope instead of the raw GOST signature, or the signed string differs.",
-        "ESIA-007055" => "The client does not allow login with unverified (simplified) accounts.",
-        "ESIA-005013" => "The access token expired before the person data was read: check clock skew and slow steps between token and REST calls.",
-        _ => return None,
-    })
-}
-
 /// For tests and tools: the string the authorize signature covers.
 pub fn authorize_signature_input(
     client_id: &str,

@@ -5,6 +5,7 @@
 
 mod access;
 mod activation;
+pub mod esia;
 mod identity;
 mod roster;
 mod throttle;

@@ -189,12 +189,8 @@ async fn introspect(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, WebError> {
-    let answer = app
-        .apps()
-        .introspect(authorization(&headers), &body)
-        .await
-        .map_err(WebError::json)?;
-    Ok(direct(answer))
+    let answer = app.apps().introspect(authorization(&headers), &body).await;
+    Ok(direct(answer.map_err(WebError::json)?))
 }
 
 async fn revoke(
@@ -202,12 +198,8 @@ async fn revoke(
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, WebError> {
-    let answer = app
-        .apps()
-        .revoke(authorization(&headers), &body)
-        .await
-        .map_err(WebError::json)?;
-    Ok(direct(answer))
+    let answer = app.apps().revoke(authorization(&headers), &body).await;
+    Ok(direct(answer.map_err(WebError::json)?))
 }
 
 #[derive(Template)]

@@ -37,6 +37,14 @@ pub enum LogoutStep {
     LoggedOut { redirect: Option<String> },
 }
 
+impl LogoutStep {
+    fn refused(error: &::provider::Error) -> LogoutStep {
+        LogoutStep::Refused {
+            detail: error.description().unwrap_or(error.code()).to_string(),
+        }
+    }
+}
+
 impl Apps<'_> {
     /// `GET /oauth2/logout?…` (or its POST without confirmation).
     pub async fn logout(
@@ -47,11 +55,7 @@ impl Apps<'_> {
         let provider = self.provider()?;
         let request = match provider.parse_logout_request(&Params::parse(query), self.now()) {
             Ok(request) => request,
-            Err(error) => {
-                return Ok(LogoutStep::Refused {
-                    detail: error.description().unwrap_or(error.code()).to_string(),
-                })
-            }
+            Err(error) => return Ok(LogoutStep::refused(&error)),
         };
         let Some(session) = session else {
             return Ok(LogoutStep::LoggedOut {
@@ -85,11 +89,7 @@ impl Apps<'_> {
         let provider = self.provider()?;
         let request = match provider.parse_logout_request(&Params::parse(query), self.now()) {
             Ok(request) => request,
-            Err(error) => {
-                return Ok(LogoutStep::Refused {
-                    detail: error.description().unwrap_or(error.code()).to_string(),
-                })
-            }
+            Err(error) => return Ok(LogoutStep::refused(&error)),
         };
         if let Some(session) = session {
             if !tokens_equal(csrf, &session.data.csrf) {

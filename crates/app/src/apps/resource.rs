@@ -9,7 +9,10 @@ use ::provider::params::Params;
 use ::provider::refresh::RefreshFamily;
 use ::provider::tokens::AccessTokenClaims;
 use ::provider::userinfo::bearer_token;
-use ::provider::Error;
+use std::sync::Arc;
+
+use ::provider::clients::Client;
+use ::provider::{Error, Provider};
 use store::GrantsOf;
 
 use super::DirectAnswer;
@@ -60,25 +63,16 @@ impl Apps<'_> {
     ) -> Result<DirectAnswer, AppError> {
         let provider = self.provider()?.clone();
         let params = Params::parse(body);
-        let caller = match self
-            .authenticate(&provider, authorization, &params, "/oauth2/introspect")
+        let (caller, token) = match self
+            .caller_and_token(&provider, authorization, &params, "introspect")
             .await?
         {
-            Ok(caller) => caller,
-            Err(error) => return Ok(DirectAnswer::error(&error, "introspect")),
-        };
-        let Some(caller) = provider.clients.get(&caller) else {
-            return Err(AppError::NotFound);
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
         if let Err(error) = provider.check_introspection_caller(caller) {
             return Ok(DirectAnswer::error(&error, "introspect"));
         }
-        let Some(token) = params.get("token") else {
-            return Ok(DirectAnswer::error(
-                &Error::invalid_request("token is required"),
-                "introspect",
-            ));
-        };
         let now = self.now();
         let answer = match provider.classify_token(token, now) {
             PresentedToken::Access(claims) => {
@@ -103,21 +97,12 @@ impl Apps<'_> {
     ) -> Result<DirectAnswer, AppError> {
         let provider = self.provider()?.clone();
         let params = Params::parse(body);
-        let caller = match self
-            .authenticate(&provider, authorization, &params, "/oauth2/revoke")
+        let (caller, token) = match self
+            .caller_and_token(&provider, authorization, &params, "revoke")
             .await?
         {
-            Ok(caller) => caller,
-            Err(error) => return Ok(DirectAnswer::error(&error, "revoke")),
-        };
-        let Some(caller) = provider.clients.get(&caller) else {
-            return Err(AppError::NotFound);
-        };
-        let Some(token) = params.get("token") else {
-            return Ok(DirectAnswer::error(
-                &Error::invalid_request("token is required"),
-                "revoke",
-            ));
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
         let presented = provider.classify_token(token, self.now());
         let family = match &presented {
@@ -156,6 +141,38 @@ impl Apps<'_> {
             www_authenticate: None,
             no_store: true,
         })
+    }
+
+    /// The authenticated client calling `/oauth2/{endpoint}` and the
+    /// `token` it asks about, or the spec's refusal.
+    async fn caller_and_token<'p>(
+        &self,
+        provider: &'p Arc<Provider>,
+        authorization: Option<&str>,
+        params: &'p Params,
+        endpoint: &'static str,
+    ) -> Result<Result<(&'p Client, &'p str), DirectAnswer>, AppError> {
+        let path = match endpoint {
+            "introspect" => "/oauth2/introspect",
+            _ => "/oauth2/revoke",
+        };
+        let caller = match self
+            .authenticate(provider, authorization, params, path)
+            .await?
+        {
+            Ok(caller) => caller,
+            Err(error) => return Ok(Err(DirectAnswer::error(&error, endpoint))),
+        };
+        let Some(caller) = provider.clients.get(&caller) else {
+            return Err(AppError::NotFound);
+        };
+        match params.get("token") {
+            Some(token) => Ok(Ok((caller, token))),
+            None => Ok(Err(DirectAnswer::error(
+                &Error::invalid_request("token is required"),
+                endpoint,
+            ))),
+        }
     }
 
     /// The grant behind a verified access token, unless the token was

@@ -10,7 +10,6 @@ use ::texts::prelude::*;
 use domain::link::OutcomeCode;
 use domain::name::{NamePart, PartVerdict};
 use domain::tier::Tier;
-use federation::esia::operator_explanation;
 use i18n::Lang;
 
 /// Who has to act.
@@ -249,7 +248,7 @@ fn failure(code: &str, details: Option<&Value>, lang: Lang) -> Remedy {
     if let Some(remedy) = certificate_remedy(code, details, lang) {
         return remedy;
     }
-    if let Some(explanation) = operator_explanation(code) {
+    if let Some(explanation) = ::texts::esia::operator_explanation(code, lang) {
         let side = match code {
             "ESIA-007004" | "ESIA-007055" => Side::Person,
             "ESIA-007007" | "ESIA-007008" => Side::Nobody,
@@ -257,8 +256,6 @@ fn failure(code: &str, details: Option<&Value>, lang: Lang) -> Remedy {
         };
         return Remedy {
             side,
-            // The table is written in English for whoever runs the
-            // integration; operators read it as is.
             steps: vec![format!("{code}: {explanation}")],
         };
     }
