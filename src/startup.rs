@@ -124,21 +124,31 @@ async fn reload_keys_on_sighup(app: AppState) {
     }
 }
 
-/// Every second, the back-channel logouts due to the diary's apps are sent
-/// (each instance claims its own share from the database); hourly, ended
-/// grants are purged.
+/// The back-channel logouts owed to the diary's apps: sent as soon as this
+/// instance queues some, and otherwise looked for every minute (every ten
+/// seconds while some wait for a retry) — what another instance queued, or
+/// left behind when it stopped. Hourly, ended grants are purged.
 async fn deliver_logouts(app: AppState) {
     if !app.apps().enabled() {
         return;
     }
-    let mut seconds = tokio::time::interval(Duration::from_secs(1));
-    seconds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for tick in 0u64.. {
-        seconds.tick().await;
-        if let Err(error) = app.apps().deliver_logouts().await {
-            tracing::warn!(%error, "back-channel logouts not sent this time");
+    let mut purged = tokio::time::Instant::now();
+    loop {
+        let wait = match app.apps().deliver_logouts().await {
+            Ok(round) if round.retrying > 0 => Duration::from_secs(10),
+            Ok(_) => Duration::from_secs(60),
+            Err(error) => {
+                tracing::warn!(%error, "back-channel logouts not sent this time");
+                Duration::from_secs(10)
+            }
+        };
+        let apps = app.apps();
+        tokio::select! {
+            () = apps.logouts_queued() => {}
+            () = tokio::time::sleep(wait) => {}
         }
-        if tick % 3600 == 3599 {
+        if purged.elapsed() > Duration::from_secs(3600) {
+            purged = tokio::time::Instant::now();
             if let Err(error) = app.apps().purge_ended_grants().await {
                 tracing::warn!(%error, "ended grants not purged");
             }

@@ -76,6 +76,9 @@ pub struct App {
     listener: Option<tokio::task::JoinHandle<()>>,
     /// esia-link as the diary apps' OpenID Provider, when `[apps]` is set.
     apps: Option<std::sync::Arc<::provider::Provider>>,
+    /// Back-channel logouts were queued here: the sender need not wait for
+    /// its next round.
+    logouts_queued: tokio::sync::Notify,
 }
 
 impl Drop for App {
@@ -178,6 +181,7 @@ impl App {
             peers: shared.then(|| ephemeral.clone()),
             listener: None,
             apps: None,
+            logouts_queued: tokio::sync::Notify::new(),
             journal: login::journal::Journal::start(store.clone()),
             refusals: login::refusals::RefusalSampler::default(),
             rate: RateLimiter::new(ephemeral.clone()),

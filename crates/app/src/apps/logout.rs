@@ -21,6 +21,14 @@ const DELIVERY_HOLD: Duration = Duration::from_secs(60);
 /// One delivery's wait for the app.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// One round of back-channel deliveries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deliveries {
+    pub delivered: usize,
+    /// Failed this time, tried again later.
+    pub retrying: usize,
+}
+
 /// What `/oauth2/logout` does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutStep {
@@ -126,6 +134,7 @@ impl Apps<'_> {
             .await?;
         crate::telemetry::app_grants_revoked("session_end", ended.len());
         self.store().queue_logout_deliveries(&told).await?;
+        self.logouts_queued.notify_one();
         Ok(())
     }
 
@@ -147,31 +156,39 @@ impl Apps<'_> {
             .await?;
         crate::telemetry::app_grants_revoked("account_sessions_end", ended.len());
         self.store().queue_logout_deliveries(&ended).await?;
+        self.logouts_queued.notify_one();
         Ok(())
     }
 
-    /// Sends the back-channel logouts that are due; returns how many were
-    /// delivered. Startup runs it every second on every instance (a
-    /// delivery is claimed by one of them).
-    pub async fn deliver_logouts(&self) -> Result<usize, AppError> {
+    /// Resolves when this instance queued back-channel logouts.
+    pub async fn logouts_queued(&self) {
+        self.logouts_queued.notified().await;
+    }
+
+    /// Sends the back-channel logouts that are due; says how many were
+    /// delivered and how many wait for a retry. Startup runs it when this
+    /// instance queued some, and otherwise now and then on every instance
+    /// (for retries, and for what an instance that stopped left behind; a
+    /// delivery is claimed by one instance at a time).
+    pub async fn deliver_logouts(&self) -> Result<Deliveries, AppError> {
+        let mut done = Deliveries::default();
         if !self.enabled() {
-            return Ok(0);
+            return Ok(done);
         }
         let due = self
             .store()
             .claim_logout_deliveries(20, DELIVERY_HOLD)
             .await?;
         if due.is_empty() {
-            return Ok(0);
+            return Ok(done);
         }
         let client = federation::http_client(DELIVERY_TIMEOUT).map_err(AppError::Internal)?;
-        let mut delivered = 0;
         for delivery in due {
             match self.deliver(&client, &delivery).await {
                 Ok(()) => {
                     self.store().logout_delivered(delivery.id).await?;
                     crate::telemetry::app_logout_delivery("delivered");
-                    delivered += 1;
+                    done.delivered += 1;
                 }
                 Err(error) if delivery.attempts + 1 >= DELIVERY_ATTEMPTS => {
                     tracing::warn!(client = %delivery.session.client_id, %error, "back-channel logout given up");
@@ -187,10 +204,11 @@ impl Apps<'_> {
                         .logout_delivery_failed(delivery.id, self.now() + wait, &error)
                         .await?;
                     crate::telemetry::app_logout_delivery("retry");
+                    done.retrying += 1;
                 }
             }
         }
-        Ok(delivered)
+        Ok(done)
     }
 
     /// Drops grants that ended more than a day ago.

@@ -34,7 +34,7 @@ use crate::shared::Session;
 use crate::{AppError, Apps};
 
 pub use authorize::AuthorizeStep;
-pub use logout::LogoutStep;
+pub use logout::{Deliveries, LogoutStep};
 
 /// A direct answer of a provider endpoint (token, userinfo, introspection,
 /// revocation): the web layer writes it as it is.
