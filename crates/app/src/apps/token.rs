@@ -145,18 +145,23 @@ impl Apps<'_> {
                 Err(error) => Ok(Err(error)),
             };
         }
+        // A public client proves nothing and costs nothing to check: no
+        // thread hand-off for it.
+        if authorization.is_none() && params.get("client_secret").is_none() {
+            return Ok(client_id(
+                provider.authenticate_client(None, params, endpoint, now),
+            ));
+        }
         let provider = provider.clone();
         let authorization = authorization.map(str::to_string);
         let params = params.clone();
         tokio::task::spawn_blocking(move || {
-            match provider.authenticate_client(authorization.as_deref(), &params, endpoint, now) {
-                Ok(ClientAuthentication::Authenticated(client)) => Ok(client.id.clone()),
-                // Only an assertion asks for a replay check, handled above.
-                Ok(ClientAuthentication::PendingReplayCheck(_)) => {
-                    Err(Error::invalid_client("client authentication failed", false))
-                }
-                Err(error) => Err(error),
-            }
+            client_id(provider.authenticate_client(
+                authorization.as_deref(),
+                &params,
+                endpoint,
+                now,
+            ))
         })
         .await
         .map_err(|e| AppError::Internal(format!("client authentication task: {e}")))
@@ -317,6 +322,17 @@ impl Apps<'_> {
             Err(error) => return Ok(Err(error)),
         };
         DirectAnswer::of(&issued.response(self.now())).map(Ok)
+    }
+}
+
+/// The authenticated client's id; only an assertion asks for a replay
+/// check, and assertions are checked apart.
+fn client_id(checked: Result<ClientAuthentication<'_>, Error>) -> Result<String, Error> {
+    match checked? {
+        ClientAuthentication::Authenticated(client) => Ok(client.id.clone()),
+        ClientAuthentication::PendingReplayCheck(_) => {
+            Err(Error::invalid_client("client authentication failed", false))
+        }
     }
 }
 
