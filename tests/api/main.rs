@@ -9,6 +9,7 @@ mod backends;
 mod chromium;
 mod cli;
 mod credentials;
+mod demo;
 mod diagnose;
 mod ephemeral;
 mod fallback_code;
