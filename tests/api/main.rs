@@ -21,6 +21,7 @@ mod kids;
 mod login;
 mod operator_actions;
 mod outage;
+mod pdf_qr;
 mod recovery;
 mod school;
 mod school_console;
