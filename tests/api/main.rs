@@ -24,6 +24,7 @@ mod outage;
 mod pdf_qr;
 mod recovery;
 mod school;
+mod school_api_xlsx;
 mod school_console;
 mod sentinel;
 mod spec_rules;
