@@ -365,3 +365,67 @@ async fn the_console_names_the_school_and_keeps_each_refused_form_with_its_error
         &["at least five characters"],
     );
 }
+
+#[tokio::test]
+async fn the_audit_log_names_people_by_masked_name_login_and_school() {
+    let app = spawn_app().await;
+    let fedorov = demo_account(&app, "fedorov.pi").await;
+    let school = app
+        .state
+        .school()
+        .get(fedorov.school_id.expect("a school"))
+        .await
+        .expect("school")
+        .name;
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = operator
+        .get(&format!("{}/ops?q=fedorov.pi", app.base))
+        .await
+        .expect("ops");
+    let done = operator
+        .post_form(
+            &format!("{}/ops/reset-activation", app.base),
+            &fill_form(
+                &page.body,
+                "/ops/reset-activation",
+                &[("reason", "lost the password and the e-mail")],
+            ),
+        )
+        .await
+        .expect("post");
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+
+    let audit = operator
+        .get(&format!(
+            "{}/ops/audit?action=account.activation_reset",
+            app.base
+        ))
+        .await
+        .expect("audit");
+    assert_eq!(audit.status, StatusCode::OK);
+    // The person acted on, and the operator who acted: masked name, login,
+    // school; the ids stay folded.
+    assert!(
+        audit
+            .body
+            .contains(&format!("Ф****** П*** И****, логин: fedorov.pi, {school}")),
+        "{}",
+        audit.body
+    );
+    assert!(
+        audit
+            .body
+            .contains("К******* Е**** А********, логин: kravtsova.ea"),
+        "{}",
+        audit.body
+    );
+    assert!(!audit.body.contains("Федоров"), "{}", audit.body);
+    assert!(
+        audit.body.contains(&format!(
+            "<summary>id</summary><code class=\"wrap\">{}",
+            fedorov.id
+        )),
+        "{}",
+        audit.body
+    );
+}
