@@ -77,12 +77,18 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_with_routes(axum::Router::new()).await
+    }
+
+    /// As [`Application::run_until_stopped`], serving `extra` routes as
+    /// well (the demo's own pages; `serve` adds none).
+    pub async fn run_with_routes(self, extra: axum::Router<AppState>) -> anyhow::Result<()> {
         #[cfg(unix)]
         tokio::spawn(reload_keys_on_sighup(self.state.clone()));
         let upkeep = tokio::spawn(app::telemetry::run_upkeep(Duration::from_secs(5)));
         let certificates = tokio::spawn(watch_certificates(self.state.clone()));
         let logouts = tokio::spawn(deliver_logouts(self.state.clone()));
-        let app = web::router(self.state.clone());
+        let app = web::router_with(self.state.clone(), extra);
         // Accepted on a worker thread: awaited here, the accept loop would
         // run on the thread that called `block_on` and hand every new
         // connection across threads to a worker.

@@ -9,6 +9,8 @@ pub mod bench_apps;
 pub mod bench_roster;
 pub mod browser;
 pub mod diary_app;
+pub mod journeys;
+pub mod page;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -238,16 +240,21 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     }
 
     write_esia_certificates(&idp, &certificates)?;
-    let app = Application::build_with_listener(config, listener).await?;
+    // The demo's own clock: /demo moves it forward (see `page`).
+    let clock = std::sync::Arc::new(app::clock::SettableClock::default());
+    let app = Application::build_on_clock(config, listener, clock.clone()).await?;
     let seeded = seed(&app.state(), &app.store(), DEMO_ROSTER, "system:demo").await?;
     let invitations =
         demo_invitations(&app.state(), &app.store(), &service_url, &options.database).await?;
     diary_app::spawn(app_listener, &service_url)?;
+    journeys::seed_journeys(&app.state(), &app.store(), &clock).await?;
+    let guide = journeys::guide(&app.state(), &app.store()).await?;
 
     println!();
     println!("esia-link demo is running.");
     println!();
     println!("  Open:      {service_url}/?region=29");
+    println!("  Who shows what, and the demo's clock: {service_url}/demo");
     println!(
         "  ESIA mode: {} (id_token signatures; client signature {})",
         if options.gost {
@@ -276,13 +283,45 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!();
     println!("  {:<12} {:<18} note", "login", "outcome");
     for person in mock_idp::shipped_persons() {
+        // The family journey linked Новикова already (journeys.rs).
+        let outcome = if person.login == journeys::PARENT {
+            "logged_in"
+        } else {
+            person.expect.as_deref().unwrap_or("-")
+        };
         println!(
             "  {:<12} {:<18} {}",
             person.login,
-            person.expect.as_deref().unwrap_or("-"),
+            outcome,
             person.note.as_deref().unwrap_or("")
         );
     }
+    println!();
+    println!("  The journeys ({service_url}/demo lists them in Russian and moves the clock):");
+    println!(
+        "    novikova      parent of {} — two confirmed children, in two regions",
+        guide
+            .children
+            .iter()
+            .map(|(name, school)| format!("{name} ({school})"))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    println!(
+        "    grandma       {}, trusted person: {}'s diary open; {}'s invitation awaits her answer",
+        guide.grandmother, guide.open_child, guide.pending_child
+    );
+    println!(
+        "    school_admin  {}, administrator of {}: open /school",
+        guide.school_admin, guide.school_admin_school
+    );
+    println!(
+        "    operator      {}, support operator: open /ops",
+        guide.operator
+    );
+    println!(
+        "  After grandma accepts, press «+24 ч» on {service_url}/demo to see the access open."
+    );
     println!();
     println!("  Press «Отказать» on the consent page to see idp_error (ESIA-007004).");
     println!();
@@ -313,7 +352,8 @@ pub async fn run(config_file: Option<&Path>, options: DemoOptions) -> anyhow::Re
     println!("  and lists the children the token lets it see.");
     println!("  Ctrl+C stops them all.");
     println!();
-    app.run_until_stopped().await
+    let demo_routes = page::router(clock, app.store(), guide);
+    app.run_with_routes(demo_routes).await
 }
 
 struct DemoInvitations {

@@ -32,11 +32,15 @@ pub fn render(diagnosis: &Diagnosis, lang: Lang) -> String {
     let mut out = String::new();
     for account in &diagnosis.accounts {
         out.push_str(&format!(
-            "{} {} — {} ({}), {}: {}\n",
+            "{} {} — {} ({}), {}, {}: {}\n",
             t("Учётная запись", "Account"),
             account.id,
             account.full_name,
             account.role,
+            account
+                .school
+                .as_deref()
+                .unwrap_or(t("без школы", "no school")),
             t("СНИЛС", "SNILS"),
             account.snils.as_deref().unwrap_or("—"),
         ));

@@ -479,13 +479,27 @@ async fn an_operator_relinks_an_identity_and_the_move_is_audited() {
         )
         .await
         .expect("post");
+    // Back to the relink form, the input kept, the error beside the field.
     assert_eq!(
         refused.status,
-        reqwest::StatusCode::CONFLICT,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
         "{}",
         refused.body
     );
     assert!(refused.body.contains("linked with this provider already"));
+    assert!(
+        refused.body.contains("id=\"relink-to-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains(&format!("value=\"{}\" aria-invalid=\"true\"", kravtsova.id)),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains(&format!(">{reason}</textarea>")));
     assert!(store
         .find_link_for_account("esia", testov.id)
         .await
@@ -534,10 +548,16 @@ async fn relink_and_correction_without_a_reason_change_nothing() {
             .expect("post");
         assert_eq!(
             refused.status,
-            reqwest::StatusCode::BAD_REQUEST,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
             "{blank:?}"
         );
-        assert!(refused.body.contains("Give a reason"), "{}", refused.body);
+        assert!(
+            refused.body.contains("id=\"relink-reason-error\"")
+                && refused.body.contains("Write a reason"),
+            "{}",
+            refused.body
+        );
+        assert!(refused.body.contains(&testov.id.to_string()));
     }
     assert!(
         app.store
@@ -572,7 +592,13 @@ async fn relink_and_correction_without_a_reason_change_nothing() {
         )
         .await
         .expect("post");
-    assert_eq!(refused.status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("id=\"correct-reason-error\"")
+            && refused.body.contains("value=\"Соколов\""),
+        "{}",
+        refused.body
+    );
     assert_eq!(demo_account(&app, "sokolov.da").await.surname, "Сокалов");
 
     let audit = app

@@ -271,6 +271,9 @@ pub struct AppOptions {
     /// The app reaches `ESIA_LINK_TEST_REDIS_URL` through this local port
     /// (a test's [`TcpCut`]); the test's cleanup goes there directly.
     pub redis_port: Option<u16>,
+    /// What `esia-link demo` adds to the roster: the family journey
+    /// (src/demo/journeys.rs) and the `/demo` page with its clock.
+    pub demo: bool,
 }
 
 /// A last change to the test app's configuration.
@@ -377,7 +380,16 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     seed(&state, &store, DEMO_ROSTER, "test")
         .await
         .expect("roster seeds");
-    tokio::spawn(app.run_until_stopped());
+    if options.demo {
+        use esia_link::demo::{journeys, page};
+        journeys::seed_journeys(&state, &store, &clock)
+            .await
+            .expect("the demo's journeys seed");
+        let guide = journeys::guide(&state, &store).await.expect("guide");
+        tokio::spawn(app.run_with_routes(page::router(clock.clone(), store.clone(), guide)));
+    } else {
+        tokio::spawn(app.run_until_stopped());
+    }
     TestApp {
         base,
         idp,

@@ -39,7 +39,18 @@ async fn a_reset_activation_gives_a_working_code_and_needs_a_reason() {
         )
         .await
         .expect("post");
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    // Back to the console's reset form, the error beside the reason.
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("id=\"reset-reason-error\""),
+        "{}",
+        refused.body
+    );
     assert_eq!(
         app.store
             .get_account(fedorov.id)
@@ -197,4 +208,224 @@ async fn readiness_reports_whether_each_idp_answers() {
     assert_eq!(ready["idp"]["esia"], "ok", "{ready}");
     assert_eq!(ready["idp"]["oidc"], "ok", "{ready}");
     assert_eq!(ready["database"], "ok", "{ready}");
+}
+
+/// The first `<p>` of the account block: the person as the console shows them.
+fn account_summary(body: &str) -> &str {
+    let at = body
+        .find("<div class=\"account\"><p>")
+        .unwrap_or_else(|| panic!("an account: {body}"));
+    let rest = &body[at..];
+    &rest[..rest.find("</p>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn the_console_names_the_school_and_keeps_each_refused_form_with_its_error() {
+    let app = spawn_app().await;
+    let fedorov = demo_account(&app, "fedorov.pi").await;
+    let school = app
+        .state
+        .school()
+        .get(fedorov.school_id.expect("a school"))
+        .await
+        .expect("school")
+        .name;
+    // Фёдоров has a link, so the link forms show too.
+    app.login("esia", "fedorov", Consent::Allow).await;
+    make_school_admin(&app, "smirnov.oa").await;
+    let (admin, _) = app.login("esia", "smirnov", Consent::Allow).await;
+    let page = admin
+        .get(&format!("{}/ops?q=fedorov.pi", app.base))
+        .await
+        .expect("ops");
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        account_summary(&page.body).contains(&school),
+        "{}",
+        page.body
+    );
+
+    let post = |action: &'static str, values: Vec<(&'static str, &'static str)>| {
+        let fields = fill_form(&page.body, action, &values);
+        let admin = &admin;
+        let url = format!("{}{action}", app.base);
+        async move { admin.post_form(&url, &fields).await.expect("post") }
+    };
+    let kept = |body: &str, id: &str, texts: &[&str]| {
+        assert!(body.contains(&format!("id=\"{id}\"")), "{id}: {body}");
+        assert!(body.contains("aria-invalid=\"true\""), "{body}");
+        for text in texts {
+            assert!(body.contains(text), "{text}: {body}");
+        }
+    };
+
+    // Reset: a reason too short.
+    let refused = post("/ops/reset-activation", vec![("reason", "abc")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    kept(
+        &refused.body,
+        "reset-reason-error",
+        &[
+            ">abc</textarea>",
+            "<details class=\"more-actions\" open>",
+            "не короче пяти знаков",
+        ],
+    );
+
+    // Confirm: the pupil's id is not an id; then a reason too short.
+    let refused = post(
+        "/ops/confirm-relationship",
+        vec![("pupil", "12"), ("reason", "at the school office")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    kept(
+        &refused.body,
+        "confirm-pupil-error",
+        &["value=\"12\"", ">at the school office</textarea>"],
+    );
+    let pupil = demo_account(&app, "volkova.ad").await.id.to_string();
+    let fields = fill_form(
+        &page.body,
+        "/ops/confirm-relationship",
+        &[("pupil", &pupil), ("reason", "ok")],
+    );
+    let refused = admin
+        .post_form(&format!("{}/ops/confirm-relationship", app.base), &fields)
+        .await
+        .expect("post");
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    kept(
+        &refused.body,
+        "confirm-reason-error",
+        &[&format!("value=\"{pupil}\""), ">ok</textarea>"],
+    );
+
+    // Correct: a SNILS that is not one; the names and the reason stay.
+    let refused = post(
+        "/ops/correct",
+        vec![
+            ("surname", "Фёдоров"),
+            ("given_name", "Пётр"),
+            ("patronymic", "Ильич"),
+            ("snils", "123"),
+            ("reason", "checked the passport"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    kept(
+        &refused.body,
+        "correct-snils-error",
+        &[
+            "value=\"Фёдоров\"",
+            "value=\"123\"",
+            ">checked the passport</textarea>",
+        ],
+    );
+    assert_eq!(demo_account(&app, "fedorov.pi").await.snils, fedorov.snils);
+
+    // Relink: the target is not an id.
+    let refused = post(
+        "/ops/relink",
+        vec![("to", "someone"), ("reason", "moved to the right account")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    kept(
+        &refused.body,
+        "relink-to-error",
+        &[
+            "value=\"someone\"",
+            ">moved to the right account</textarea>",
+        ],
+    );
+    assert_eq!(
+        app.link_count().await,
+        2,
+        "Фёдоров's and Смирнов's links stay"
+    );
+
+    // Nothing above reached the audit log as a change.
+    assert_eq!(
+        audit_count(&app, "account.activation_reset", &fedorov.id.to_string()).await,
+        0
+    );
+
+    // In English (remembered from here on): the school, the error in English.
+    let english = admin
+        .get(&format!("{}/ops?q=fedorov.pi&lang=en", app.base))
+        .await
+        .expect("ops");
+    assert!(account_summary(&english.body).contains(&school));
+    let refused = post("/ops/reset-activation", vec![("reason", "abc")]).await;
+    kept(
+        &refused.body,
+        "reset-reason-error",
+        &["at least five characters"],
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_names_people_by_masked_name_login_and_school() {
+    let app = spawn_app().await;
+    let fedorov = demo_account(&app, "fedorov.pi").await;
+    let school = app
+        .state
+        .school()
+        .get(fedorov.school_id.expect("a school"))
+        .await
+        .expect("school")
+        .name;
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let page = operator
+        .get(&format!("{}/ops?q=fedorov.pi", app.base))
+        .await
+        .expect("ops");
+    let done = operator
+        .post_form(
+            &format!("{}/ops/reset-activation", app.base),
+            &fill_form(
+                &page.body,
+                "/ops/reset-activation",
+                &[("reason", "lost the password and the e-mail")],
+            ),
+        )
+        .await
+        .expect("post");
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+
+    let audit = operator
+        .get(&format!(
+            "{}/ops/audit?action=account.activation_reset",
+            app.base
+        ))
+        .await
+        .expect("audit");
+    assert_eq!(audit.status, StatusCode::OK);
+    // The person acted on, and the operator who acted: masked name, login,
+    // school; the ids stay folded.
+    assert!(
+        audit
+            .body
+            .contains(&format!("Ф****** П*** И****, логин: fedorov.pi, {school}")),
+        "{}",
+        audit.body
+    );
+    assert!(
+        audit
+            .body
+            .contains("К******* Е**** А********, логин: kravtsova.ea"),
+        "{}",
+        audit.body
+    );
+    assert!(!audit.body.contains("Федоров"), "{}", audit.body);
+    assert!(
+        audit.body.contains(&format!(
+            "<summary>id</summary><code class=\"wrap\">{}",
+            fedorov.id
+        )),
+        "{}",
+        audit.body
+    );
 }

@@ -249,6 +249,32 @@ async fn a_class_packet_has_a_cover_page_and_a_parents_sheet_names_the_child() {
         &pdf,
         "Белова Анна Олеговна — Родитель ученика: Белова Вера Ивановна, 7Ю"
     ));
+    // Each sheet's QR code, read off the page as a phone would, is the
+    // activation address with that sheet's code (the sheet's link says the
+    // same), and the parent's opens her activation.
+    let qr = crate::pdf_qr::qr_codes(&pdf);
+    assert_eq!(qr.len(), 3, "one QR code per sheet: {qr:?}");
+    let links = crate::pdf_qr::link_uris(&pdf);
+    let mut names = Vec::new();
+    for address in &qr {
+        let code = address
+            .strip_prefix(&format!("{}/activate?code=", app.base))
+            .unwrap_or_else(|| panic!("{address}"));
+        assert_eq!(code.len(), 14, "{code}");
+        assert!(links.contains(address), "{address}: {links:?}");
+        let person = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let wizard = person.get(address.as_str()).send().await.expect("wizard");
+        assert_eq!(wizard.status(), StatusCode::OK);
+        names.push(wizard.text().await.expect("body"));
+    }
+    assert_eq!(
+        names.iter().filter(|page| page.contains("Анна")).count(),
+        1,
+        "the parent's sheet opens her activation"
+    );
 
     // Now the class shows the codes and when they expire; the expired
     // filter shows nobody yet.

@@ -66,6 +66,13 @@ use lang::RequestLang;
 pub type AppState = Arc<App>;
 
 pub fn router(app: AppState) -> Router {
+    router_with(app, Router::new())
+}
+
+/// The route map plus `extra` routes that get the same headers, error
+/// surface and 404 page (the demo adds its own pages this way; the
+/// production binary passes none).
+pub fn router_with(app: AppState, extra: Router<AppState>) -> Router {
     let hsts = app.config().server.public_url.starts_with("https://");
     let router = Router::new()
         .merge(home::router())
@@ -80,6 +87,7 @@ pub fn router(app: AppState) -> Router {
         .merge(recovery::router())
         .merge(school::router())
         .merge(apps::router())
+        .merge(extra)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(kit::surface_scope))
         .layer(headers::ResponseHeadersLayer::new(

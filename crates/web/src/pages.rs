@@ -288,7 +288,7 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 
 pub struct OpsAccount {
     pub id: String,
-    /// Name, login, role, SNILS (masked as the role requires); the id
+    /// Name, role, school, login, SNILS (masked as the role requires); the id
     /// only folded, on request.
     pub summary: String,
     /// (provider, masked subject, linked at)

@@ -6,6 +6,8 @@
 //!
 //! `GET /api/v1/openapi.json` is generated from these handlers (utoipa).
 
+use std::collections::BTreeSet;
+
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -21,12 +23,17 @@ use super::error::WebError;
 use super::lang::RequestLang;
 use super::AppState;
 use app::console::actions::{Corrected, Correction};
-use app::school::roster::{BytesSource, ImportOptions, RosterFormat};
+use app::school::roster::{
+    row_labels, upload_limits, BytesSource, ImportOptions, RosterFormat, RosterSource, SheetSource,
+};
 use app::school::{CodeScope, IssuedCode};
 use app::AppError;
 
 /// The largest roster body accepted in one request (bigger files: the CLI).
 const MAX_ROSTER_BYTES: usize = 64 * 1024 * 1024;
+
+/// The media type of an Excel workbook (`.xlsx`).
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -125,15 +132,24 @@ struct ImportQuery {
     dry_run: bool,
 }
 
-/// Checks a roster (CSV with `Content-Type: text/csv`, or JSON) and writes
-/// it when every row is good (or `partial`). 200 with the report when
-/// nothing was wrong, 422 with every problem (row, column, reason) when
-/// something was.
+/// Checks a roster (CSV with `Content-Type: text/csv`, JSON, or an Excel
+/// workbook — XLSX, one sheet, values not formulas, within the `[uploads]`
+/// limits, as the school console takes it) and writes it when every row is
+/// good (or `partial`). 200 with the report when nothing was wrong, 422
+/// with every problem (row as the spreadsheet numbers it, column, reason)
+/// when something was.
 #[utoipa::path(
     post,
     path = "/api/v1/schools/{school}/roster",
     params(("school" = Uuid, Path, description = "The school's id"), ImportQuery),
-    request_body(content = String, description = "CSV (text/csv) or JSON rows", content_type = "text/csv"),
+    request_body(
+        description = "CSV (text/csv), JSON rows (application/json) or an XLSX workbook",
+        content(
+            (String = "text/csv"),
+            (Object = "application/json"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        )
+    ),
     responses(
         (status = 200, description = "Every row good; written unless dry_run", body = Object),
         (status = 422, description = "Problems found; see `problems` and `file_problem`", body = Object),
@@ -150,26 +166,36 @@ async fn import_roster(
     body: Bytes,
 ) -> Result<Response, WebError> {
     authorize(&app, &headers, school).await?;
-    let json = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let source = BytesSource {
-        bytes: body.to_vec(),
-        format: if json {
-            RosterFormat::Json
-        } else {
-            RosterFormat::Csv
-        },
-    };
+        .unwrap_or_default();
     let options = ImportOptions {
         partial: query.partial,
         dry_run: query.dry_run,
     };
     let actor = format!("school_token:{school}");
+    // A workbook goes through the reader and limits the console uses, so
+    // its rows are reported by the numbers the spreadsheet shows.
+    let source: Box<dyn RosterSource + Send> =
+        if content_type.starts_with(XLSX) || body.starts_with(b"PK\x03\x04") {
+            Box::new(SheetSource {
+                bytes: body.to_vec(),
+                limits: upload_limits(app.config()),
+            })
+        } else {
+            Box::new(BytesSource {
+                bytes: body.to_vec(),
+                format: if content_type.starts_with("application/json") {
+                    RosterFormat::Json
+                } else {
+                    RosterFormat::Csv
+                },
+            })
+        };
     let report = app
         .school()
-        .import_roster(school, &source, &options, &actor, &|_| {})
+        .import_roster(school, source.as_ref(), &options, &actor, &|_| {})
         .await
         .map_err(WebError::json)?;
     let status = if report.ok() {
@@ -177,7 +203,21 @@ async fn import_roster(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok((status, Json(report.to_json(lang))).into_response())
+    // As the console's report: each problem row's key and name, and how
+    // to fix it.
+    let mut json = report.to_json(lang);
+    let rows: BTreeSet<u64> = report.problems.iter().map(|p| p.row).collect();
+    let labels = row_labels(source.as_ref(), &rows);
+    if let Some(problems) = json.get_mut("problems").and_then(|p| p.as_array_mut()) {
+        for (value, problem) in problems.iter_mut().zip(&report.problems) {
+            if let Some(label) = labels.get(&problem.row) {
+                value["key"] = label.key.clone().into();
+                value["name"] = label.name.clone().into();
+            }
+            value["fix"] = ::texts::how_to_fix(&problem.problem, lang).into();
+        }
+    }
+    Ok((status, Json(json)).into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -8,13 +8,14 @@
 //! administrator acts within their school: anyone else answers as "not
 //! found", so that a lookup does not tell whether a person exists elsewhere.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::console::diagnose::Diagnosis;
+use crate::console::people::PersonLabel;
 use crate::family::NoticeKind;
 use crate::shared::{mask_word, required_reason, OperatorRole};
 use crate::{AppError, Console};
@@ -24,7 +25,7 @@ use domain::name::{FullName, NameError};
 use domain::roster::Column;
 use domain::snils::{Snils, SnilsError};
 use i18n::Lang;
-use store::{Account, AuditFilter, NewNotification, StoreError};
+use store::{Account, AuditEntry, AuditFilter, NewNotification, StoreError};
 
 /// How many audit rows one page of the viewer shows.
 pub const AUDIT_PAGE_ROWS: i64 = 200;
@@ -182,8 +183,26 @@ pub struct AuditRow {
 #[derive(Debug, Clone)]
 pub struct AuditPage {
     pub rows: Vec<AuditRow>,
+    /// The people the rows' actors and account targets are, by account id
+    /// (within the operator's school, for a school administrator).
+    pub people: HashMap<Uuid, PersonLabel>,
     /// The `before` of the next page, if there are older rows.
     pub more_before: Option<i64>,
+}
+
+/// The account an audit row's actor is («operator:ID», «account:ID»).
+fn audit_actor_account(actor: &str) -> Option<Uuid> {
+    let (kind, id) = actor.split_once(':')?;
+    matches!(kind, "operator" | "account")
+        .then(|| Uuid::parse_str(id).ok())
+        .flatten()
+}
+
+/// The account an audit row is about, if it is about one.
+fn audit_target_account(entry: &AuditEntry) -> Option<Uuid> {
+    (entry.target_kind == "account")
+        .then(|| Uuid::parse_str(&entry.target_id).ok())
+        .flatten()
 }
 
 /// Which end of a time filter a moment is.
@@ -493,7 +512,14 @@ impl Console<'_> {
             .await?;
         let more = entries.len() > AUDIT_PAGE_ROWS as usize;
         entries.truncate(AUDIT_PAGE_ROWS as usize);
+        let ids: Vec<Uuid> = entries
+            .iter()
+            .flat_map(|e| [audit_actor_account(&e.actor), audit_target_account(e)])
+            .flatten()
+            .collect();
+        let people = self.person_labels(ids, operator.role.school()).await?;
         Ok(AuditPage {
+            people,
             more_before: more.then(|| entries.last().map(|e| e.id)).flatten(),
             rows: entries
                 .into_iter()

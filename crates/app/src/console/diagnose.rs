@@ -63,6 +63,8 @@ pub struct AccountView {
     /// The diary login (people are looked up by it).
     pub login: Option<String>,
     pub snils: Option<String>,
+    /// The name of the person's school (`None`: a trusted person, who has none).
+    pub school: Option<String>,
     pub status: String,
     pub identities: Vec<IdentityView>,
 }
@@ -342,12 +344,17 @@ impl Console<'_> {
                 Ok(snils) => snils.masked(),
                 Err(_) => "(invalid)".into(),
             });
+        let school = match account.school_id {
+            Some(id) => Some(self.store.get_school(id).await?.name),
+            None => None,
+        };
         Ok(AccountView {
             id: account.id,
             role: account.role.clone(),
             full_name,
             login: account.login.clone(),
             snils,
+            school,
             status: account.status.clone(),
             identities: links
                 .into_iter()

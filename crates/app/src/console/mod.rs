@@ -8,4 +8,5 @@ pub mod actions;
 pub mod diagnose;
 pub mod grants;
 pub mod operator_actions;
+pub mod people;
 pub mod remedy;

@@ -65,11 +65,15 @@ struct AuditRowView {
     /// Who, in words («оператор»); the id folded.
     actor: String,
     actor_id: String,
+    /// The person the actor is: masked name, login, school.
+    actor_person: Option<String>,
     /// The code, for the row's data attribute only.
     action: String,
     action_words: String,
     target: String,
     target_id: String,
+    /// The person the row is about, if it is about an account.
+    target_person: Option<String>,
     reason: String,
     /// Pretty JSON, folded.
     details: String,
@@ -249,16 +253,37 @@ pub(super) async fn audit(
         url.append_pair("before", &before.to_string());
         format!("/ops/audit?{}", url.finish())
     });
+    let people = &entries.people;
+    let person = |id: &str| {
+        let label = uuid::Uuid::parse_str(id)
+            .ok()
+            .and_then(|id| people.get(&id))?;
+        Some(format!(
+            "{}, {}: {}, {}",
+            label.name,
+            lang.pick("логин", "login"),
+            label.login.as_deref().unwrap_or("—"),
+            label
+                .school
+                .as_deref()
+                .unwrap_or(lang.pick("без школы", "no school")),
+        ))
+    };
     page.rows = entries
         .rows
         .into_iter()
         .map(|e| {
             let (actor, actor_id) = who(&e.actor, lang);
+            let target_person = (e.target_kind == "account")
+                .then(|| person(&e.target_id))
+                .flatten();
             AuditRowView {
                 id: e.id,
                 at: e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                actor_person: person(&actor_id),
                 actor,
                 actor_id,
+                target_person,
                 action_words: action_words(&e.action, lang),
                 action: e.action,
                 target: kind_words(&e.target_kind, lang),

@@ -13,6 +13,7 @@
 
 mod actions;
 mod audit;
+mod kept;
 mod operator_actions;
 
 use askama::Template;
@@ -36,6 +37,7 @@ use domain::link::OutcomeCode;
 use domain::name::{NamePart, NameRule};
 use domain::tier::Tier;
 use i18n::Lang;
+use kept::KeptForm;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -153,22 +155,23 @@ struct ConsolePage {
     kept: Option<KeptForm>,
 }
 
-/// What a refused form had, to show it again.
-pub(super) struct KeptForm {
-    /// Which form: "unlink".
-    pub form: &'static str,
-    pub account: String,
-    pub provider: String,
-    pub reason: String,
-    pub error: String,
-}
-
 impl ConsolePage {
-    /// The kept form's reason and error for this (form, account, provider).
     fn kept_for(&self, form: &str, account: &str, provider: &str) -> Option<&KeptForm> {
-        self.kept
-            .as_ref()
-            .filter(|k| k.form == form && k.account == account && k.provider == provider)
+        self.kept.as_ref().filter(|k| k.is(form, account, provider))
+    }
+
+    /// What the refused form (form, account, provider) had in `field`.
+    fn kept_value(&self, form: &str, account: &str, provider: &str, field: &str) -> &str {
+        self.kept_for(form, account, provider)
+            .map_or("", |k| k.value(field))
+    }
+
+    /// The error of the refused form (form, account, provider), if it is
+    /// about `field`.
+    fn kept_error(&self, form: &str, account: &str, provider: &str, field: &str) -> Option<&str> {
+        self.kept_for(form, account, provider)
+            .filter(|k| k.field == field)
+            .map(|k| k.error.as_str())
     }
 }
 
@@ -217,7 +220,7 @@ async fn console(
 }
 
 /// The console for `query`; with `kept`, a refused form shown again (422).
-pub(super) async fn console_page(
+async fn console_page(
     app: &AppState,
     operator: Operator,
     query: Option<String>,
@@ -306,9 +309,12 @@ fn account_rows(diagnosis: &Diagnosis, lang: Lang) -> Vec<OpsAccount> {
         .map(|a| OpsAccount {
             id: a.id.to_string(),
             summary: format!(
-                "{} ({}), {}: {}, {}: {}",
+                "{} ({}), {}, {}: {}, {}: {}",
                 a.full_name,
                 crate::account::role_label(&a.role, lang),
+                a.school
+                    .as_deref()
+                    .unwrap_or(lang.pick("без школы", "no school")),
                 lang.pick("логин", "login"),
                 a.login.as_deref().unwrap_or("—"),
                 lang.pick("СНИЛС", "SNILS"),
@@ -490,18 +496,5 @@ fn forbidden(lang: Lang, message: &str) -> Response {
     render(
         StatusCode::FORBIDDEN,
         &MessagePage::new(lang, lang.pick("Нет доступа", "No access"), message, None),
-    )
-}
-
-/// An operator action refused for a reason the operator can fix.
-fn refused(status: StatusCode, lang: Lang, message: &str) -> Response {
-    render(
-        status,
-        &MessagePage::new(
-            lang,
-            lang.pick("Действие не выполнено", "Not done"),
-            message,
-            None,
-        ),
     )
 }

@@ -12,6 +12,9 @@ use crate::error::WebError;
 use crate::lang::RequestLang;
 use crate::pages::{render, MessagePage};
 use crate::{cookies, AppState};
+
+use super::actions::show_kept;
+use super::kept::{reason_error, KeptForm};
 use app::AppError;
 use i18n::Lang;
 
@@ -29,6 +32,8 @@ struct ResetForm {
     account: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    q: String,
 }
 
 fn id(text: &str, lang: Lang) -> Result<Uuid, WebError> {
@@ -43,10 +48,20 @@ async fn reset_activation(
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let account = id(&form.account, lang)?;
-    let code = app
+    let code = match app
         .console()
         .operator_reset_activation(cookie.as_deref(), &form.csrf, account, &form.reason)
-        .await?;
+        .await
+    {
+        Ok(code) => code,
+        // Back to the same form, the reason kept, the error beside it.
+        Err(AppError::ReasonRequired) => {
+            let kept = KeptForm::new("reset", account, "", "reason", reason_error(lang))
+                .with("reason", &form.reason);
+            return show_kept(&app, cookie.as_deref(), lang, &form.q, kept).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let days = app.config().activation.code_days;
     let message = match lang {
         Lang::Ru => format!("Активация сброшена: пароль удалён, прежние коды не действуют. Новый код (показан один раз, действует {days} дн.): {code}. Передайте его человеку лично или через школу."),
@@ -73,6 +88,8 @@ struct ConfirmForm {
     pupil: String,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    q: String,
 }
 
 async fn confirm_relationship(
@@ -83,10 +100,37 @@ async fn confirm_relationship(
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let parent = id(&form.parent, lang)?;
-    let pupil = id(&form.pupil, lang)?;
-    app.console()
+    let kept = |field: &'static str, error: &str| {
+        KeptForm::new("confirm", parent, "", field, error)
+            .with("pupil", &form.pupil)
+            .with("reason", &form.reason)
+    };
+    let Ok(pupil) = Uuid::parse_str(form.pupil.trim()) else {
+        let error = lang.pick(
+            "Укажите id ученика (он виден после поиска ученика по логину).",
+            "Give the pupil's id (a lookup of the pupil by login shows it).",
+        );
+        return show_kept(&app, cookie.as_deref(), lang, &form.q, kept("pupil", error)).await;
+    };
+    match app
+        .console()
         .operator_confirm_relationship(cookie.as_deref(), &form.csrf, parent, pupil, &form.reason)
-        .await?;
+        .await
+    {
+        Ok(()) => {}
+        Err(AppError::ReasonRequired) => {
+            let error = reason_error(lang);
+            return show_kept(
+                &app,
+                cookie.as_deref(),
+                lang,
+                &form.q,
+                kept("reason", error),
+            )
+            .await;
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(render(
         StatusCode::OK,
         &MessagePage::new(
