@@ -151,6 +151,17 @@ async fn click(client: &fantoccini::Client, id: &str) -> Result<(), fantoccini::
         .await
 }
 
+/// Waits (up to 10 s) until `element`'s page was replaced: a form posted or
+/// a link followed, so that the next lookup finds the new page's elements.
+async fn wait_until_replaced(element: &fantoccini::elements::Element) {
+    for _ in 0..200 {
+        if element.is_displayed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 const PASSWORD: &str = "тихий-ручей-под-ивой";
 
 #[tokio::test]
@@ -452,12 +463,14 @@ async fn a_parent_without_a_login_activates_and_reaches_her_childs_diary_in_chro
         click(&client, "password-submit").await?;
         // The home: the school's link to her daughter waits for her answer.
         click(&client, "to-proposals").await?;
-        client
+        let accept = client
             .wait()
             .for_element(Locator::Css("form[action$='/accept'] button"))
-            .await?
-            .click()
             .await?;
+        accept.click().await?;
+        // The page it posts to has the same "to the account" link: click
+        // it there, not on the page being left.
+        wait_until_replaced(&accept).await;
         click(&client, "to-account").await?;
         let diary = client
             .wait()
