@@ -132,7 +132,9 @@ pub async fn command(bench: SchoolBench) -> anyhow::Result<()> {
 /// to it), runs the three steps and prints the figures.
 pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<SchoolBenchReport> {
     anyhow::ensure!(
-        bench.class_size > 0 && bench.people >= 3 * bench.class_size && bench.large_rows > 0,
+        bench.class_size > 0
+            && bench.people >= bench.class_size.saturating_mul(3)
+            && bench.large_rows > 0,
         "the school needs at least one full class (3 × class size people) and the large file a row"
     );
     // The server's app (as the console runs in it), minus the login
@@ -308,7 +310,7 @@ fn class_name(index: u32) -> String {
 }
 
 /// A valid SNILS from a counter (above the unchecked range).
-fn snils(n: u32) -> String {
+fn snils(n: u64) -> String {
     let nine = format!("{:09}", 100_000_000 + n);
     format!("{nine}{}", check_number(&nine))
 }
@@ -366,7 +368,7 @@ fn workbook(rows: u32, class_size: u32, snils_base: u32) -> anyhow::Result<Vec<u
         sheet.write_string(row, 4, patronymic)?;
         let born = ExcelDateTime::from_ymd(year, 1 + (n % 12) as u8, 1 + (n % 28) as u8)?;
         sheet.write_datetime_with_format(row, 5, born, &date)?;
-        sheet.write_string(row, 6, snils(snils_base + n))?;
+        sheet.write_string(row, 6, snils(u64::from(snils_base) + u64::from(n)))?;
         if member == 0 {
             sheet.write_string(row, 7, class_name(group / class_size))?;
         } else {
