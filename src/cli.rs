@@ -12,6 +12,9 @@ use domain::name::{compare, FullName};
 use domain::snils::Snils;
 use i18n::Lang;
 
+#[cfg(feature = "demo")]
+pub use crate::demo::bench_cli::BenchCommand;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "esia-link",
@@ -304,63 +307,6 @@ pub enum NameCommand {
     Compare { left: String, right: String },
 }
 
-#[cfg(feature = "demo")]
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Drive complete logins through the real HTTP flow against an embedded
-    /// mock IdP and print logins/s, latency percentiles and CPU per login.
-    Login {
-        #[arg(long, default_value_t = 500)]
-        logins: usize,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Provider to log in through: esia or oidc.
-        #[arg(long, default_value = "esia")]
-        provider: String,
-    },
-    /// esia-link as the diary apps' OpenID Provider: a signed-in person's
-    /// app sign-ins (authorize → token → userinfo), service CPU per sign-in
-    /// and the token endpoint's throughput.
-    Apps {
-        #[arg(long, default_value_t = 2000)]
-        signins: usize,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-    },
-    /// Generate a roster of N people, import it, issue everyone a code, and
-    /// print rows/s and peak memory (SQLite, or PostgreSQL with --postgres).
-    Roster {
-        #[arg(long, default_value_t = 100_000)]
-        rows: u64,
-        /// A PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432; a
-        /// database is created on it for the run and dropped afterwards.
-        #[arg(long)]
-        postgres: Option<String>,
-    },
-    /// The diary application's access check (viewer may see pupil?) against
-    /// a school of 2,000 pupils, 3,000 parents and 500 trusted persons:
-    /// checks/s and latency percentiles.
-    Access {
-        #[arg(long, default_value_t = 200_000)]
-        checks: usize,
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// A PostgreSQL server (a scratch database is created and dropped).
-        #[arg(long)]
-        postgres: Option<String>,
-        /// A Redis URL for the ephemeral store (keys prefixed and removed).
-        #[arg(long)]
-        redis: Option<String>,
-        /// Every check reads the database (`[access] cache_seconds = 0`).
-        #[arg(long)]
-        no_cache: bool,
-        /// Pupils whose cached facts are invalidated per second while the
-        /// checks run (published through Redis like real changes).
-        #[arg(long, default_value_t = 50)]
-        changes_per_second: u32,
-    },
-}
-
 /// Runs the parsed command line; the exit code says whether it succeeded.
 pub async fn run(cli: Cli) -> ExitCode {
     let lang = Lang::parse(&cli.lang).unwrap_or_default();
@@ -554,60 +500,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                 .unwrap_or_else(|e| fail(&*e))
         }
         #[cfg(feature = "demo")]
-        Command::Bench {
-            command:
-                BenchCommand::Login {
-                    logins,
-                    concurrency,
-                    provider,
-                },
-        } => crate::demo::bench::login(logins, concurrency, &provider)
+        Command::Bench { command } => crate::demo::bench_cli::run(command)
             .await
             .map(|_| ExitCode::SUCCESS)
             .unwrap_or_else(|e| fail(&*e)),
-        #[cfg(feature = "demo")]
-        Command::Bench {
-            command:
-                BenchCommand::Apps {
-                    signins,
-                    concurrency,
-                },
-        } => crate::demo::bench_apps::apps(signins, concurrency)
-            .await
-            .map(|_| ExitCode::SUCCESS)
-            .unwrap_or_else(|e| fail(&*e)),
-        #[cfg(feature = "demo")]
-        Command::Bench {
-            command: BenchCommand::Roster { rows, postgres },
-        } => crate::demo::bench_roster::roster(rows, postgres)
-            .await
-            .map(|_| ExitCode::SUCCESS)
-            .unwrap_or_else(|e| fail(&*e)),
-        #[cfg(feature = "demo")]
-        Command::Bench {
-            command:
-                BenchCommand::Access {
-                    checks,
-                    concurrency,
-                    postgres,
-                    redis,
-                    no_cache,
-                    changes_per_second,
-                },
-        } => crate::demo::bench_access::command(
-            crate::demo::bench_access::AccessBench {
-                checks,
-                concurrency,
-                cache: !no_cache,
-                changes_per_second,
-                ..Default::default()
-            },
-            postgres,
-            redis,
-        )
-        .await
-        .map(|_| ExitCode::SUCCESS)
-        .unwrap_or_else(|e| fail(&*e)),
         #[cfg(feature = "demo")]
         Command::DemoGostSign => crate::demo::gost_sign_stdin()
             .map(|_| ExitCode::SUCCESS)

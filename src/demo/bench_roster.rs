@@ -36,7 +36,7 @@ const GIVEN: [&str; 8] = [
 const PATRONYMICS: [&str; 4] = ["Иванович", "Петрович", "Сергеевич", "Андреевич"];
 
 /// A line of /proc/self/status in MiB (`VmHWM`, `RssAnon`...).
-fn status_mib(field: &str) -> f64 {
+pub(crate) fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {

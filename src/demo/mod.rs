@@ -6,7 +6,9 @@
 pub mod bench;
 pub mod bench_access;
 pub mod bench_apps;
+pub mod bench_cli;
 pub mod bench_roster;
+pub mod bench_school;
 pub mod browser;
 pub mod diary_app;
 pub mod journeys;

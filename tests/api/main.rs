@@ -28,6 +28,7 @@ mod pdf_qr;
 mod recovery;
 mod school;
 mod school_api_xlsx;
+mod school_bench;
 mod school_console;
 mod sentinel;
 mod spec_rules;

@@ -6,5 +6,6 @@
 //! Shared by the command line (`esia-link codes issue`) and the school
 //! console (`/school`), hence a crate of its own.
 
+pub mod packet;
 pub mod pdf;
 pub mod sheets;

@@ -18,7 +18,6 @@ use app::school::console::{Member, SchoolAdmin};
 use app::school::{CodeScope, IssuedCode};
 use app::AppError;
 use i18n::Lang;
-use invitations::pdf::{CoverLine, SheetsPdf};
 
 /// Where a person stands, from first to last step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,8 +213,8 @@ pub(super) struct ClassCodesForm {
     name: String,
 }
 
-/// The packet: a cover page listing who receives which sheet with a
-/// column to sign against, then the sheets in that order.
+/// The packet (a class's: a cover page to sign against, then the sheets),
+/// as `invitations` builds it for the console and the benchmark alike.
 fn packet(
     app: &AppState,
     admin: &SchoolAdmin,
@@ -223,34 +222,14 @@ fn packet(
     issued: &[IssuedCode],
     cover: bool,
 ) -> Result<Vec<u8>, WebError> {
-    let failed = |e: invitations::pdf::SheetsPdfError| {
-        WebError::from(AppError::Internal(format!("packet PDF: {e}")))
-    };
-    let mut pdf = SheetsPdf::new(&admin.school_name).map_err(failed)?;
-    if cover {
-        let lines: Vec<CoverLine> = issued
-            .iter()
-            .map(|c| CoverLine {
-                name: c.full_name(),
-                receives: if c.children.is_empty() {
-                    match c.target.role.as_str() {
-                        "pupil" => "ученик".to_string(),
-                        "parent" => "родитель".to_string(),
-                        other => other.to_string(),
-                    }
-                } else {
-                    format!("родитель: {}", c.children.join("; "))
-                },
-            })
-            .collect();
-        pdf.cover(heading, &lines);
-    }
-    let base = app.config().server.public_url.trim_end_matches('/');
-    for code in issued {
-        let url = format!("{base}/activate?code={}", code.code);
-        pdf.add(code, &admin.school_name, &url);
-    }
-    pdf.finish().map_err(failed)
+    invitations::packet::packet(
+        &admin.school_name,
+        heading,
+        issued,
+        &app.config().server.public_url,
+        cover,
+    )
+    .map_err(|e| WebError::from(AppError::Internal(format!("packet PDF: {e}"))))
 }
 
 /// `POST /school/class/codes`: new codes for the class's pupils and their
