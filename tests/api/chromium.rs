@@ -118,18 +118,30 @@ async fn log_in_via_esia(
         .await?
         .send_keys("demo")
         .await?;
-    client
-        .find(Locator::Css("form [type=submit]"))
-        .await?
-        .click()
-        .await?;
-    client
+    let submit = client.find(Locator::Css("form [type=submit]")).await?;
+    navigating(submit.click().await)?;
+    let allow = client
         .wait()
         .for_element(Locator::Css("button[value=allow]"))
-        .await?
-        .click()
         .await?;
+    navigating(allow.click().await)?;
     Ok(())
+}
+
+/// A click that starts a navigation may be answered "aborted by
+/// navigation" by chromedriver when the new page begins loading before the
+/// click command returns: the click happened, which is what was asked.
+fn navigating(
+    clicked: Result<(), fantoccini::error::CmdError>,
+) -> Result<(), fantoccini::error::CmdError> {
+    match clicked {
+        Err(fantoccini::error::CmdError::NotW3C(message))
+            if message.as_str() == Some("aborted by navigation") =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 async fn fill(
@@ -143,12 +155,8 @@ async fn fill(
 }
 
 async fn click(client: &fantoccini::Client, id: &str) -> Result<(), fantoccini::error::CmdError> {
-    client
-        .wait()
-        .for_element(Locator::Id(id))
-        .await?
-        .click()
-        .await
+    let element = client.wait().for_element(Locator::Id(id)).await?;
+    navigating(element.click().await)
 }
 
 /// Waits (up to 10 s) until `element`'s page was replaced: a form posted or
@@ -522,7 +530,12 @@ async fn a_grandmother_accepts_on_her_first_landing_page_and_sees_the_child_afte
             .await?
             .text()
             .await?;
-        click(&client, &format!("accept-{invitation}")).await?;
+        let accept = client
+            .wait()
+            .for_element(Locator::Id(&format!("accept-{invitation}")))
+            .await?;
+        navigating(accept.click().await)?;
+        wait_until_replaced(&accept).await;
         click(&client, "to-account").await?;
         let waiting = client
             .wait()
@@ -857,4 +870,82 @@ async fn a_school_admin_uploads_fixes_writes_and_prints_a_class_packet_in_chromi
     assert_eq!(pdf_pages(&pdf), 6);
     assert!(pdf_bookmarks_contain(&pdf, "Белова Вера Ивановна, 8Ы"));
     assert_eq!(name, "Белова Анна Олеговна");
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
+async fn the_audit_log_reads_at_1280_pixels_with_its_details_folded_in_chromium() {
+    let app = spawn_app().await;
+    // Something for the log beyond the roster import: an operator's unlink.
+    let (browser_login, run) = app
+        .login("esia", "ivanova", esia_link::demo::browser::Consent::Allow)
+        .await;
+    assert_eq!(run.landed_at(), Some("/account"));
+    let cookie = browser_login
+        .cookie(&app.base, "el_session")
+        .expect("a session");
+    let account = app
+        .state
+        .account()
+        .session(Some(&cookie))
+        .await
+        .expect("session")
+        .data
+        .account_id;
+    app.state
+        .console()
+        .unlink(
+            "operator:test",
+            account,
+            "esia",
+            "Человек потерял доступ к учётной записи на Госуслугах и просит связать новую",
+        )
+        .await
+        .expect("unlink");
+
+    let browser = Browser::start().await;
+    let client = browser.client.clone();
+    let result = async {
+        client.set_window_size(1280, 900).await?;
+        log_in_via_esia(&client, &app.base, "operator").await?;
+        click(&client, "to-console").await?;
+        click(&client, "audit-link").await?;
+        client
+            .wait()
+            .for_element(Locator::Css("table, details"))
+            .await?;
+        let measured = client
+            .execute(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth, \
+                 document.querySelectorAll('details').length, document.querySelectorAll('details[open]').length];",
+                vec![],
+            )
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>(measured)
+    }
+    .await;
+    if result.is_err() {
+        eprintln!("{}", browser.describe().await);
+    }
+    browser.stop().await;
+    let measured = result.expect("the audit page opens");
+    let numbers: Vec<i64> = measured
+        .as_array()
+        .expect("four numbers")
+        .iter()
+        .map(|n| n.as_i64().unwrap_or(-1))
+        .collect();
+    let [scroll, client_width, details, open] = numbers[..] else {
+        panic!("four numbers: {numbers:?}");
+    };
+    assert!(client_width <= 1280 && client_width > 1000, "{numbers:?}");
+    assert!(
+        scroll <= client_width,
+        "no sideways scrolling at 1280 px: {numbers:?}"
+    );
+    assert!(
+        details > 0,
+        "the rows' details are there, folded: {numbers:?}"
+    );
+    assert_eq!(open, 0, "folded: {numbers:?}");
 }
