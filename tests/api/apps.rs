@@ -177,6 +177,14 @@ async fn sign_in_through_state_services(
         .get(&format!("{}{login_page}&region=29", app.base))
         .await
         .expect("login page");
+    // The page says which app asks.
+    assert!(
+        region
+            .body
+            .contains("просит вас войти в электронный дневник"),
+        "{}",
+        region.body
+    );
     let start = href_of(&region.body, "login-esia").expect("the State Services button");
     let run = browser
         .login(

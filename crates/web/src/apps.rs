@@ -89,13 +89,14 @@ fn authorize_answer(step: AuthorizeStep, lang: Lang) -> Response {
         AuthorizeStep::Redirect(location) => found(&location),
         AuthorizeStep::SignIn {
             continue_path,
+            client_id,
             english,
-            ..
         } => {
             let lang = if english { Lang::En } else { lang };
             let query: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("lang", lang.code())
                 .append_pair("return_to", &continue_path)
+                .append_pair("app", &client_id)
                 .finish();
             found(&format!("/?{query}"))
         }

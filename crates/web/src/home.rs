@@ -10,6 +10,7 @@ use axum::Router;
 use super::lang::RequestLang;
 use super::pages::{render, Chrome, HomePage, ProviderButton, RegionOption, SelectedRegion};
 use super::AppState;
+use i18n::Lang;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,6 +24,8 @@ struct HomeParams {
     region: Option<String>,
     return_to: Option<String>,
     logged_out: bool,
+    /// The diary app that sent the person here to sign in.
+    app: Option<String>,
 }
 
 async fn home(
@@ -34,7 +37,13 @@ async fn home(
         region: super::query_param(query.as_deref(), "region"),
         return_to: super::query_param(query.as_deref(), "return_to"),
         logged_out: super::query_param(query.as_deref(), "logged_out").is_some(),
+        app: super::query_param(query.as_deref(), "app"),
     };
+    let asking_app = params.app.as_deref().and_then(|id| {
+        app.apps()
+            .client_names(id)
+            .map(|names| (id.to_string(), names))
+    });
     let chosen: Option<u16> = params.region.as_deref().and_then(|r| r.trim().parse().ok());
     let regions = app
         .config()
@@ -115,13 +124,17 @@ async fn home(
             )
             .into(),
         return_to,
-        notice: params.logged_out.then(|| {
+        app_client: asking_app.as_ref().map(|(id, _)| id.clone()),
+        notice: asking_app.map(|(_, (ru, en))| match lang {
+            Lang::Ru => format!("Приложение «{ru}» просит вас войти в электронный дневник. Войдите любым способом ниже — после входа вы вернётесь в приложение."),
+            Lang::En => format!("The app \"{en}\" asks you to log in to the e-diary. Log in any way below: you will then go back to the app."),
+        }).or_else(|| params.logged_out.then(|| {
             lang.pick(
                 "Вы вышли из дневника. Чтобы войти снова, выберите регион.",
                 "You have logged out of the e-diary. To log in again, select your region.",
             )
             .to_string()
-        }),
+        })),
     };
     render(StatusCode::OK, &page)
 }

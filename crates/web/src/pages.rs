@@ -75,8 +75,12 @@ pub struct HomePage {
     /// The password login, with this page's `return_to`.
     pub password_url: String,
     pub activate_label: String,
-    /// A one-line notice above the form ("you have logged out").
+    /// A one-line notice above the form ("you have logged out", "the app
+    /// X asks you to log in").
     pub notice: Option<String>,
+    /// The diary app that asks the person to sign in (kept when the region
+    /// is chosen).
+    pub app_client: Option<String>,
     pub return_to: Option<String>,
 }
 

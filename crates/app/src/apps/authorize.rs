@@ -29,11 +29,10 @@ pub enum AuthorizeStep {
     /// 302 to the app: a code, or an error the app must handle.
     Redirect(String),
     /// The person signs in first (the login page, coming back to
-    /// `continue_path`); `client_name` says which app asks, in both languages.
+    /// `continue_path`; the page names the app `client_id`).
     SignIn {
         continue_path: String,
-        client_name_ru: String,
-        client_name_en: String,
+        client_id: String,
         english: bool,
     },
 }
@@ -139,14 +138,9 @@ impl Apps<'_> {
     }
 
     fn sign_in_step(&self, request: &AuthorizationRequest, id: &str) -> AuthorizeStep {
-        let client = self
-            .apps
-            .as_ref()
-            .and_then(|p| p.clients.get(&request.client_id));
         AuthorizeStep::SignIn {
             continue_path: format!("/oauth2/continue/{id}"),
-            client_name_ru: client.map(|c| c.name_ru.clone()).unwrap_or_default(),
-            client_name_en: client.map(|c| c.name_en.clone()).unwrap_or_default(),
+            client_id: request.client_id.clone(),
             english: request
                 .ui_locales
                 .as_deref()

@@ -89,6 +89,13 @@ impl Apps<'_> {
         self.apps.as_ref().ok_or(AppError::NotFound)
     }
 
+    /// An app's name (Russian, English), for the login page it sends a
+    /// person to; `None` for an unknown client.
+    pub fn client_names(&self, client_id: &str) -> Option<(String, String)> {
+        let client = self.apps.as_ref()?.clients.get(client_id)?;
+        Some((client.name_ru.clone(), client.name_en.clone()))
+    }
+
     /// Whether esia-link serves the diary's apps at all.
     pub fn enabled(&self) -> bool {
         self.apps.is_some()
