@@ -21,7 +21,7 @@ use crate::jws::{typ_matches, Compact, SigningAlg};
 use crate::keys::SigningKey;
 
 /// `[[provider.signing_keys]]`: one key, from a file or inline PEM.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyConfig {
     pub pem_file: Option<PathBuf>,
@@ -36,6 +36,18 @@ pub struct KeyConfig {
     /// Removed from the JWKS at this time (absent: published while
     /// configured). A key signs only until a newer one's `sign_from`.
     pub publish_until: Option<DateTime<Utc>>,
+}
+
+/// An inline private key never prints: only whether one is there.
+impl std::fmt::Debug for KeyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyConfig")
+            .field("pem_file", &self.pem_file)
+            .field("pem", &self.pem.as_ref().map(|_| "(redacted)"))
+            .field("sign_from", &self.sign_from)
+            .field("publish_until", &self.publish_until)
+            .finish()
+    }
 }
 
 #[derive(Debug)]

@@ -261,3 +261,16 @@ fn own_jwts_verify_only_with_every_check_passing() {
         assert_eq!(got, outcome.map_err(str::to_string), "case {i}");
     }
 }
+
+#[test]
+fn an_inline_key_never_prints() {
+    let config = KeyConfig {
+        pem_file: None,
+        pem: Some("-----BEGIN PRIVATE KEY-----\nSECRETMATERIAL\n-----END PRIVATE KEY-----".into()),
+        sign_from: None,
+        publish_until: None,
+    };
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("SECRETMATERIAL"), "{shown}");
+    assert!(shown.contains("redacted"), "{shown}");
+}
