@@ -172,6 +172,67 @@ async fn wait_until_replaced(element: &fantoccini::elements::Element) {
 
 const PASSWORD: &str = "тихий-ручей-под-ивой";
 
+/// What a person types into the activation wizard; `login: None` keeps
+/// the login the wizard proposes.
+struct Wizard<'a> {
+    email: &'a str,
+    phone: &'a str,
+    login: Option<&'a str>,
+}
+
+/// Walks the activation wizard from its first page (the code's address
+/// already open): data confirmed, contacts, password, login; then opens the
+/// confirmation link from the e-mail in `outbox` and logs in as `log_in_as`
+/// with the new password. Returns what the wizard's last page said.
+async fn activate_and_log_in(
+    client: &fantoccini::Client,
+    outbox: &std::path::Path,
+    wizard: &Wizard<'_>,
+    log_in_as: &str,
+) -> Result<String, fantoccini::error::CmdError> {
+    click(client, "data-ok").await?;
+    fill(client, "email", wizard.email).await?;
+    fill(client, "phone", wizard.phone).await?;
+    click(client, "contacts-submit").await?;
+    fill(client, "password", PASSWORD).await?;
+    fill(client, "repeat", PASSWORD).await?;
+    click(client, "password-submit").await?;
+    match wizard.login {
+        Some(login) => fill(client, "new_login", login).await?,
+        None => {
+            client
+                .wait()
+                .for_element(Locator::Id("new_login"))
+                .await?
+                .clear()
+                .await?
+        }
+    }
+    click(client, "finish").await?;
+    let sent = client
+        .wait()
+        .for_element(Locator::Id("wizard-sent"))
+        .await?
+        .text()
+        .await?;
+    let link = esia_link::notify::FileOutbox::read(outbox)
+        .iter()
+        .flat_map(|m| {
+            m.body
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|w| w.contains("/activate/confirm?token="))
+        .expect("a confirmation link in the outbox");
+    client.goto(&link).await?;
+    click(client, "to-login").await?;
+    fill(client, "login", log_in_as).await?;
+    fill(client, "password", PASSWORD).await?;
+    click(client, "password-submit").await?;
+    Ok(sent)
+}
+
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
 async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chromium() {
@@ -220,35 +281,12 @@ async fn the_activation_wizard_from_a_printed_sheet_to_the_account_page_in_chrom
             .text()
             .await?;
         client.goto(&url).await?;
-        click(&client, "data-ok").await?;
-        fill(&client, "email", "belova@mail.ru").await?;
-        fill(&client, "phone", "+7 912 000-11-22").await?;
-        click(&client, "contacts-submit").await?;
-        fill(&client, "password", PASSWORD).await?;
-        fill(&client, "repeat", PASSWORD).await?;
-        click(&client, "password-submit").await?;
-        fill(&client, "new_login", "belova.as").await?;
-        click(&client, "finish").await?;
-        client
-            .wait()
-            .for_element(Locator::Id("wizard-sent"))
-            .await?;
-        let mail = esia_link::notify::FileOutbox::read(&outbox);
-        let link = mail
-            .iter()
-            .flat_map(|m| {
-                m.body
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .find(|w| w.contains("/activate/confirm?token="))
-            .expect("a confirmation link in the outbox");
-        client.goto(&link).await?;
-        click(&client, "to-login").await?;
-        fill(&client, "login", "belova.as").await?;
-        fill(&client, "password", PASSWORD).await?;
-        click(&client, "password-submit").await?;
+        let wizard = Wizard {
+            email: "belova@mail.ru",
+            phone: "+7 912 000-11-22",
+            login: Some("belova.as"),
+        };
+        activate_and_log_in(&client, &outbox, &wizard, "belova.as").await?;
         let name = client
             .wait()
             .for_element(Locator::Id("full-name"))
@@ -432,43 +470,13 @@ async fn a_parent_without_a_login_activates_and_reaches_her_childs_diary_in_chro
         client
             .goto(&format!("{}/activate?code={code}", app.base))
             .await?;
-        click(&client, "data-ok").await?;
-        fill(&client, "email", "fedorova@mail.ru").await?;
-        fill(&client, "phone", "+7 912 000-33-44").await?;
-        click(&client, "contacts-submit").await?;
-        fill(&client, "password", PASSWORD).await?;
-        fill(&client, "repeat", PASSWORD).await?;
-        click(&client, "password-submit").await?;
         // The login is left empty: the proposal is kept.
-        client
-            .wait()
-            .for_element(Locator::Id("new_login"))
-            .await?
-            .clear()
-            .await?;
-        click(&client, "finish").await?;
-        let sent = client
-            .wait()
-            .for_element(Locator::Id("wizard-sent"))
-            .await?
-            .text()
-            .await?;
-        let mail = esia_link::notify::FileOutbox::read(&outbox);
-        let link = mail
-            .iter()
-            .flat_map(|m| {
-                m.body
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .find(|w| w.contains("/activate/confirm?token="))
-            .expect("a confirmation link in the outbox");
-        client.goto(&link).await?;
-        click(&client, "to-login").await?;
-        fill(&client, "login", "fedorova.oi").await?;
-        fill(&client, "password", PASSWORD).await?;
-        click(&client, "password-submit").await?;
+        let wizard = Wizard {
+            email: "fedorova@mail.ru",
+            phone: "+7 912 000-33-44",
+            login: None,
+        };
+        let sent = activate_and_log_in(&client, &outbox, &wizard, "fedorova.oi").await?;
         // The home: the school's link to her daughter waits for her answer.
         click(&client, "to-proposals").await?;
         let accept = client
@@ -812,35 +820,12 @@ async fn a_school_admin_uploads_fixes_writes_and_prints_a_class_packet_in_chromi
         // The parent activates from the sheet, in a browser of their own.
         client.delete_all_cookies().await?;
         client.goto(&parent_url).await?;
-        click(&client, "data-ok").await?;
-        fill(&client, "email", "belova.anna@mail.ru").await?;
-        fill(&client, "phone", "+7 912 000-33-44").await?;
-        click(&client, "contacts-submit").await?;
-        fill(&client, "password", PASSWORD).await?;
-        fill(&client, "repeat", PASSWORD).await?;
-        click(&client, "password-submit").await?;
-        fill(&client, "new_login", "belova.ao").await?;
-        click(&client, "finish").await?;
-        client
-            .wait()
-            .for_element(Locator::Id("wizard-sent"))
-            .await?;
-        let mail = esia_link::notify::FileOutbox::read(&outbox);
-        let link = mail
-            .iter()
-            .flat_map(|m| {
-                m.body
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .find(|w| w.contains("/activate/confirm?token="))
-            .expect("a confirmation link in the outbox");
-        client.goto(&link).await?;
-        click(&client, "to-login").await?;
-        fill(&client, "login", "belova.ao").await?;
-        fill(&client, "password", PASSWORD).await?;
-        click(&client, "password-submit").await?;
+        let wizard = Wizard {
+            email: "belova.anna@mail.ru",
+            phone: "+7 912 000-33-44",
+            login: Some("belova.ao"),
+        };
+        activate_and_log_in(&client, &outbox, &wizard, "belova.ao").await?;
         let name = client
             .wait()
             .for_element(Locator::Id("full-name"))

@@ -128,13 +128,7 @@ impl Sessions {
     }
 
     async fn generation(&self, account_id: Uuid) -> Result<u64, EphemeralError> {
-        Ok(self
-            .store
-            .get(&generation_key(account_id))
-            .await?
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(0))
+        super::typed::get_counter(self.store.as_ref(), &generation_key(account_id)).await
     }
 }
 

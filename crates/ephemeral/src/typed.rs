@@ -31,6 +31,16 @@ pub async fn take_json<T: DeserializeOwned>(
     decode(store.take(key).await?)
 }
 
+/// A counter made by [`EphemeralStore::incr`]; 0 when absent.
+pub async fn get_counter(store: &dyn EphemeralStore, key: &str) -> Result<u64, EphemeralError> {
+    Ok(store
+        .get(key)
+        .await?
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(0))
+}
+
 fn decode<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, EphemeralError> {
     bytes
         .map(|b| serde_json::from_slice(&b).map_err(|e| EphemeralError::Corrupt(e.to_string())))
@@ -67,5 +77,10 @@ impl RateLimiter {
             count,
             limit,
         })
+    }
+
+    /// The bucket's count in its current window, without counting.
+    pub async fn current(&self, bucket: &str) -> Result<u64, EphemeralError> {
+        get_counter(self.store.as_ref(), &format!("rate:{bucket}")).await
     }
 }

@@ -47,14 +47,7 @@ impl Apps<'_> {
     ) -> Result<DirectAnswer, AppError> {
         let provider = self.provider()?.clone();
         let bucket = format!("app-token-refused:{caller}");
-        let refused_so_far = self
-            .ephemeral()
-            .get(&format!("rate:{bucket}"))
-            .await?
-            .and_then(|count| String::from_utf8(count).ok())
-            .and_then(|count| count.parse::<u64>().ok())
-            .unwrap_or(0);
-        if refused_so_far >= REFUSALS_PER_MINUTE {
+        if self.rate.current(&bucket).await? >= REFUSALS_PER_MINUTE {
             crate::telemetry::rate_limited("app_token");
             return Ok(DirectAnswer::error(
                 &Error::invalid_request("too many refused token requests; try again in a minute"),
