@@ -8,23 +8,26 @@
 //!    report's HTML are not timed. Then "write all", which the packet needs.
 //! 2. A class packet: codes for a class's pupils and their parents
 //!    (`issue_packet`) and its PDF (a cover page, then one sheet each).
-//! 3. A large workbook through the same upload path (a dry run, for a
-//!    school of its own), with the process's peak resident memory before
-//!    and after (freed memory handed back and the kernel's peak reset
-//!    first, so that "after" is the upload's own). There is no background
-//!    job for large files yet: the console checks them within the request,
-//!    and this is what is timed.
+//! 3. A large workbook (for a school of its own) through the background
+//!    job the console runs for large files (`app::school::jobs`): the check
+//!    job from the kept upload to its report, then the "write all" job,
+//!    each with the process's peak resident memory before and after (freed
+//!    memory handed back and the kernel's peak reset first, so that "after"
+//!    is the job's own). The job's record is read every 20 ms, as its page
+//!    would be.
 //!
 //! Rosters are groups of a pupil and their two parents (keys `p…`, `m…`,
 //! `f…`), classes of `class_size` pupils: «1А», «2А» … «11А», «1Б» …
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use uuid::Uuid;
 
 use super::bench_roster::status_mib;
 use app::school::console::SchoolAdmin;
+use app::school::jobs::{JobKind, JobStart, JobState};
 use app::school::CodeScope;
 use app::App;
 use config::Config;
@@ -109,6 +112,8 @@ pub struct SchoolBenchReport {
     pub pdf_bytes: usize,
     pub pdf_pages: usize,
     pub large: UploadFigures,
+    /// The large file written by its "write all" job.
+    pub large_write: UploadFigures,
 }
 
 /// `esia-link bench school`: a scratch directory and SQLite database,
@@ -142,6 +147,7 @@ pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<S
     config.providers.clear();
     let limits = app::school::roster::upload_limits(&config);
     let (app, _) = crate::startup::build_app(config).await?;
+    let app = Arc::new(app);
     let public_url = app.config().server.public_url.clone();
     println!(
         "school console benchmark (SQLite); upload limits {} MiB, {} rows",
@@ -151,7 +157,7 @@ pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<S
 
     let admin = admin_of(&app, "Bench school").await?;
     let bytes = workbook(bench.people, bench.class_size, 0)?;
-    let (school, id) = upload(&app, &admin, bytes).await?;
+    let (school, id) = upload(&app, &admin, bytes, None).await?;
     anyhow::ensure!(
         school.problems == 0 && school.file_problem.is_none(),
         "the generated roster checks cleanly: {school:?}"
@@ -209,9 +215,9 @@ pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<S
     let started = Instant::now();
     let bytes = workbook(bench.large_rows, bench.class_size, 1_000_000)?;
     let generated = started.elapsed().as_secs_f64();
-    let (large, _) = upload(&app, &large_admin, bytes).await?;
+    let (large, id) = upload(&app, &large_admin, bytes, Some(JobKind::Check)).await?;
     println!(
-        "3. {} rows, XLSX {:.1} MiB (generated in {generated:.1} s): upload to dry-run report {:.2} s, {} problems{}",
+        "3. {} rows, XLSX {:.1} MiB (generated in {generated:.1} s), by the background job: upload to dry-run report {:.2} s, {} problems{}",
         bench.large_rows,
         large.file_bytes as f64 / (1024.0 * 1024.0),
         large.seconds,
@@ -222,8 +228,20 @@ pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<S
             .map(|p| format!("; refused: {p}"))
             .unwrap_or_default()
     );
-    println!("   checked within the request (there is no background job for large files yet)");
-    for (what, figures) in [("the school roster", &school), ("the large file", &large)] {
+    let large_write = by_job(&app, &large_admin, &id, 0, JobKind::WriteAll).await?;
+    anyhow::ensure!(
+        large_write.file_problem.is_none() && large_write.problems == 0,
+        "the large file was written: {large_write:?}"
+    );
+    println!(
+        "   then \"write all\" by the background job: {} rows in {:.2} s",
+        large_write.rows, large_write.seconds
+    );
+    for (what, figures) in [
+        ("the school roster (within the request)", &school),
+        ("the large file's check job", &large),
+        ("the large file's write job", &large_write),
+    ] {
         println!(
             "   peak resident memory (VmHWM) around {what}: {:.0} MiB before, {:.0} MiB after, +{:.0} MiB ({})",
             figures.hwm_before_mib,
@@ -247,6 +265,7 @@ pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<S
         pdf_bytes: pdf.len(),
         pdf_pages,
         large,
+        large_write,
     })
 }
 
@@ -268,12 +287,14 @@ async fn admin_of(app: &App, name: &str) -> anyhow::Result<SchoolAdmin> {
 }
 
 /// What the console's upload handler does with a file's bytes: keeps
-/// them for the "write" and checks them; timed, with the memory peak.
-/// Returns the kept upload's id too, for "write all".
+/// them for the "write" and checks them, within the request or (`job`)
+/// by a background job; timed, with the memory peak. Returns the kept
+/// upload's id too, for "write all".
 async fn upload(
-    app: &App,
+    app: &Arc<App>,
     admin: &SchoolAdmin,
     bytes: Vec<u8>,
+    job: Option<JobKind>,
 ) -> anyhow::Result<(UploadFigures, String)> {
     let file_bytes = bytes.len();
     // Writing the workbook took far more memory than reading it may; the
@@ -283,6 +304,20 @@ async fn upload(
     let hwm_before_mib = status_mib("VmHWM:");
     let started = Instant::now();
     let id = app.school().keep_upload(admin, &bytes).await?;
+    drop(bytes);
+    if let Some(kind) = job {
+        let figures = by_job(app, admin, &id, file_bytes, kind).await?;
+        return Ok((
+            UploadFigures {
+                seconds: started.elapsed().as_secs_f64(),
+                hwm_before_mib,
+                peak_reset,
+                ..figures
+            },
+            id,
+        ));
+    }
+    let bytes = app.school().kept_upload(admin, &id).await?;
     let checked = app.school().check_upload(admin, bytes).await?;
     let seconds = started.elapsed().as_secs_f64();
     let report = checked.report;
@@ -300,6 +335,44 @@ async fn upload(
         peak_reset,
     };
     Ok((figures, id))
+}
+
+/// Runs a job on a kept upload and reads its record every 20 ms (as its
+/// page would, less often) until it ends; timed, with the memory peak.
+async fn by_job(
+    app: &Arc<App>,
+    admin: &SchoolAdmin,
+    id: &str,
+    file_bytes: usize,
+    kind: JobKind,
+) -> anyhow::Result<UploadFigures> {
+    release_freed_memory();
+    let peak_reset = reset_peak();
+    let hwm_before_mib = status_mib("VmHWM:");
+    let started = Instant::now();
+    let start = app::school::jobs::start(app, admin, id, kind).await?;
+    anyhow::ensure!(start == JobStart::Started, "the job started: {start:?}");
+    let report = loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let job = app.school().job(admin, id).await?;
+        match job.state(app.now()) {
+            JobState::Running => continue,
+            JobState::Done => break job.report,
+            state => anyhow::bail!("the job ended {state:?}"),
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let report = report.ok_or_else(|| anyhow::anyhow!("a finished job keeps its report"))?;
+    Ok(UploadFigures {
+        file_bytes,
+        rows: report.rows,
+        problems: report.problems_total,
+        file_problem: report.file_problem.map(|p| p.en),
+        seconds,
+        hwm_before_mib,
+        hwm_after_mib: status_mib("VmHWM:"),
+        peak_reset,
+    })
 }
 
 /// «1А» … «11А», «1Б» …; past the letters, classes are reused (the large

@@ -661,7 +661,13 @@ fn field_in(html: &str, form_id: &str, name: &str) -> String {
 #[ignore = "needs chromium and chromedriver (apt-get install chromium chromium-driver)"]
 async fn a_school_admin_uploads_fixes_writes_and_prints_a_class_packet_in_chromium() {
     use crate::school_console::{pdf_bookmarks_contain, pdf_pages, workbook};
-    let app = spawn_app().await;
+    // Both files go through the background job a large file gets: the
+    // report comes once the job's page, refreshing itself, shows it.
+    let app = crate::helpers::spawn_app_with(crate::helpers::AppOptions {
+        configure: Some(Box::new(|config| config.uploads.background_from_bytes = 1)),
+        ..crate::helpers::AppOptions::default()
+    })
+    .await;
     let rows = [
         [
             "c-1",
@@ -744,6 +750,7 @@ async fn a_school_admin_uploads_fixes_writes_and_prints_a_class_packet_in_chromi
             .await?;
         click(&client, "check").await?;
         client.wait().for_element(Locator::Id("problems")).await?;
+        let report_url = client.current_url().await?.path().to_string();
         let mut problems = Vec::new();
         for row in client.find_all(Locator::Css("tr.problem-row")).await? {
             let number = row.find(Locator::Css(".row")).await?.text().await?;
@@ -832,7 +839,7 @@ async fn a_school_admin_uploads_fixes_writes_and_prints_a_class_packet_in_chromi
             .await?
             .text()
             .await?;
-        Ok::<_, fantoccini::error::CmdError>((problems, csv, written, pdf, name))
+        Ok::<_, fantoccini::error::CmdError>((report_url, problems, csv, written, pdf, name))
     }
     .await;
     if result.is_err() {
@@ -840,7 +847,12 @@ async fn a_school_admin_uploads_fixes_writes_and_prints_a_class_packet_in_chromi
     }
     browser.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
-    let (problems, csv, written, pdf, name) = result.expect("the school's journey completes");
+    let (report_url, problems, csv, written, pdf, name) =
+        result.expect("the school's journey completes");
+    assert!(
+        report_url.starts_with("/school/roster/"),
+        "the job's page: {report_url}"
+    );
     assert_eq!(
         problems,
         [("3", "Егор"), ("4", "Котов Иван"), ("5", "Орлова Дарья")]

@@ -30,6 +30,7 @@ mod school;
 mod school_api_xlsx;
 mod school_bench;
 mod school_console;
+mod school_jobs;
 mod sentinel;
 mod spec_rules;
 mod store;

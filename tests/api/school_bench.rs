@@ -3,7 +3,8 @@
 
 /// 20 people in classes of 3: the upload checks cleanly and is written,
 /// the packet of the first class has its 3 pupils and 6 parents after a
-/// cover page, and the large file (here 20 rows) is checked too.
+/// cover page, and the large file (here 20 rows) is checked and written by
+/// the background job.
 #[tokio::test]
 async fn the_school_benchmark_runs_on_a_tiny_school() {
     let db = crate::helpers::fresh_database().await;
@@ -26,4 +27,8 @@ async fn the_school_benchmark_runs_on_a_tiny_school() {
     assert_eq!((report.large.rows, report.large.problems), (20, 0));
     assert_eq!(report.large.file_problem, None);
     assert!(report.large.hwm_after_mib >= report.large.hwm_before_mib);
+    assert_eq!(
+        (report.large_write.rows, report.large_write.problems),
+        (20, 0)
+    );
 }

@@ -27,7 +27,7 @@ fn windows_1251(text: &str) -> Vec<u8> {
 }
 
 /// The school administrator's browser, on the `/school` page.
-async fn school_admin(app: &TestApp) -> (ScriptedBrowser, uuid::Uuid, String) {
+pub(crate) async fn school_admin(app: &TestApp) -> (ScriptedBrowser, uuid::Uuid, String) {
     let school = make_school_admin(app, "smirnov.oa").await;
     let (browser, run) = app.login("esia", "smirnov", Consent::Allow).await;
     assert_eq!(run.landed_at(), Some("/account"));
@@ -39,7 +39,7 @@ async fn school_admin(app: &TestApp) -> (ScriptedBrowser, uuid::Uuid, String) {
     (browser, school, home.body)
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     fill_form(html, "/school/roster?lang=ru", &[])
         .into_iter()
         .find(|(k, _)| k == "csrf")
@@ -55,6 +55,19 @@ async fn upload(
     name: &str,
     file: &[u8],
 ) -> (StatusCode, String) {
+    let response = upload_response(app, browser, csrf, name, file).await;
+    let status = response.status();
+    (status, response.text().await.expect("body"))
+}
+
+/// [`upload`]'s answer as it came (a large file's is a 303 to its job).
+pub(crate) async fn upload_response(
+    app: &TestApp,
+    browser: &ScriptedBrowser,
+    csrf: &str,
+    name: &str,
+    file: &[u8],
+) -> reqwest::Response {
     let boundary = "----esia-link-test-boundary";
     let mut body = Vec::new();
     body.extend_from_slice(
@@ -67,7 +80,7 @@ async fn upload(
     );
     body.extend_from_slice(file);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let response = browser
+    browser
         .send(
             browser
                 .request(Method::POST, &format!("{}/school/roster", app.base))
@@ -78,9 +91,7 @@ async fn upload(
                 .body(body),
         )
         .await
-        .expect("upload");
-    let status = response.status();
-    (status, response.text().await.expect("body"))
+        .expect("upload")
 }
 
 /// `/Type /Page` objects, not the `/Type /Pages` tree.
@@ -97,7 +108,7 @@ pub(crate) fn pdf_bookmarks_contain(pdf: &[u8], text: &str) -> bool {
     String::from_utf8_lossy(pdf).to_lowercase().contains(&hex)
 }
 
-const ROSTER: &str = "ключ;роль;фамилия;имя;отчество;дата рождения;снилс;класс;дети\n\
+pub(crate) const ROSTER: &str = "ключ;роль;фамилия;имя;отчество;дата рождения;снилс;класс;дети\n\
     k-101;ученик;Белова;Вера;Ивановна;01.09.2014;;7Ю;\n\
     k-102;ученик;Гусев;Егор;Петрович;02.10.2014;123-456-789 00;7Ю;\n\
     k-201;родитель;Белова;Анна;Олеговна;03.03.1985;;;k-101\n";
@@ -198,7 +209,7 @@ fn action_of(report: &str) -> String {
         .to_string()
 }
 
-async fn demo_roster_has_no(app: &TestApp, key: &str) -> bool {
+pub(crate) async fn demo_roster_has_no(app: &TestApp, key: &str) -> bool {
     sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE roster_key = $1")
         .bind(key.to_string())
         .fetch_one(app.store.pool())

@@ -79,6 +79,9 @@ pub struct UploadsConfig {
     pub max_rows: u32,
     /// An XLSX file's parts together, as inflated (a zip bomb stops here).
     pub max_unpacked_bytes: u64,
+    /// A file of at least this size is checked and written by a background
+    /// job with a progress page, not within the request.
+    pub background_from_bytes: u64,
 }
 
 impl Default for UploadsConfig {
@@ -87,6 +90,7 @@ impl Default for UploadsConfig {
             max_file_bytes: 10 * 1024 * 1024,
             max_rows: 100_000,
             max_unpacked_bytes: 200 * 1024 * 1024,
+            background_from_bytes: 1024 * 1024,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::school::roster::{
-    row_labels, upload_limits, ImportOptions, ImportReport, RowLabel, SheetSource,
+    row_labels, upload_limits, ImportOptions, ImportReport, Progress, RowLabel, SheetSource,
 };
 use crate::school::IssuedCode;
 use crate::shared::OperatorRole;
@@ -21,7 +21,7 @@ use store::{
 };
 
 /// How long an uploaded roster waits for "write".
-const UPLOAD_TTL: Duration = Duration::from_secs(3600);
+pub(crate) const UPLOAD_TTL: Duration = Duration::from_secs(3600);
 /// People a search looks through (a big school has a few thousand).
 const SEARCH_SCAN: usize = 20_000;
 /// Matches a search shows.
@@ -294,7 +294,7 @@ impl Schools<'_> {
         admin: &SchoolAdmin,
         bytes: Vec<u8>,
     ) -> Result<CheckedUpload, AppError> {
-        self.run_upload(admin, bytes, true, false).await
+        self.run_upload(admin, bytes, true, false, &|_| {}).await
     }
 
     /// Writes a kept upload: all of it (only when every row is good), or
@@ -306,22 +306,30 @@ impl Schools<'_> {
         partial: bool,
     ) -> Result<CheckedUpload, AppError> {
         let bytes = self.kept_upload(admin, id).await?;
-        let checked = self.run_upload(admin, bytes, false, partial).await?;
+        let checked = self
+            .run_upload(admin, bytes, false, partial, &|_| {})
+            .await?;
         if checked.report.written {
-            let _ = self
-                .ephemeral()
-                .delete(&upload_key(admin.school_id, id))
-                .await;
+            self.forget_upload(admin, id).await;
         }
         Ok(checked)
     }
 
-    async fn run_upload(
+    /// Drops a kept upload (once written).
+    pub(crate) async fn forget_upload(&self, admin: &SchoolAdmin, id: &str) {
+        let _ = self
+            .ephemeral()
+            .delete(&upload_key(admin.school_id, id))
+            .await;
+    }
+
+    pub(crate) async fn run_upload(
         &self,
         admin: &SchoolAdmin,
         bytes: Vec<u8>,
         dry_run: bool,
         partial: bool,
+        progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<CheckedUpload, AppError> {
         let source = SheetSource {
             bytes,
@@ -329,7 +337,7 @@ impl Schools<'_> {
         };
         let options = ImportOptions { partial, dry_run };
         let report = self
-            .import_roster(admin.school_id, &source, &options, &admin.actor, &|_| {})
+            .import_roster(admin.school_id, &source, &options, &admin.actor, progress)
             .await?;
         let rows: BTreeSet<u64> = report.problems.iter().map(|p| p.row).collect();
         let labels = row_labels(&source, &rows);

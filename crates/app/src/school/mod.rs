@@ -3,6 +3,7 @@
 //! caller who created them; the store keeps HMACs.
 
 pub mod console;
+pub mod jobs;
 pub mod roster;
 
 use base64::Engine;

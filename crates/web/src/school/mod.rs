@@ -7,7 +7,8 @@
 //! | path | what |
 //! | --- | --- |
 //! | `GET /school` | the school's classes, the roster upload, waiting confirmations |
-//! | `POST /school/roster` | upload a roster (CSV or XLSX): checked, nothing written |
+//! | `POST /school/roster` | upload a roster (CSV or XLSX): checked, nothing written; a large file by a job (303 to its page) |
+//! | `GET /school/roster/{id}` | a job's page: progress (refreshing itself), then the report |
 //! | `GET /school/roster/{id}/report.csv` | the check's report as CSV |
 //! | `POST /school/roster/{id}/write` | write all rows, or the good ones |
 //! | `GET /school/class?name=&filter=` | a class's pupils and parents, where each stands |
@@ -18,6 +19,7 @@
 //! | `POST /school/person/{id}/correct`, `POST /school/confirm` | corrections and parent-child confirmations |
 
 mod classes;
+mod jobs;
 mod people;
 mod roster;
 
@@ -40,6 +42,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/school", get(home))
         .route("/school/roster", post(roster::upload))
+        .route("/school/roster/{id}", get(roster::job))
         .route("/school/roster/{id}/report.csv", get(roster::report_csv))
         .route("/school/roster/{id}/write", post(roster::write))
         .route("/school/class", get(classes::class))
@@ -145,6 +148,7 @@ pub(super) struct HomeTexts {
     pub pupil: &'static str,
     pub reason: &'static str,
     pub confirm: &'static str,
+    pub running: &'static str,
 }
 
 impl HomeTexts {
@@ -177,6 +181,10 @@ impl HomeTexts {
             pupil: t("Ученик", "Pupil"),
             reason: t("Причина", "Reason"),
             confirm: t("Подтвердить", "Confirm"),
+            running: t(
+                "Файл со списком обрабатывается — посмотреть ход обработки",
+                "A roster file is being processed: see its progress",
+            ),
         }
     }
 }
@@ -192,6 +200,8 @@ struct HomePage {
     csrf: String,
     lang: &'static str,
     notice: Option<String>,
+    /// The page of the job the school runs now.
+    running: Option<String>,
 }
 
 /// `GET /school`: the school's classes, the upload form, the search and
@@ -208,6 +218,11 @@ async fn home(
     };
     let classes = app.school().classes(&admin).await?;
     let waiting = app.school().waiting_confirmations(&admin).await?;
+    let running = app
+        .school()
+        .running_job(&admin)
+        .await?
+        .map(|id| jobs::page_of(&id, lang));
     let notice = crate::query_param(query.as_deref(), "done").and_then(|done| {
         let (ru, en) = match done.as_str() {
             "confirmed" => (
@@ -259,6 +274,7 @@ async fn home(
         csrf: admin.csrf,
         lang: lang.code(),
         notice,
+        running,
     };
     Ok(render(StatusCode::OK, &page))
 }

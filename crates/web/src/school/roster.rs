@@ -2,7 +2,8 @@
 //! shown with the spreadsheet's row numbers, the person's key and name, the
 //! column, what is wrong and how to fix it; the report downloads as CSV;
 //! then the school writes all rows (only when all are good) or the good
-//! ones. The file waits in the ephemeral store in between.
+//! ones. The file waits in the ephemeral store in between. A large file is
+//! checked and written by a background job (see `jobs.rs`).
 
 use askama::Template;
 use axum::extract::{Form, Multipart, Path, State};
@@ -14,8 +15,7 @@ use crate::error::WebError;
 use crate::kit::Visit;
 use crate::pages::{render, Chrome};
 use crate::AppState;
-use ::texts::prelude::*;
-use app::school::console::CheckedUpload;
+use app::school::jobs::{JobKind, JobState, ReportSnapshot};
 use app::AppError;
 use i18n::Lang;
 
@@ -85,35 +85,27 @@ struct ReportPage {
     lang: &'static str,
 }
 
-fn problem_rows(checked: &CheckedUpload, lang: Lang) -> Vec<ProblemRow> {
-    checked
-        .report
+fn problem_rows(report: &ReportSnapshot, lang: Lang) -> Vec<ProblemRow> {
+    report
         .problems
         .iter()
-        .map(|p| {
-            let label = checked.labels.get(&p.row);
-            ProblemRow {
-                row: p.row,
-                key: label.map(|l| l.key.clone()).unwrap_or_default(),
-                name: label.map(|l| l.name.clone()).unwrap_or_default(),
-                column: p
-                    .column
-                    .map(|c| c.label(lang).to_string())
-                    .unwrap_or_default(),
-                reason: p.problem.message(lang),
-                fix: ::texts::how_to_fix(&p.problem, lang).to_string(),
-            }
+        .map(|p| ProblemRow {
+            row: p.row,
+            key: p.key.clone(),
+            name: p.name.clone(),
+            column: p.column.get(lang).to_string(),
+            reason: p.reason.get(lang).to_string(),
+            fix: p.fix.get(lang).to_string(),
         })
         .collect()
 }
 
 fn report_page(
-    checked: &CheckedUpload,
+    report: &ReportSnapshot,
     upload: Option<String>,
     csrf: String,
     lang: Lang,
 ) -> ReportPage {
-    let report = &checked.report;
     let summary = match lang {
         Lang::Ru => format!(
             "Строк в файле: {}, без ошибок: {}, ошибок: {}.",
@@ -157,10 +149,17 @@ fn report_page(
         chrome: Chrome::new(lang, title, "/school"),
         t: ReportTexts::new(lang),
         summary,
-        file_problem: report.file_problem.as_ref().map(|p| p.message(lang)),
-        problems: problem_rows(checked, lang),
+        file_problem: report
+            .file_problem
+            .as_ref()
+            .map(|p| p.get(lang).to_string()),
+        problems: problem_rows(report, lang),
         more,
-        warnings: report.warnings.iter().map(|w| w.message(lang)).collect(),
+        warnings: report
+            .warnings
+            .iter()
+            .map(|w| w.get(lang).to_string())
+            .collect(),
         may_write_all: open && report.problems_total == 0 && report.rows > 0,
         may_write_good: open && report.problems_total > 0 && report.good_rows > 0,
         upload: upload.filter(|_| open),
@@ -168,6 +167,23 @@ fn report_page(
         csrf,
         lang: lang.code(),
     }
+}
+
+/// The page of a report: 422 when the file was refused or not written.
+fn report_response(
+    report: &ReportSnapshot,
+    upload: Option<String>,
+    csrf: String,
+    lang: Lang,
+    write: bool,
+) -> Response {
+    let refused = report.file_problem.is_some() || (write && !report.written);
+    let status = if refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(status, &report_page(report, upload, csrf, lang))
 }
 
 /// `POST /school/roster` (multipart: `csrf`, `file`): checks the file and
@@ -245,15 +261,16 @@ pub(super) async fn upload(
         ));
     };
     let id = app.school().keep_upload(&admin, &bytes).await?;
+    if app.school().runs_in_background(bytes.len()) {
+        return super::jobs::start(&app, &admin, &id, JobKind::Check, lang).await;
+    }
     let checked = app.school().check_upload(&admin, bytes).await?;
-    let status = if checked.report.file_problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok(render(
-        status,
-        &report_page(&checked, Some(id), admin.csrf, lang),
+    Ok(report_response(
+        &checked.snapshot(),
+        Some(id),
+        admin.csrf,
+        lang,
+        false,
     ))
 }
 
@@ -269,8 +286,19 @@ pub(super) async fn report_csv(
         Ok(admin) => admin,
         Err(page) => return Ok(page),
     };
-    let bytes = app.school().kept_upload(&admin, &id).await?;
-    let checked = app.school().check_upload(&admin, bytes).await?;
+    // A job's report is kept; a small upload is checked again.
+    let report = match app.school().job(&admin, &id).await {
+        Ok(job) => match (job.state(app.now()), &job.report) {
+            (_, Some(report)) => report.clone(),
+            (JobState::Running, None) => return Ok(super::jobs::not_ready(lang, &id)),
+            (state, None) => return Ok(super::jobs::progress_page(&job, state, &id, lang)),
+        },
+        Err(AppError::NotFound) => {
+            let bytes = app.school().kept_upload(&admin, &id).await?;
+            app.school().check_upload(&admin, bytes).await?.snapshot()
+        }
+        Err(e) => return Err(e.into()),
+    };
     let t = ReportTexts::new(lang);
     let mut out = csv::WriterBuilder::new()
         .delimiter(b';')
@@ -280,10 +308,10 @@ pub(super) async fn report_csv(
             .map_err(|e| WebError::from(AppError::Internal(format!("report CSV: {e}"))))
     };
     write(&mut out, [t.row, t.key, t.name, t.column, t.reason, t.fix])?;
-    if let Some(problem) = &checked.report.file_problem {
-        write(&mut out, ["", "", "", "", &problem.message(lang), ""])?;
+    if let Some(problem) = &report.file_problem {
+        write(&mut out, ["", "", "", "", problem.get(lang), ""])?;
     }
-    for p in problem_rows(&checked, lang) {
+    for p in problem_rows(&report, lang) {
         write(
             &mut out,
             [
@@ -329,14 +357,48 @@ pub(super) async fn write(
         .acting_admin(visit.session_cookie(), &form.csrf)
         .await?;
     let partial = form.mode == "good";
+    // An upload checked by a job is written by one.
+    match app.school().job(&admin, &id).await {
+        Ok(_) => {
+            let kind = if partial {
+                JobKind::WriteGood
+            } else {
+                JobKind::WriteAll
+            };
+            return super::jobs::start(&app, &admin, &id, kind, lang).await;
+        }
+        Err(AppError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
     let checked = app.school().write_upload(&admin, &id, partial).await?;
-    let status = if checked.report.written {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok(render(
-        status,
-        &report_page(&checked, Some(id), admin.csrf, lang),
+    Ok(report_response(
+        &checked.snapshot(),
+        Some(id),
+        admin.csrf,
+        lang,
+        true,
     ))
+}
+
+/// `GET /school/roster/{id}`: a job's page: its progress while it runs
+/// (the page refreshes itself), then its report.
+pub(super) async fn job(
+    State(app): State<AppState>,
+    visit: Visit,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let lang = visit.lang;
+    let return_to = format!("/school/roster/{id}");
+    let admin = match admin_or_page(&app, &visit, &return_to).await? {
+        Ok(admin) => admin,
+        Err(page) => return Ok(page),
+    };
+    let job = app.school().job(&admin, &id).await?;
+    match (job.state(app.now()), &job.report) {
+        (JobState::Done, Some(report)) => {
+            let write = job.kind != JobKind::Check;
+            Ok(report_response(report, Some(id), admin.csrf, lang, write))
+        }
+        (state, _) => Ok(super::jobs::progress_page(&job, state, &id, lang)),
+    }
 }
