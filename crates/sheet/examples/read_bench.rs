@@ -1,7 +1,7 @@
 //! How long a roster takes to read, and the memory it takes.
 //!
-//! `cargo run --release --example bench` writes a 2,000-row and a
-//! 100,000-row roster as XLSX (rust_xlsxwriter) and as a Windows-1251 CSV,
+//! `cargo run -p esia-link-sheet --release --example read_bench` writes a
+//! 2,000-row and a 100,000-row roster as XLSX (rust_xlsxwriter) and as a Windows-1251 CSV,
 //! then reads each in a fresh child process, so that the peak resident
 //! memory (VmHWM) printed is the reader's alone: the file's bytes plus
 //! whatever reading took, not what writing the fixture left behind.
