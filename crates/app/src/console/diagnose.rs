@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::console::account_lock::LockRecord;
 use crate::console::remedy::{remedy, Facts, Remedy};
 use crate::shared::{mask_word, required_reason, OperatorRole};
 use crate::{AppError, Console};
@@ -66,6 +67,9 @@ pub struct AccountView {
     /// The name of the person's school (`None`: a trusted person, who has none).
     pub school: Option<String>,
     pub status: String,
+    /// Who locked the account, when and why (a `blocked` account whose
+    /// lock was audited).
+    pub lock: Option<LockRecord>,
     pub identities: Vec<IdentityView>,
 }
 
@@ -348,6 +352,11 @@ impl Console<'_> {
             Some(id) => Some(self.store.get_school(id).await?.name),
             None => None,
         };
+        let lock = if account.status == "blocked" {
+            self.lock_record(account.id).await?
+        } else {
+            None
+        };
         Ok(AccountView {
             id: account.id,
             role: account.role.clone(),
@@ -356,6 +365,7 @@ impl Console<'_> {
             snils,
             school,
             status: account.status.clone(),
+            lock,
             identities: links
                 .into_iter()
                 .map(|link| IdentityView {
