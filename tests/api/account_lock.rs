@@ -150,6 +150,8 @@ async fn a_locked_account_has_no_way_in_until_it_is_unlocked() {
         card.body
     );
     assert!(card.body.contains(REASON), "{}", card.body);
+    // Who: the operator's login and masked name, not an id.
+    assert!(card.body.contains("by: kravtsova.ea (К"), "{}", card.body);
     assert!(card.body.contains("/ops/unlock") && !card.body.contains("/ops/lock\""));
     let ru = operator
         .get(&format!("{}/ops?q=ivanova.mp&lang=ru", app.base))
@@ -403,4 +405,44 @@ async fn the_access_check_refuses_a_locked_viewer() {
         .await
         .expect("unlock");
     assert_eq!(access(&app, &token, volkova.id).await, (true, None));
+}
+
+#[tokio::test]
+async fn a_locked_trusted_person_is_not_let_in_by_their_invitation() {
+    use crate::family::{invite_fields, parent_with_confirmed_child, post, LEBEDEV_SNILS};
+
+    let app = spawn_app().await;
+    let (ivanova, _, child) = parent_with_confirmed_child(&app).await;
+    let csrf = csrf_token(&app, &ivanova).await;
+    let (status, _, body) = post(
+        &app,
+        &ivanova,
+        "/family/invitations",
+        &invite_fields(&csrf, child, "Лебедев", LEBEDEV_SNILS, &["diary"]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    // The first login makes the trusted person's account.
+    let (first, run) = app.login("esia", "lebedev", Consent::Allow).await;
+    assert!(signed_in(&app, &first).await, "{run:?}");
+    let lebedev: String = sqlx::query_scalar("SELECT id FROM accounts WHERE role = 'trusted'")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("the trusted account");
+    let lebedev = uuid::Uuid::parse_str(&lebedev).expect("id");
+
+    let operator = Operator {
+        actor: "operator:test".into(),
+        role: OperatorRole::Support,
+        csrf: String::new(),
+    };
+    app.state
+        .console()
+        .lock_account(&operator, lebedev, REASON)
+        .await
+        .expect("lock");
+    assert!(!signed_in(&app, &first).await, "the lock ended the session");
+    let (again, run) = app.login("esia", "lebedev", Consent::Allow).await;
+    assert_eq!(run.outcome.as_deref(), Some("account_blocked"), "{run:?}");
+    assert!(!signed_in(&app, &again).await);
 }

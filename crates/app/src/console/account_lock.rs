@@ -44,7 +44,8 @@ pub enum LockChange {
 /// Who locked an account, when and why: the lock's audit row.
 #[derive(Debug, Clone, Serialize)]
 pub struct LockRecord {
-    /// The audit log's actor (`operator:{account id}`, `cli:...`).
+    /// The audit log's actor (`operator:{account id}`, `cli:...`); in
+    /// the console, an operator's login and masked name.
     pub by: String,
     pub at: DateTime<Utc>,
     pub reason: Option<String>,
@@ -171,6 +172,32 @@ impl Console<'_> {
             at: row.at,
             reason: row.reason,
         }))
+    }
+
+    /// The latest lock as the console shows it: an operator named by
+    /// login and masked name when they are within `scope`, else by the
+    /// audit log's actor.
+    pub(crate) async fn lock_shown(
+        &self,
+        account_id: Uuid,
+        scope: Option<Uuid>,
+    ) -> Result<Option<LockRecord>, AppError> {
+        let Some(mut lock) = self.lock_record(account_id).await? else {
+            return Ok(None);
+        };
+        let operator = lock
+            .by
+            .strip_prefix("operator:")
+            .and_then(|id| Uuid::parse_str(id).ok());
+        if let Some(id) = operator {
+            if let Some(label) = self.person_labels([id], scope).await?.remove(&id) {
+                lock.by = match label.login {
+                    Some(login) => format!("{login} ({})", label.name),
+                    None => label.name,
+                };
+            }
+        }
+        Ok(Some(lock))
     }
 
     /// The status change and its audit row; another change in between

@@ -275,7 +275,7 @@ impl Console<'_> {
 
         let mut account_views = Vec::with_capacity(accounts.len());
         for account in &accounts {
-            account_views.push(self.account_view(account, unmask).await?);
+            account_views.push(self.account_view(account, unmask, scope).await?);
         }
         let reference = shaped_as_reference.map(|r| r.as_str().to_string());
         let mut attempt_views = Vec::with_capacity(attempts.len());
@@ -322,7 +322,12 @@ impl Console<'_> {
         )
     }
 
-    async fn account_view(&self, account: &Account, unmask: bool) -> Result<AccountView, AppError> {
+    async fn account_view(
+        &self,
+        account: &Account,
+        unmask: bool,
+        scope: Option<Uuid>,
+    ) -> Result<AccountView, AppError> {
         let links = self.store.links_for_account(account.id).await?;
         let full_name = [
             Some(account.surname.as_str()),
@@ -353,7 +358,7 @@ impl Console<'_> {
             None => None,
         };
         let lock = if account.status == "blocked" {
-            self.lock_record(account.id).await?
+            self.lock_shown(account.id, scope).await?
         } else {
             None
         };
