@@ -23,7 +23,7 @@ pub(crate) const WEB_SECRET: &str = "demo-diary-app-secret";
 const WEB_SECRET_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$6sea7A6+KF5Y87T3cRi0rQ$9slo7nmhFdfdksdSaYjA3dvn8bRg3Dh83ilJFOXbDVY";
 pub(crate) const WEB_REDIRECT: &str = "https://diary.example/callback";
 const NATIVE_REDIRECT: &str = "http://127.0.0.1/callback";
-const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+pub(crate) const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// `[apps]` with three clients: a confidential web app (RS256 ID tokens,
 /// back-channel logout to `receiver`), a public native app (PKCE, ES256,
@@ -75,7 +75,7 @@ resource_server = true
 }
 
 /// Logout tokens the test's back-channel receiver was sent.
-type Received = Arc<Mutex<Vec<String>>>;
+pub(crate) type Received = Arc<Mutex<Vec<String>>>;
 
 /// A back-channel logout receiver: records each `logout_token`.
 pub(crate) async fn receiver() -> (String, Received) {
@@ -141,7 +141,7 @@ pub(crate) fn param(url: &str, name: &str) -> Option<String> {
 
 /// The claims of a JWT, unverified (the tests check what was signed; the
 /// `openidconnect` client verifies the ID tokens).
-fn jwt_part(token: &str, part: usize) -> Value {
+pub(crate) fn jwt_part(token: &str, part: usize) -> Value {
     let encoded = token.split('.').nth(part).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).expect("base64url")).expect("JSON")
 }
@@ -479,7 +479,7 @@ async fn revocation_by_the_app_ends_its_grant() {
 
 /// The web app's tokens for Иванова, signed in through State Services in
 /// `browser` (with the nonce `n1`).
-async fn web_tokens(app: &TestApp, browser: &ScriptedBrowser) -> Value {
+pub(crate) async fn web_tokens(app: &TestApp, browser: &ScriptedBrowser) -> Value {
     let url = format!(
         "{}/oauth2/authorize?response_type=code&client_id=diary-web&scope=openid&redirect_uri={}&state=x&nonce=n1",
         app.base,
@@ -501,7 +501,7 @@ async fn web_tokens(app: &TestApp, browser: &ScriptedBrowser) -> Value {
 }
 
 /// Waits up to 10 s for the receiver to be sent a logout token.
-async fn wait_for_a_delivery(received: &Received) {
+pub(crate) async fn wait_for_a_delivery(received: &Received) {
     for _ in 0..100 {
         if !received.lock().expect("lock").is_empty() {
             return;

@@ -21,7 +21,7 @@ use crate::helpers::{
     csrf_token, demo_account, fill_form, spawn_app, spawn_app_with, AppOptions, TestApp,
 };
 
-const LEBEDEV_SNILS: &str = "207-307-407 31";
+pub(crate) const LEBEDEV_SNILS: &str = "207-307-407 31";
 pub(crate) const ZAITSEVA_SNILS: &str = "217-317-417 46";
 const BELOV_SNILS: &str = "218-318-418 58";
 

@@ -4,6 +4,7 @@
 // A test harness may panic: that is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account_lock;
 mod activation;
 mod apps;
 mod apps_demo;

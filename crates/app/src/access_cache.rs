@@ -354,6 +354,7 @@ mod tests {
                 })
                 .collect(),
             grants: Vec::new(),
+            blocked: false,
         })
     }
 

@@ -82,6 +82,8 @@ pub enum CodeRefusal {
     Revoked,
     #[error("the account is active already")]
     AccountActive,
+    #[error("the account is locked")]
+    AccountBlocked,
 }
 
 impl CodeRefusal {
@@ -92,6 +94,7 @@ impl CodeRefusal {
             CodeRefusal::Used => "code.used",
             CodeRefusal::Revoked => "code.revoked",
             CodeRefusal::AccountActive => "code.account_active",
+            CodeRefusal::AccountBlocked => "code.account_blocked",
         }
     }
 }

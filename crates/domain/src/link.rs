@@ -33,6 +33,8 @@ pub struct CandidateAccount {
     pub region: RegionCode,
     /// Subject of the link this account already has with the same provider.
     pub linked_subject: Option<String>,
+    /// An operator locked the account: no way in until it is unlocked.
+    pub blocked: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +82,10 @@ pub enum LinkOutcome {
         account_id: Uuid,
         region: RegionCode,
     },
+    /// The person's account is locked by an operator (nothing is linked).
+    AccountBlocked {
+        account_id: Uuid,
+    },
     /// Produced by the federation layer, never by [`decide`].
     IdpError {
         code: Option<String>,
@@ -98,6 +104,7 @@ impl LinkOutcome {
             LinkOutcome::LinkedElsewhere { .. } => OutcomeCode::LinkedElsewhere,
             LinkOutcome::TierTooLow { .. } => OutcomeCode::TierTooLow,
             LinkOutcome::RegionDisabled { .. } => OutcomeCode::RegionDisabled,
+            LinkOutcome::AccountBlocked { .. } => OutcomeCode::AccountBlocked,
             LinkOutcome::IdpError { .. } => OutcomeCode::IdpError,
         }
     }
@@ -109,7 +116,8 @@ impl LinkOutcome {
             | LinkOutcome::NameMismatch { account_id, .. }
             | LinkOutcome::LinkedElsewhere { account_id }
             | LinkOutcome::TierTooLow { account_id, .. }
-            | LinkOutcome::RegionDisabled { account_id, .. } => Some(*account_id),
+            | LinkOutcome::RegionDisabled { account_id, .. }
+            | LinkOutcome::AccountBlocked { account_id } => Some(*account_id),
             _ => None,
         }
     }
@@ -137,12 +145,13 @@ pub enum OutcomeCode {
     LinkedElsewhere,
     TierTooLow,
     RegionDisabled,
+    AccountBlocked,
     IdpError,
     Rejected,
 }
 
 impl OutcomeCode {
-    pub const ALL: [OutcomeCode; 11] = [
+    pub const ALL: [OutcomeCode; 12] = [
         OutcomeCode::LoggedIn,
         OutcomeCode::Linked,
         OutcomeCode::SnilsMissing,
@@ -152,6 +161,7 @@ impl OutcomeCode {
         OutcomeCode::LinkedElsewhere,
         OutcomeCode::TierTooLow,
         OutcomeCode::RegionDisabled,
+        OutcomeCode::AccountBlocked,
         OutcomeCode::IdpError,
         OutcomeCode::Rejected,
     ];
@@ -167,6 +177,7 @@ impl OutcomeCode {
             OutcomeCode::LinkedElsewhere => "linked_elsewhere",
             OutcomeCode::TierTooLow => "tier_too_low",
             OutcomeCode::RegionDisabled => "region_disabled",
+            OutcomeCode::AccountBlocked => "account_blocked",
             OutcomeCode::IdpError => "idp_error",
             OutcomeCode::Rejected => "rejected",
         }
@@ -182,7 +193,9 @@ impl OutcomeCode {
 }
 
 /// The decision. `existing` is the account linked to (provider, subject);
-/// `by_snils` all accounts carrying the person's SNILS.
+/// `by_snils` all accounts carrying the person's SNILS. A locked account
+/// is never logged into nor linked; the person is told so only once the
+/// identity is theirs (linked, or the names match).
 pub fn decide(
     person: &IdpPerson,
     existing: Option<&CandidateAccount>,
@@ -190,6 +203,11 @@ pub fn decide(
     policy: &LinkPolicy,
 ) -> LinkOutcome {
     if let Some(account) = existing {
+        if account.blocked {
+            return LinkOutcome::AccountBlocked {
+                account_id: account.account_id,
+            };
+        }
         if let Some(refused) = region_refusal(account, policy) {
             return refused;
         }
@@ -228,6 +246,11 @@ pub fn decide(
         .is_some_and(|subject| subject != person.subject)
     {
         return LinkOutcome::LinkedElsewhere {
+            account_id: account.account_id,
+        };
+    }
+    if account.blocked {
+        return LinkOutcome::AccountBlocked {
             account_id: account.account_id,
         };
     }
@@ -336,6 +359,7 @@ mod tests {
             birth_date: Some(birth),
             region: region(region_code),
             linked_subject: None,
+            blocked: false,
         }
     }
 
@@ -363,6 +387,10 @@ mod tests {
         same_subject.linked_subject = Some("1000001".into());
         let mut teen = account(3, "Волков Артём Денисович", date(2011, 3, 15), 29);
         teen.linked_subject = None;
+        let mut locked = ivanova();
+        locked.blocked = true;
+        let mut locked_off = account(1, "Иванова Мария Петровна", adult, 50);
+        locked_off.blocked = true;
 
         let cases: Vec<Case> = vec![
             (
@@ -462,6 +490,34 @@ mod tests {
                 None,
                 vec![account(6, "Иванова Мария Петровна", adult, 77)],
                 OutcomeCode::RegionDisabled,
+            ),
+            (
+                "existing link, account locked",
+                std_person.clone(),
+                Some(locked.clone()),
+                vec![],
+                OutcomeCode::AccountBlocked,
+            ),
+            (
+                "existing link, locked, region off: the lock is said first",
+                std_person.clone(),
+                Some(locked_off),
+                vec![],
+                OutcomeCode::AccountBlocked,
+            ),
+            (
+                "match on a locked account: not linked",
+                std_person.clone(),
+                None,
+                vec![locked.clone()],
+                OutcomeCode::AccountBlocked,
+            ),
+            (
+                "typo on a locked account: the lock is not told",
+                person("Иванава Мария Петровна", SNILS, Tier::Standard),
+                None,
+                vec![locked],
+                OutcomeCode::NameMismatch,
             ),
         ];
         for (why, person, existing, by_snils, expected) in cases {

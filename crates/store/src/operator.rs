@@ -1,6 +1,6 @@
-//! Operator actions that reach past one table: resetting an activation and
-//! confirming a parent-pupil relationship, each with its audit row in the
-//! same transaction.
+//! Operator actions that reach past one table: resetting an activation,
+//! locking and unlocking an account, and confirming a parent-pupil
+//! relationship, each with its audit row in the same transaction.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -69,6 +69,35 @@ impl Store {
         Ok(())
     }
 
+    /// Moves the account's status from `from` to `to` (an operator locks
+    /// or unlocks it) and writes `entry`, in one transaction. `NotFound`
+    /// if the account's status is not `from` (any more): nothing written.
+    pub async fn change_account_status(
+        &self,
+        account_id: Uuid,
+        from: &str,
+        to: &str,
+        entry: &NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+        )
+        .bind(to.to_string())
+        .bind(now_ms())
+        .bind(account_id.to_string())
+        .bind(from.to_string())
+        .execute(self.in_tx(&mut tx))
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::NotFound);
+        }
+        self.insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Confirms the relationship between `parent` and `pupil` (proposed or
     /// declined before) on an operator's word. `NotFound` if no school
     /// listed that parent for that pupil.
@@ -112,3 +141,7 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "operator_tests.rs"]
+mod tests;

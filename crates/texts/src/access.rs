@@ -128,6 +128,10 @@ impl DenyText for DenyReason {
                         "ученик не из школы, от имени которой задан вопрос",
                         "the pupil is not at the school that asked",
                     ),
+                    DenyReason::ViewerBlocked => (
+                        "учётная запись того, кто смотрит, заблокирована",
+                        "the viewer's account is blocked",
+                    ),
                     DenyReason::NotYetOpen { .. } => ("", ""),
                 };
                 lang.pick(ru, en).to_string()
@@ -160,6 +164,7 @@ mod tests {
             DenyReason::ServiceNotGranted,
             DenyReason::ParentLinkEnded,
             DenyReason::OutsideSchool,
+            DenyReason::ViewerBlocked,
         ];
         for r in reasons {
             assert!(

@@ -28,6 +28,10 @@ impl StaticMessage for CodeRefusal {
                 "Учётная запись уже активна. Войдите с логином и паролем или через Госуслуги.",
                 "The account is active already. Log in with your login and password or via State Services.",
             ),
+            CodeRefusal::AccountBlocked => lang.pick(
+                "Учётная запись заблокирована, поэтому код сейчас не действует. Обратитесь к администратору дневника в школе.",
+                "The account is blocked, so the code does not work now. Contact the e-diary administrator at your school.",
+            ),
         }
     }
 }

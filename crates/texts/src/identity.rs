@@ -132,6 +132,9 @@ impl Label for OutcomeCode {
                 "вход через Госуслуги в регионе не подключён",
                 "region not enabled",
             ),
+            OutcomeCode::AccountBlocked => {
+                lang.pick("учётная запись заблокирована", "account blocked")
+            }
             OutcomeCode::IdpError => {
                 lang.pick("ошибка на стороне Госуслуг", "identity provider error")
             }

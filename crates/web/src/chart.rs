@@ -49,6 +49,7 @@ pub fn outcome_colour(outcome: &str, index: usize) -> &'static str {
         "linked_elsewhere" => "#0d4cd3",
         "tier_too_low" => "#6e7781",
         "region_disabled" => "#8c564b",
+        "account_blocked" => "#fd8d3c",
         "idp_error" => "#cf222e",
         "rejected" => "#1b1f24",
         _ => ["#17becf", "#bcbd22", "#7f7f7f", "#ff9896"][index % 4],
@@ -306,6 +307,7 @@ mod tests {
             "linked_elsewhere",
             "tier_too_low",
             "region_disabled",
+            "account_blocked",
             "idp_error",
             "rejected",
         ];

@@ -297,6 +297,10 @@ pub struct OpsAccount {
     pub summary: String,
     /// (provider, masked subject, linked at)
     pub identities: Vec<(String, String, String)>,
+    /// The account is locked: the console offers to unlock it.
+    pub blocked: bool,
+    /// Who locked it, when and why, in words.
+    pub lock_line: Option<String>,
 }
 
 pub struct OpsAttempt {

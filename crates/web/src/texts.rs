@@ -169,6 +169,23 @@ pub fn outcome_text(report: &OutcomeReport, lang: Lang) -> OutcomeText {
             details: vec![],
             success: false,
         },
+        OutcomeCode::AccountBlocked => OutcomeText {
+            title: t("Учётная запись заблокирована", "The account is blocked"),
+            summary: t(
+                "Учётная запись заблокирована: войти в дневник с ней сейчас нельзя ни через Госуслуги, ни по логину и паролю.",
+                "The account is blocked: it cannot be used to log in to the e-diary now, neither via State Services nor with a login and password.",
+            ),
+            fixer: t(
+                "школа (администратор электронного дневника) или служба поддержки",
+                "the school (the e-diary administrator) or support",
+            ),
+            steps: vec![t(
+                "Обратитесь к администратору дневника в школе или в службу поддержки и назовите код обращения: вам скажут, почему запись заблокирована, и разблокируют её, когда причина отпадёт.",
+                "Contact the e-diary administrator at your school or support and give them the reference code: they will tell you why the account is blocked and unblock it once the reason is gone.",
+            )],
+            details: vec![],
+            success: false,
+        },
         OutcomeCode::IdpError | OutcomeCode::Rejected => {
             failure_text(report.idp_error.as_deref().unwrap_or(""), lang)
         }

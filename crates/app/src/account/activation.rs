@@ -235,8 +235,10 @@ impl Accounts<'_> {
             return Ok(Err(ActivationError::Code(refusal)));
         }
         let account = self.store().get_account(record.account_id).await?;
-        if account.status != "pending" {
-            return Ok(Err(ActivationError::Code(CodeRefusal::AccountActive)));
+        match account.status.as_str() {
+            "pending" => {}
+            "blocked" => return Ok(Err(ActivationError::Code(CodeRefusal::AccountBlocked))),
+            _ => return Ok(Err(ActivationError::Code(CodeRefusal::AccountActive))),
         }
         Ok(Ok((code_hash, record.account_id)))
     }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::console::account_lock::LockRecord;
 use crate::console::remedy::{remedy, Facts, Remedy};
 use crate::shared::{mask_word, required_reason, OperatorRole};
 use crate::{AppError, Console};
@@ -66,6 +67,9 @@ pub struct AccountView {
     /// The name of the person's school (`None`: a trusted person, who has none).
     pub school: Option<String>,
     pub status: String,
+    /// Who locked the account, when and why (a `blocked` account whose
+    /// lock was audited).
+    pub lock: Option<LockRecord>,
     pub identities: Vec<IdentityView>,
 }
 
@@ -271,7 +275,7 @@ impl Console<'_> {
 
         let mut account_views = Vec::with_capacity(accounts.len());
         for account in &accounts {
-            account_views.push(self.account_view(account, unmask).await?);
+            account_views.push(self.account_view(account, unmask, scope).await?);
         }
         let reference = shaped_as_reference.map(|r| r.as_str().to_string());
         let mut attempt_views = Vec::with_capacity(attempts.len());
@@ -318,7 +322,12 @@ impl Console<'_> {
         )
     }
 
-    async fn account_view(&self, account: &Account, unmask: bool) -> Result<AccountView, AppError> {
+    async fn account_view(
+        &self,
+        account: &Account,
+        unmask: bool,
+        scope: Option<Uuid>,
+    ) -> Result<AccountView, AppError> {
         let links = self.store.links_for_account(account.id).await?;
         let full_name = [
             Some(account.surname.as_str()),
@@ -348,6 +357,11 @@ impl Console<'_> {
             Some(id) => Some(self.store.get_school(id).await?.name),
             None => None,
         };
+        let lock = if account.status == "blocked" {
+            self.lock_shown(account.id, scope).await?
+        } else {
+            None
+        };
         Ok(AccountView {
             id: account.id,
             role: account.role.clone(),
@@ -356,6 +370,7 @@ impl Console<'_> {
             snils,
             school,
             status: account.status.clone(),
+            lock,
             identities: links
                 .into_iter()
                 .map(|link| IdentityView {

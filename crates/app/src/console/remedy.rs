@@ -237,6 +237,13 @@ pub fn remedy(outcome: OutcomeCode, facts: &Facts<'_>, lang: Lang) -> Remedy {
                 )
             )],
         },
+        OutcomeCode::AccountBlocked => Remedy {
+            side: Side::Support,
+            steps: vec![t(
+                "Учётную запись заблокировал оператор: кто, когда и почему — в карточке выше и в журнале действий. Разблокировать её может служба поддержки или администратор школы, когда причина отпала.",
+                "An operator blocked the account: who, when and why is in the card above and in the audit log. Support or the school's administrator may unblock it once the reason is gone.",
+            )],
+        },
         OutcomeCode::IdpError | OutcomeCode::Rejected => {
             failure(facts.error_code.unwrap_or(""), facts.details, lang)
         }
@@ -448,6 +455,13 @@ mod tests {
                 None,
                 Side::Integration,
                 "region 50",
+            ),
+            (
+                OutcomeCode::AccountBlocked,
+                json!({}),
+                None,
+                Side::Support,
+                "may unblock it",
             ),
             (
                 OutcomeCode::IdpError,

@@ -207,7 +207,9 @@ impl Families<'_> {
             (Some(school), true) => target.school != Some(school),
             _ => false,
         };
-        let decision = if outside {
+        let decision = if ties.blocked {
+            AccessDecision::Deny(DenyReason::ViewerBlocked)
+        } else if outside {
             AccessDecision::Deny(DenyReason::OutsideSchool)
         } else {
             decide_access(&facts, Some(service), self.now())

@@ -94,5 +94,6 @@ fn candidate(row: LoginCandidate) -> Option<CandidateAccount> {
         birth_date: account.birth_date,
         region,
         linked_subject: row.linked_subject,
+        blocked: account.status == "blocked",
     })
 }

@@ -602,6 +602,8 @@ impl Logins<'_> {
             birth_date: account.birth_date,
             region,
             linked_subject: Some(identity.subject.clone()),
+            // The code's account is pending (checked with the code).
+            blocked: false,
         };
         let policy = crate::login::candidates::link_policy(self.config(), self.now().date_naive());
         match decide(&person, Some(&linked), &[], &policy) {

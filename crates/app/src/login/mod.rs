@@ -300,6 +300,13 @@ impl Logins<'_> {
                 snils.as_ref().map(Snils::digits),
             )
             .await?;
+        // A trusted person's account is no link candidate (it has no
+        // school), but its row is here when the identity is linked to it.
+        let blocked: Vec<uuid::Uuid> = rows
+            .iter()
+            .filter(|row| row.account.status == "blocked")
+            .map(|row| row.account.id)
+            .collect();
         let found = candidates::split(rows, &person.subject, snils.as_ref());
         let (existing_account, existing_link) = match found.existing {
             Some((account, link_id)) => (Some(account), Some(link_id)),
@@ -355,7 +362,11 @@ impl Logins<'_> {
                 verified_phone: None,
             };
             if let Some(account_id) = self.family().claim_trusted_invitations(&claimant).await? {
-                outcome = LinkOutcome::LoggedIn { account_id };
+                outcome = if blocked.contains(&account_id) {
+                    LinkOutcome::AccountBlocked { account_id }
+                } else {
+                    LinkOutcome::LoggedIn { account_id }
+                };
             }
         }
 

@@ -208,6 +208,8 @@ pub enum DenyReason {
     ParentLinkEnded,
     /// The pupil is not at the school whose token asked.
     OutsideSchool,
+    /// The viewer's account is locked by an operator.
+    ViewerBlocked,
 }
 
 impl DenyReason {
@@ -224,6 +226,7 @@ impl DenyReason {
             DenyReason::ServiceNotGranted => "service_not_granted",
             DenyReason::ParentLinkEnded => "parent_link_ended",
             DenyReason::OutsideSchool => "outside_school",
+            DenyReason::ViewerBlocked => "viewer_blocked",
         }
     }
 
@@ -240,7 +243,7 @@ impl DenyReason {
             DenyReason::Expired => 3,
             DenyReason::Declined => 2,
             DenyReason::NoRelationship => 1,
-            DenyReason::NotAPupil | DenyReason::OutsideSchool => 0,
+            DenyReason::NotAPupil | DenyReason::OutsideSchool | DenyReason::ViewerBlocked => 0,
         }
     }
 }

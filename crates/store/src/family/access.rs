@@ -44,6 +44,8 @@ pub struct AccessTarget {
 pub struct ViewerTies {
     pub links: Vec<LinkTie>,
     pub grants: Vec<GrantTie>,
+    /// An operator locked the viewer's account: it sees nothing.
+    pub blocked: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -132,7 +134,11 @@ impl Store {
              SELECT 'grant', i.pupil_id, i.status, i.opens_at, i.expires_at, i.services,
                     r.status, CAST(NULL AS TEXT)
              FROM invitations i JOIN relationships r ON r.id = i.relationship_id
-             WHERE i.grantee_id = $1",
+             WHERE i.grantee_id = $1
+             UNION ALL
+             SELECT 'blocked', a.id, a.status, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+                    CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)
+             FROM accounts a WHERE a.id = $1 AND a.status = 'blocked'",
         )
         .bind(viewer.to_string())
         .bind(target.to_string())
@@ -148,6 +154,7 @@ impl Store {
                     found.role = Some(status);
                     found.school = opt_uuid_col(&row, "target_school")?;
                 }
+                "blocked" => ties.blocked = true,
                 "link" => ties.links.push(LinkTie {
                     pupil,
                     status,

@@ -117,6 +117,8 @@ fn action_words(action: &str, lang: Lang) -> String {
         "account.activation_reset" => ("активация сброшена", "activation reset"),
         "account.credentials_set" => ("пароль задан при активации", "credentials set"),
         "account.data_corrected" => ("данные исправлены", "data corrected"),
+        "account.locked" => ("учётная запись заблокирована", "account blocked"),
+        "account.unlocked" => ("учётная запись разблокирована", "account unblocked"),
         "account.email_confirmed" => ("почта подтверждена", "e-mail confirmed"),
         "account.password_reset" => ("пароль восстановлен", "password reset"),
         "account.password_reset_by_parent" => (

@@ -6,7 +6,8 @@
 use i18n::Lang;
 
 pub(super) struct KeptForm {
-    /// Which form: "unlink", "relink", "correct", "reset" or "confirm".
+    /// Which form: "unlink", "relink", "correct", "reset", "confirm",
+    /// "lock" or "unlock".
     pub form: &'static str,
     pub account: String,
     /// The identity's provider (forms about a link); empty otherwise.

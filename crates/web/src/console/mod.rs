@@ -3,14 +3,15 @@
 //! (masked view), `privileged_support` (may unmask) or `school_admin` (masked
 //! view of their own school's people, who alone may correct personal data).
 //! They type a reference code, a diary login or a SNILS and see the
-//! attempts, the comparison and the remedy; they unlink, relink and correct
-//! with a reason; `/ops/audit` reads the audit log. Without a lookup the
+//! attempts, the comparison and the remedy; they unlink, relink, correct,
+//! lock and unlock with a reason; `/ops/audit` reads the audit log. Without a lookup the
 //! front page charts attempts per hour by outcome. Every lookup and every
 //! change is audited under `operator:{account id}`.
 //!
 //! School administrators see the audit viewer too, limited to rows about
 //! accounts of their school.
 
+mod account_lock;
 mod actions;
 mod audit;
 mod kept;
@@ -29,6 +30,7 @@ use super::lang::RequestLang;
 use super::pages::{render, Chrome, MessagePage, OpsAccount, OpsAttempt};
 use super::{cookies, query_param, AppState};
 use ::texts::prelude::*;
+use app::console::account_lock::LockRecord;
 use app::console::actions::{ConsoleRequest, HourlyOutcomes, Operator};
 use app::console::diagnose::{nothing_found, Diagnosis};
 use app::shared::OperatorRole;
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/ops/relink", post(actions::relink))
         .route("/ops/correct", post(actions::correct))
         .merge(operator_actions::router())
+        .merge(account_lock::router())
 }
 
 /// The console's words, chosen per request.
@@ -61,6 +64,8 @@ struct ConsoleTexts {
     show_id: &'static str,
     reset_activation: &'static str,
     confirm_relationship: &'static str,
+    lock: &'static str,
+    unlock: &'static str,
     pupil_id: &'static str,
     reason: &'static str,
     relink_to: &'static str,
@@ -102,6 +107,8 @@ impl ConsoleTexts {
                 "Подтвердить связь с учеником",
                 "Confirm the relationship with a pupil",
             ),
+            lock: t("Заблокировать", "Block"),
+            unlock: t("Разблокировать", "Unblock"),
             pupil_id: t("id ученика", "pupil's id"),
             reason: t("Причина", "Reason"),
             relink_to: t(
@@ -246,6 +253,18 @@ async fn console_page(
                 "В записи уже эти данные: ничего не изменилось.",
                 "The record already says so: nothing changed.",
             ),
+            "locked" => (
+                "Учётная запись заблокирована: все её сеансы завершены, приложения получили выход; причина записана в журнал.",
+                "The account is blocked: all its sessions ended and the apps were logged out; the reason is in the audit log.",
+            ),
+            "unlocked" => (
+                "Учётная запись разблокирована; причина записана в журнал.",
+                "The account is unblocked; the reason is in the audit log.",
+            ),
+            "lock_unchanged" => (
+                "Состояние учётной записи уже такое: ничего не изменилось.",
+                "The account is in that state already: nothing changed.",
+            ),
             _ => return None,
         };
         Some(lang.pick(ru, en).to_string())
@@ -331,8 +350,34 @@ fn account_rows(diagnosis: &Diagnosis, lang: Lang) -> Vec<OpsAccount> {
                     )
                 })
                 .collect(),
+            blocked: a.status == "blocked",
+            lock_line: (a.status == "blocked").then(|| lock_line(a.lock.as_ref(), lang)),
         })
         .collect()
+}
+
+/// «Заблокирована 2026-12-07 19:40 UTC (operator:…): причина».
+fn lock_line(lock: Option<&LockRecord>, lang: Lang) -> String {
+    let blocked = lang.pick("Учётная запись заблокирована", "The account is blocked");
+    match lock {
+        Some(lock) => format!(
+            "{blocked} {} ({}: {}){}",
+            lock.at.format("%Y-%m-%d %H:%M UTC"),
+            lang.pick("кем", "by"),
+            lock.by,
+            lock.reason
+                .as_deref()
+                .map(|r| format!(". {}: {r}", lang.pick("Причина", "Reason")))
+                .unwrap_or_default()
+        ),
+        None => format!(
+            "{blocked} ({})",
+            lang.pick(
+                "не через консоль: в журнале записи нет",
+                "not in the console: no audit row"
+            )
+        ),
+    }
 }
 
 fn attempt_rows(diagnosis: Diagnosis, lang: Lang) -> Vec<OpsAttempt> {
