@@ -97,6 +97,11 @@ pub struct UploadFigures {
     pub hwm_before_mib: f64,
     pub hwm_after_mib: f64,
     pub peak_reset: bool,
+    /// Anonymous (heap) memory (MiB) before, and its peak sampled every
+    /// 10 ms during the upload: VmHWM also counts the pages of the
+    /// memory-mapped database file the server reads through.
+    pub anon_before_mib: f64,
+    pub anon_peak_mib: f64,
 }
 
 /// The figures, as printed.
@@ -243,12 +248,15 @@ pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<S
         ("the large file's write job", &large_write),
     ] {
         println!(
-            "   peak resident memory (VmHWM) around {what}: {:.0} MiB before, {:.0} MiB after, +{:.0} MiB ({})",
+            "   {what}: heap (RssAnon, sampled every 10 ms) {:.0} MiB before, peak {:.0} MiB, +{:.0} MiB; peak resident memory (VmHWM, with the mapped database file) {:.0} → {:.0} MiB, +{:.0} MiB ({})",
+            figures.anon_before_mib,
+            figures.anon_peak_mib,
+            figures.anon_peak_mib - figures.anon_before_mib,
             figures.hwm_before_mib,
             figures.hwm_after_mib,
             figures.hwm_after_mib - figures.hwm_before_mib,
             if figures.peak_reset {
-                "the peak reset to the resident size before the upload"
+                "the peak reset to the resident size before"
             } else {
                 "could not reset the peak: the process's peak so far"
             }
@@ -302,6 +310,7 @@ async fn upload(
     release_freed_memory();
     let peak_reset = reset_peak();
     let hwm_before_mib = status_mib("VmHWM:");
+    let anon = AnonPeak::start();
     let started = Instant::now();
     let id = app.school().keep_upload(admin, &bytes).await?;
     drop(bytes);
@@ -312,6 +321,8 @@ async fn upload(
                 seconds: started.elapsed().as_secs_f64(),
                 hwm_before_mib,
                 peak_reset,
+                anon_before_mib: anon.before_mib,
+                anon_peak_mib: anon.stop().max(figures.anon_peak_mib),
                 ..figures
             },
             id,
@@ -320,6 +331,8 @@ async fn upload(
     let bytes = app.school().kept_upload(admin, &id).await?;
     let checked = app.school().check_upload(admin, bytes).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let anon_before_mib = anon.before_mib;
+    let anon_peak_mib = anon.stop();
     let report = checked.report;
     let figures = UploadFigures {
         file_bytes,
@@ -333,6 +346,8 @@ async fn upload(
         hwm_before_mib,
         hwm_after_mib: status_mib("VmHWM:"),
         peak_reset,
+        anon_before_mib,
+        anon_peak_mib,
     };
     Ok((figures, id))
 }
@@ -349,6 +364,7 @@ async fn by_job(
     release_freed_memory();
     let peak_reset = reset_peak();
     let hwm_before_mib = status_mib("VmHWM:");
+    let anon = AnonPeak::start();
     let started = Instant::now();
     let start = app::school::jobs::start(app, admin, id, kind).await?;
     anyhow::ensure!(start == JobStart::Started, "the job started: {start:?}");
@@ -362,6 +378,8 @@ async fn by_job(
         }
     };
     let seconds = started.elapsed().as_secs_f64();
+    let anon_before_mib = anon.before_mib;
+    let anon_peak_mib = anon.stop();
     let report = report.ok_or_else(|| anyhow::anyhow!("a finished job keeps its report"))?;
     Ok(UploadFigures {
         file_bytes,
@@ -372,7 +390,43 @@ async fn by_job(
         hwm_before_mib,
         hwm_after_mib: status_mib("VmHWM:"),
         peak_reset,
+        anon_before_mib,
+        anon_peak_mib,
     })
+}
+
+/// The peak of anonymous (heap) memory, sampled every 10 ms on a thread of
+/// its own until stopped.
+struct AnonPeak {
+    before_mib: f64,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<f64>,
+}
+
+impl AnonPeak {
+    fn start() -> AnonPeak {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let before_mib = status_mib("RssAnon:");
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = before_mib;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(status_mib("RssAnon:"));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak.max(status_mib("RssAnon:"))
+        });
+        AnonPeak {
+            before_mib,
+            stop,
+            thread,
+        }
+    }
+
+    fn stop(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(self.before_mib)
+    }
 }
 
 /// «1А» … «11А», «1Б» …; past the letters, classes are reused (the large

@@ -246,7 +246,10 @@ async fn an_interrupted_job_says_what_to_do_and_an_unknown_one_is_not_found() {
         english.body
     );
     let csv = browser
-        .get(&format!("{}/school/roster/{id}/report.csv?lang=ru", app.base))
+        .get(&format!(
+            "{}/school/roster/{id}/report.csv?lang=ru",
+            app.base
+        ))
         .await
         .expect("report");
     assert_eq!(csv.status, StatusCode::CONFLICT, "{}", csv.body);
