@@ -27,6 +27,7 @@ pub use ::federation;
 pub use ::i18n;
 pub use ::notify;
 pub use ::store;
+pub use ::texts;
 pub use ::web;
 
 pub mod cli;

@@ -2,9 +2,9 @@
 //! what was compared and who must fix what — for every failing demo person,
 //! through the use case and through `esia-link diagnose`.
 
-use esia_link::app::console::remedy::Side;
 use esia_link::demo::browser::Consent;
 use esia_link::i18n::Lang;
+use esia_link::texts::remedy::Side;
 
 use crate::helpers::{csrf_token, demo_account, fill_form, make_school_admin, spawn_app, TestApp};
 

@@ -4,10 +4,10 @@
 //! `rejected` with the table's code, nothing linked, no person data read).
 
 use chrono::{Duration as Days, Utc};
-use esia_link::app::console::remedy::Side;
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use esia_link::federation::keys::VerifyingKey;
 use esia_link::i18n::Lang;
+use esia_link::texts::remedy::Side;
 use mock_idp::Fault;
 
 use crate::helpers::{spawn_app, TestApp};

@@ -7,6 +7,7 @@ mod access;
 mod activation;
 pub mod esia;
 mod identity;
+pub mod remedy;
 mod roster;
 mod throttle;
 

@@ -12,9 +12,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::console::account_lock::LockRecord;
-use crate::console::remedy::{remedy, Facts, Remedy};
 use crate::shared::{mask_word, required_reason, OperatorRole};
 use crate::{AppError, Console};
+use ::texts::remedy::{remedy, Facts, Remedy};
 use domain::code::ReferenceCode;
 use domain::link::OutcomeCode;
 use domain::snils::Snils;

@@ -10,4 +10,3 @@ pub mod diagnose;
 pub mod grants;
 pub mod operator_actions;
 pub mod people;
-pub mod remedy;

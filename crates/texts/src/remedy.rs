@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use ::texts::prelude::*;
+use crate::prelude::*;
 use domain::link::OutcomeCode;
 use domain::name::{NamePart, PartVerdict};
 use domain::tier::Tier;
@@ -255,7 +255,7 @@ fn failure(code: &str, details: Option<&Value>, lang: Lang) -> Remedy {
     if let Some(remedy) = certificate_remedy(code, details, lang) {
         return remedy;
     }
-    if let Some(explanation) = ::texts::esia::operator_explanation(code, lang) {
+    if let Some(explanation) = crate::esia::operator_explanation(code, lang) {
         let side = match code {
             "ESIA-007004" | "ESIA-007055" => Side::Person,
             "ESIA-007007" | "ESIA-007008" => Side::Nobody,
@@ -320,10 +320,26 @@ fn failure(code: &str, details: Option<&Value>, lang: Lang) -> Remedy {
     }
 }
 
+/// The certificate an attempt's details carry (as the federation layer's
+/// `CertificateInfo` records it).
+#[derive(serde::Deserialize)]
+struct RecordedCertificate {
+    subject: String,
+    serial: String,
+    /// Unix seconds.
+    not_before: i64,
+    not_after: i64,
+}
+
+fn utc_text(unix: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| unix.to_string())
+}
+
 /// Expired or not-yet-valid signing certificate: which one, its dates and
 /// what to do (the attempt's details carry the certificate).
 fn certificate_remedy(code: &str, details: Option<&Value>, lang: Lang) -> Option<Remedy> {
-    use federation::certificates::{utc_text, CertificateInfo};
     let t = |ru: &str, en: &str| lang.pick(ru, en).to_string();
     let expired = match code {
         "token.certificate_expired" => true,
@@ -332,7 +348,7 @@ fn certificate_remedy(code: &str, details: Option<&Value>, lang: Lang) -> Option
     };
     let named = details
         .and_then(|d| d.get("certificate"))
-        .and_then(|c| serde_json::from_value::<CertificateInfo>(c.clone()).ok())
+        .and_then(|c| serde_json::from_value::<RecordedCertificate>(c.clone()).ok())
         .map(|c| {
             format!(
                 "{} {} ({} {}), {} {} {} {}.",
