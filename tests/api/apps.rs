@@ -477,6 +477,50 @@ async fn revocation_by_the_app_ends_its_grant() {
     );
 }
 
+/// An app sign-in of a person already signed in here, as `bench apps`
+/// runs it: the grant written at the token endpoint, the person's claims
+/// read there (2 statements) and again at userinfo (2), and the grant's
+/// liveness at userinfo. On a SQLite file the five reads run on the
+/// calling thread (`sqlite_reads`); they count all the same.
+#[tokio::test]
+async fn an_app_sign_in_keeps_its_statement_budget() {
+    let (backchannel, _) = receiver().await;
+    let app = apps_app(&backchannel).await;
+    let (browser, _) = app.login("esia", "ivanova", Consent::Allow).await;
+    // The login journal's write, out of the way.
+    app.state.flush().await;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let before = app.store.statements_run();
+    let code = native_code(&app, &browser, challenge.as_str(), 40_002).await;
+    let (status, tokens) = token(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:40002/callback"),
+            ("client_id", "diary-phone"),
+            ("code_verifier", verifier.secret()),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().expect("access");
+    let userinfo: Value = http()
+        .get(format!("{}/oauth2/userinfo", app.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(userinfo["family_name"], "Иванова", "{userinfo}");
+    assert_eq!(userinfo["diary"]["role"], "parent", "{userinfo}");
+    let ran = app.store.statements_run() - before;
+    assert!(ran <= 6, "an app sign-in ran {ran} statements");
+}
+
 /// The web app's tokens for Иванова, signed in through State Services in
 /// `browser` (with the nonce `n1`).
 pub(crate) async fn web_tokens(app: &TestApp, browser: &ScriptedBrowser) -> Value {

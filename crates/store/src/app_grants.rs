@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::sqlite_reads::FixedRead;
 use super::{now_ms, uuid_col, NewAuditEntry, Store, StoreError};
 
 /// A grant as first written, when an authorization code is redeemed.
@@ -89,18 +90,20 @@ impl Store {
         Ok(())
     }
 
+    /// On a SQLite file it runs on the calling thread (`sqlite_reads`):
+    /// every app's userinfo call reads it.
     pub async fn app_grant(&self, id: Uuid) -> Result<Option<StoredAppGrant>, StoreError> {
-        let row = sqlx::query("SELECT record, revoked_at FROM app_grants WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.conn().await?)
-            .await?;
-        row.map(|row| {
-            Ok(StoredAppGrant {
-                record: row.try_get("record")?,
-                revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        static GRANT: FixedRead =
+            FixedRead::new(|| "SELECT record, revoked_at FROM app_grants WHERE id = $1".into());
+        let rows = self
+            .read_rows(&GRANT, &[&id.to_string()], |row| {
+                Ok(StoredAppGrant {
+                    record: row.required_text("record")?,
+                    revoked: row.int("revoked_at")?.is_some(),
+                })
             })
-        })
-        .transpose()
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     /// Writes a rotated grant if nobody rotated it since `generation` was

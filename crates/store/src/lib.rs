@@ -510,12 +510,15 @@ impl Columns for AnyRow {
     }
 }
 
-pub(crate) fn uuid_col(row: &impl Columns, column: &str) -> Result<Uuid, StoreError> {
+pub(crate) fn uuid_col(row: &(impl Columns + ?Sized), column: &str) -> Result<Uuid, StoreError> {
     let text = row.required_text(column)?;
     Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not a UUID")))
 }
 
-pub(crate) fn opt_uuid_col(row: &impl Columns, column: &str) -> Result<Option<Uuid>, StoreError> {
+pub(crate) fn opt_uuid_col(
+    row: &(impl Columns + ?Sized),
+    column: &str,
+) -> Result<Option<Uuid>, StoreError> {
     row.text(column)?
         .map(|t| {
             Uuid::parse_str(&t).map_err(|_| StoreError::Corrupt(format!("{column} is not a UUID")))
@@ -524,7 +527,7 @@ pub(crate) fn opt_uuid_col(row: &impl Columns, column: &str) -> Result<Option<Uu
 }
 
 pub(crate) fn opt_date_col(
-    row: &impl Columns,
+    row: &(impl Columns + ?Sized),
     column: &str,
 ) -> Result<Option<NaiveDate>, StoreError> {
     row.text(column)?
@@ -535,11 +538,14 @@ pub(crate) fn opt_date_col(
         .transpose()
 }
 
-pub(crate) fn flag_col(row: &impl Columns, column: &str) -> Result<bool, StoreError> {
+pub(crate) fn flag_col(row: &(impl Columns + ?Sized), column: &str) -> Result<bool, StoreError> {
     Ok(row.required_int(column)? != 0)
 }
 
-pub(crate) fn json_col(row: &impl Columns, column: &str) -> Result<serde_json::Value, StoreError> {
+pub(crate) fn json_col(
+    row: &(impl Columns + ?Sized),
+    column: &str,
+) -> Result<serde_json::Value, StoreError> {
     let text = row.required_text(column)?;
     serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} is not JSON")))
 }

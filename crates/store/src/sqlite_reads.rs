@@ -1,4 +1,6 @@
-//! The login path's reads on SQLite, run on the calling thread.
+//! The hot paths' reads on SQLite, run on the calling thread: the
+//! returning-login lookup, and what an app sign-in reads (the person's
+//! claims, a grant's liveness).
 //!
 //! sqlx runs every SQLite statement on a thread of the connection's own
 //! and, when the connection goes back to the pool, checks it with a second
@@ -18,13 +20,13 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::SqliteConnectOptions;
 
-use super::{Columns, StoreError};
+use super::{Columns, Store, StoreError};
 
 /// Idle connections kept at most: one a thread that reads at the same
 /// time; a busier moment opens more and closes them afterwards.
@@ -89,6 +91,84 @@ impl SqliteReads {
         connection.pragma_update(None, "mmap_size", 268_435_456)?;
         Ok(connection)
     }
+}
+
+/// A read whose statement never changes: its text built once, its column
+/// names learned on its first run here. Its parameters are all text (ids).
+pub(crate) struct FixedRead {
+    sql: LazyLock<String>,
+    names: OnceLock<Vec<String>>,
+}
+
+impl FixedRead {
+    pub(crate) const fn new(sql: fn() -> String) -> FixedRead {
+        FixedRead {
+            sql: LazyLock::new(sql),
+            names: OnceLock::new(),
+        }
+    }
+}
+
+impl Store {
+    /// The rows of `read`, each made into a `T` by `row`: on a SQLite file
+    /// on the calling thread, otherwise through the pool. One statement
+    /// either way.
+    pub(crate) async fn read_rows<T>(
+        &self,
+        read: &'static FixedRead,
+        params: &[&str],
+        row: impl Fn(&dyn Columns) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        if let Some(reads) = self.fast_reads() {
+            return reads.read(|connection| {
+                let mut statement = connection.prepare_cached(&read.sql)?;
+                let names = read.names.get_or_init(|| {
+                    statement
+                        .column_names()
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect()
+                });
+                bind_numbered(&mut statement, params)?;
+                let mut rows = statement.raw_query();
+                let mut found = Vec::new();
+                while let Some(found_row) = rows.next()? {
+                    found.push(row(&NamedRow {
+                        row: found_row,
+                        names,
+                    })?);
+                }
+                Ok(found)
+            });
+        }
+        let mut query = sqlx::query(&read.sql);
+        for param in params {
+            query = query.bind(param.to_string());
+        }
+        let rows = query.fetch_all(&mut *self.conn().await?).await?;
+        rows.iter().map(|found| row(found)).collect()
+    }
+}
+
+/// Binds `$1`, `$2`… to `params` by their numbers, as sqlx does: SQLite
+/// numbers parameters named `$n` in the order they first appear.
+fn bind_numbered(
+    statement: &mut rusqlite::Statement<'_>,
+    params: &[&str],
+) -> Result<(), StoreError> {
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|number| number.parse::<usize>().ok())
+            .unwrap_or(index);
+        let value = number
+            .checked_sub(1)
+            .and_then(|at| params.get(at))
+            .ok_or(rusqlite::Error::InvalidParameterCount(params.len(), number))?;
+        statement.raw_bind_parameter(index, value)?;
+    }
+    Ok(())
 }
 
 /// A row with its statement's column names, read by name on the Rust side:

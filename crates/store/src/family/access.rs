@@ -8,6 +8,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{brief_columns, brief_from, opt_time, PersonBrief};
+use crate::sqlite_reads::FixedRead;
 use crate::{flag_col, opt_uuid_col, to_time, uuid_col, Store, StoreError};
 
 /// The logged-in person, with what invitations are matched by.
@@ -94,22 +95,28 @@ pub enum FamilyTie {
 }
 
 impl Store {
-    /// The account behind a session, with its school.
+    /// The account behind a session, with its school. On a SQLite file it
+    /// runs on the calling thread (`sqlite_reads`): every app sign-in reads
+    /// it twice.
     pub async fn family_viewer(&self, account_id: Uuid) -> Result<ViewerRecord, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {}, a.phone, a.phone_verified, s.region_code
-             FROM accounts a LEFT JOIN schools s ON s.id = a.school_id WHERE a.id = $1",
-            brief_columns("a", "s", "")
-        ))
-        .bind(account_id.to_string())
-        .fetch_one(&mut *self.conn().await?)
-        .await?;
-        Ok(ViewerRecord {
-            person: brief_from(&row, "")?,
-            phone: row.try_get("phone")?,
-            phone_verified: flag_col(&row, "phone_verified")?,
-            region: row.try_get("region_code")?,
-        })
+        static VIEWER: FixedRead = FixedRead::new(|| {
+            format!(
+                "SELECT {}, a.phone, a.phone_verified, s.region_code
+                 FROM accounts a LEFT JOIN schools s ON s.id = a.school_id WHERE a.id = $1",
+                brief_columns("a", "s", "")
+            )
+        });
+        let rows = self
+            .read_rows(&VIEWER, &[&account_id.to_string()], |row| {
+                Ok(ViewerRecord {
+                    person: brief_from(row, "")?,
+                    phone: row.text("phone")?,
+                    phone_verified: flag_col(row, "phone_verified")?,
+                    region: row.int("region_code")?,
+                })
+            })
+            .await?;
+        rows.into_iter().next().ok_or(StoreError::NotFound)
     }
 
     /// Everything an access check needs: the target account, and every
@@ -181,54 +188,48 @@ impl Store {
 
     /// The pupils linked to the viewer by a confirmed link or an accepted
     /// invitation (the caller decides what is open), with the pupil's
-    /// details: (pupil, link or grant).
+    /// details: (pupil, link or grant). On a SQLite file it runs on the
+    /// calling thread, as [`Store::family_viewer`] does.
     pub async fn family_pupils(
         &self,
         viewer: Uuid,
     ) -> Result<Vec<(PersonBrief, FamilyTie)>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT 'link' AS kind, r.status, r.decided_at AS t1, CAST(NULL AS BIGINT) AS t2,
-                    CAST(NULL AS TEXT) AS services, CAST(NULL AS TEXT) AS link_status,
-                    r.id AS tie_id, {c}
-             FROM relationships r
-             JOIN accounts c ON c.id = r.pupil_id LEFT JOIN schools cs ON cs.id = c.school_id
-             WHERE (r.holder_id = $1 OR r.parent_id = $1) AND r.status = 'confirmed'
-             UNION ALL
-             SELECT 'grant', i.status, i.opens_at, i.expires_at, i.services, r.status, i.id, {c}
-             FROM invitations i JOIN relationships r ON r.id = i.relationship_id
-             JOIN accounts c ON c.id = i.pupil_id LEFT JOIN schools cs ON cs.id = c.school_id
-             WHERE i.grantee_id = $1 AND i.status = 'accepted'",
-            c = brief_columns("c", "cs", "c_")
-        ))
-        .bind(viewer.to_string())
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                let tie = if kind == "link" {
-                    FamilyTie::Link {
-                        relationship_id: uuid_col(row, "tie_id")?,
-                        since: opt_time(row, "t1")?,
-                    }
-                } else {
-                    FamilyTie::Grant {
-                        invitation_id: uuid_col(row, "tie_id")?,
-                        row: GrantRow {
-                            status: row.try_get("status")?,
-                            opens_at: opt_time(row, "t1")?,
-                            expires_at: opt_time(row, "t2")?.unwrap_or_else(|| to_time(0)),
-                            services: row
-                                .try_get::<Option<String>, _>("services")?
-                                .unwrap_or_default(),
-                            relationship_status: row
-                                .try_get::<Option<String>, _>("link_status")?
-                                .unwrap_or_default(),
-                        },
-                    }
-                };
-                Ok((brief_from(row, "c_")?, tie))
-            })
-            .collect()
+        static PUPILS: FixedRead = FixedRead::new(|| {
+            format!(
+                "SELECT 'link' AS kind, r.status, r.decided_at AS t1, CAST(NULL AS BIGINT) AS t2,
+                        CAST(NULL AS TEXT) AS services, CAST(NULL AS TEXT) AS link_status,
+                        r.id AS tie_id, {c}
+                 FROM relationships r
+                 JOIN accounts c ON c.id = r.pupil_id LEFT JOIN schools cs ON cs.id = c.school_id
+                 WHERE (r.holder_id = $1 OR r.parent_id = $1) AND r.status = 'confirmed'
+                 UNION ALL
+                 SELECT 'grant', i.status, i.opens_at, i.expires_at, i.services, r.status, i.id, {c}
+                 FROM invitations i JOIN relationships r ON r.id = i.relationship_id
+                 JOIN accounts c ON c.id = i.pupil_id LEFT JOIN schools cs ON cs.id = c.school_id
+                 WHERE i.grantee_id = $1 AND i.status = 'accepted'",
+                c = brief_columns("c", "cs", "c_")
+            )
+        });
+        self.read_rows(&PUPILS, &[&viewer.to_string()], |row| {
+            let tie = if row.required_text("kind")? == "link" {
+                FamilyTie::Link {
+                    relationship_id: uuid_col(row, "tie_id")?,
+                    since: opt_time(row, "t1")?,
+                }
+            } else {
+                FamilyTie::Grant {
+                    invitation_id: uuid_col(row, "tie_id")?,
+                    row: GrantRow {
+                        status: row.required_text("status")?,
+                        opens_at: opt_time(row, "t1")?,
+                        expires_at: opt_time(row, "t2")?.unwrap_or_else(|| to_time(0)),
+                        services: row.text("services")?.unwrap_or_default(),
+                        relationship_status: row.text("link_status")?.unwrap_or_default(),
+                    },
+                }
+            };
+            Ok((brief_from(row, "c_")?, tie))
+        })
+        .await
     }
 }

@@ -25,11 +25,9 @@ mod tests;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use uuid::Uuid;
 
-use super::{opt_date_col, opt_uuid_col, to_time, uuid_col, StoreError};
+use super::{opt_date_col, opt_uuid_col, to_time, uuid_col, Columns, StoreError};
 
 pub use access::{AccessTarget, FamilyTie, GrantRow, GrantTie, LinkTie, ViewerRecord, ViewerTies};
 pub use invitations::{InvitationChange, InvitationRecord, NewInvitation};
@@ -93,22 +91,28 @@ pub(super) fn brief_columns(a: &str, s: &str, prefix: &str) -> String {
     .join(", ")
 }
 
-pub(super) fn brief_from(row: &AnyRow, prefix: &str) -> Result<PersonBrief, StoreError> {
+pub(super) fn brief_from(
+    row: &(impl Columns + ?Sized),
+    prefix: &str,
+) -> Result<PersonBrief, StoreError> {
     let col = |c: &str| format!("{prefix}{c}");
     Ok(PersonBrief {
         id: uuid_col(row, &col("id"))?,
-        role: row.try_get(col("role").as_str())?,
-        surname: row.try_get(col("surname").as_str())?,
-        given_name: row.try_get(col("given_name").as_str())?,
-        patronymic: row.try_get(col("patronymic").as_str())?,
+        role: row.required_text(&col("role"))?,
+        surname: row.required_text(&col("surname"))?,
+        given_name: row.required_text(&col("given_name"))?,
+        patronymic: row.text(&col("patronymic"))?,
         birth_date: opt_date_col(row, &col("birth_date"))?,
-        snils: row.try_get(col("snils").as_str())?,
+        snils: row.text(&col("snils"))?,
         school_id: opt_uuid_col(row, &col("school_id"))?,
-        school_name: row.try_get(col("school_name").as_str())?,
-        class_name: row.try_get(col("class_name").as_str())?,
+        school_name: row.text(&col("school_name"))?,
+        class_name: row.text(&col("class_name"))?,
     })
 }
 
-fn opt_time(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(row.try_get::<Option<i64>, _>(column)?.map(to_time))
+fn opt_time(
+    row: &(impl Columns + ?Sized),
+    column: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(row.int(column)?.map(to_time))
 }
