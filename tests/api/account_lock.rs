@@ -256,6 +256,26 @@ async fn only_an_operator_locks_an_account() {
         matches!(no_reason, Err(esia_link::app::AppError::ReasonRequired)),
         "{no_reason:?}"
     );
+
+    // An operator cannot lock their own account: the form says so and
+    // nothing changes.
+    let me = demo_account(&app, "kravtsova.ea").await;
+    let (operator, _) = app.login("esia", "operator", Consent::Allow).await;
+    let own = post_console_form(&app, &operator, "kravtsova.ea", "/ops/lock", REASON).await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.body);
+    assert!(
+        own.body.contains("You cannot block your own account"),
+        "{}",
+        own.body
+    );
+    assert_ne!(
+        app.store.get_account(me.id).await.unwrap().status,
+        "blocked"
+    );
+    assert!(
+        signed_in(&app, &operator).await,
+        "the operator's session lives"
+    );
 }
 
 #[tokio::test]

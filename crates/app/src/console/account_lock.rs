@@ -39,6 +39,9 @@ pub enum LockChange {
     /// The account is locked already (a lock), or not locked (an unlock):
     /// nothing written.
     Unchanged,
+    /// An operator's own account: another operator locks it (a lock would
+    /// end the very session asking for it, and leave nobody to undo it).
+    OwnAccount,
 }
 
 /// Who locked an account, when and why: the lock's audit row.
@@ -91,6 +94,9 @@ impl Console<'_> {
         let account = self
             .account_in_scope(account_id, operator.role.school())
             .await?;
+        if operator.actor == format!("operator:{account_id}") {
+            return Ok(LockChange::OwnAccount);
+        }
         if account.status == BLOCKED {
             return Ok(LockChange::Unchanged);
         }

@@ -96,6 +96,15 @@ async fn change(
         (Ok(LockChange::Done), Change::Lock) => Ok(back_to_console(&form.q, "locked")),
         (Ok(LockChange::Done), Change::Unlock) => Ok(back_to_console(&form.q, "unlocked")),
         (Ok(LockChange::Unchanged), _) => Ok(back_to_console(&form.q, "lock_unchanged")),
+        (Ok(LockChange::OwnAccount), _) => {
+            let error = lang.pick(
+                "Свою учётную запись заблокировать нельзя: попросите другого оператора.",
+                "You cannot block your own account: ask another operator.",
+            );
+            let kept = KeptForm::new(change.form(), account, "", "reason", error)
+                .with("reason", &form.reason);
+            show_kept(app, cookie, lang, &form.q, kept).await
+        }
         // Back to the same form, the reason kept, the error beside it.
         (Err(AppError::ReasonRequired), _) => {
             let kept = KeptForm::new(change.form(), account, "", "reason", reason_error(lang))
