@@ -8,12 +8,11 @@ use esia_link::app::console::actions::Operator;
 use esia_link::app::shared::OperatorRole;
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
 use reqwest::{Method, StatusCode};
-use secrecy::SecretString;
 
 use crate::apps::{apps_app, jwt_part, receiver, wait_for_a_delivery, web_tokens, LOGOUT_EVENT};
+use crate::credentials::{with_password, PASSWORD};
 use crate::helpers::{csrf_token, demo_account, fill_form, spawn_app, TestApp};
 
-const PASSWORD: &str = "синий-кит-2024-лето";
 const REASON: &str = "the parent reported a stolen phone";
 
 async fn audit_count(app: &TestApp, action: &str, target: &str) -> i64 {
@@ -23,22 +22,6 @@ async fn audit_count(app: &TestApp, action: &str, target: &str) -> i64 {
         .fetch_one(app.store.pool())
         .await
         .expect("audit")
-}
-
-/// Gives the demo account `login` a password and makes it active, as the
-/// activation wizard would have.
-async fn with_password(app: &TestApp, login: &str) {
-    let hash = esia_link::app::account::password::hash(SecretString::from(PASSWORD))
-        .await
-        .expect("hash");
-    sqlx::query(
-        "UPDATE accounts SET password_hash = $1, status = 'active', email = 'x@mail.ru', email_verified = 1 WHERE login = $2",
-    )
-    .bind(hash)
-    .bind(login)
-    .execute(app.store.pool())
-    .await
-    .expect("set password");
 }
 
 /// A password login in a fresh browser: (status, where to, page).

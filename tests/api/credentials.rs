@@ -8,11 +8,11 @@ use secrecy::SecretString;
 
 use crate::helpers::{demo_account, spawn_app, TestApp};
 
-const PASSWORD: &str = "синий-кит-2024-лето";
+pub(crate) const PASSWORD: &str = "синий-кит-2024-лето";
 
 /// Gives the demo account `login` a password and makes it active, as the
 /// activation wizard would have.
-async fn with_password(app: &TestApp, login: &str) {
+pub(crate) async fn with_password(app: &TestApp, login: &str) {
     let hash = esia_link::app::account::password::hash(SecretString::from(PASSWORD))
         .await
         .expect("hash");

@@ -14,7 +14,7 @@ use crate::AppState;
 
 use super::actions::show_kept;
 use super::back_to_console;
-use super::kept::{reason_error, KeptForm};
+use super::kept::{reason_error, AccountForm, KeptForm};
 use app::console::account_lock::LockChange;
 use app::AppError;
 
@@ -22,18 +22,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ops/lock", post(lock))
         .route("/ops/unlock", post(unlock))
-}
-
-#[derive(serde::Deserialize)]
-struct LockForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    account: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    q: String,
 }
 
 /// Which of the two forms.
@@ -57,7 +45,7 @@ impl Change {
 async fn lock(
     State(app): State<AppState>,
     visit: Visit,
-    Form(form): Form<LockForm>,
+    Form(form): Form<AccountForm>,
 ) -> Result<Response, WebError> {
     change(&app, &visit, &form, Change::Lock).await
 }
@@ -66,7 +54,7 @@ async fn lock(
 async fn unlock(
     State(app): State<AppState>,
     visit: Visit,
-    Form(form): Form<LockForm>,
+    Form(form): Form<AccountForm>,
 ) -> Result<Response, WebError> {
     change(&app, &visit, &form, Change::Unlock).await
 }
@@ -74,7 +62,7 @@ async fn unlock(
 async fn change(
     app: &AppState,
     visit: &Visit,
-    form: &LockForm,
+    form: &AccountForm,
     change: Change,
 ) -> Result<Response, WebError> {
     let (cookie, lang) = (visit.session_cookie(), visit.lang);

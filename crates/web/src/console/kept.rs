@@ -56,6 +56,20 @@ impl KeptForm {
 }
 
 /// What a reason shorter than five characters gets.
+/// An operator's form about one account: the session's CSRF token, the
+/// account, the reason for the log, and the console's lookup to go back to.
+#[derive(serde::Deserialize)]
+pub(super) struct AccountForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub account: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub q: String,
+}
+
 pub(super) fn reason_error(lang: Lang) -> &'static str {
     lang.pick(
         "Напишите причину — не короче пяти знаков: она попадёт в журнал.",

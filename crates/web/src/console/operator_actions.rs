@@ -14,7 +14,7 @@ use crate::pages::{render, MessagePage};
 use crate::{cookies, AppState};
 
 use super::actions::show_kept;
-use super::kept::{reason_error, KeptForm};
+use super::kept::{reason_error, AccountForm, KeptForm};
 use app::AppError;
 use i18n::Lang;
 
@@ -22,18 +22,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ops/reset-activation", post(reset_activation))
         .route("/ops/confirm-relationship", post(confirm_relationship))
-}
-
-#[derive(serde::Deserialize)]
-struct ResetForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    account: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    q: String,
 }
 
 fn id(text: &str, lang: Lang) -> Result<Uuid, WebError> {
@@ -44,7 +32,7 @@ async fn reset_activation(
     State(app): State<AppState>,
     headers: HeaderMap,
     RequestLang(lang): RequestLang,
-    Form(form): Form<ResetForm>,
+    Form(form): Form<AccountForm>,
 ) -> Result<Response, WebError> {
     let cookie = cookies::get(&headers, cookies::SESSION);
     let account = id(&form.account, lang)?;
