@@ -7,41 +7,24 @@
 use esia_link::app::console::actions::Operator;
 use esia_link::app::shared::OperatorRole;
 use esia_link::demo::browser::{Consent, ScriptedBrowser};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 
 use crate::apps::{apps_app, jwt_part, receiver, wait_for_a_delivery, web_tokens, LOGOUT_EVENT};
-use crate::credentials::{with_password, PASSWORD};
-use crate::helpers::{csrf_token, demo_account, fill_form, spawn_app, TestApp};
+use crate::credentials::{post, with_password, PASSWORD};
+use crate::helpers::{audit_count, csrf_token, demo_account, fill_form, spawn_app, TestApp};
 
 const REASON: &str = "the parent reported a stolen phone";
 
-async fn audit_count(app: &TestApp, action: &str, target: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2")
-        .bind(action)
-        .bind(target)
-        .fetch_one(app.store.pool())
-        .await
-        .expect("audit")
-}
-
 /// A password login in a fresh browser: (status, where to, page).
 async fn password_login(app: &TestApp, login: &str) -> (StatusCode, Option<String>, String) {
-    let browser = ScriptedBrowser::new();
-    let response = browser
-        .send(
-            browser
-                .request(Method::POST, &format!("{}/login/password", app.base))
-                .form(&[("login", login), ("password", PASSWORD)]),
-        )
-        .await
-        .expect("request");
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    (status, location, response.text().await.expect("body"))
+    post(
+        app,
+        &ScriptedBrowser::new(),
+        "/login/password",
+        login,
+        PASSWORD,
+    )
+    .await
 }
 
 /// Whether the session behind `browser`'s cookie is alive.

@@ -26,7 +26,9 @@ pub(crate) async fn with_password(app: &TestApp, login: &str) {
     .expect("set password");
 }
 
-async fn post(
+/// Posts a login and password to `path` (the password login or a link form):
+/// (status, where to, page).
+pub(crate) async fn post(
     app: &TestApp,
     browser: &ScriptedBrowser,
     path: &str,

@@ -574,3 +574,13 @@ pub async fn import_csv(
     assert!(report.ok(), "{report:?}");
     report
 }
+
+/// Audit rows of `action` about `target` (an id as the log writes it).
+pub async fn audit_count(app: &TestApp, action: &str, target: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2")
+        .bind(action)
+        .bind(target)
+        .fetch_one(app.store.pool())
+        .await
+        .expect("audit")
+}

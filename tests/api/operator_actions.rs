@@ -5,16 +5,7 @@
 use esia_link::demo::browser::Consent;
 use reqwest::StatusCode;
 
-use crate::helpers::{demo_account, fill_form, make_school_admin, spawn_app, TestApp};
-
-async fn audit_count(app: &TestApp, action: &str, target: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target_id = $2")
-        .bind(action)
-        .bind(target)
-        .fetch_one(app.store.pool())
-        .await
-        .expect("audit")
-}
+use crate::helpers::{audit_count, demo_account, fill_form, make_school_admin, spawn_app};
 
 #[tokio::test]
 async fn a_reset_activation_gives_a_working_code_and_needs_a_reason() {

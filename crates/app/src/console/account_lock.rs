@@ -57,29 +57,22 @@ pub struct LockRecord {
 }
 
 impl Console<'_> {
-    /// The console's lock: a session with an operator role and the form's
-    /// CSRF token, as for unlink.
-    pub async fn operator_lock_account(
+    /// The console's lock (`locked`) or unlock: a session with an
+    /// operator role and the form's CSRF token, as for unlink.
+    pub async fn operator_set_lock(
         &self,
         cookie: Option<&str>,
         csrf: &str,
         account_id: Uuid,
         reason: &str,
+        locked: bool,
     ) -> Result<LockChange, AppError> {
         let operator = self.acting_operator(cookie, csrf).await?;
-        self.lock_account(&operator, account_id, reason).await
-    }
-
-    /// The console's unlock, checked as [`Console::operator_lock_account`].
-    pub async fn operator_unlock_account(
-        &self,
-        cookie: Option<&str>,
-        csrf: &str,
-        account_id: Uuid,
-        reason: &str,
-    ) -> Result<LockChange, AppError> {
-        let operator = self.acting_operator(cookie, csrf).await?;
-        self.unlock_account(&operator, account_id, reason).await
+        if locked {
+            self.lock_account(&operator, account_id, reason).await
+        } else {
+            self.unlock_account(&operator, account_id, reason).await
+        }
     }
 
     /// Locks `account_id`: status `blocked`, every session and app grant

@@ -351,7 +351,7 @@ async fn run(app: Arc<App>, admin: SchoolAdmin, id: String, bytes: Vec<u8>, mut 
                 }
                 record.rows = counter.rows.load(Ordering::Relaxed);
                 record.beat_at = app.now();
-                beat_down(&school, &admin, &id, &record, &lock, lock_ttl).await;
+                write_progress(&school, &admin, &id, &record, &lock, lock_ttl).await;
             }
         }
     };
@@ -377,7 +377,7 @@ async fn run(app: Arc<App>, admin: SchoolAdmin, id: String, bytes: Vec<u8>, mut 
 }
 
 /// Writes the running job's progress and keeps the school's lock.
-async fn beat_down(
+async fn write_progress(
     school: &Schools<'_>,
     admin: &SchoolAdmin,
     id: &str,

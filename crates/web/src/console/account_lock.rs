@@ -67,19 +67,11 @@ async fn change(
 ) -> Result<Response, WebError> {
     let (cookie, lang) = (visit.session_cookie(), visit.lang);
     let account = Uuid::parse_str(form.account.trim()).map_err(|_| AppError::NotFound)?;
-    let console = app.console();
-    let changed = match change {
-        Change::Lock => {
-            console
-                .operator_lock_account(cookie, &form.csrf, account, &form.reason)
-                .await
-        }
-        Change::Unlock => {
-            console
-                .operator_unlock_account(cookie, &form.csrf, account, &form.reason)
-                .await
-        }
-    };
+    let locked = matches!(change, Change::Lock);
+    let changed = app
+        .console()
+        .operator_set_lock(cookie, &form.csrf, account, &form.reason, locked)
+        .await;
     match (changed, change) {
         (Ok(LockChange::Done), Change::Lock) => Ok(back_to_console(&form.q, "locked")),
         (Ok(LockChange::Done), Change::Unlock) => Ok(back_to_console(&form.q, "unlocked")),
