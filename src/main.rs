@@ -144,5 +144,5 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(esia_link::cli::run(cli))
+    esia_link::cli::run_on(&runtime, cli)
 }
