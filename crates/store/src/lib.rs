@@ -16,6 +16,7 @@ mod circuit;
 mod family;
 mod kids;
 mod links;
+mod migrations;
 mod operator;
 mod recovery;
 mod roster;
@@ -297,10 +298,9 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("../../migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("../../migrations/postgres"),
-        };
+        let migrator = migrations::migrator(self.backend)
+            .await
+            .map_err(StoreError::Migrate)?;
         migrator.run(&self.pool).await.map_err(StoreError::Migrate)
     }
 
