@@ -88,7 +88,8 @@ impl SqliteReads {
         )?;
         connection.busy_timeout(BUSY_WAIT)?;
         connection.pragma_update(None, "query_only", true)?;
-        connection.pragma_update(None, "mmap_size", 268_435_456)?;
+        // Without a memory map, as the pool's connections (see `Store::connect`).
+        connection.pragma_update(None, "mmap_size", 0)?;
         Ok(connection)
     }
 }
