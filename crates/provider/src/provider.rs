@@ -14,7 +14,7 @@ use crate::clients::{ClientConfig, Clients};
 use crate::errors::{Error, Result};
 use crate::jws::SigningAlg;
 use crate::keys::{KeyConfig, KeySet};
-use crate::tokens::SubjectKey;
+use crate::tokens::{SignedHere, SubjectKey};
 
 /// `[provider]` in the configuration.
 #[derive(Clone, Deserialize, Serialize)]
@@ -138,6 +138,9 @@ pub struct Provider {
     pub access_token_audience: String,
     /// Memo of accepted client secrets; lives as long as this configuration.
     pub secrets: SecretCache,
+    /// Memo of the access tokens this process signed (`userinfo` skips
+    /// their signature check).
+    pub signed_here: SignedHere,
     demo_subject_key: bool,
 }
 
@@ -191,6 +194,7 @@ impl Provider {
                 .clone()
                 .unwrap_or_else(|| config.issuer.clone()),
             secrets: SecretCache::new(),
+            signed_here: SignedHere::default(),
             demo_subject_key: hex_sha256(config.subject_key.as_bytes()) == DEMO_SUBJECT_KEY_SHA256,
         })
     }

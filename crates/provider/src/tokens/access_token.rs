@@ -89,6 +89,8 @@ impl Provider {
             .keys
             .signing_key(self.access_token_alg, now)?
             .sign_jwt(ACCESS_TOKEN_TYP, &claims)?;
+        self.signed_here
+            .remember(&token, claims.exp, now.timestamp());
         Ok(MintedAccessToken {
             token,
             jti,
@@ -96,15 +98,25 @@ impl Provider {
         })
     }
 
-    /// Checks an access token of ours (signature, `typ`, `iss`, `exp`).
+    /// Checks an access token of ours (signature, `typ`, `iss`, `exp`); the
+    /// signature of one this process signed is known good
+    /// ([`crate::tokens::SignedHere`]).
     /// Whether its family or `jti` was revoked is the caller's lookup.
     pub fn verify_access_token(
         &self,
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<AccessTokenClaims> {
+        let signed_here = self.signed_here.knows(token, now.timestamp());
         self.keys
-            .verify(token, ACCESS_TOKEN_TYP, &self.issuer, now, true)
+            .verify_checked(
+                token,
+                ACCESS_TOKEN_TYP,
+                &self.issuer,
+                now,
+                true,
+                signed_here,
+            )
             .map_err(Error::InvalidToken)
     }
 }

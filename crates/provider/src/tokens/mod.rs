@@ -6,6 +6,7 @@ mod access_token;
 mod id_token;
 mod logout_token;
 mod response;
+mod signed_here;
 mod subject;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub use logout_token::{
     BackchannelDelivery, LogoutTokenClaims, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYP,
 };
 pub use response::{IssuedTokens, TokenResponse, TOKEN_RESPONSE_HEADERS};
+pub use signed_here::SignedHere;
 pub use subject::SubjectKey;
 
 use serde::{Deserialize, Serialize};

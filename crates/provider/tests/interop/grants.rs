@@ -431,3 +431,37 @@ pub fn segment(token: &str, index: usize) -> serde_json::Value {
 pub fn payload(token: &str) -> serde_json::Value {
     segment(token, 1)
 }
+
+/// The instance that minted an access token skips its signature check
+/// (the memo of tokens signed here); what it accepts is exactly what an
+/// instance without the memo accepts, and a token with another signature
+/// is checked and refused by both.
+#[test]
+fn the_minting_instance_accepts_only_what_any_instance_accepts() {
+    let minting = provider();
+    let other = provider();
+    let now = t0();
+    let signed = code_flow(&minting, &mobile_query("n"), None, &mobile_form(), now);
+    let token = &signed.tokens.access.token;
+    let later = now + Duration::seconds(10);
+    let here = minting.verify_access_token(token, later).unwrap();
+    let there = other.verify_access_token(token, later).unwrap();
+    assert_eq!(
+        serde_json::to_value(&here).unwrap(),
+        serde_json::to_value(&there).unwrap()
+    );
+    // The same header and claims under a signature that is not ours.
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let mut forged_signature = signature.to_string();
+    let last = forged_signature.pop().unwrap();
+    forged_signature.push(if last == 'A' { 'B' } else { 'A' });
+    let forged = format!("{input}.{forged_signature}");
+    for provider in [&minting, &other] {
+        let err = provider.verify_access_token(&forged, later).unwrap_err();
+        assert_eq!(err.code(), "invalid_token");
+    }
+    // Expiry still counts for a token signed here.
+    assert!(minting
+        .verify_access_token(token, now + Duration::seconds(300))
+        .is_err());
+}
