@@ -312,8 +312,7 @@ async fn upload(
     let hwm_before_mib = status_mib("VmHWM:");
     let anon = AnonPeak::start();
     let started = Instant::now();
-    let id = app.school().keep_upload(admin, &bytes).await?;
-    drop(bytes);
+    let id = app.school().keep_upload(admin, bytes.into()).await?;
     if let Some(kind) = job {
         let figures = by_job(app, admin, &id, file_bytes, kind).await?;
         return Ok((

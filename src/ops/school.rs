@@ -161,7 +161,7 @@ pub async fn import(config: Config, args: ImportArgs, lang: Lang) -> anyhow::Res
     // upload limits); CSV and JSON are streamed from the file per pass.
     let source: Box<dyn RosterSource> = match format {
         RosterFormat::Sheet => Box::new(SheetSource {
-            bytes: std::fs::read(&args.file)?,
+            bytes: std::fs::read(&args.file)?.into(),
             limits,
         }),
         _ => Box::new(FileSource {

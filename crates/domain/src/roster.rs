@@ -3,13 +3,12 @@
 //! parent naming a child who is not in the file). Pure: the import use case
 //! feeds rows in and writes what passes.
 //!
-//! Memory stays flat for any file size: the file-wide checks keep one
-//! 64-bit fingerprint per key and per SNILS, not the rows.
+//! The file-wide checks (`file_check`) look at a run of rows at a time
+//! against what the earlier runs left: one 64-bit fingerprint per key,
+//! SNILS and login, kept wherever the caller keeps it (the import keeps
+//! it in the database, so memory does not grow with the file).
 
-use std::collections::hash_map::{DefaultHasher, Entry};
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -411,127 +410,9 @@ pub fn validate_row(raw: &RawRow, today: NaiveDate) -> Result<RosterPerson, Vec<
     }
 }
 
-fn fingerprint(text: &str) -> u64 {
-    // Fixed keys: the same text gives the same fingerprint in every pass.
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
-    hasher.finish()
-}
+mod file_check;
 
-/// The checks across a file: keys and SNILS once each, parents' children
-/// present and pupils. Feed every row (good or not) in file order with
-/// [`FileCheck::add`], then call [`FileCheck::finish`].
-#[derive(Default)]
-pub struct FileCheck {
-    /// Key fingerprint → (first row, is a pupil).
-    keys: HashMap<u64, (u64, bool)>,
-    snils: HashMap<u64, u64>,
-    logins: HashMap<u64, u64>,
-    /// Parents' references to keys not seen yet, checked at the end:
-    /// (row, child key). References to earlier rows are checked at once, so
-    /// a file that lists pupils before their parents keeps none.
-    references: Vec<(u64, String)>,
-}
-
-impl FileCheck {
-    /// Registers a row that passed [`validate_row`]; returns its file-wide
-    /// problems (a key, SNILS or login seen before).
-    pub fn add(&mut self, person: &RosterPerson) -> Vec<RowProblem> {
-        let mut problems = Vec::new();
-        let row = person.row;
-        match self.keys.entry(fingerprint(&person.key)) {
-            Entry::Occupied(first) => problems.push(RowProblem {
-                row,
-                column: Some(Column::Key),
-                problem: Problem::DuplicateKey {
-                    first_row: first.get().0,
-                },
-            }),
-            Entry::Vacant(slot) => {
-                slot.insert((row, person.role == RosterRole::Pupil));
-            }
-        }
-        if let Some(snils) = &person.snils {
-            match self.snils.entry(fingerprint(snils.digits())) {
-                Entry::Occupied(first) => problems.push(RowProblem {
-                    row,
-                    column: Some(Column::Snils),
-                    problem: Problem::DuplicateSnils {
-                        first_row: *first.get(),
-                    },
-                }),
-                Entry::Vacant(slot) => {
-                    slot.insert(row);
-                }
-            }
-        }
-        if let Some(login) = &person.login {
-            if let Entry::Vacant(slot) = self.logins.entry(fingerprint(login)) {
-                slot.insert(row);
-            } else {
-                problems.push(RowProblem {
-                    row,
-                    column: Some(Column::Login),
-                    problem: Problem::LoginTaken,
-                });
-            }
-        }
-        for child in &person.children {
-            // A key's first row decides, so an earlier one can be judged now.
-            match self.keys.get(&fingerprint(child)) {
-                Some((_, true)) => {}
-                Some((_, false)) => problems.push(RowProblem {
-                    row,
-                    column: Some(Column::Children),
-                    problem: Problem::ChildNotPupil {
-                        child: child.clone(),
-                    },
-                }),
-                None => self.references.push((row, child.clone())),
-            }
-        }
-        problems
-    }
-
-    /// Registers the key and SNILS of a row that failed its own checks, so
-    /// that a later row repeating them is still reported.
-    pub fn add_key_only(&mut self, raw: &RawRow) {
-        if let Some(key) = raw.get(Column::Key) {
-            let pupil = raw
-                .get(Column::Role)
-                .and_then(RosterRole::parse)
-                .is_some_and(|r| r == RosterRole::Pupil);
-            self.keys
-                .entry(fingerprint(key))
-                .or_insert((raw.row, pupil));
-        }
-        if let Some(snils) = raw.get(Column::Snils).and_then(|s| Snils::parse(s).ok()) {
-            self.snils
-                .entry(fingerprint(snils.digits()))
-                .or_insert(raw.row);
-        }
-    }
-
-    /// Problems only the whole file shows: children that are not there or
-    /// not pupils.
-    pub fn finish(self) -> Vec<RowProblem> {
-        self.references
-            .into_iter()
-            .filter_map(|(row, child)| {
-                let problem = match self.keys.get(&fingerprint(&child)) {
-                    None => Problem::UnknownChild { child },
-                    Some((_, false)) => Problem::ChildNotPupil { child },
-                    Some((_, true)) => return None,
-                };
-                Some(RowProblem {
-                    row,
-                    column: Some(Column::Children),
-                    problem,
-                })
-            })
-            .collect()
-    }
-}
+pub use file_check::{ChunkCheck, ChunkVerdict, FileCheck, Mark, MarkKind, Reference};
 
 #[cfg(test)]
 mod tests;

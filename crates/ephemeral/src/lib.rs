@@ -11,6 +11,8 @@ pub mod typed;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use bytes::Bytes;
+
 pub use memory::MemoryStore;
 pub use redis_primary::{RedisTarget, SentinelTarget};
 pub use redis_store::{Heard, RedisStore};
@@ -37,6 +39,21 @@ pub trait EphemeralStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<bool, EphemeralError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError>;
+    /// As [`EphemeralStore::put`], for a large value handed over: the
+    /// in-process store keeps these very bytes rather than a copy.
+    async fn put_shared(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Duration,
+    ) -> Result<(), EphemeralError> {
+        self.put(key, &value, ttl).await
+    }
+    /// As [`EphemeralStore::get`]; the in-process store hands out the bytes
+    /// it keeps, shared, rather than a copy of them.
+    async fn get_shared(&self, key: &str) -> Result<Option<Bytes>, EphemeralError> {
+        Ok(self.get(key).await?.map(Bytes::from))
+    }
     /// Gets and deletes atomically: of two concurrent takes, one wins.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError>;
     async fn delete(&self, key: &str) -> Result<(), EphemeralError>;

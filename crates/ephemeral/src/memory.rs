@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{EphemeralError, EphemeralStore};
+use super::{Bytes, EphemeralError, EphemeralStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -51,7 +51,8 @@ impl Kind {
 }
 
 struct Entry {
-    value: Vec<u8>,
+    /// Shared with whoever took it by [`EphemeralStore::get_shared`].
+    value: Bytes,
     deadline: Instant,
     seq: u64,
 }
@@ -130,7 +131,7 @@ impl MemoryStore {
         inner: &mut Inner,
         now: Instant,
         key: &str,
-        value: Vec<u8>,
+        value: Bytes,
         ttl: Duration,
     ) -> Result<(), EphemeralError> {
         let kind = Kind::of(key);
@@ -169,7 +170,16 @@ impl MemoryStore {
 #[async_trait::async_trait]
 impl EphemeralStore for MemoryStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), EphemeralError> {
-        self.with(|inner, now| self.insert(inner, now, key, value.to_vec(), ttl))
+        self.with(|inner, now| self.insert(inner, now, key, Bytes::copy_from_slice(value), ttl))
+    }
+
+    async fn put_shared(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Duration,
+    ) -> Result<(), EphemeralError> {
+        self.with(|inner, now| self.insert(inner, now, key, value, ttl))
     }
 
     async fn put_if_absent(
@@ -182,12 +192,20 @@ impl EphemeralStore for MemoryStore {
             if Self::part(inner, key).live(key, now).is_some() {
                 return Ok(false);
             }
-            self.insert(inner, now, key, value.to_vec(), ttl)?;
+            self.insert(inner, now, key, Bytes::copy_from_slice(value), ttl)?;
             Ok(true)
         })
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError> {
+        Ok(self.with(|inner, now| {
+            Self::part(inner, key)
+                .live(key, now)
+                .map(|e| e.value.to_vec())
+        }))
+    }
+
+    async fn get_shared(&self, key: &str) -> Result<Option<Bytes>, EphemeralError> {
         Ok(self.with(|inner, now| {
             Self::part(inner, key)
                 .live(key, now)
@@ -200,7 +218,7 @@ impl EphemeralStore for MemoryStore {
             Self::part(inner, key)
                 .remove(key)
                 .filter(|e| e.deadline > now)
-                .map(|e| e.value)
+                .map(|e| Vec::from(e.value))
         }))
     }
 
@@ -232,7 +250,7 @@ impl EphemeralStore for MemoryStore {
                 .map(|e| (e.value.clone(), e.deadline));
             let (count, deadline) = match current {
                 Some((bytes, deadline)) => {
-                    let text = String::from_utf8(bytes)
+                    let text = String::from_utf8(bytes.to_vec())
                         .map_err(|_| EphemeralError::Corrupt(format!("counter {key}")))?;
                     let n: u64 = text
                         .parse()
@@ -242,7 +260,7 @@ impl EphemeralStore for MemoryStore {
                 None => (1, now + window),
             };
             let ttl = deadline.saturating_duration_since(now);
-            self.insert(inner, now, key, count.to_string().into_bytes(), ttl)?;
+            self.insert(inner, now, key, Bytes::from(count.to_string()), ttl)?;
             Ok(count)
         })
     }
@@ -326,5 +344,34 @@ mod tests {
         let inner = store.inner.lock().expect("lock");
         let part = &inner.parts[Kind::Session.index()];
         assert_eq!(part.map.len(), part.expiry.len(), "index and map agree");
+    }
+
+    #[tokio::test]
+    async fn a_value_handed_over_is_kept_and_handed_out_without_a_copy() {
+        let store = MemoryStore::new(40);
+        let upload = Bytes::from(vec![7u8; 4096]);
+        store
+            .put_shared("school-upload:x", upload.clone(), MINUTE)
+            .await
+            .expect("put");
+        let shared = store
+            .get_shared("school-upload:x")
+            .await
+            .expect("get")
+            .expect("kept");
+        assert_eq!(shared.as_ptr(), upload.as_ptr(), "the same bytes");
+        assert_eq!(
+            store.get("school-upload:x").await.expect("get"),
+            Some(vec![7u8; 4096]),
+            "and as a copy for the other callers"
+        );
+        store
+            .put("school-upload:y", b"small", MINUTE)
+            .await
+            .expect("put");
+        assert_eq!(
+            store.get_shared("school-upload:y").await.expect("get"),
+            Some(Bytes::from_static(b"small"))
+        );
     }
 }

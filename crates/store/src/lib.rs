@@ -45,8 +45,8 @@ pub use kids::{KidLink, ESIA_KIDS_REASON};
 pub use links::{FederatedLink, LoginCandidate, NewLink};
 pub use recovery::PasswordReset;
 pub use roster::{
-    ActivationRecord, BatchWritten, ChildOf, ClassSummary, CodeRecord, CodeScope, CodeTarget,
-    MemberState, SchoolPerson, SnilsHolder,
+    ActivationRecord, BatchWritten, CheckMarks, ChildOf, ClassSummary, CodeRecord, CodeScope,
+    CodeTarget, MemberState, PendingChild, SchoolPerson, SnilsHolder,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +95,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
     UnsupportedUrl(String),
+    /// A roster check's scratch database (a temporary file of its own).
+    #[error("roster check scratch database: {0}")]
+    Scratch(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -180,7 +180,7 @@ async fn import_roster(
     let source: Box<dyn RosterSource + Send> =
         if content_type.starts_with(XLSX) || body.starts_with(b"PK\x03\x04") {
             Box::new(SheetSource {
-                bytes: body.to_vec(),
+                bytes: body,
                 limits: upload_limits(app.config()),
             })
         } else {

@@ -8,6 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+use bytes::Bytes;
 use uuid::Uuid;
 
 use crate::school::roster::{
@@ -264,11 +265,13 @@ impl Schools<'_> {
     }
 
     /// Keeps an uploaded file for the "write" that may follow its check;
-    /// returns its id.
-    pub async fn keep_upload(&self, admin: &SchoolAdmin, bytes: &[u8]) -> Result<String, AppError> {
+    /// returns its id. The in-process store keeps these very bytes, and
+    /// hands them out shared: the upload is in memory once, however many
+    /// checks and jobs read it.
+    pub async fn keep_upload(&self, admin: &SchoolAdmin, bytes: Bytes) -> Result<String, AppError> {
         let id = Uuid::new_v4().simple().to_string();
         self.ephemeral()
-            .put(&upload_key(admin.school_id, &id), bytes, UPLOAD_TTL)
+            .put_shared(&upload_key(admin.school_id, &id), bytes, UPLOAD_TTL)
             .await
             .map_err(|e| AppError::Internal(format!("keeping an upload: {e}")))?;
         Ok(id)
@@ -276,12 +279,12 @@ impl Schools<'_> {
 
     /// An upload kept for this school; expired or another school's is
     /// `NotFound`.
-    pub async fn kept_upload(&self, admin: &SchoolAdmin, id: &str) -> Result<Vec<u8>, AppError> {
+    pub async fn kept_upload(&self, admin: &SchoolAdmin, id: &str) -> Result<Bytes, AppError> {
         if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(AppError::NotFound);
         }
         self.ephemeral()
-            .get(&upload_key(admin.school_id, id))
+            .get_shared(&upload_key(admin.school_id, id))
             .await
             .map_err(|e| AppError::Internal(format!("reading an upload: {e}")))?
             .ok_or(AppError::NotFound)
@@ -292,7 +295,7 @@ impl Schools<'_> {
     pub async fn check_upload(
         &self,
         admin: &SchoolAdmin,
-        bytes: Vec<u8>,
+        bytes: Bytes,
     ) -> Result<CheckedUpload, AppError> {
         self.run_upload(admin, bytes, true, false, &|_| {}).await
     }
@@ -326,7 +329,7 @@ impl Schools<'_> {
     pub(crate) async fn run_upload(
         &self,
         admin: &SchoolAdmin,
-        bytes: Vec<u8>,
+        bytes: Bytes,
         dry_run: bool,
         partial: bool,
         progress: &(dyn Fn(Progress) + Sync),

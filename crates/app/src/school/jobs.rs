@@ -326,7 +326,13 @@ impl Counter {
     }
 }
 
-async fn run(app: Arc<App>, admin: SchoolAdmin, id: String, bytes: Vec<u8>, mut record: JobRecord) {
+async fn run(
+    app: Arc<App>,
+    admin: SchoolAdmin,
+    id: String,
+    bytes: bytes::Bytes,
+    mut record: JobRecord,
+) {
     let school = app.school();
     let counter = Counter::default();
     let progress = |p: Progress| counter.set(p);

@@ -207,3 +207,59 @@ fn debug_output_carries_no_personal_data() {
     let person = validate_row(&row, today()).expect("good");
     assert!(!format!("{person:?}").contains("Новиков"));
 }
+
+#[test]
+fn a_file_cut_into_runs_gets_the_same_problems_in_the_same_order() {
+    let rows = [
+        parent(1, "p1; p2, p9"),
+        pupil(2, "p1"),
+        // Bad alone (no given name), yet its key and SNILS count.
+        pupil(3, "p2")
+            .with(Column::Snils, "213-313-413 99")
+            .with(Column::GivenName, ""),
+        pupil(4, "p2").with(Column::Snils, "213-313-413 99"),
+        pupil(5, "p1"),
+        parent(6, "p2 m1").with(Column::Key, "m6"),
+    ];
+    let mut whole = FileCheck::default();
+    let mut expected = Vec::new();
+    for row in &rows {
+        match validate_row(row, today()) {
+            Ok(person) => expected.extend(whole.add(&person)),
+            Err(problems) => {
+                expected.extend(problems);
+                whole.add_key_only(row);
+            }
+        }
+    }
+    expected.extend(whole.finish());
+    assert_eq!(
+        codes(&expected),
+        vec![
+            (Some(Column::GivenName), "missing"),
+            (Some(Column::Key), "duplicate_key"),
+            (Some(Column::Snils), "duplicate_snils"),
+            (Some(Column::Key), "duplicate_key"),
+            (Some(Column::Snils), "duplicate_snils"),
+            (Some(Column::Children), "child_not_pupil"),
+            (Some(Column::Children), "unknown_child"),
+        ],
+        "the cases this test is about"
+    );
+    for run in 1..=rows.len() {
+        let mut check = FileCheck::default();
+        let mut found = Vec::new();
+        for runs in rows.chunks(run) {
+            let mut chunk = ChunkCheck::default();
+            for row in runs {
+                match validate_row(row, today()) {
+                    Ok(person) => chunk.add(&person),
+                    Err(problems) => chunk.add_bad(row, problems),
+                }
+            }
+            found.extend(check.judge(chunk));
+        }
+        found.extend(check.finish());
+        assert_eq!(found, expected, "{run} rows a run");
+    }
+}

@@ -1,8 +1,9 @@
 //! The shared strings table: most text cells point into it by index.
 //!
 //! All strings live in one `String` with their end offsets beside it, so a
-//! table costs its text plus a word per string — less than the XML that
-//! declared it, which the unpacked limit already caps. Each string is kept
+//! table costs its text plus four bytes per string — less than the XML
+//! that declared it, which the unpacked limit already caps. (A table past
+//! 4 GiB of text is refused as damaged rather than given wider offsets.) Each string is kept
 //! to one character past the cell limit: enough to report the cell that
 //! uses it as too long. The declared `count`/`uniqueCount` are ignored.
 
@@ -15,15 +16,15 @@ use crate::value::decode_ooxml_escapes;
 #[derive(Default)]
 pub(crate) struct SharedStrings {
     text: String,
-    ends: Vec<usize>,
+    ends: Vec<u32>,
 }
 
 impl SharedStrings {
     pub fn get(&self, index: usize) -> Option<&str> {
-        let end = *self.ends.get(index)?;
+        let end = *self.ends.get(index)? as usize;
         let start = match index {
             0 => 0,
-            _ => *self.ends.get(index - 1)?,
+            _ => *self.ends.get(index - 1)? as usize,
         };
         self.text.get(start..end)
     }
@@ -56,9 +57,9 @@ impl SharedStrings {
                     "rPh" => in_phonetic = true,
                     _ => {}
                 },
-                Event::Empty(e) if local(&e).as_ref() == "si" => table.push(""),
+                Event::Empty(e) if local(&e).as_ref() == "si" => table.push("", path)?,
                 Event::End(e) => match e.local_name().as_ref() {
-                    "si" => table.push(&decode_ooxml_escapes(&current.text)),
+                    "si" => table.push(&decode_ooxml_escapes(&current.text), path)?,
                     "t" => in_text = false,
                     "rPh" => in_phonetic = false,
                     _ => {}
@@ -73,8 +74,11 @@ impl SharedStrings {
         Ok(table)
     }
 
-    fn push(&mut self, text: &str) {
+    fn push(&mut self, text: &str, path: &str) -> Result<(), SheetError> {
         self.text.push_str(text);
-        self.ends.push(self.text.len());
+        let end = u32::try_from(self.text.len())
+            .map_err(|_| SheetError::damaged(format!("{path}: over 4 GiB of shared strings")))?;
+        self.ends.push(end);
+        Ok(())
     }
 }

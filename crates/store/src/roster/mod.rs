@@ -81,8 +81,10 @@ pub struct ActivationRecord {
 }
 
 mod batch;
+mod checks;
 mod console;
 
+pub use checks::{CheckMarks, PendingChild};
 pub use console::{ChildOf, ClassSummary, CodeRecord, MemberState};
 
 use batch::*;

@@ -260,7 +260,8 @@ pub(super) async fn upload(
             ),
         ));
     };
-    let id = app.school().keep_upload(&admin, &bytes).await?;
+    let bytes = axum::body::Bytes::from(bytes);
+    let id = app.school().keep_upload(&admin, bytes.clone()).await?;
     if app.school().runs_in_background(bytes.len()) {
         return super::jobs::start(&app, &admin, &id, JobKind::Check, lang).await;
     }

@@ -8,9 +8,10 @@
 //! updating by the school's key, so re-importing a file changes nothing
 //! twice; (3) parents' children become proposed relationships. Memory holds
 //! the batches being written (one on SQLite, two on PostgreSQL) and the one
-//! being read, the file-wide fingerprints and the numbers of bad rows.
+//! being read, and a bit per row for the bad ones; the file-wide marks of
+//! pass 1 are kept in the database (`check`).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -18,17 +19,18 @@ use uuid::Uuid;
 
 use crate::{AppError, Schools};
 use ::texts::prelude::*;
-use domain::name::normalize;
-use domain::roster::{
-    validate_row, Column, FileCheck, Problem, RawRow, RosterPerson, RosterRole, RowProblem,
-};
+use domain::roster::{validate_row, Column, RawRow, RosterPerson, RosterRole, RowProblem};
 use i18n::Lang;
-use store::{BatchWritten, SnilsHolder, Store, StoreError};
+use store::{BatchWritten, StoreError};
 
+mod check;
 mod source;
+mod write_behind;
 
+use check::{Checked, RowSet};
 use source::rows;
 pub use source::{BytesSource, FileSource, RosterSource, SheetSource};
+pub(crate) use write_behind::WriteBehind;
 
 /// Rows written per transaction. Each transaction rewrites the pages it
 /// touches at the end of every index (and SQLite logs each such page once
@@ -261,83 +263,6 @@ pub struct ImportOptions {
     pub dry_run: bool,
 }
 
-/// What pass 1 learned: problems, warnings and the rows not to write.
-struct Checked {
-    report: ImportReport,
-    bad_rows: BTreeSet<u64>,
-}
-
-impl Checked {
-    fn problem(&mut self, problem: RowProblem) {
-        self.bad_rows.insert(problem.row);
-        self.report.problems_total += 1;
-        if self.report.problems.len() < LISTED_PROBLEMS {
-            self.report.problems.push(problem);
-        }
-    }
-}
-
-fn same_person(person: &RosterPerson, holder: &SnilsHolder) -> bool {
-    normalize(person.name.surname()) == normalize(&holder.surname)
-        && normalize(person.name.given()) == normalize(&holder.given_name)
-        && person.name.patronymic().map(normalize) == holder.patronymic.as_deref().map(normalize)
-        && Some(person.birth_date) == holder.birth_date
-}
-
-/// Existing accounts holding the SNILS and logins of a batch of rows.
-struct Holders {
-    snils: HashMap<String, Vec<SnilsHolder>>,
-    /// Login (lower case) → (school, roster key).
-    logins: HashMap<String, (Option<String>, Option<String>)>,
-}
-
-/// SNILS and logins already held by someone the school does not mean.
-fn check_against_accounts(
-    school_id: Uuid,
-    people: &[RosterPerson],
-    holders: &Holders,
-    checked: &mut Checked,
-) {
-    let school = school_id.to_string();
-    for person in people {
-        let this = |s: &Option<Uuid>, key: &Option<String>| {
-            *s == Some(school_id) && key.as_deref() == Some(person.key.as_str())
-        };
-        if let Some(snils) = &person.snils {
-            for holder in holders.snils.get(snils.digits()).into_iter().flatten() {
-                if this(&holder.school_id, &holder.roster_key) {
-                    continue;
-                }
-                if same_person(person, holder) && holder.school_id != Some(school_id) {
-                    checked
-                        .report
-                        .warnings
-                        .push(Warning::SamePersonElsewhere { row: person.row });
-                } else {
-                    checked.problem(RowProblem {
-                        row: person.row,
-                        column: Some(Column::Snils),
-                        problem: Problem::SnilsTaken,
-                    });
-                }
-            }
-        }
-        if let Some((holder_school, holder_key)) =
-            person.login.as_ref().and_then(|l| holders.logins.get(l))
-        {
-            let same = holder_school.as_deref() == Some(school.as_str())
-                && holder_key.as_deref() == Some(person.key.as_str());
-            if !same {
-                checked.problem(RowProblem {
-                    row: person.row,
-                    column: Some(Column::Login),
-                    problem: Problem::LoginTaken,
-                });
-            }
-        }
-    }
-}
-
 impl Schools<'_> {
     /// Checks a roster and, when it is good (or `partial`), writes it for
     /// `school_id`. Input problems come back in the report, not as errors.
@@ -353,7 +278,7 @@ impl Schools<'_> {
         let today = self.now().date_naive();
         let mut checked = Checked {
             report: ImportReport::default(),
-            bad_rows: BTreeSet::new(),
+            bad_rows: RowSet::default(),
         };
         if let Err(problem) = self
             .check_roster(school_id, source, today, &mut checked, progress)
@@ -388,119 +313,19 @@ impl Schools<'_> {
         Ok(report)
     }
 
-    async fn check_roster(
-        &self,
-        school_id: Uuid,
-        source: &dyn RosterSource,
-        today: NaiveDate,
-        checked: &mut Checked,
-        progress: &(dyn Fn(Progress) + Sync),
-    ) -> Result<Result<(), FileProblem>, AppError> {
-        let mut file = FileCheck::default();
-        let mut pending: Vec<RosterPerson> = Vec::with_capacity(BATCH_ROWS);
-        let mut looking_up: WriteBehind<(Vec<RosterPerson>, Holders)> =
-            WriteBehind::new(self.store());
-        let rows = match rows(source) {
-            Ok(rows) => rows,
-            Err(problem) => return Ok(Err(problem)),
-        };
-        for raw in rows {
-            let raw = match raw {
-                Ok(raw) => raw,
-                Err(problem) => return Ok(Err(problem)),
-            };
-            checked.report.rows += 1;
-            match validate_row(&raw, today) {
-                Ok(person) => {
-                    for problem in file.add(&person) {
-                        checked.problem(problem);
-                    }
-                    pending.push(person);
-                }
-                Err(problems) => {
-                    file.add_key_only(&raw);
-                    for problem in problems {
-                        checked.problem(problem);
-                    }
-                }
-            }
-            if pending.len() >= BATCH_ROWS {
-                // The batch's lookup runs while the next batch is read and
-                // validated; results are applied batch by batch, in order.
-                let full = std::mem::replace(&mut pending, Vec::with_capacity(BATCH_ROWS));
-                if let Some((people, holders)) = looking_up.ready().await? {
-                    check_against_accounts(school_id, &people, &holders, checked);
-                }
-                looking_up.start(self.look_up_holders(full));
-            }
-            if checked.report.rows.is_multiple_of(1000) {
-                progress(Progress {
-                    phase: Phase::Checking,
-                    rows: checked.report.rows,
-                });
-            }
-        }
-        if let Some((people, holders)) = looking_up.ready().await? {
-            check_against_accounts(school_id, &people, &holders, checked);
-        }
-        looking_up.start(self.look_up_holders(pending));
-        while let Some((people, holders)) = looking_up.next().await? {
-            check_against_accounts(school_id, &people, &holders, checked);
-        }
-        for problem in file.finish() {
-            checked.problem(problem);
-        }
-        checked.report.problems.sort_by_key(|p| p.row);
-        checked.report.good_rows = checked.report.rows - checked.bad_rows.len() as u64;
-        Ok(Ok(()))
-    }
-
-    /// The existing accounts holding a batch's SNILS and logins, to run on
-    /// its own task; gives the batch back.
-    fn look_up_holders(
-        &self,
-        people: Vec<RosterPerson>,
-    ) -> impl std::future::Future<Output = Result<(Vec<RosterPerson>, Holders), StoreError>>
-           + Send
-           + 'static {
-        let store = self.store().clone();
-        async move {
-            let snils: Vec<String> = people
-                .iter()
-                .filter_map(|p| p.snils.as_ref().map(|s| s.digits().to_string()))
-                .collect();
-            let mut by_snils: HashMap<String, Vec<SnilsHolder>> = HashMap::new();
-            for holder in store.snils_holders(&snils).await? {
-                by_snils
-                    .entry(holder.snils.clone())
-                    .or_default()
-                    .push(holder);
-            }
-            let logins: Vec<String> = people.iter().filter_map(|p| p.login.clone()).collect();
-            let by_login = store.login_holders(&logins).await?;
-            Ok((
-                people,
-                Holders {
-                    snils: by_snils,
-                    logins: by_login,
-                },
-            ))
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     async fn write_roster(
         &self,
         school_id: Uuid,
         source: &dyn RosterSource,
         today: NaiveDate,
-        bad_rows: &BTreeSet<u64>,
+        bad_rows: &RowSet,
         report: &mut ImportReport,
         actor: &str,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(), AppError> {
         let good = |raw: &RawRow| -> Option<RosterPerson> {
-            if bad_rows.contains(&raw.row) {
+            if bad_rows.contains(raw.row) {
                 return None;
             }
             validate_row(raw, today).ok()
@@ -552,7 +377,7 @@ impl Schools<'_> {
                 .get(Column::Role)
                 .and_then(RosterRole::parse)
                 .is_some_and(|r| r == RosterRole::Parent);
-            if parent && !bad_rows.contains(&raw.row) {
+            if parent && !bad_rows.contains(raw.row) {
                 if let (Some(key), Some(children)) =
                     (raw.get(Column::Key), raw.get(Column::Children))
                 {
@@ -621,63 +446,6 @@ fn record_written(report: &mut ImportReport, batch: &[RosterPerson], written: Ba
             Some(prev) if prev.1 + 1 == row => prev.1 = row,
             _ => report.written_rows.push((row, row)),
         }
-    }
-}
-
-/// Batch writes under way on their own tasks, so that the database works
-/// while this task reads and prepares the next batch. SQLite writes one at
-/// a time anyway, so one write is under way; PostgreSQL writes batches side
-/// by side on separate connections (each its own server process), so
-/// [`Store::write_streams`] are. Results come back in the order the writes
-/// were started.
-pub(crate) struct WriteBehind<T> {
-    streams: usize,
-    tasks: VecDeque<tokio::task::JoinHandle<Result<T, StoreError>>>,
-}
-
-impl<T: Send + 'static> WriteBehind<T> {
-    pub(crate) fn new(store: &Store) -> Self {
-        WriteBehind {
-            streams: store.write_streams(),
-            tasks: VecDeque::new(),
-        }
-    }
-
-    /// Waits for room for one more write: the oldest write's result once
-    /// as many as there are streams are under way, else nothing.
-    pub(crate) async fn ready(&mut self) -> Result<Option<T>, AppError> {
-        if self.tasks.len() < self.streams {
-            return Ok(None);
-        }
-        self.next().await
-    }
-
-    /// Starts a write; call [`WriteBehind::ready`] first.
-    pub(crate) fn start(
-        &mut self,
-        write: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
-    ) {
-        debug_assert!(self.tasks.len() < self.streams, "ready() comes first");
-        self.tasks.push_back(tokio::spawn(write));
-    }
-
-    /// The oldest write's result, if any write is under way. If it failed,
-    /// the writes started after it are waited for (each commits or rolls
-    /// back on its own) before the error is returned, so none is still
-    /// running when the caller reports.
-    pub(crate) async fn next(&mut self) -> Result<Option<T>, AppError> {
-        let Some(task) = self.tasks.pop_front() else {
-            return Ok(None);
-        };
-        let failure = match task.await {
-            Ok(Ok(done)) => return Ok(Some(done)),
-            Ok(Err(e)) => AppError::from(e),
-            Err(e) => AppError::Internal(format!("a batch write died: {e}")),
-        };
-        for rest in self.tasks.drain(..) {
-            let _ = rest.await;
-        }
-        Err(failure)
     }
 }
 

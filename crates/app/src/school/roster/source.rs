@@ -19,15 +19,15 @@ pub trait RosterSource: Sync {
 
 /// An uploaded spreadsheet (XLSX, or CSV in UTF-8 or Windows-1251), read
 /// through the `sheet` crate within `limits`; rows carry the numbers the
-/// spreadsheet shows.
+/// spreadsheet shows. The bytes may be shared with the kept upload.
 pub struct SheetSource {
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
     pub limits: sheet::Limits,
 }
 
 impl RosterSource for SheetSource {
     fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
-        Ok(Box::new(self.bytes.as_slice()))
+        Ok(Box::new(&self.bytes[..]))
     }
     fn format(&self) -> RosterFormat {
         RosterFormat::Sheet
