@@ -99,7 +99,7 @@ pub struct UploadFigures {
     pub peak_reset: bool,
     /// Anonymous (heap) memory (MiB) before, and its peak sampled every
     /// 10 ms during the upload: VmHWM also counts the pages of the
-    /// memory-mapped database file the server reads through.
+    /// executable and of any mapped file.
     pub anon_before_mib: f64,
     pub anon_peak_mib: f64,
 }
@@ -248,7 +248,7 @@ pub async fn school(mut config: Config, bench: &SchoolBench) -> anyhow::Result<S
         ("the large file's write job", &large_write),
     ] {
         println!(
-            "   {what}: heap (RssAnon, sampled every 10 ms) {:.0} MiB before, peak {:.0} MiB, +{:.0} MiB; peak resident memory (VmHWM, with the mapped database file) {:.0} → {:.0} MiB, +{:.0} MiB ({})",
+            "   {what}: heap (RssAnon, sampled every 10 ms) {:.0} MiB before, peak {:.0} MiB, +{:.0} MiB; peak resident memory (VmHWM) {:.0} → {:.0} MiB, +{:.0} MiB ({})",
             figures.anon_before_mib,
             figures.anon_peak_mib,
             figures.anon_peak_mib - figures.anon_before_mib,
