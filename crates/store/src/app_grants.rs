@@ -9,6 +9,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::sqlite_reads::FixedRead;
+use super::sqlite_writes::Written;
 use super::{now_ms, uuid_col, NewAuditEntry, Store, StoreError};
 
 /// A grant as first written, when an authorization code is redeemed.
@@ -70,23 +71,54 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
 }
 
 impl Store {
+    /// One statement. On a SQLite file it runs on the calling thread
+    /// unless another connection is writing (`sqlite_writes`): every app
+    /// sign-in writes one.
     pub async fn insert_app_grant(&self, grant: &NewAppGrant<'_>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO app_grants (id, client_id, account_id, session_id, offline, generation,
-                                     created_at, expires_at, revoked_at, record)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
-        )
-        .bind(grant.id.to_string())
-        .bind(grant.client_id.to_string())
-        .bind(grant.account_id.to_string())
-        .bind(grant.session_id.to_string())
-        .bind(i64::from(grant.offline))
-        .bind(i64::from(grant.generation))
-        .bind(now_ms())
-        .bind(grant.expires_at.timestamp_millis())
-        .bind(grant.record.to_string())
-        .execute(&mut *self.conn().await?)
-        .await?;
+        const INSERT: &str =
+            "INSERT INTO app_grants (id, client_id, account_id, session_id, offline,
+                                 generation, created_at, expires_at, revoked_at, record)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)";
+        let id = grant.id.to_string();
+        let account_id = grant.account_id.to_string();
+        let offline = i64::from(grant.offline);
+        let generation = i64::from(grant.generation);
+        let created_at = now_ms();
+        let expires_at = grant.expires_at.timestamp_millis();
+        if let Some(writes) = self.fast_writes() {
+            let params: [&dyn rusqlite::ToSql; 9] = [
+                &id,
+                &grant.client_id,
+                &account_id,
+                &grant.session_id,
+                &offline,
+                &generation,
+                &created_at,
+                &expires_at,
+                &grant.record,
+            ];
+            match writes.execute(INSERT, &params)? {
+                Written::Done { checkpoint_due, .. } => {
+                    if checkpoint_due {
+                        self.checkpoint_in_background();
+                    }
+                    return Ok(());
+                }
+                Written::Busy => {}
+            }
+        }
+        sqlx::query(INSERT)
+            .bind(id)
+            .bind(grant.client_id.to_string())
+            .bind(account_id)
+            .bind(grant.session_id.to_string())
+            .bind(offline)
+            .bind(generation)
+            .bind(created_at)
+            .bind(expires_at)
+            .bind(grant.record.to_string())
+            .execute(&mut *self.conn().await?)
+            .await?;
         Ok(())
     }
 

@@ -21,6 +21,7 @@ mod operator;
 mod recovery;
 mod roster;
 mod sqlite_reads;
+mod sqlite_writes;
 #[cfg(test)]
 mod test_db;
 
@@ -206,6 +207,8 @@ pub struct Store {
     statements: Arc<AtomicU64>,
     /// The login path's reads on a SQLite file, without the pool.
     reads: Option<Arc<sqlite_reads::SqliteReads>>,
+    /// One-statement writes on the calling thread, on the same file.
+    writes: Option<Arc<sqlite_writes::SqliteWrites>>,
     /// The login journal's connection, kept between its batches.
     journal_connection: Arc<tokio::sync::Mutex<Option<PoolConnection<Any>>>>,
     /// Open while the database is known to be down (see `circuit`).
@@ -286,15 +289,20 @@ impl Store {
             });
         }
         let pool = options.connect(url).await?;
+        // Not for bulk tools: they read in their own transactions.
+        let reads = match (backend, cache_mib) {
+            (Backend::Sqlite, None) => sqlite_reads::SqliteReads::for_url(url).map(Arc::new),
+            _ => None,
+        };
+        let writes = reads
+            .as_ref()
+            .map(|reads| Arc::new(sqlite_writes::SqliteWrites::for_path(reads.path())));
         Ok(Store {
             pool,
             backend,
             statements: Arc::new(AtomicU64::new(0)),
-            // Not for bulk tools: they read in their own transactions.
-            reads: match (backend, cache_mib) {
-                (Backend::Sqlite, None) => sqlite_reads::SqliteReads::for_url(url).map(Arc::new),
-                _ => None,
-            },
+            reads,
+            writes,
             journal_connection: Arc::default(),
             circuit: Arc::default(),
         })
@@ -374,6 +382,30 @@ impl Store {
 
     /// The login path's SQLite reads, if this store has them, counting the
     /// statement about to run.
+    /// The calling thread's writes on a SQLite file (counted as a
+    /// statement when there are: a busy answer then goes to the pool
+    /// uncounted, as the same statement).
+    fn fast_writes(&self) -> Option<&sqlite_writes::SqliteWrites> {
+        let writes = self.writes.as_deref()?;
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        Some(writes)
+    }
+
+    /// Copies the log into the database on a pool connection, in the
+    /// background, without waiting for readers (`sqlite_writes` never
+    /// checkpoints on the calling thread).
+    fn checkpoint_in_background(&self) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(%error, "the log's checkpoint failed; the next one copies it");
+            }
+        });
+    }
+
     fn fast_reads(&self) -> Option<&sqlite_reads::SqliteReads> {
         let reads = self.reads.as_deref()?;
         self.statements.fetch_add(1, Ordering::Relaxed);

@@ -55,6 +55,11 @@ impl SqliteReads {
         })
     }
 
+    /// The database file.
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Runs `read` on an idle connection, or a new one if none is idle. A
     /// connection whose statement failed in SQLite is closed, not kept.
     pub(super) fn read<T>(
