@@ -99,6 +99,7 @@ impl Store {
             ];
             match writes.execute(INSERT, &params)? {
                 Written::Done { checkpoint_due, .. } => {
+                    self.count_statement();
                     if checkpoint_due {
                         self.checkpoint_in_background();
                     }

@@ -382,13 +382,15 @@ impl Store {
 
     /// The login path's SQLite reads, if this store has them, counting the
     /// statement about to run.
-    /// The calling thread's writes on a SQLite file (counted as a
-    /// statement when there are: a busy answer then goes to the pool
-    /// uncounted, as the same statement).
+    /// The calling thread's writes on a SQLite file. A write done there
+    /// is counted with [`Store::count_statement`]; one that was busy goes
+    /// to the pool, which counts it.
     fn fast_writes(&self) -> Option<&sqlite_writes::SqliteWrites> {
-        let writes = self.writes.as_deref()?;
+        self.writes.as_deref()
+    }
+
+    fn count_statement(&self) {
         self.statements.fetch_add(1, Ordering::Relaxed);
-        Some(writes)
     }
 
     /// Copies the log into the database on a pool connection, in the
