@@ -220,6 +220,13 @@ fn print_report(report: &ImportReport, dry_run: bool, lang: Lang) {
     for warning in &report.warnings {
         println!("  ! {}", warning.message(lang));
     }
+    if report.warnings_total > report.warnings.len() as u64 {
+        println!(
+            "  ! … {} {}",
+            report.warnings_total - report.warnings.len() as u64,
+            lang.pick("ещё", "more")
+        );
+    }
     if !report.written {
         let why = if dry_run {
             lang.pick(

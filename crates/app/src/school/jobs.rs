@@ -85,7 +85,11 @@ pub struct ReportSnapshot {
     pub file_problem: Option<Both>,
     /// The first problems, in file order.
     pub problems: Vec<ProblemLine>,
+    /// The first warnings, in file order, and how many there were
+    /// (records kept before the count was added read as listed).
     pub warnings: Vec<Both>,
+    #[serde(default)]
+    pub warnings_total: u64,
 }
 
 impl CheckedUpload {
@@ -129,6 +133,7 @@ impl CheckedUpload {
                 .iter()
                 .map(|w| Both::of(|lang| w.message(lang)))
                 .collect(),
+            warnings_total: report.warnings_total,
         }
     }
 }
@@ -416,6 +421,7 @@ mod tests {
             file_problem: None,
             problems: vec![],
             warnings: vec![],
+            warnings_total: 0,
         };
         (
             JobRecord {

@@ -100,6 +100,23 @@ fn problem_rows(report: &ReportSnapshot, lang: Lang) -> Vec<ProblemRow> {
         .collect()
 }
 
+/// The listed warnings, and a last line counting those not listed.
+fn warning_lines(report: &ReportSnapshot, lang: Lang) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .warnings
+        .iter()
+        .map(|w| w.get(lang).to_string())
+        .collect();
+    let unlisted = report.warnings_total.saturating_sub(lines.len() as u64);
+    if unlisted > 0 {
+        lines.push(match lang {
+            Lang::Ru => format!("И ещё предупреждений такого рода: {unlisted}."),
+            Lang::En => format!("And {unlisted} more warnings of this kind."),
+        });
+    }
+    lines
+}
+
 fn report_page(
     report: &ReportSnapshot,
     upload: Option<String>,
@@ -155,11 +172,7 @@ fn report_page(
             .map(|p| p.get(lang).to_string()),
         problems: problem_rows(report, lang),
         more,
-        warnings: report
-            .warnings
-            .iter()
-            .map(|w| w.get(lang).to_string())
-            .collect(),
+        warnings: warning_lines(report, lang),
         may_write_all: open && report.problems_total == 0 && report.rows > 0,
         may_write_good: open && report.problems_total > 0 && report.good_rows > 0,
         upload: upload.filter(|_| open),

@@ -64,6 +64,15 @@ impl Checked {
             self.report.problems.push(problem);
         }
     }
+
+    /// Counts a warning; the first [`LISTED_PROBLEMS`] are listed, so a
+    /// file of a hundred thousand such rows keeps a report of bounded size.
+    fn warning(&mut self, warning: Warning) {
+        self.report.warnings_total += 1;
+        if self.report.warnings.len() < LISTED_PROBLEMS {
+            self.report.warnings.push(warning);
+        }
+    }
 }
 
 fn same_person(person: &RosterPerson, holder: &SnilsHolder) -> bool {
@@ -98,10 +107,7 @@ fn check_against_accounts(
                     continue;
                 }
                 if same_person(person, holder) && holder.school_id != Some(school_id) {
-                    checked
-                        .report
-                        .warnings
-                        .push(Warning::SamePersonElsewhere { row: person.row });
+                    checked.warning(Warning::SamePersonElsewhere { row: person.row });
                 } else {
                     checked.problem(RowProblem {
                         row: person.row,
@@ -270,4 +276,29 @@ async fn judge_run(run: &mut Run, checked: &mut Checked) -> Result<(), AppError>
         checked.problem(problem);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file whose every row warns keeps a report of bounded size: the
+    /// first LISTED_PROBLEMS warnings, and the count of all of them.
+    #[test]
+    fn warnings_are_counted_all_and_listed_up_to_the_limit() {
+        let mut checked = Checked {
+            report: ImportReport::default(),
+            bad_rows: RowSet::default(),
+        };
+        for row in 2..(LISTED_PROBLEMS as u64 + 7) {
+            checked.warning(Warning::SamePersonElsewhere { row });
+        }
+        assert_eq!(checked.report.warnings.len(), LISTED_PROBLEMS);
+        assert_eq!(checked.report.warnings_total, LISTED_PROBLEMS as u64 + 5);
+        assert!(matches!(
+            checked.report.warnings[0],
+            Warning::SamePersonElsewhere { row: 2 }
+        ));
+        assert!(checked.report.ok(), "warnings are not problems");
+    }
 }

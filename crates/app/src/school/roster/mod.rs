@@ -200,7 +200,9 @@ pub struct ImportReport {
     /// The first [`LISTED_PROBLEMS`] problems, in file order.
     pub problems: Vec<RowProblem>,
     pub problems_total: u64,
+    /// The first [`LISTED_PROBLEMS`] warnings, in file order.
     pub warnings: Vec<Warning>,
+    pub warnings_total: u64,
     /// Whether anything was written.
     pub written: bool,
     pub created: u64,
