@@ -20,6 +20,7 @@ mod migrations;
 mod operator;
 mod recovery;
 mod roster;
+mod sqlite_kept;
 mod sqlite_reads;
 mod sqlite_writes;
 #[cfg(test)]

@@ -18,14 +18,14 @@
 //! open to hold back the log's checkpoints. PostgreSQL and in-memory SQLite
 //! databases use the pool.
 
-use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use sqlx::sqlite::SqliteConnectOptions;
 
+use super::sqlite_kept::KeptConnections;
 use super::{Columns, Store, StoreError};
 
 /// Idle connections kept at most: one a thread that reads at the same
@@ -37,8 +37,7 @@ const IDLE: usize = 8;
 const BUSY_WAIT: Duration = Duration::from_millis(250);
 
 pub(super) struct SqliteReads {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    connections: KeptConnections,
 }
 
 impl SqliteReads {
@@ -50,14 +49,13 @@ impl SqliteReads {
         }
         let options = SqliteConnectOptions::from_str(url).ok()?;
         Some(SqliteReads {
-            path: options.get_filename().to_path_buf(),
-            idle: Mutex::new(Vec::new()),
+            connections: KeptConnections::new(options.get_filename(), IDLE, set_up),
         })
     }
 
     /// The database file.
     pub(super) fn path(&self) -> &std::path::Path {
-        &self.path
+        self.connections.path()
     }
 
     /// Runs `read` on an idle connection, or a new one if none is idle. A
@@ -66,37 +64,16 @@ impl SqliteReads {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let idle = self.idle().pop();
-        let connection = match idle {
-            Some(connection) => connection,
-            None => self.open()?,
-        };
-        let result = read(&connection);
-        if !matches!(result, Err(StoreError::Read(_))) {
-            let mut idle = self.idle();
-            if idle.len() < IDLE {
-                idle.push(connection);
-            }
-        }
-        result
+        self.connections
+            .run(read, |answer| !matches!(answer, Err(StoreError::Read(_))))
     }
+}
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
-        // A panic while the lock was held cannot leave the list half-changed.
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn open(&self) -> Result<Connection, StoreError> {
-        let connection = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        connection.busy_timeout(BUSY_WAIT)?;
-        connection.pragma_update(None, "query_only", true)?;
-        // Without a memory map, as the pool's connections (see `Store::connect`).
-        connection.pragma_update(None, "mmap_size", 0)?;
-        Ok(connection)
-    }
+fn set_up(connection: &Connection) -> Result<(), rusqlite::Error> {
+    connection.busy_timeout(BUSY_WAIT)?;
+    connection.pragma_update(None, "query_only", true)?;
+    // Without a memory map, as the pool's connections (see `Store::connect`).
+    connection.pragma_update(None, "mmap_size", 0)
 }
 
 /// A read whose statement never changes: its text built once, its column
@@ -234,7 +211,7 @@ mod tests {
             assert_eq!(
                 reads
                     .as_ref()
-                    .map(|r| r.path.to_string_lossy().into_owned()),
+                    .map(|r| r.path().to_string_lossy().into_owned()),
                 path.map(str::to_string),
                 "{url}"
             );

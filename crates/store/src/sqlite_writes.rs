@@ -14,12 +14,12 @@
 //! connections never checkpoint, and every [`CHECKPOINT_EVERY`] commits
 //! the caller is told to start a passive one there.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql};
+use rusqlite::{Connection, ErrorCode, ToSql};
 
+use super::sqlite_kept::KeptConnections;
 use super::StoreError;
 
 /// Idle connections kept at most (one per thread writing at once).
@@ -31,8 +31,7 @@ const IDLE: usize = 4;
 pub(super) const CHECKPOINT_EVERY: u64 = 250;
 
 pub(super) struct SqliteWrites {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    connections: KeptConnections,
     commits: AtomicU64,
 }
 
@@ -48,75 +47,59 @@ pub(super) enum Written {
 impl SqliteWrites {
     pub(super) fn for_path(path: &Path) -> SqliteWrites {
         SqliteWrites {
-            path: path.to_path_buf(),
-            idle: Mutex::new(Vec::new()),
+            connections: KeptConnections::new(path, IDLE, set_up),
             commits: AtomicU64::new(0),
         }
     }
 
     /// Runs one statement in a transaction of its own, unless another
-    /// connection is writing.
+    /// connection is writing. A connection whose statement failed
+    /// otherwise is closed rather than reused.
     pub(super) fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Written, StoreError> {
-        let connection = match self.idle().pop() {
-            Some(connection) => connection,
-            None => self.open()?,
-        };
-        let result = connection
-            .prepare_cached(sql)
-            .and_then(|mut statement| statement.execute(params));
-        let answer = match result {
-            Ok(rows) => {
-                let commits = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
-                Ok(Written::Done {
-                    rows,
-                    checkpoint_due: commits.is_multiple_of(CHECKPOINT_EVERY),
-                })
-            }
-            Err(rusqlite::Error::SqliteFailure(failure, _))
-                if matches!(
-                    failure.code,
-                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
-                ) =>
-            {
-                Ok(Written::Busy)
-            }
-            Err(other) => Err(StoreError::Read(other)),
-        };
-        // A connection that failed otherwise is closed rather than reused.
-        if answer.is_ok() {
-            let mut idle = self.idle();
-            if idle.len() < IDLE {
-                idle.push(connection);
-            }
-        }
-        answer
+        self.connections.run(
+            |connection| {
+                let result = connection
+                    .prepare_cached(sql)
+                    .and_then(|mut statement| statement.execute(params));
+                match result {
+                    Ok(rows) => {
+                        let commits = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
+                        Ok(Written::Done {
+                            rows,
+                            checkpoint_due: commits.is_multiple_of(CHECKPOINT_EVERY),
+                        })
+                    }
+                    Err(rusqlite::Error::SqliteFailure(failure, _))
+                        if matches!(
+                            failure.code,
+                            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
+                        ) =>
+                    {
+                        Ok(Written::Busy)
+                    }
+                    Err(other) => Err(StoreError::Read(other)),
+                }
+            },
+            Result::is_ok,
+        )
     }
+}
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
-        // A panic while the lock was held cannot leave the list half-changed.
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn open(&self) -> Result<Connection, StoreError> {
-        let connection = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // Never wait for the lock: the caller falls back to the pool.
-        connection.busy_timeout(std::time::Duration::ZERO)?;
-        connection.execute_batch(
-            "PRAGMA foreign_keys = ON;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA wal_autocheckpoint = 0;
-             PRAGMA mmap_size = 0;",
-        )?;
-        Ok(connection)
-    }
+fn set_up(connection: &Connection) -> Result<(), rusqlite::Error> {
+    // Never wait for the lock: the caller falls back to the pool.
+    connection.busy_timeout(std::time::Duration::ZERO)?;
+    connection.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA mmap_size = 0;",
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     /// A WAL database with one table, in a directory removed on drop.
     struct Database {
