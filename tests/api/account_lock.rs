@@ -57,6 +57,27 @@ async fn post_console_form(
         .expect("post")
 }
 
+/// Unlocks `login`'s account through the console and checks the status
+/// it returns to.
+async fn unlock(
+    app: &TestApp,
+    operator: &ScriptedBrowser,
+    login: &str,
+    account: uuid::Uuid,
+    status: &str,
+) {
+    let unlocked = post_console_form(
+        app,
+        operator,
+        login,
+        "/ops/unlock",
+        "the school confirmed it",
+    )
+    .await;
+    assert_eq!(unlocked.status, StatusCode::SEE_OTHER, "{}", unlocked.body);
+    assert_eq!(app.store.get_account(account).await.unwrap().status, status);
+}
+
 #[tokio::test]
 async fn a_locked_account_has_no_way_in_until_it_is_unlocked() {
     let app = spawn_app().await;
@@ -158,19 +179,7 @@ async fn a_locked_account_has_no_way_in_until_it_is_unlocked() {
     );
 
     // Unlocked: back to active, and both ways in work again.
-    let unlocked = post_console_form(
-        &app,
-        &operator,
-        "ivanova.mp",
-        "/ops/unlock",
-        "the phone was found",
-    )
-    .await;
-    assert_eq!(unlocked.status, StatusCode::SEE_OTHER, "{}", unlocked.body);
-    assert_eq!(
-        app.store.get_account(ivanova.id).await.unwrap().status,
-        "active"
-    );
+    unlock(&app, &operator, "ivanova.mp", ivanova.id, "active").await;
     assert_eq!(
         audit_count(&app, "account.unlocked", &ivanova.id.to_string()).await,
         1
@@ -281,19 +290,7 @@ async fn an_activation_code_does_not_work_while_the_account_is_locked() {
     );
 
     // Unlocked: pending again, as before the lock, and the code works.
-    let unlocked = post_console_form(
-        &app,
-        &operator,
-        "fedorov.pi",
-        "/ops/unlock",
-        "the school confirmed it",
-    )
-    .await;
-    assert_eq!(unlocked.status, StatusCode::SEE_OTHER, "{}", unlocked.body);
-    assert_eq!(
-        app.store.get_account(fedorov.id).await.unwrap().status,
-        "pending"
-    );
+    unlock(&app, &operator, "fedorov.pi", fedorov.id, "pending").await;
     let browser = ScriptedBrowser::new();
     let opened = browser
         .get(&format!("{}/activate?code={code}&lang=en", app.base))

@@ -93,22 +93,18 @@ impl Console<'_> {
         if account.status == BLOCKED {
             return Ok(LockChange::Unchanged);
         }
-        let entry = NewAuditEntry {
-            actor: operator.actor.clone(),
-            action: LOCKED.into(),
-            target_kind: "account".into(),
-            target_id: account_id.to_string(),
-            reason: Some(reason.to_string()),
-            details: json!({ "previous_status": account.status }),
-        };
+        let entry = lock_entry(
+            operator,
+            LOCKED,
+            account_id,
+            reason,
+            json!({ "previous_status": account.status }),
+        );
         self.change_status(&account, BLOCKED, &entry).await?;
         self.end_all_sessions(account_id, &operator.actor, "account locked")
             .await?;
-        self.access_changed(&[
-            Invalidation::Viewer(account_id),
-            Invalidation::Pupil(account_id),
-        ])
-        .await;
+        self.access_changed(&account_invalidations(account_id))
+            .await;
         tracing::info!(actor = %operator.actor, account = %account_id, "account locked by an operator");
         Ok(LockChange::Done)
     }
@@ -129,20 +125,16 @@ impl Console<'_> {
         }
         let lock = self.lock_record(account_id).await?;
         let status = status_after_unlock(&account, lock.as_ref());
-        let entry = NewAuditEntry {
-            actor: operator.actor.clone(),
-            action: UNLOCKED.into(),
-            target_kind: "account".into(),
-            target_id: account_id.to_string(),
-            reason: Some(reason.to_string()),
-            details: json!({ "status": status }),
-        };
+        let entry = lock_entry(
+            operator,
+            UNLOCKED,
+            account_id,
+            reason,
+            json!({ "status": status }),
+        );
         self.change_status(&account, status, &entry).await?;
-        self.access_changed(&[
-            Invalidation::Viewer(account_id),
-            Invalidation::Pupil(account_id),
-        ])
-        .await;
+        self.access_changed(&account_invalidations(account_id))
+            .await;
         tracing::info!(actor = %operator.actor, account = %account_id, status, "account unlocked by an operator");
         Ok(LockChange::Done)
     }
@@ -227,6 +219,33 @@ fn status_after_unlock(account: &Account, lock: Option<&LockRecord>) -> &'static
         _ if account.password_hash.is_some() && account.email_verified => "active",
         _ => "pending",
     }
+}
+
+/// The audit row of a lock or an unlock of `account_id`.
+fn lock_entry(
+    operator: &Operator,
+    action: &str,
+    account_id: Uuid,
+    reason: &str,
+    details: serde_json::Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: operator.actor.clone(),
+        action: action.into(),
+        target_kind: "account".into(),
+        target_id: account_id.to_string(),
+        reason: Some(reason.to_string()),
+        details,
+    }
+}
+
+/// What a lock or an unlock changes in cached access: the account as a
+/// viewer and as a pupil.
+fn account_invalidations(account_id: Uuid) -> [Invalidation; 2] {
+    [
+        Invalidation::Viewer(account_id),
+        Invalidation::Pupil(account_id),
+    ]
 }
 
 #[cfg(test)]
