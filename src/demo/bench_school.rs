@@ -305,54 +305,27 @@ async fn upload(
     job: Option<JobKind>,
 ) -> anyhow::Result<(UploadFigures, String)> {
     let file_bytes = bytes.len();
-    // Writing the workbook took far more memory than reading it may; the
-    // allocator would keep it, and the upload would run in it unseen.
-    release_freed_memory();
-    let peak_reset = reset_peak();
-    let hwm_before_mib = status_mib("VmHWM:");
-    let anon = AnonPeak::start();
-    let started = Instant::now();
+    let measure = Measure::start();
     let id = app.school().keep_upload(admin, bytes.into()).await?;
-    if let Some(kind) = job {
-        let figures = by_job(app, admin, &id, file_bytes, kind).await?;
-        return Ok((
-            UploadFigures {
-                seconds: started.elapsed().as_secs_f64(),
-                hwm_before_mib,
-                peak_reset,
-                anon_before_mib: anon.before_mib,
-                anon_peak_mib: anon.stop().max(figures.anon_peak_mib),
-                ..figures
-            },
-            id,
-        ));
-    }
-    let bytes = app.school().kept_upload(admin, &id).await?;
-    let checked = app.school().check_upload(admin, bytes).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    let anon_before_mib = anon.before_mib;
-    let anon_peak_mib = anon.stop();
-    let report = checked.report;
-    let figures = UploadFigures {
-        file_bytes,
-        rows: report.rows,
-        problems: report.problems_total,
-        file_problem: report
-            .file_problem
-            .as_ref()
-            .map(|p| p.message(i18n::Lang::En)),
-        seconds,
-        hwm_before_mib,
-        hwm_after_mib: status_mib("VmHWM:"),
-        peak_reset,
-        anon_before_mib,
-        anon_peak_mib,
+    let report = match job {
+        Some(kind) => run_job(app, admin, &id, kind).await?,
+        None => {
+            let bytes = app.school().kept_upload(admin, &id).await?;
+            let report = app.school().check_upload(admin, bytes).await?.report;
+            JobReport {
+                rows: report.rows,
+                problems: report.problems_total,
+                file_problem: report
+                    .file_problem
+                    .as_ref()
+                    .map(|p| p.message(i18n::Lang::En)),
+            }
+        }
     };
-    Ok((figures, id))
+    Ok((measure.finish(file_bytes, report), id))
 }
 
-/// Runs a job on a kept upload and reads its record every 20 ms (as its
-/// page would, less often) until it ends; timed, with the memory peak.
+/// A job on a kept upload, timed, with the memory peak.
 async fn by_job(
     app: &Arc<App>,
     admin: &SchoolAdmin,
@@ -360,11 +333,70 @@ async fn by_job(
     file_bytes: usize,
     kind: JobKind,
 ) -> anyhow::Result<UploadFigures> {
-    release_freed_memory();
-    let peak_reset = reset_peak();
-    let hwm_before_mib = status_mib("VmHWM:");
-    let anon = AnonPeak::start();
-    let started = Instant::now();
+    let measure = Measure::start();
+    let report = run_job(app, admin, id, kind).await?;
+    Ok(measure.finish(file_bytes, report))
+}
+
+/// What the figures keep of a check's or a job's report.
+struct JobReport {
+    rows: u64,
+    problems: u64,
+    file_problem: Option<String>,
+}
+
+/// One measured stretch: the time, the kernel's peak resident memory
+/// (reset once, at the start: a second reset inside would make "before"
+/// a figure of another moment) and the heap's sampled peak.
+struct Measure {
+    started: Instant,
+    peak_reset: bool,
+    hwm_before_mib: f64,
+    anon: AnonPeak,
+}
+
+impl Measure {
+    fn start() -> Measure {
+        // Writing the workbook took far more memory than reading it may;
+        // the allocator would keep it, and the upload would run in it
+        // unseen.
+        release_freed_memory();
+        let peak_reset = reset_peak();
+        Measure {
+            peak_reset,
+            hwm_before_mib: status_mib("VmHWM:"),
+            anon: AnonPeak::start(),
+            started: Instant::now(),
+        }
+    }
+
+    fn finish(self, file_bytes: usize, report: JobReport) -> UploadFigures {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let anon_before_mib = self.anon.before_mib;
+        let anon_peak_mib = self.anon.stop();
+        UploadFigures {
+            file_bytes,
+            rows: report.rows,
+            problems: report.problems,
+            file_problem: report.file_problem,
+            seconds,
+            hwm_before_mib: self.hwm_before_mib,
+            hwm_after_mib: status_mib("VmHWM:"),
+            peak_reset: self.peak_reset,
+            anon_before_mib,
+            anon_peak_mib,
+        }
+    }
+}
+
+/// Runs a job on a kept upload and reads its record every 20 ms (as its
+/// page would, less often) until it ends.
+async fn run_job(
+    app: &Arc<App>,
+    admin: &SchoolAdmin,
+    id: &str,
+    kind: JobKind,
+) -> anyhow::Result<JobReport> {
     let start = app::school::jobs::start(app, admin, id, kind).await?;
     anyhow::ensure!(start == JobStart::Started, "the job started: {start:?}");
     let report = loop {
@@ -376,21 +408,11 @@ async fn by_job(
             state => anyhow::bail!("the job ended {state:?}"),
         }
     };
-    let seconds = started.elapsed().as_secs_f64();
-    let anon_before_mib = anon.before_mib;
-    let anon_peak_mib = anon.stop();
     let report = report.ok_or_else(|| anyhow::anyhow!("a finished job keeps its report"))?;
-    Ok(UploadFigures {
-        file_bytes,
+    Ok(JobReport {
         rows: report.rows,
         problems: report.problems_total,
         file_problem: report.file_problem.map(|p| p.en),
-        seconds,
-        hwm_before_mib,
-        hwm_after_mib: status_mib("VmHWM:"),
-        peak_reset,
-        anon_before_mib,
-        anon_peak_mib,
     })
 }
 
